@@ -1,0 +1,23 @@
+//! The roi-tracker domain: what a client, a project and a measurement are, how they are
+//! validated, how ROI is computed from them, when measurements are due, and the ports
+//! (storage, blobs, mail, clock) that adapters implement.
+//!
+//! This crate does no I/O and depends on no AWS or Lambda crate: every rule here is tested
+//! once and shared by the Lambda functions, the `roi` CLI and the local runner.
+
+pub mod cadence;
+pub mod client;
+pub mod error;
+pub mod metric;
+pub mod ports;
+pub mod roi;
+pub mod snapshot;
+pub mod trend;
+pub mod units;
+
+pub use client::{Client, ClientId, ClientStatus, Project, ProjectId, ProjectStatus};
+pub use error::{FieldError, ValidationErrors};
+pub use metric::{Category, Direction, Metric, MetricKind};
+pub use roi::{RoiCalculation, RoiError, RoiFigures, RoiInputs, RoiOptions};
+pub use snapshot::{MetricSnapshot, SnapshotDraft, SnapshotKind, SnapshotStatus};
+pub use units::{Money, Percentage};

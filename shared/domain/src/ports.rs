@@ -1,0 +1,413 @@
+//! The ports: what the application needs from storage, blob storage, mail and time.
+//! Each trait's rustdoc is the contract the conformance suite (crate `roi-adapters`,
+//! `tests/it/conformance`) checks for every adapter.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Attribute names a [`Table`] keeps for itself; an item's attributes may not use them.
+pub const RESERVED_ATTRIBUTES: [&str; 3] = ["pk", "sk", "expires_at"];
+
+/// The most items DynamoDB's BatchWriteItem takes in one call; adapters chunk by it.
+pub const BATCH_WRITE_MAX: usize = 25;
+
+/// A record in the single table: a partition key, a sort key, an optional expiry and a
+/// JSON object of attributes (strings, numbers, booleans, null, lists, maps).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// Partition key, e.g. `PROJECT#acme-bot`.
+    pub pk: String,
+    /// Sort key, e.g. `SNAPSHOT#2025-01-15#baseline#…`; items of a partition are ordered
+    /// by it, byte-wise.
+    pub sk: String,
+    /// When the item expires, Unix seconds (DynamoDB's TTL attribute `expires_at`).
+    /// An expired item is never returned by a read, even before the engine deletes it.
+    pub expires_at: Option<i64>,
+    /// The attributes, without the reserved names.
+    pub attrs: Map<String, Value>,
+}
+
+impl Item {
+    /// An item from a serializable record (must serialize to a JSON object).
+    ///
+    /// # Errors
+    /// [`TableError::InvalidItem`] when the record is not an object or uses a reserved name.
+    pub fn from_record<T: Serialize>(
+        pk: impl Into<String>,
+        sk: impl Into<String>,
+        record: &T,
+    ) -> Result<Self, TableError> {
+        let attrs = match serde_json::to_value(record) {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => {
+                return Err(TableError::InvalidItem(
+                    "a record must be a JSON object".into(),
+                ));
+            }
+            Err(e) => return Err(TableError::InvalidItem(e.to_string())),
+        };
+        let item = Self {
+            pk: pk.into(),
+            sk: sk.into(),
+            expires_at: None,
+            attrs,
+        };
+        item.check()?;
+        Ok(item)
+    }
+
+    /// The attributes read back as a record.
+    ///
+    /// # Errors
+    /// [`TableError::InvalidItem`] when they do not match `T`.
+    pub fn to_record<T: for<'de> Deserialize<'de>>(&self) -> Result<T, TableError> {
+        serde_json::from_value(Value::Object(self.attrs.clone()))
+            .map_err(|e| TableError::InvalidItem(format!("{} / {}: {e}", self.pk, self.sk)))
+    }
+
+    /// Checks the keys are non-empty and no attribute uses a reserved name.
+    ///
+    /// # Errors
+    /// [`TableError::InvalidItem`] naming the problem.
+    pub fn check(&self) -> Result<(), TableError> {
+        if self.pk.is_empty() || self.sk.is_empty() {
+            return Err(TableError::InvalidItem(
+                "pk and sk must not be empty".into(),
+            ));
+        }
+        if let Some(name) = RESERVED_ATTRIBUTES
+            .iter()
+            .find(|n| self.attrs.contains_key(**n))
+        {
+            return Err(TableError::InvalidItem(format!(
+                "attribute '{name}' is reserved"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether the item has expired at `now`.
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|t| t <= now.timestamp())
+    }
+
+    /// Its key.
+    pub fn key(&self) -> Key {
+        Key {
+            pk: self.pk.clone(),
+            sk: self.sk.clone(),
+        }
+    }
+}
+
+/// An item's primary key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Key {
+    /// Partition key.
+    pub pk: String,
+    /// Sort key.
+    pub sk: String,
+}
+
+/// A write's precondition on the item already stored under the same key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// Write whatever is there.
+    Always,
+    /// Write only if no item has the key (an expired item still counts as present until
+    /// the engine deletes it, as in DynamoDB).
+    NotExists,
+    /// Write only if the stored item has attribute `name` equal to `value`.
+    AttributeEquals {
+        /// Attribute name.
+        name: String,
+        /// The value it must hold.
+        value: Value,
+    },
+}
+
+/// Which sort keys of a partition a query returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortKey {
+    /// Every item of the partition.
+    All,
+    /// Sort keys starting with the prefix.
+    Prefix(String),
+    /// Sort keys from the first to the second, both inclusive.
+    Between(String, String),
+}
+
+/// Where a page ends; pass it back to read the next one. Opaque to callers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor(pub String);
+
+/// One query of a partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    /// The partition key.
+    pub pk: String,
+    /// Which sort keys.
+    pub sort: SortKey,
+    /// Newest (greatest sort key) first when true.
+    pub descending: bool,
+    /// At most this many items per page (before expired items are dropped).
+    pub limit: Option<u32>,
+    /// Continue after this cursor.
+    pub cursor: Option<Cursor>,
+}
+
+impl Query {
+    /// Every item of `pk` whose sort key starts with `prefix`, in ascending order.
+    pub fn prefix(pk: impl Into<String>, prefix: impl Into<String>) -> Self {
+        Self {
+            pk: pk.into(),
+            sort: SortKey::Prefix(prefix.into()),
+            descending: false,
+            limit: None,
+            cursor: None,
+        }
+    }
+}
+
+/// One page of a query. A page may hold fewer than `limit` items while more follow
+/// (expired items are dropped after the limit applies, as DynamoDB filters do); read until
+/// `next` is `None`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Page {
+    /// The items, in sort-key order.
+    pub items: Vec<Item>,
+    /// Where to continue; `None` at the end.
+    pub next: Option<Cursor>,
+}
+
+/// What went wrong in a [`Table`] call.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TableError {
+    /// A [`Condition`] did not hold; nothing was written.
+    #[error("the condition on the stored item did not hold")]
+    ConditionFailed,
+    /// A batch was only partly written after retries; `unwritten` lists what was not.
+    /// Everything else of the batch is durably written.
+    #[error("{} item(s) of the batch were not written after retries", unwritten.len())]
+    Incomplete {
+        /// The keys not written.
+        unwritten: Vec<Key>,
+    },
+    /// The item cannot be stored as given.
+    #[error("invalid item: {0}")]
+    InvalidItem(String),
+    /// The engine could not be reached or refused after retries; nothing was written.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Stores records under a partition key and an ordered sort key: the subset of DynamoDB
+/// that the key design (ARCHITECTURE.md) needs.
+///
+/// Every adapter must:
+/// - `put` an item under its key, replacing what is there, when the [`Condition`] holds;
+/// - `get` the item under a key, or `None`; never an expired item;
+/// - `query` a partition by [`SortKey`] in sort-key order (or reversed), in pages of at most
+///   `limit` items, continuing from a [`Cursor`], never returning expired items;
+/// - `batch_put` any number of items (chunks of [`BATCH_WRITE_MAX`]), retrying the items the
+///   engine leaves unprocessed with backoff, so that on `Ok` every item is durably written;
+/// - `delete` the item under a key (no error if absent).
+///
+/// # Errors
+/// - [`TableError::ConditionFailed`] when a `put`'s condition does not hold.
+/// - [`TableError::Incomplete`] when `batch_put` ran out of retries; the listed keys are not
+///   written, the rest are.
+/// - [`TableError::InvalidItem`] for empty keys or reserved attribute names.
+/// - [`TableError::Unavailable`] when the engine is unreachable after retries.
+#[async_trait]
+pub trait Table: Send + Sync {
+    /// Writes `item` if `condition` holds on what is stored under its key.
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError>;
+    /// Reads the item under `(pk, sk)`.
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, TableError>;
+    /// Reads one page of a query.
+    async fn query(&self, query: Query) -> Result<Page, TableError>;
+    /// Writes many items, unconditionally, each a safe retry.
+    async fn batch_put(&self, items: Vec<Item>) -> Result<(), TableError>;
+    /// Deletes the item under `(pk, sk)`.
+    async fn delete(&self, pk: &str, sk: &str) -> Result<(), TableError>;
+}
+
+/// Reads every page of `query`.
+///
+/// # Errors
+/// The first [`TableError`] of any page.
+pub async fn query_all(table: &dyn Table, mut query: Query) -> Result<Vec<Item>, TableError> {
+    let mut items = Vec::new();
+    loop {
+        let page = table.query(query.clone()).await?;
+        items.extend(page.items);
+        match page.next {
+            Some(c) => query.cursor = Some(c),
+            None => return Ok(items),
+        }
+    }
+}
+
+/// A stored blob with its media type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blob {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// The media type, e.g. `application/pdf`.
+    pub content_type: String,
+}
+
+/// A link that reads one blob without credentials until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignedUrl {
+    /// The URL.
+    pub url: String,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What went wrong in a [`BlobStore`] call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlobError {
+    /// The key is empty, absolute, or climbs out with `..`.
+    #[error("invalid blob key '{0}'")]
+    InvalidKey(String),
+    /// No blob under the key.
+    #[error("no blob under '{0}'")]
+    NotFound(String),
+    /// The store could not be reached after retries.
+    #[error("blob store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Checks a blob key: relative, `/`-separated, no empty, `.` or `..` segment.
+///
+/// # Errors
+/// [`BlobError::InvalidKey`].
+pub fn check_blob_key(key: &str) -> Result<(), BlobError> {
+    let bad = key.is_empty()
+        || key.len() > 1024
+        || key
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
+        || key.contains('\\');
+    if bad {
+        Err(BlobError::InvalidKey(key.to_owned()))
+    } else {
+        Ok(())
+    }
+}
+
+/// Stores blobs (report PDFs, exports) under `/`-separated keys.
+///
+/// Every adapter must: `put` bytes with a media type, replacing any blob under the key;
+/// `get` them back byte for byte with the same media type, or `None`; and make a
+/// `presigned_get` link that downloads the same bytes without credentials and names its
+/// expiry.
+///
+/// # Errors
+/// [`BlobError::InvalidKey`] for a bad key ([`check_blob_key`]), [`BlobError::NotFound`]
+/// from `presigned_get` of a missing key where the engine can tell,
+/// [`BlobError::Unavailable`] when the store cannot be reached.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Stores `bytes` under `key`.
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError>;
+    /// Reads the blob under `key`.
+    async fn get(&self, key: &str) -> Result<Option<Blob>, BlobError>;
+    /// A link to download `key` for `valid_for`.
+    async fn presigned_get(
+        &self,
+        key: &str,
+        valid_for: Duration,
+    ) -> Result<PresignedUrl, BlobError>;
+}
+
+/// One e-mail with a text and an HTML body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Email {
+    /// Sender address (a verified SES identity on AWS).
+    pub from: String,
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// HTML body.
+    pub html: String,
+}
+
+/// What went wrong in a [`Mailer`] call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    /// The message cannot be sent as given (no recipient, bad address, unverified sender).
+    #[error("message rejected: {0}")]
+    Rejected(String),
+    /// The mail service could not be reached after retries; nothing was sent.
+    #[error("mail service unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Sends e-mail. Every adapter must deliver the subject, both bodies and every recipient
+/// (the conformance suite reads each message back) and return the message id.
+///
+/// # Errors
+/// [`MailError::Rejected`] for a message that cannot be sent, [`MailError::Unavailable`]
+/// when the service cannot be reached.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Sends `email`; returns the service's message id.
+    async fn send(&self, email: &Email) -> Result<String, MailError>;
+}
+
+/// The time, injected so tests can fix it.
+pub trait Clock: Send + Sync {
+    /// Now, UTC.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that reads what it was set to; for tests.
+#[derive(Debug)]
+pub struct FixedClock(Mutex<DateTime<Utc>>);
+
+impl FixedClock {
+    /// A clock stopped at `at`.
+    pub fn new(at: DateTime<Utc>) -> Self {
+        Self(Mutex::new(at))
+    }
+
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: chrono::Duration) {
+        let mut t = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *t += by;
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
