@@ -1,0 +1,358 @@
+//! The AWS [`Table`]: one DynamoDB table with string keys `pk` (HASH) and `sk` (RANGE) and
+//! the TTL attribute `expires_at` (Unix seconds). Attributes are stored as native DynamoDB
+//! types through `serde_dynamo`, so the table reads well in the console.
+//!
+//! Reads are strongly consistent. Expired items are filtered out of reads because DynamoDB
+//! deletes them up to a couple of days late. BatchWriteItem's `UnprocessedItems` are
+//! resent with [`Backoff`]; throttled calls are retried by the SDK itself.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest,
+    ScalarAttributeType, TimeToLiveSpecification, WriteRequest,
+};
+use roi_domain::ports::{
+    BATCH_WRITE_MAX, Clock, Condition, Cursor, Item, Key, Page, Query, SortKey, Table, TableError,
+};
+use serde_json::{Map, Value};
+
+use crate::backoff::Backoff;
+
+/// A [`Table`] on DynamoDB.
+#[derive(Clone)]
+pub struct DynamoTable {
+    client: Client,
+    table: String,
+    clock: Arc<dyn Clock>,
+    backoff: Backoff,
+}
+
+impl std::fmt::Debug for DynamoTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamoTable")
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
+}
+
+fn unavailable<E, R>(e: SdkError<E, R>) -> TableError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let text = DisplayErrorContext(&e).to_string();
+    tracing::warn!(error = %text, "DynamoDB call failed");
+    TableError::Unavailable("DynamoDB call failed after retries".into())
+}
+
+fn to_attributes(item: &Item) -> Result<HashMap<String, AttributeValue>, TableError> {
+    item.check()?;
+    let mut map: HashMap<String, AttributeValue> =
+        serde_dynamo::aws_sdk_dynamodb_1::to_item(&item.attrs)
+            .map_err(|e| TableError::InvalidItem(e.to_string()))?;
+    map.insert("pk".into(), AttributeValue::S(item.pk.clone()));
+    map.insert("sk".into(), AttributeValue::S(item.sk.clone()));
+    if let Some(t) = item.expires_at {
+        map.insert("expires_at".into(), AttributeValue::N(t.to_string()));
+    }
+    Ok(map)
+}
+
+fn from_attributes(mut map: HashMap<String, AttributeValue>) -> Result<Item, TableError> {
+    let bad = |what: &str| TableError::Unavailable(format!("DynamoDB item without {what}"));
+    let pk = match map.remove("pk") {
+        Some(AttributeValue::S(s)) => s,
+        _ => return Err(bad("a string pk")),
+    };
+    let sk = match map.remove("sk") {
+        Some(AttributeValue::S(s)) => s,
+        _ => return Err(bad("a string sk")),
+    };
+    let expires_at = match map.remove("expires_at") {
+        Some(AttributeValue::N(n)) => {
+            Some(n.parse::<i64>().map_err(|_| bad("a whole expires_at"))?)
+        }
+        _ => None,
+    };
+    let attrs: Map<String, Value> = serde_dynamo::aws_sdk_dynamodb_1::from_item(map)
+        .map_err(|e| TableError::InvalidItem(format!("{pk} / {sk}: {e}")))?;
+    Ok(Item {
+        pk,
+        sk,
+        expires_at,
+        attrs,
+    })
+}
+
+fn key_of(map: &HashMap<String, AttributeValue>) -> Key {
+    let s = |name: &str| match map.get(name) {
+        Some(AttributeValue::S(s)) => s.clone(),
+        _ => String::new(),
+    };
+    Key {
+        pk: s("pk"),
+        sk: s("sk"),
+    }
+}
+
+impl DynamoTable {
+    /// The table `table` through `client`.
+    pub fn new(client: Client, table: impl Into<String>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            clock,
+            backoff: Backoff::default(),
+        }
+    }
+
+    /// The same table with another retry schedule for unprocessed items.
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Creates the table as the SAM template declares it (on-demand, `pk`/`sk` strings) and
+    /// turns on TTL for `expires_at`. For local emulators and first-time set-up; an existing
+    /// table is left as it is.
+    ///
+    /// # Errors
+    /// [`TableError::Unavailable`] when the table can be neither created nor found.
+    pub async fn create_if_missing(&self) -> Result<(), TableError> {
+        if self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| TableError::InvalidItem(e.to_string()))
+        };
+        let key = |name: &str, kind| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .map_err(|e| TableError::InvalidItem(e.to_string()))
+        };
+        self.client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("pk")?)
+            .attribute_definitions(attr("sk")?)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .key_schema(key("sk", KeyType::Range)?)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let ttl = TimeToLiveSpecification::builder()
+            .attribute_name("expires_at")
+            .enabled(true)
+            .build()
+            .map_err(|e| TableError::InvalidItem(e.to_string()))?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    fn now_value(&self) -> AttributeValue {
+        AttributeValue::N(self.clock.now().timestamp().to_string())
+    }
+}
+
+const NOT_EXPIRED: &str = "attribute_not_exists(expires_at) OR expires_at > :now";
+
+#[async_trait]
+impl Table for DynamoTable {
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_attributes(&item)?));
+        req = match condition {
+            Condition::Always => req,
+            Condition::NotExists => req.condition_expression("attribute_not_exists(pk)"),
+            Condition::AttributeEquals { name, value } => {
+                let v = serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(&value)
+                    .map_err(|e| TableError::InvalidItem(e.to_string()))?;
+                req.condition_expression("#c = :c")
+                    .expression_attribute_names("#c", name)
+                    .expression_attribute_values(":c", v)
+            }
+        };
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Err(TableError::ConditionFailed)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, TableError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        match out.item {
+            Some(map) => {
+                let item = from_attributes(map)?;
+                Ok((!item.is_expired(self.clock.now())).then_some(item))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, TableError> {
+        let mut req = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .scan_index_forward(!query.descending)
+            .filter_expression(NOT_EXPIRED)
+            .expression_attribute_values(":now", self.now_value())
+            .expression_attribute_values(":pk", AttributeValue::S(query.pk.clone()))
+            .set_limit(
+                query
+                    .limit
+                    .map(|l| i32::try_from(l.max(1)).unwrap_or(i32::MAX)),
+            );
+        req = match &query.sort {
+            SortKey::All => req.key_condition_expression("pk = :pk"),
+            SortKey::Prefix(p) => req
+                .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+                .expression_attribute_values(":p", AttributeValue::S(p.clone())),
+            SortKey::Between(a, b) => req
+                .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
+                .expression_attribute_values(":a", AttributeValue::S(a.clone()))
+                .expression_attribute_values(":b", AttributeValue::S(b.clone())),
+        };
+        if let Some(Cursor(sk)) = &query.cursor {
+            req = req
+                .exclusive_start_key("pk", AttributeValue::S(query.pk.clone()))
+                .exclusive_start_key("sk", AttributeValue::S(sk.clone()));
+        }
+        let out = req.send().await.map_err(unavailable)?;
+        let items = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_attributes)
+            .collect::<Result<_, _>>()?;
+        let next = out.last_evaluated_key.map(|k| Cursor(key_of(&k).sk));
+        Ok(Page { items, next })
+    }
+
+    async fn batch_put(&self, items: Vec<Item>) -> Result<(), TableError> {
+        let mut requests = Vec::with_capacity(items.len());
+        for item in &items {
+            let put = PutRequest::builder()
+                .set_item(Some(to_attributes(item)?))
+                .build()
+                .map_err(|e| TableError::InvalidItem(e.to_string()))?;
+            requests.push(WriteRequest::builder().put_request(put).build());
+        }
+        let mut unwritten = Vec::new();
+        let mut chunks = requests.chunks(BATCH_WRITE_MAX);
+        while let Some(chunk) = chunks.next() {
+            let mut pending = chunk.to_vec();
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                let sent = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending.clone())
+                    .send()
+                    .await;
+                match sent {
+                    Ok(out) => {
+                        pending = out
+                            .unprocessed_items
+                            .and_then(|mut m| m.remove(&self.table))
+                            .unwrap_or_default();
+                    }
+                    Err(e) => {
+                        // The SDK has retried the call already; what was not written is
+                        // this chunk's pending items and every later chunk.
+                        let _ = unavailable(e);
+                        break;
+                    }
+                }
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt >= self.backoff.max_retries {
+                    break;
+                }
+                tokio::time::sleep(self.backoff.delay(attempt)).await;
+                attempt += 1;
+            }
+            if !pending.is_empty() {
+                unwritten.extend(
+                    pending
+                        .iter()
+                        .filter_map(|w| w.put_request())
+                        .map(|p| key_of(p.item())),
+                );
+                let rest: Vec<WriteRequest> = chunks.by_ref().flatten().cloned().collect();
+                unwritten.extend(
+                    rest.iter()
+                        .filter_map(|w| w.put_request())
+                        .map(|p| key_of(p.item())),
+                );
+            }
+        }
+        if unwritten.is_empty() {
+            Ok(())
+        } else {
+            tracing::warn!(
+                unwritten = unwritten.len(),
+                total = items.len(),
+                "batch write incomplete"
+            );
+            Err(TableError::Incomplete { unwritten })
+        }
+    }
+
+    async fn delete(&self, pk: &str, sk: &str) -> Result<(), TableError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,17 @@
+//! Adapters of the roi-tracker ports (`roi_domain::ports`).
+//!
+//! | port | AWS | embedded (the local default) |
+//! |---|---|---|
+//! | [`Table`](roi_domain::ports::Table) | [`dynamodb::DynamoTable`] | [`redb_table::RedbTable`] |
+//! | [`BlobStore`](roi_domain::ports::BlobStore) | [`s3::S3BlobStore`] | [`dir_blobs::DirBlobStore`] |
+//! | [`Mailer`](roi_domain::ports::Mailer) | [`ses::SesMailer`] | [`outbox::OutboxMailer`] |
+//!
+//! Every adapter of a port passes the same conformance suite (`tests/it/conformance`).
+
+pub mod backoff;
+pub mod dir_blobs;
+pub mod dynamodb;
+pub mod outbox;
+pub mod redb_table;
+pub mod s3;
+pub mod ses;

@@ -1,0 +1,252 @@
+//! The embedded [`Table`]: one redb file, one redb table keyed by `pk \0 sk`.
+//!
+//! Keys are compared byte-wise, which orders `(pk, sk)` exactly as DynamoDB orders a
+//! partition's sort keys (keys may not hold a NUL byte). A sort-key prefix `p` is the byte
+//! range `pk\0p ..= pk\0p\xFF` (no UTF-8 text holds a 0xFF byte). Each call is one redb
+//! transaction, run on tokio's blocking pool; a batch is one atomic transaction.
+
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use roi_domain::ports::{Clock, Condition, Cursor, Item, Page, Query, SortKey, Table, TableError};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
+
+/// The stored form of an item's non-key part.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    expires_at: Option<i64>,
+    attrs: Map<String, Value>,
+}
+
+/// A [`Table`] in a redb file.
+#[derive(Clone)]
+pub struct RedbTable {
+    db: Arc<Database>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for RedbTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbTable").finish_non_exhaustive()
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> TableError {
+    TableError::Unavailable(format!("embedded store: {e}"))
+}
+
+fn key_bytes(pk: &str, sk: &str) -> Result<Vec<u8>, TableError> {
+    if pk.contains('\0') || sk.contains('\0') {
+        return Err(TableError::InvalidItem(
+            "keys may not contain a NUL character".into(),
+        ));
+    }
+    let mut k = Vec::with_capacity(pk.len() + sk.len() + 1);
+    k.extend_from_slice(pk.as_bytes());
+    k.push(0);
+    k.extend_from_slice(sk.as_bytes());
+    Ok(k)
+}
+
+fn split_key(key: &[u8]) -> Option<(String, String)> {
+    let at = key.iter().position(|b| *b == 0)?;
+    let pk = std::str::from_utf8(&key[..at]).ok()?;
+    let sk = std::str::from_utf8(&key[at + 1..]).ok()?;
+    Some((pk.to_owned(), sk.to_owned()))
+}
+
+fn decode(key: &[u8], value: &[u8]) -> Result<Item, TableError> {
+    let (pk, sk) = split_key(key).ok_or_else(|| unavailable("corrupt key"))?;
+    let stored: Stored = serde_json::from_slice(value).map_err(unavailable)?;
+    Ok(Item {
+        pk,
+        sk,
+        expires_at: stored.expires_at,
+        attrs: stored.attrs,
+    })
+}
+
+fn encode(item: &Item) -> Result<(Vec<u8>, Vec<u8>), TableError> {
+    item.check()?;
+    let key = key_bytes(&item.pk, &item.sk)?;
+    let value = serde_json::to_vec(&Stored {
+        expires_at: item.expires_at,
+        attrs: item.attrs.clone(),
+    })
+    .map_err(|e| TableError::InvalidItem(e.to_string()))?;
+    Ok((key, value))
+}
+
+impl RedbTable {
+    /// Opens (or creates) the store at `path`, creating its parent folder.
+    ///
+    /// # Errors
+    /// [`TableError::Unavailable`] when the file cannot be created or is not a redb file,
+    /// or another process holds it open.
+    pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, TableError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(unavailable)?;
+        }
+        let db =
+            Database::create(path).map_err(|e| unavailable(format!("{}: {e}", path.display())))?;
+        let txn = db.begin_write().map_err(unavailable)?;
+        txn.open_table(ITEMS).map_err(unavailable)?;
+        txn.commit().map_err(unavailable)?;
+        Ok(Self {
+            db: Arc::new(db),
+            clock,
+        })
+    }
+
+    async fn blocking<T, F>(&self, f: F) -> Result<T, TableError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Database) -> Result<T, TableError> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(unavailable)?
+    }
+}
+
+fn condition_holds(existing: Option<&[u8]>, condition: &Condition) -> Result<bool, TableError> {
+    Ok(match condition {
+        Condition::Always => true,
+        Condition::NotExists => existing.is_none(),
+        Condition::AttributeEquals { name, value } => match existing {
+            None => false,
+            Some(bytes) => {
+                let stored: Stored = serde_json::from_slice(bytes).map_err(unavailable)?;
+                stored.attrs.get(name) == Some(value)
+            }
+        },
+    })
+}
+
+#[async_trait]
+impl Table for RedbTable {
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
+        let (key, value) = encode(&item)?;
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut table = txn.open_table(ITEMS).map_err(unavailable)?;
+                let existing = table.get(key.as_slice()).map_err(unavailable)?;
+                let holds = condition_holds(existing.as_ref().map(|g| g.value()), &condition)?;
+                drop(existing);
+                if !holds {
+                    return Err(TableError::ConditionFailed);
+                }
+                table
+                    .insert(key.as_slice(), value.as_slice())
+                    .map_err(unavailable)?;
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, TableError> {
+        let key = key_bytes(pk, sk)?;
+        let now = self.clock.now();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(ITEMS).map_err(unavailable)?;
+            let Some(guard) = table.get(key.as_slice()).map_err(unavailable)? else {
+                return Ok(None);
+            };
+            let item = decode(&key, guard.value())?;
+            Ok((!item.is_expired(now)).then_some(item))
+        })
+        .await
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, TableError> {
+        let now = self.clock.now();
+        let (lo_sk, hi_sk): (String, Vec<u8>) = match &query.sort {
+            SortKey::All => (String::new(), vec![0xFF]),
+            SortKey::Prefix(p) => (p.clone(), [p.as_bytes(), &[0xFF]].concat()),
+            SortKey::Between(a, b) => (a.clone(), b.as_bytes().to_vec()),
+        };
+        let lower = key_bytes(&query.pk, &lo_sk)?;
+        let mut upper = key_bytes(&query.pk, "")?;
+        upper.extend_from_slice(&hi_sk);
+        let cursor = match &query.cursor {
+            Some(Cursor(sk)) => Some(key_bytes(&query.pk, sk)?),
+            None => None,
+        };
+        let limit = query.limit.map_or(usize::MAX, |l| l.max(1) as usize);
+        let descending = query.descending;
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(ITEMS).map_err(unavailable)?;
+            let (lo, hi) = match (&cursor, descending) {
+                (Some(c), false) => (Bound::Excluded(c.as_slice()), Bound::Included(upper.as_slice())),
+                (Some(c), true) => (Bound::Included(lower.as_slice()), Bound::Excluded(c.as_slice())),
+                (None, _) => (Bound::Included(lower.as_slice()), Bound::Included(upper.as_slice())),
+            };
+            if matches!((lo, hi), (Bound::Excluded(a) | Bound::Included(a), Bound::Excluded(b) | Bound::Included(b)) if a > b)
+            {
+                return Ok(Page::default());
+            }
+            let range = table.range::<&[u8]>((lo, hi)).map_err(unavailable)?;
+            let iter: Box<dyn Iterator<Item = _>> =
+                if descending { Box::new(range.rev()) } else { Box::new(range) };
+            // `limit` counts the items read, before expired ones are dropped, as DynamoDB
+            // applies Limit before a filter.
+            let (mut read, mut items, mut last_sk, mut more) = (0usize, Vec::new(), None, false);
+            for entry in iter {
+                if read == limit {
+                    more = true;
+                    break;
+                }
+                let (k, v) = entry.map_err(unavailable)?;
+                let item = decode(k.value(), v.value())?;
+                read += 1;
+                last_sk = Some(item.sk.clone());
+                if !item.is_expired(now) {
+                    items.push(item);
+                }
+            }
+            Ok(Page { items, next: if more { last_sk.map(Cursor) } else { None } })
+        })
+        .await
+    }
+
+    async fn batch_put(&self, items: Vec<Item>) -> Result<(), TableError> {
+        let encoded = items.iter().map(encode).collect::<Result<Vec<_>, _>>()?;
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut table = txn.open_table(ITEMS).map_err(unavailable)?;
+                for (k, v) in &encoded {
+                    table
+                        .insert(k.as_slice(), v.as_slice())
+                        .map_err(unavailable)?;
+                }
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn delete(&self, pk: &str, sk: &str) -> Result<(), TableError> {
+        let key = key_bytes(pk, sk)?;
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut table = txn.open_table(ITEMS).map_err(unavailable)?;
+                table.remove(key.as_slice()).map_err(unavailable)?;
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+}

@@ -1,0 +1,248 @@
+//! The conformance suite on the embedded adapters: redb, a directory, an `.eml` outbox.
+
+use std::sync::Arc;
+
+use roi_adapters::dir_blobs::DirBlobStore;
+use roi_adapters::outbox::OutboxMailer;
+use roi_adapters::redb_table::RedbTable;
+use roi_domain::ports::{Clock, FixedClock};
+
+use crate::conformance::{blob, mail, table};
+use crate::suite;
+
+fn clock() -> Arc<FixedClock> {
+    Arc::new(FixedClock::new(chrono::Utc::now()))
+}
+
+mod redb {
+    use super::*;
+
+    pub struct Guarded(table::Fixture, #[allow(dead_code)] tempfile::TempDir);
+    impl std::ops::Deref for Guarded {
+        type Target = table::Fixture;
+        fn deref(&self) -> &table::Fixture {
+            &self.0
+        }
+    }
+
+    async fn fixture() -> Guarded {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = clock();
+        let t = RedbTable::open(
+            &dir.path().join("roi.redb"),
+            Arc::clone(&clock) as Arc<dyn Clock>,
+        )
+        .unwrap();
+        Guarded(
+            table::Fixture {
+                table: Arc::new(t),
+                clock,
+                pk: "CLIENT#acme".into(),
+            },
+            dir,
+        )
+    }
+
+    suite!(
+        table,
+        fixture(),
+        [
+            conditional_put_refuses_a_duplicate,
+            attributes_round_trip_and_missing_items_read_as_none,
+            reserved_attribute_names_are_refused,
+            query_selects_by_prefix_and_range_in_sort_key_order,
+            pages_follow_the_cursor_in_both_directions,
+            batch_put_writes_more_than_25_items,
+            expiry_is_kept_and_expired_items_are_never_read,
+            delete_removes_and_tolerates_absence,
+        ]
+    );
+
+    #[tokio::test]
+    async fn records_survive_reopening_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/roi.redb");
+        let c: Arc<dyn Clock> = clock();
+        {
+            let t = RedbTable::open(&path, Arc::clone(&c)).unwrap();
+            let item = roi_domain::ports::Item::from_record("P", "S", &serde_json::json!({"v": 1}))
+                .unwrap();
+            roi_domain::ports::Table::put(&t, item, roi_domain::ports::Condition::Always)
+                .await
+                .unwrap();
+        }
+        let t = RedbTable::open(&path, c).unwrap();
+        assert!(
+            roi_domain::ports::Table::get(&t, "P", "S")
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+}
+
+mod directory {
+    use super::*;
+
+    pub struct Guarded(blob::Fixture, #[allow(dead_code)] tempfile::TempDir);
+    impl std::ops::Deref for Guarded {
+        type Target = blob::Fixture;
+        fn deref(&self) -> &blob::Fixture {
+            &self.0
+        }
+    }
+
+    async fn fixture() -> Guarded {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(DirBlobStore::new(
+            dir.path(),
+            "http://127.0.0.1:8080",
+            b"test-key",
+            clock(),
+        ));
+        let redeem = Arc::clone(&store);
+        // Follows a link as `roi serve` does: check the signature and expiry, then read.
+        let fetch: blob::Fetch = Box::new(move |url: String| {
+            let store = Arc::clone(&redeem);
+            Box::pin(async move {
+                let rest = url
+                    .strip_prefix("http://127.0.0.1:8080/blobs/")
+                    .expect("link on the base URL");
+                let (path, query) = rest.split_once('?').unwrap();
+                let params: std::collections::HashMap<&str, &str> = query
+                    .split('&')
+                    .filter_map(|kv| kv.split_once('='))
+                    .collect();
+                let expires: i64 = params["expires"].parse().unwrap();
+                store
+                    .verify_link(path, expires, params["signature"])
+                    .unwrap();
+                assert!(
+                    store
+                        .verify_link(path, expires + 1, params["signature"])
+                        .is_err(),
+                    "a changed expiry is refused"
+                );
+                roi_domain::ports::BlobStore::get(store.as_ref(), path)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .bytes
+            })
+        });
+        Guarded(
+            blob::Fixture {
+                store,
+                prefix: "t".into(),
+                fetch,
+            },
+            dir,
+        )
+    }
+
+    suite!(
+        blob,
+        fixture(),
+        [
+            blobs_round_trip_with_their_media_type,
+            a_missing_blob_reads_as_none_and_bad_keys_are_refused,
+            a_presigned_link_downloads_the_same_bytes_and_names_its_expiry,
+        ]
+    );
+
+    #[tokio::test]
+    async fn an_expired_link_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = clock();
+        let store = DirBlobStore::new(
+            dir.path(),
+            "http://h",
+            b"k",
+            Arc::clone(&c) as Arc<dyn Clock>,
+        );
+        roi_domain::ports::BlobStore::put(&store, "a.pdf", b"x".to_vec(), "application/pdf")
+            .await
+            .unwrap();
+        let link = roi_domain::ports::BlobStore::presigned_get(
+            &store,
+            "a.pdf",
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+        let sig = link.url.rsplit("signature=").next().unwrap().to_owned();
+        c.advance(chrono::Duration::seconds(61));
+        assert_eq!(
+            store.verify_link("a.pdf", link.expires_at.timestamp(), &sig),
+            Err(roi_adapters::dir_blobs::LinkError::Expired)
+        );
+    }
+}
+
+mod outbox {
+    use super::*;
+
+    pub struct Guarded(mail::Fixture, #[allow(dead_code)] tempfile::TempDir);
+    impl std::ops::Deref for Guarded {
+        type Target = mail::Fixture;
+        fn deref(&self) -> &mail::Fixture {
+            &self.0
+        }
+    }
+
+    async fn fixture() -> Guarded {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Arc::new(OutboxMailer::new(dir.path().join("outbox"), clock()));
+        let reader = Arc::clone(&outbox);
+        let read_back: mail::ReadBack = Box::new(move |id: String| {
+            let outbox = Arc::clone(&reader);
+            Box::pin(async move {
+                let file = outbox
+                    .messages()
+                    .unwrap()
+                    .into_iter()
+                    .find(|p| p.to_string_lossy().contains(&id))
+                    .expect("the .eml file");
+                let raw = std::fs::read(file).unwrap();
+                let msg = mail_parser::MessageParser::default()
+                    .parse(&raw)
+                    .expect("a parseable message");
+                let addresses = |a: Option<&mail_parser::Address>| -> Vec<String> {
+                    a.map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.address().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+                };
+                mail::Delivered {
+                    from: addresses(msg.from()).join(","),
+                    to: addresses(msg.to()),
+                    subject: msg.subject().unwrap_or_default().to_owned(),
+                    bodies: vec![
+                        msg.body_text(0).unwrap_or_default().into_owned(),
+                        msg.body_html(0).unwrap_or_default().into_owned(),
+                    ],
+                }
+            })
+        });
+        Guarded(
+            mail::Fixture {
+                mailer: outbox,
+                sender: "reports@roi.example".into(),
+                read_back,
+                keeps_text_body: true,
+            },
+            dir,
+        )
+    }
+
+    suite!(
+        mail,
+        fixture(),
+        [
+            a_sent_message_arrives_whole,
+            a_message_without_recipients_is_rejected
+        ]
+    );
+}

@@ -1,0 +1,158 @@
+//! Retries of the DynamoDB adapter, where moto cannot help (it never leaves items
+//! unprocessed and never throttles): `aws-smithy-mocks` answers instead.
+//!
+//! Throttling is simulated as AWS sends it, an HTTP 400 with the error in the body, so the
+//! SDK's own retry classifier sees it; a modelled error would not be retried.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemInput, BatchWriteItemOutput};
+use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use roi_adapters::backoff::Backoff;
+use roi_adapters::dynamodb::DynamoTable;
+use roi_domain::ports::{Condition, Item, SystemClock, Table, TableError};
+
+const TABLE: &str = "roi";
+const THROTTLED: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API."}"#;
+
+fn items(n: usize) -> Vec<Item> {
+    (0..n)
+        .map(|i| {
+            Item::from_record(
+                "EVENTS#acme",
+                format!("E#{i:04}"),
+                &serde_json::json!({"i": i}),
+            )
+            .unwrap()
+        })
+        .collect()
+}
+
+fn table(client: Client, retries: u32) -> DynamoTable {
+    DynamoTable::new(client, TABLE, Arc::new(SystemClock)).with_backoff(Backoff::immediate(retries))
+}
+
+fn sent(input: &BatchWriteItemInput) -> Vec<aws_sdk_dynamodb::types::WriteRequest> {
+    input
+        .request_items()
+        .and_then(|m| m.get(TABLE))
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn sdk_retries(
+    attempts: u32,
+) -> impl Fn(aws_sdk_dynamodb::config::Builder) -> aws_sdk_dynamodb::config::Builder {
+    move |c| {
+        c.retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(attempts)
+                .with_initial_backoff(Duration::from_millis(1)),
+        )
+    }
+}
+
+#[tokio::test]
+async fn unprocessed_items_are_resent_until_every_item_is_written() {
+    // GIVEN DynamoDB leaves the last 10 items of the first call unprocessed, then takes all
+    let sizes = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&sizes);
+    let rule = mock!(Client::batch_write_item).then_compute_output(move |input| {
+        let requests = sent(input);
+        let mut sizes = seen.lock().unwrap();
+        sizes.push(requests.len());
+        let unprocessed = if sizes.len() == 1 {
+            requests[15..].to_vec()
+        } else {
+            vec![]
+        };
+        BatchWriteItemOutput::builder()
+            .unprocessed_items(TABLE, unprocessed)
+            .build()
+    });
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule]);
+    // WHEN 30 items are written
+    let result = table(client, 5).batch_put(items(30)).await;
+    // THEN all are written: 25, then the 10 left over, then the last 5
+    assert_eq!(result, Ok(()));
+    assert_eq!(*sizes.lock().unwrap(), [25, 10, 5]);
+}
+
+#[tokio::test]
+async fn throttled_calls_are_retried_by_the_sdk() {
+    // GIVEN the first call is throttled (HTTP 400 with the real error body)
+    let rule = mock!(Client::batch_write_item)
+        .sequence()
+        .http_status(400, Some(THROTTLED.into()))
+        .output(|| BatchWriteItemOutput::builder().build())
+        .build();
+    let client = mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::Sequential,
+        [&rule],
+        sdk_retries(3)
+    );
+    // WHEN a batch is written
+    let result = table(client, 0).batch_put(items(3)).await;
+    // THEN the SDK retried and it went through
+    assert_eq!(result, Ok(()));
+    assert_eq!(rule.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn when_retries_run_out_exactly_the_unwritten_items_are_reported() {
+    // GIVEN DynamoDB keeps 5 items of every call unprocessed
+    let rule = mock!(Client::batch_write_item).then_compute_output(|input| {
+        let requests = sent(input);
+        let keep = requests.len().min(5);
+        BatchWriteItemOutput::builder()
+            .unprocessed_items(TABLE, requests[requests.len() - keep..].to_vec())
+            .build()
+    });
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule]);
+    // WHEN 30 items are written with 3 retries
+    let result = table(client, 3).batch_put(items(30)).await;
+    // THEN the error lists the 5 left of the first chunk and the 5 of the second chunk that
+    // were never sent, and nothing else
+    let Err(TableError::Incomplete { unwritten }) = result else {
+        panic!("expected Incomplete, got {result:?}")
+    };
+    let sks: Vec<&str> = unwritten.iter().map(|k| k.sk.as_str()).collect();
+    assert_eq!(
+        sks,
+        [
+            "E#0020", "E#0021", "E#0022", "E#0023", "E#0024", "E#0025", "E#0026", "E#0027",
+            "E#0028", "E#0029"
+        ]
+    );
+    assert_eq!(
+        rule.num_calls(),
+        4,
+        "one call and 3 retries for the first chunk, then it stops"
+    );
+}
+
+#[tokio::test]
+async fn throttling_beyond_the_sdk_retries_is_reported_as_unavailable_and_nothing_is_written() {
+    let rule = mock!(Client::put_item)
+        .sequence()
+        .http_status(400, Some(THROTTLED.into()))
+        .times(3)
+        .output(|| PutItemOutput::builder().build())
+        .build();
+    let client = mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::Sequential,
+        [&rule],
+        sdk_retries(3)
+    );
+    let put = table(client, 0)
+        .put(items(1).remove(0), Condition::Always)
+        .await;
+    assert!(matches!(put, Err(TableError::Unavailable(_))), "{put:?}");
+    assert_eq!(rule.num_calls(), 3, "the SDK made its 3 attempts");
+}

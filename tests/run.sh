@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The test command (README.md): installs what the tests need, starts the AWS emulator on
+# loopback, and runs every test of the workspace. Extra arguments go to `cargo test`.
+#
+#   bash tests/run.sh                 # everything
+#   bash tests/run.sh -p roi-domain   # one crate
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# moto's server emulates DynamoDB, S3 and SES v2 for the AWS side of the conformance suite.
+MOTO_VERSION=5.2.5
+if ! python3 -c "import sys, moto, flask; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+  echo "installing moto[server]==$MOTO_VERSION" >&2
+  python3 -m pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+
+mkdir -p target
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -m moto.server -H 127.0.0.1 -p "$port" >target/moto.log 2>&1 &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
+export ROI_MOTO_ENDPOINT="http://127.0.0.1:$port"
+for _ in $(seq 1 150); do
+  if curl -sf "$ROI_MOTO_ENDPOINT/moto-api/" >/dev/null; then break; fi
+  if ! kill -0 "$moto_pid" 2>/dev/null; then break; fi
+  sleep 0.2
+done
+if ! curl -sf "$ROI_MOTO_ENDPOINT/moto-api/" >/dev/null; then
+  echo "moto did not start on $ROI_MOTO_ENDPOINT; its log:" >&2
+  cat target/moto.log >&2
+  exit 1
+fi
+echo "moto $MOTO_VERSION on $ROI_MOTO_ENDPOINT" >&2
+
+cargo test --workspace "$@"
