@@ -1,0 +1,80 @@
+//! Computing a project's ROI from its stored measurements.
+
+use chrono::NaiveDate;
+use roi_domain::roi::RoiOptions;
+use roi_domain::{ProjectId, RoiCalculation, RoiError, SnapshotKind, SnapshotStatus};
+
+use crate::store::{Store, StoreError};
+
+/// Why no ROI was computed.
+#[derive(Debug, thiserror::Error)]
+pub enum ComputeError {
+    /// The project does not exist.
+    #[error("project '{0}' does not exist")]
+    UnknownProject(ProjectId),
+    /// No approved baseline.
+    #[error("project '{0}' has no approved baseline; import one and run `roi baseline approve`")]
+    NoApprovedBaseline(ProjectId),
+    /// No ongoing measurement on or before the as-of date.
+    #[error("project '{project}' has no ongoing measurement on or before {as_of}")]
+    NoMeasurement {
+        /// The project.
+        project: ProjectId,
+        /// The as-of date.
+        as_of: NaiveDate,
+    },
+    /// The math refused (zero cost, as-of before go-live, …).
+    #[error(transparent)]
+    Roi(#[from] RoiError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Computes and stores the ROI of `project` as of `as_of` (default: today in the client's
+/// time zone) over `months` (default: whole months since go-live), comparing the approved
+/// baseline with the latest ongoing measurement on or before `as_of`. Recomputing the same
+/// as-of date and period replaces the stored calculation.
+///
+/// # Errors
+/// [`ComputeError`].
+pub async fn compute_roi(
+    store: &Store,
+    project: &ProjectId,
+    as_of: Option<NaiveDate>,
+    months: Option<u32>,
+) -> Result<RoiCalculation, ComputeError> {
+    let p = store
+        .project(project)
+        .await?
+        .ok_or_else(|| ComputeError::UnknownProject(project.clone()))?;
+    let as_of = match as_of {
+        Some(d) => d,
+        None => {
+            let tz = store
+                .client(&p.client_id)
+                .await?
+                .map_or(chrono_tz::UTC, |c| c.time_zone);
+            store.clock().now().with_timezone(&tz).date_naive()
+        }
+    };
+    let snapshots = store.snapshots(project).await?;
+    let baseline = snapshots
+        .iter()
+        .filter(|s| s.kind() == SnapshotKind::Baseline && s.status() == SnapshotStatus::Approved)
+        .max_by_key(|s| s.measured_on())
+        .ok_or_else(|| ComputeError::NoApprovedBaseline(project.clone()))?;
+    let current = snapshots
+        .iter()
+        .filter(|s| s.kind() == SnapshotKind::Ongoing && s.measured_on() <= as_of)
+        .max_by_key(|s| s.measured_on())
+        .ok_or_else(|| ComputeError::NoMeasurement {
+            project: project.clone(),
+            as_of,
+        })?;
+    let mut options = RoiOptions::as_of(as_of);
+    options.months = months;
+    let roi = RoiCalculation::compute(&p, baseline, current, &options)?;
+    store.put_roi(&roi).await?;
+    Ok(roi)
+}

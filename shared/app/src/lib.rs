@@ -1,0 +1,15 @@
+//! roi-tracker use cases, written once over the ports of `roi_domain::ports` and used by
+//! the Lambda functions and the `roi` CLI alike.
+//!
+//! - [`store`]: the key design of the single table (ARCHITECTURE.md), the only place that
+//!   knows a key's shape.
+//! - [`csv_import`]: seed 000 §4.2 file templates into snapshot drafts.
+//! - [`setup`], [`measurements`], [`compute`]: the use cases, one error enum each.
+
+pub mod compute;
+pub mod csv_import;
+pub mod measurements;
+pub mod setup;
+pub mod store;
+
+pub use store::Store;

@@ -1,0 +1,74 @@
+//! Registering clients and projects.
+
+use roi_domain::client::{ClientDraft, ProjectDraft};
+use roi_domain::{Client, Project, ValidationErrors};
+
+use crate::store::{AuditEntry, Store, StoreError, Written};
+
+/// Why a client or project could not be added.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// A field is invalid.
+    #[error("invalid input: {0}")]
+    Invalid(#[from] ValidationErrors),
+    /// The project's client is not registered.
+    #[error("client '{0}' does not exist; add it with `roi client add` first")]
+    UnknownClient(String),
+    /// Storage failed or refused.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Validates and stores a client; adding the same client again is not an error.
+///
+/// # Errors
+/// [`SetupError::Invalid`] with every bad field; [`SetupError::Store`] on a conflict.
+pub async fn add_client(
+    store: &Store,
+    draft: ClientDraft,
+    actor: &str,
+) -> Result<(Client, Written), SetupError> {
+    let client = draft.validate()?;
+    let written = store.add_client(&client).await?;
+    if written == Written::Created {
+        let entry = AuditEntry {
+            at: store.clock().now(),
+            action: "client_added".into(),
+            actor: actor.into(),
+            project_id: None,
+            detail: format!("client {}", client.id),
+        };
+        store.audit(&client.id, &entry).await?;
+    }
+    Ok((client, written))
+}
+
+/// Validates and stores a project of an existing client.
+///
+/// # Errors
+/// [`SetupError::Invalid`], [`SetupError::UnknownClient`], [`SetupError::Store`].
+pub async fn add_project(
+    store: &Store,
+    draft: ProjectDraft,
+    actor: &str,
+) -> Result<(Project, Written), SetupError> {
+    if store.client(&draft.client_id).await?.is_none() {
+        return Err(SetupError::UnknownClient(draft.client_id.to_string()));
+    }
+    let project = draft.validate()?;
+    let written = store.add_project(&project).await?;
+    if written == Written::Created {
+        let entry = AuditEntry {
+            at: store.clock().now(),
+            action: "project_added".into(),
+            actor: actor.into(),
+            project_id: Some(project.id.clone()),
+            detail: format!(
+                "go-live {}, investment {}",
+                project.go_live_date, project.one_time_investment
+            ),
+        };
+        store.audit(&project.client_id, &entry).await?;
+    }
+    Ok((project, written))
+}

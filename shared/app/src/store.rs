@@ -1,0 +1,365 @@
+//! The key design (ARCHITECTURE.md, "Key design"), written once over the [`Table`] port:
+//!
+//! | record | pk | sk |
+//! |---|---|---|
+//! | client | `CLIENT#{client}` | `PROFILE` |
+//! | project | `PROJECT#{project}` | `PROFILE` |
+//! | project listing | `CLIENT#{client}` | `PROJECT#{project}` |
+//! | metric snapshot | `PROJECT#{project}` | `SNAPSHOT#{date}#{kind}#{id}` |
+//! | ROI calculation | `PROJECT#{project}` | `ROI#{as_of}#{months}m` |
+//! | audit entry | `AUDIT#{client}#{YYYY-MM}` | `{time}#{id}` |
+//!
+//! A project's own record sits in its partition so that `--project P` needs no client; the
+//! listing item under the client lets a client's projects be listed with one query.
+//! Every key is deterministic, so every write is a safe retry.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use roi_domain::ports::{Clock, Condition, Item, Query, SortKey, Table, TableError, query_all};
+use roi_domain::{
+    Client, ClientId, MetricSnapshot, Project, ProjectId, RoiCalculation, SnapshotKind,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// Typed access to the single table.
+#[derive(Clone)]
+pub struct Store {
+    table: Arc<dyn Table>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+/// The result of writing a record that may already be stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Written {
+    /// Stored for the first time.
+    Created,
+    /// The same record was stored already; nothing changed.
+    Unchanged,
+    /// A different record was replaced (a correction).
+    Corrected,
+}
+
+/// One audit entry: who did what to which project, when (ARCHITECTURE.md, Security).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// When, UTC.
+    pub at: DateTime<Utc>,
+    /// What happened, e.g. `baseline_imported`, `baseline_approved`.
+    pub action: String,
+    /// Who or what did it: `cli`, `form`, `api` (never a person's e-mail or IP).
+    pub actor: String,
+    /// The project concerned.
+    pub project_id: Option<ProjectId>,
+    /// A short description, free of personal data.
+    pub detail: String,
+}
+
+const SNAPSHOT: &str = "SNAPSHOT#";
+
+fn client_pk(id: &ClientId) -> String {
+    format!("CLIENT#{id}")
+}
+fn project_pk(id: &ProjectId) -> String {
+    format!("PROJECT#{id}")
+}
+fn snapshot_sk(s: &MetricSnapshot) -> String {
+    format!("{SNAPSHOT}{}#{}#{}", s.measured_on(), s.kind(), s.id())
+}
+
+impl Store {
+    /// A store over `table`, stamping records with `clock`.
+    pub fn new(table: Arc<dyn Table>, clock: Arc<dyn Clock>) -> Self {
+        Self { table, clock }
+    }
+
+    /// The clock records are stamped with.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Stores a new client; storing the same client again changes nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when another client has the id; [`StoreError::Table`].
+    pub async fn add_client(&self, client: &Client) -> Result<Written, StoreError> {
+        let item = Item::from_record(client_pk(&client.id), "PROFILE", client)?;
+        match self.table.put(item, Condition::NotExists).await {
+            Ok(()) => Ok(Written::Created),
+            Err(TableError::ConditionFailed) => match self.client(&client.id).await? {
+                Some(existing) if existing == *client => Ok(Written::Unchanged),
+                _ => Err(StoreError::Conflict(format!(
+                    "client '{}' exists already with other details",
+                    client.id
+                ))),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Reads a client.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        self.get_record(&client_pk(id), "PROFILE").await
+    }
+
+    /// Stores a new project and its listing under the client; storing the same project
+    /// again changes nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when another project has the id; [`StoreError::Table`].
+    pub async fn add_project(&self, project: &Project) -> Result<Written, StoreError> {
+        let item = Item::from_record(project_pk(&project.id), "PROFILE", project)?;
+        let written = match self.table.put(item, Condition::NotExists).await {
+            Ok(()) => Written::Created,
+            Err(TableError::ConditionFailed) => match self.project(&project.id).await? {
+                Some(existing) if existing == *project => Written::Unchanged,
+                _ => {
+                    return Err(StoreError::Conflict(format!(
+                        "project '{}' exists already with other details",
+                        project.id
+                    )));
+                }
+            },
+            Err(e) => return Err(e.into()),
+        };
+        let listing = Item::from_record(
+            client_pk(&project.client_id),
+            format!("PROJECT#{}", project.id),
+            project,
+        )?;
+        self.table.put(listing, Condition::Always).await?;
+        Ok(written)
+    }
+
+    /// Reads a project.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn project(&self, id: &ProjectId) -> Result<Option<Project>, StoreError> {
+        self.get_record(&project_pk(id), "PROFILE").await
+    }
+
+    /// A client's projects, by id.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn projects_of(&self, client: &ClientId) -> Result<Vec<Project>, StoreError> {
+        let items = query_all(
+            self.table.as_ref(),
+            Query::prefix(client_pk(client), "PROJECT#"),
+        )
+        .await?;
+        items
+            .iter()
+            .map(|i| i.to_record().map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Every snapshot of a project, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn snapshots(&self, project: &ProjectId) -> Result<Vec<MetricSnapshot>, StoreError> {
+        let items = query_all(
+            self.table.as_ref(),
+            Query::prefix(project_pk(project), SNAPSHOT),
+        )
+        .await?;
+        items
+            .iter()
+            .map(|i| i.to_record().map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Writes a snapshot. A new one is created; the same measurement again is
+    /// [`Written::Unchanged`]; a changed one replaces the stored one ([`Written::Corrected`])
+    /// unless that one is an approved (locked) baseline.
+    ///
+    /// # Errors
+    /// [`StoreError::Locked`] for an approved baseline; [`StoreError::Conflict`] when the
+    /// stored record changed under us; [`StoreError::Table`].
+    pub async fn put_snapshot(&self, snapshot: &MetricSnapshot) -> Result<Written, StoreError> {
+        let pk = project_pk(snapshot.project_id());
+        let sk = snapshot_sk(snapshot);
+        let existing: Option<MetricSnapshot> = self.get_record(&pk, &sk).await?;
+        let condition = match &existing {
+            None => Condition::NotExists,
+            Some(old) if old.same_measurement(snapshot) => return Ok(Written::Unchanged),
+            Some(old) if old.status() == roi_domain::SnapshotStatus::Approved => {
+                return Err(StoreError::Locked(format!(
+                    "the baseline of {} is approved and locked",
+                    old.measured_on()
+                )));
+            }
+            Some(old) => Condition::AttributeEquals {
+                name: "recorded_at".into(),
+                value: serde_json::to_value(old.recorded_at()).unwrap_or(Value::Null),
+            },
+        };
+        let item = Item::from_record(pk, sk, snapshot)?;
+        match self.table.put(item, condition).await {
+            Ok(()) if existing.is_some() => Ok(Written::Corrected),
+            Ok(()) => Ok(Written::Created),
+            Err(TableError::ConditionFailed) => Err(StoreError::Conflict(format!(
+                "snapshot {} was changed by someone else meanwhile; try again",
+                snapshot.id()
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Stores an approved baseline over its submitted self; only a `submitted` one is
+    /// replaced, so two approvals racing cannot both win.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the stored baseline is no longer `submitted`.
+    pub async fn put_approved_baseline(&self, snapshot: &MetricSnapshot) -> Result<(), StoreError> {
+        let item = Item::from_record(
+            project_pk(snapshot.project_id()),
+            snapshot_sk(snapshot),
+            snapshot,
+        )?;
+        let condition = Condition::AttributeEquals {
+            name: "status".into(),
+            value: Value::from("submitted"),
+        };
+        match self.table.put(item, condition).await {
+            Ok(()) => Ok(()),
+            Err(TableError::ConditionFailed) => Err(StoreError::Conflict(format!(
+                "baseline {} is no longer awaiting approval",
+                snapshot.id()
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes a snapshot that was replaced (a submitted baseline re-imported with another
+    /// date).
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn remove_snapshot(&self, snapshot: &MetricSnapshot) -> Result<(), StoreError> {
+        Ok(self
+            .table
+            .delete(&project_pk(snapshot.project_id()), &snapshot_sk(snapshot))
+            .await?)
+    }
+
+    /// Stores an ROI calculation, replacing the one for the same as-of date and period.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn put_roi(&self, roi: &RoiCalculation) -> Result<(), StoreError> {
+        let sk = format!("ROI#{}#{}m", roi.calculation_date, roi.period_months);
+        let item = Item::from_record(project_pk(&roi.project_id), sk, roi)?;
+        Ok(self.table.put(item, Condition::Always).await?)
+    }
+
+    /// A project's ROI calculations, oldest as-of date first.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn roi_calculations(
+        &self,
+        project: &ProjectId,
+    ) -> Result<Vec<RoiCalculation>, StoreError> {
+        let items = query_all(
+            self.table.as_ref(),
+            Query::prefix(project_pk(project), "ROI#"),
+        )
+        .await?;
+        items
+            .iter()
+            .map(|i| i.to_record().map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Appends an audit entry for `client` (append-only: written only if absent).
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn audit(&self, client: &ClientId, entry: &AuditEntry) -> Result<(), StoreError> {
+        let body = serde_json::to_vec(entry).unwrap_or_default();
+        let id = hex::encode(&Sha256::digest(&body)[..6]);
+        let pk = format!("AUDIT#{client}#{}", entry.at.format("%Y-%m"));
+        let sk = format!("{}#{id}", entry.at.format("%Y-%m-%dT%H:%M:%S%.6fZ"));
+        let item = Item::from_record(pk, sk, entry)?;
+        match self.table.put(item, Condition::NotExists).await {
+            Ok(()) | Err(TableError::ConditionFailed) => Ok(()), // the same entry, retried
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A client's audit entries of one month (`YYYY-MM`), oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn audit_entries(
+        &self,
+        client: &ClientId,
+        month: &str,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let q = Query {
+            pk: format!("AUDIT#{client}#{month}"),
+            sort: SortKey::All,
+            descending: false,
+            limit: None,
+            cursor: None,
+        };
+        let items = query_all(self.table.as_ref(), q).await?;
+        items
+            .iter()
+            .map(|i| i.to_record().map_err(StoreError::from))
+            .collect()
+    }
+
+    async fn get_record<T: for<'de> Deserialize<'de>>(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<T>, StoreError> {
+        match self.table.get(pk, sk).await? {
+            Some(item) => Ok(Some(item.to_record()?)),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Picks the baseline of a project from its snapshots: the latest approved one, else the
+/// latest submitted one.
+pub fn current_baseline(snapshots: &[MetricSnapshot]) -> Option<&MetricSnapshot> {
+    let baselines = snapshots
+        .iter()
+        .filter(|s| s.kind() == SnapshotKind::Baseline);
+    baselines
+        .clone()
+        .filter(|s| s.status() == roi_domain::SnapshotStatus::Approved)
+        .max_by_key(|s| s.measured_on())
+        .or_else(|| baselines.max_by_key(|s| s.measured_on()))
+}
+
+/// What went wrong reading or writing records.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A different record holds the key.
+    #[error("{0}")]
+    Conflict(String),
+    /// The record is locked against change.
+    #[error("{0}")]
+    Locked(String),
+    /// The table failed.
+    #[error(transparent)]
+    Table(#[from] TableError),
+}

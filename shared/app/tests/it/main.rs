@@ -1,0 +1,358 @@
+//! Use-case tests of roi-app on the embedded store: the key design, imports, approval and
+//! ROI computation, as the CLI and the functions drive them.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::sync::Arc;
+
+use roi_adapters::redb_table::RedbTable;
+use roi_app::Store;
+use roi_app::compute::{ComputeError, compute_roi};
+use roi_app::measurements::{
+    ApproveBaselineError, ImportError, approve_baseline, import_baseline, import_tracking,
+};
+use roi_app::setup::{SetupError, add_client, add_project};
+use roi_app::store::Written;
+use roi_domain::client::{ClientDraft, ProjectDraft};
+use roi_domain::ports::{Clock, FixedClock};
+use roi_domain::{ProjectId, SnapshotStatus};
+use rust_decimal_macros::dec;
+
+const BASELINE: &[u8] = include_bytes!("fixtures/baseline-snapshot.csv");
+const TRACKING: &[u8] = include_bytes!("fixtures/monthly-tracking.csv");
+const TRACKING_WITH_ERRORS: &[u8] = include_bytes!("fixtures/tracking-with-errors.csv");
+const TRACKING_BEFORE_BASELINE: &[u8] = include_bytes!("fixtures/tracking-before-baseline.csv");
+const TRACKING_JUMP: &[u8] = include_bytes!("fixtures/tracking-jump.csv");
+
+struct World {
+    store: Store,
+    project: ProjectId,
+    _dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new("2025-05-02T12:00:00Z".parse().unwrap()));
+    let table = RedbTable::open(&dir.path().join("roi.redb"), Arc::clone(&clock)).unwrap();
+    let store = Store::new(Arc::new(table), clock);
+    let (client, _) = add_client(
+        &store,
+        ClientDraft {
+            company_name: "Acme Logistics".into(),
+            time_zone: Some("America/Chicago".into()),
+            ..ClientDraft::default()
+        },
+        "test",
+    )
+    .await
+    .unwrap();
+    let (project, _) = add_project(
+        &store,
+        ProjectDraft {
+            client_id: client.id,
+            project_name: "Support Assistant".into(),
+            id: None,
+            solution_type: None,
+            status: None,
+            go_live_date: "2025-02-03".into(),
+            one_time_investment: dec!(45000),
+            gross_margin: Some(dec!(40)),
+        },
+        "test",
+    )
+    .await
+    .unwrap();
+    World {
+        store,
+        project: project.id,
+        _dir: dir,
+    }
+}
+
+#[tokio::test]
+async fn the_whole_flow_gives_the_hand_computed_roi() {
+    // GIVEN the sample client's baseline, approved, and three monthly measurements
+    let w = world().await;
+    import_baseline(&w.store, &w.project, BASELINE, "test")
+        .await
+        .unwrap();
+    approve_baseline(&w.store, &w.project, "test")
+        .await
+        .unwrap();
+    import_tracking(&w.store, &w.project, TRACKING, "test")
+        .await
+        .unwrap();
+    // WHEN ROI is computed as of the last measurement over 12 months
+    let roi = compute_roi(
+        &w.store,
+        &w.project,
+        Some("2025-04-30".parse().unwrap()),
+        Some(12),
+    )
+    .await
+    .unwrap();
+    // THEN the figures match the hand computation:
+    // baseline $50,000; ongoing 36,000 + 1,800 + 3,300 + 1,500 = $42,600; AI $3,000;
+    // revenue +$11,000 at 40 % = $4,400 → gross $11,800/month, net $8,800/month.
+    assert_eq!(roi.gross_monthly_benefit, dec!(11800));
+    assert_eq!(roi.cost_savings_monthly, dec!(4400));
+    assert_eq!(roi.costs_total, dec!(81000)); // 45,000 + 12 × 3,000
+    assert_eq!(roi.roi_percentage, dec!(74.81)); // (141,600 − 81,000) / 81,000
+    assert_eq!(roi.payback_period_months, Some(dec!(5.11))); // 45,000 / 8,800
+    assert_eq!(roi.time_savings_percentage, Some(dec!(38.89))); // 18 → 11 minutes
+    assert_eq!(roi.error_reduction_percentage, Some(dec!(40.00))); // 6.5 % → 3.9 %
+    assert_eq!(roi.customer_satisfaction_improvement, Some(dec!(7)));
+    // AND it is stored under its as-of date, and recomputing replaces it
+    compute_roi(
+        &w.store,
+        &w.project,
+        Some("2025-04-30".parse().unwrap()),
+        Some(12),
+    )
+    .await
+    .unwrap();
+    let stored = w.store.roi_calculations(&w.project).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0], roi);
+}
+
+#[tokio::test]
+async fn importing_the_same_files_again_changes_nothing() {
+    let w = world().await;
+    import_baseline(&w.store, &w.project, BASELINE, "test")
+        .await
+        .unwrap();
+    let first = import_tracking(&w.store, &w.project, TRACKING, "test")
+        .await
+        .unwrap();
+    assert!(
+        first
+            .snapshots
+            .iter()
+            .all(|(_, wr)| *wr == Written::Created)
+    );
+    let again = import_tracking(&w.store, &w.project, TRACKING, "test")
+        .await
+        .unwrap();
+    assert!(
+        again
+            .snapshots
+            .iter()
+            .all(|(_, wr)| *wr == Written::Unchanged)
+    );
+    assert_eq!(w.store.snapshots(&w.project).await.unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn a_file_with_errors_stores_nothing_and_names_every_line() {
+    // GIVEN an approved baseline
+    let w = world().await;
+    import_baseline(&w.store, &w.project, BASELINE, "test")
+        .await
+        .unwrap();
+    approve_baseline(&w.store, &w.project, "test")
+        .await
+        .unwrap();
+    // WHEN a tracking file whose second date has two bad values is imported
+    let err = import_tracking(&w.store, &w.project, TRACKING_WITH_ERRORS, "test")
+        .await
+        .unwrap_err();
+    // THEN both are reported with their lines, and not even the good first date is stored
+    let ImportError::File(errors) = err else {
+        panic!("expected file errors, got {err}")
+    };
+    let got: Vec<(u64, &str)> = errors
+        .0
+        .iter()
+        .map(|e| (e.line, e.field.as_str()))
+        .collect();
+    assert_eq!(got, [(7, "error_rate_percentage"), (8, "nps_score")]);
+    assert_eq!(
+        w.store.snapshots(&w.project).await.unwrap().len(),
+        1,
+        "only the baseline"
+    );
+}
+
+#[tokio::test]
+async fn a_measurement_dated_before_the_baseline_is_refused() {
+    let w = world().await;
+    import_baseline(&w.store, &w.project, BASELINE, "test")
+        .await
+        .unwrap();
+    let err = import_tracking(&w.store, &w.project, TRACKING_BEFORE_BASELINE, "test")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("measured_on"), "{err}");
+    let w2 = world().await;
+    let err = import_tracking(&w2.store, &w2.project, TRACKING, "test")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ImportError::NoBaseline(_)), "{err}");
+}
+
+#[tokio::test]
+async fn a_big_move_is_stored_but_marked_for_review() {
+    let w = world().await;
+    import_baseline(&w.store, &w.project, BASELINE, "test")
+        .await
+        .unwrap();
+    import_tracking(&w.store, &w.project, TRACKING, "test")
+        .await
+        .unwrap();
+    let jump = import_tracking(&w.store, &w.project, TRACKING_JUMP, "test")
+        .await
+        .unwrap();
+    let (s, _) = &jump.snapshots[0];
+    assert_eq!(s.status(), SnapshotStatus::NeedsReview);
+    assert_eq!(s.review()[0].metric.name(), "avg_task_completion_time"); // 11 → 4 minutes
+}
+
+#[tokio::test]
+async fn an_approved_baseline_is_locked_and_roi_waits_for_approval() {
+    let w = world().await;
+    import_baseline(&w.store, &w.project, BASELINE, "test")
+        .await
+        .unwrap();
+    import_tracking(&w.store, &w.project, TRACKING, "test")
+        .await
+        .unwrap();
+    let err = compute_roi(
+        &w.store,
+        &w.project,
+        Some("2025-04-30".parse().unwrap()),
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, ComputeError::NoApprovedBaseline(_)), "{err}");
+
+    approve_baseline(&w.store, &w.project, "test")
+        .await
+        .unwrap();
+    let again = approve_baseline(&w.store, &w.project, "test")
+        .await
+        .unwrap_err();
+    assert!(matches!(again, ApproveBaselineError::Approve(_)), "{again}");
+
+    let changed = String::from_utf8(BASELINE.to_vec())
+        .unwrap()
+        .replace("42000", "41000")
+        .replace("total_monthly_cost,50000", "total_monthly_cost,49000");
+    let err = import_baseline(&w.store, &w.project, changed.as_bytes(), "test")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ImportError::Locked(_)), "{err}");
+    // re-importing the identical approved baseline is harmless
+    import_baseline(&w.store, &w.project, BASELINE, "test")
+        .await
+        .unwrap();
+    let base = w
+        .store
+        .snapshots(&w.project)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.kind() == roi_domain::SnapshotKind::Baseline)
+        .unwrap();
+    assert_eq!(base.status(), SnapshotStatus::Approved);
+}
+
+#[tokio::test]
+async fn a_corrected_submitted_baseline_replaces_the_old_one_and_is_audited() {
+    let w = world().await;
+    import_baseline(&w.store, &w.project, BASELINE, "test")
+        .await
+        .unwrap();
+    let changed = String::from_utf8(BASELINE.to_vec())
+        .unwrap()
+        .replace("42000", "41000")
+        .replace("total_monthly_cost,50000", "total_monthly_cost,49000");
+    let out = import_baseline(&w.store, &w.project, changed.as_bytes(), "test")
+        .await
+        .unwrap();
+    assert_eq!(out.snapshots[0].1, Written::Corrected);
+    let moved = changed.replace("2025-01-15", "2025-01-20");
+    import_baseline(&w.store, &w.project, moved.as_bytes(), "test")
+        .await
+        .unwrap();
+    let snaps = w.store.snapshots(&w.project).await.unwrap();
+    assert_eq!(
+        snaps.len(),
+        1,
+        "the baseline of the earlier date was superseded"
+    );
+    let client = "acme-logistics".parse().unwrap();
+    let actions: Vec<String> = w
+        .store
+        .audit_entries(&client, "2025-05")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for a in [
+        "client_added",
+        "project_added",
+        "baseline_recorded",
+        "baseline_corrected",
+    ] {
+        assert!(
+            actions.iter().any(|x| x == a),
+            "{a} missing from {actions:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_as_of_date_before_go_live_or_without_measurements_is_a_clear_error() {
+    let w = world().await;
+    import_baseline(&w.store, &w.project, BASELINE, "test")
+        .await
+        .unwrap();
+    approve_baseline(&w.store, &w.project, "test")
+        .await
+        .unwrap();
+    import_tracking(&w.store, &w.project, TRACKING, "test")
+        .await
+        .unwrap();
+    let early = compute_roi(
+        &w.store,
+        &w.project,
+        Some("2025-02-10".parse().unwrap()),
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(early, ComputeError::NoMeasurement { .. }),
+        "{early}"
+    );
+    assert!(
+        w.store
+            .roi_calculations(&w.project)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing stored"
+    );
+}
+
+#[tokio::test]
+async fn a_project_of_an_unknown_client_is_refused() {
+    let w = world().await;
+    let draft = ProjectDraft {
+        client_id: "nobody".parse().unwrap(),
+        project_name: "x".into(),
+        id: None,
+        solution_type: None,
+        status: None,
+        go_live_date: "2025-01-01".into(),
+        one_time_investment: dec!(1),
+        gross_margin: None,
+    };
+    assert!(matches!(
+        add_project(&w.store, draft, "test").await,
+        Err(SetupError::UnknownClient(_))
+    ));
+}
