@@ -1,0 +1,304 @@
+//! The commands: each parses its arguments, calls one use case of `roi-app`, and prints.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use chrono::NaiveDate;
+use clap::{Args, Subcommand, ValueEnum};
+use roi_adapters::dynamodb::DynamoTable;
+use roi_adapters::redb_table::RedbTable;
+use roi_app::Store;
+use roi_app::store::Written;
+use roi_app::{compute, measurements, setup};
+use roi_domain::client::{ClientDraft, ProjectDraft};
+use roi_domain::ports::{Clock, SystemClock, Table};
+use roi_domain::{ClientId, ProjectId};
+use rust_decimal::Decimal;
+
+use crate::output;
+use crate::{Cli, Command, StoreKind};
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Add a client; prints its id as the last line of standard output.
+    Add {
+        /// The company's name, as printed in reports.
+        name: String,
+        /// The id to use (default: made from the name, e.g. `acme-logistics`).
+        #[arg(long)]
+        id: Option<String>,
+        /// Industry, free text.
+        #[arg(long)]
+        industry: Option<String>,
+        /// prospect, active, completed or churned.
+        #[arg(long)]
+        status: Option<String>,
+        /// IANA time zone whose days and months the figures use.
+        #[arg(long, default_value = "UTC", value_name = "TZ")]
+        time_zone: String,
+        /// A report recipient's e-mail address (repeat for more).
+        #[arg(long = "recipient", value_name = "EMAIL")]
+        recipients: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Add a project to a client; prints its id as the last line of standard output.
+    Add {
+        /// The client's id.
+        #[arg(long, value_name = "ID")]
+        client: String,
+        /// The project's name, as printed in reports.
+        name: String,
+        /// The day the AI solution went (or goes) live, YYYY-MM-DD.
+        #[arg(long, value_name = "DATE")]
+        go_live: String,
+        /// One-time investment (build, integration, training), USD.
+        #[arg(long, value_name = "USD")]
+        investment: Decimal,
+        /// Share of a revenue increase that is profit, percent.
+        #[arg(long, default_value = "100", value_name = "PERCENT")]
+        gross_margin: Decimal,
+        /// The id to use (default: made from the client and the name).
+        #[arg(long)]
+        id: Option<String>,
+        /// Kind of solution, e.g. chatbot, automation, analytics.
+        #[arg(long)]
+        solution_type: Option<String>,
+        /// planning, development, testing, deployed or completed.
+        #[arg(long)]
+        status: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import a baseline-snapshot.csv
+    /// (metric_category,metric_name,value,unit,date_captured,notes).
+    Baseline {
+        /// The CSV file.
+        file: PathBuf,
+        /// The project's id.
+        #[arg(long, value_name = "ID")]
+        project: String,
+    },
+    /// Import a monthly-tracking.csv
+    /// (measurement_date,metric_category,metric_name,value,unit,notes).
+    Tracking {
+        /// The CSV file.
+        file: PathBuf,
+        /// The project's id.
+        #[arg(long, value_name = "ID")]
+        project: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Approve the project's submitted baseline; it is then locked and used for ROI.
+    Approve {
+        /// The project's id.
+        #[arg(long, value_name = "ID")]
+        project: String,
+    },
+}
+
+/// Output format of `compute`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table for people.
+    Table,
+    /// JSON with seed 000's field names; money as decimal strings.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ComputeArgs {
+    /// The project's id.
+    #[arg(long, value_name = "ID")]
+    project: String,
+    /// Compute as of this day, YYYY-MM-DD (default: today in the client's time zone).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    as_of: Option<NaiveDate>,
+    /// Months analysed (default: whole months since go-live, at least 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=600))]
+    months: Option<u32>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("'{s}' is not a date in YYYY-MM-DD form"))
+}
+
+async fn open_store(cli: &Cli) -> Result<Store> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let table: Arc<dyn Table> = match cli.store {
+        StoreKind::Embedded => {
+            let path = cli.data_dir.join("roi.redb");
+            Arc::new(
+                RedbTable::open(&path, Arc::clone(&clock))
+                    .with_context(|| format!("opening {}", path.display()))?,
+            )
+        }
+        StoreKind::Dynamodb => {
+            let config = aws_config_load().await;
+            let client = aws_sdk_dynamodb::Client::new(&config);
+            Arc::new(DynamoTable::new(client, &cli.table, Arc::clone(&clock)))
+        }
+    };
+    Ok(Store::new(table, clock))
+}
+
+async fn aws_config_load() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+fn project_id(s: &str) -> Result<ProjectId> {
+    s.parse::<ProjectId>()
+        .map_err(|e| anyhow::anyhow!("--project: {}", e.reason))
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> Result<()> {
+    if matches!(cli.command, Command::StoreInit) {
+        return store_init(&cli).await;
+    }
+    let store = open_store(&cli).await?;
+    match cli.command {
+        Command::Demo => crate::output::demo(&store).await,
+        Command::Client(ClientCommand::Add {
+            name,
+            id,
+            industry,
+            status,
+            time_zone,
+            recipients,
+        }) => {
+            let draft = ClientDraft {
+                company_name: name,
+                id,
+                industry,
+                status,
+                time_zone: Some(time_zone),
+                report_recipients: recipients,
+            };
+            let (client, written) = setup::add_client(&store, draft, "cli").await?;
+            eprintln!(
+                "{} client {} ({})",
+                if written == Written::Created {
+                    "Added"
+                } else {
+                    "Already had"
+                },
+                client.company_name,
+                client.time_zone
+            );
+            println!("{}", client.id);
+            Ok(())
+        }
+        Command::Project(ProjectCommand::Add {
+            client,
+            name,
+            go_live,
+            investment,
+            gross_margin,
+            id,
+            solution_type,
+            status,
+        }) => {
+            let client_id: ClientId = client
+                .parse()
+                .map_err(|e: roi_domain::FieldError| anyhow::anyhow!("--client: {}", e.reason))?;
+            let draft = ProjectDraft {
+                client_id,
+                project_name: name,
+                id,
+                solution_type,
+                status,
+                go_live_date: go_live,
+                one_time_investment: investment,
+                gross_margin: Some(gross_margin),
+            };
+            let (project, written) = setup::add_project(&store, draft, "cli").await?;
+            eprintln!(
+                "{} project {} (go-live {}, investment {})",
+                if written == Written::Created {
+                    "Added"
+                } else {
+                    "Already had"
+                },
+                project.project_name,
+                project.go_live_date,
+                project.one_time_investment
+            );
+            println!("{}", project.id);
+            Ok(())
+        }
+        Command::Import(ImportCommand::Baseline { file, project }) => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let imported =
+                measurements::import_baseline(&store, &project_id(&project)?, &bytes, "cli")
+                    .await?;
+            output::print_imported(&imported);
+            Ok(())
+        }
+        Command::Import(ImportCommand::Tracking { file, project }) => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let imported =
+                measurements::import_tracking(&store, &project_id(&project)?, &bytes, "cli")
+                    .await?;
+            output::print_imported(&imported);
+            Ok(())
+        }
+        Command::Baseline(BaselineCommand::Approve { project }) => {
+            let b = measurements::approve_baseline(&store, &project_id(&project)?, "cli").await?;
+            println!(
+                "Approved baseline {} of {}; it is now locked.",
+                b.id(),
+                b.measured_on()
+            );
+            Ok(())
+        }
+        Command::Compute(args) => {
+            let roi =
+                compute::compute_roi(&store, &project_id(&args.project)?, args.as_of, args.months)
+                    .await?;
+            match args.format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&roi)?),
+                Format::Table => print!("{}", output::roi_table(&roi)),
+            }
+            Ok(())
+        }
+        Command::StoreInit => bail!("handled above"),
+    }
+}
+
+async fn store_init(cli: &Cli) -> Result<()> {
+    match cli.store {
+        StoreKind::Embedded => {
+            open_store(cli).await?;
+            println!(
+                "Embedded store ready at {}",
+                cli.data_dir.join("roi.redb").display()
+            );
+        }
+        StoreKind::Dynamodb => {
+            let config = aws_config_load().await;
+            let table = DynamoTable::new(
+                aws_sdk_dynamodb::Client::new(&config),
+                &cli.table,
+                Arc::new(SystemClock),
+            );
+            table.create_if_missing().await?;
+            println!("DynamoDB table {} ready", cli.table);
+        }
+    }
+    Ok(())
+}

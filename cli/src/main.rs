@@ -1,0 +1,111 @@
+//! `roi`: the operator's command line and local runner of roi-tracker.
+//!
+//! Local by default: records live in a redb file under `./.roi/` (`--data-dir` or
+//! `ROI_DATA_DIR` to change). With `ROI_STORE=dynamodb` the same commands use the DynamoDB
+//! table named by `ROI_TABLE`, through the AWS SDK's standard configuration
+//! (`AWS_REGION`, credentials, and `AWS_ENDPOINT_URL` for a local emulator).
+
+mod commands;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Proves, with numbers, what an AI solution is worth to the client who bought it.
+///
+/// Record a baseline before go-live, ongoing measurements after it, and compute ROI,
+/// payback and savings from them. Start with `roi demo` to see the whole flow on sample data.
+#[derive(Debug, Parser)]
+#[command(name = "roi", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Where the embedded store keeps its data.
+    #[arg(
+        long,
+        global = true,
+        env = "ROI_DATA_DIR",
+        default_value = ".roi",
+        value_name = "DIR"
+    )]
+    data_dir: PathBuf,
+
+    /// Which store to use: the embedded file store, or DynamoDB (table `ROI_TABLE`).
+    #[arg(long, global = true, env = "ROI_STORE", value_enum, default_value_t = StoreKind::Embedded)]
+    store: StoreKind,
+
+    /// The DynamoDB table, with `--store dynamodb`.
+    #[arg(
+        long,
+        global = true,
+        env = "ROI_TABLE",
+        default_value = "roi-tracker",
+        value_name = "NAME"
+    )]
+    table: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where records live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreKind {
+    /// A redb file under the data directory.
+    Embedded,
+    /// DynamoDB through the AWS SDK.
+    Dynamodb,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole flow on a sample client: add it, import its baseline and three
+    /// monthly measurements, approve the baseline, and compute its ROI.
+    Demo,
+    /// Manage clients.
+    #[command(subcommand)]
+    Client(commands::ClientCommand),
+    /// Manage projects.
+    #[command(subcommand)]
+    Project(commands::ProjectCommand),
+    /// Import measurements from seed 000's CSV templates.
+    #[command(subcommand)]
+    Import(commands::ImportCommand),
+    /// Review and approve a project's baseline.
+    #[command(subcommand)]
+    Baseline(commands::BaselineCommand),
+    /// Compute a project's ROI from its approved baseline and latest measurement.
+    Compute(commands::ComputeArgs),
+    /// Prepare the configured store (creates the DynamoDB table if it is missing; for
+    /// local emulators and first set-up).
+    #[command(name = "store-init")]
+    StoreInit,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ROI_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

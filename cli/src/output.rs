@@ -1,0 +1,208 @@
+//! What the commands print, and the demo.
+
+use std::fmt::Write as _;
+
+use anyhow::Result;
+use roi_app::store::Written;
+use roi_app::{Store, compute, measurements, setup};
+use roi_domain::client::{ClientDraft, ProjectDraft};
+use roi_domain::snapshot::ApproveError;
+use roi_domain::{RoiCalculation, SnapshotStatus};
+use rust_decimal::Decimal;
+
+const SAMPLE_BASELINE: &[u8] = include_bytes!("../samples/acme-logistics/baseline-snapshot.csv");
+const SAMPLE_TRACKING: &[u8] = include_bytes!("../samples/acme-logistics/monthly-tracking.csv");
+
+/// Prints one line per imported snapshot.
+pub fn print_imported(imported: &measurements::Imported) {
+    for (s, written) in &imported.snapshots {
+        let what = match written {
+            Written::Created => "stored",
+            Written::Unchanged => "unchanged",
+            Written::Corrected => "corrected",
+        };
+        let status = match s.status() {
+            SnapshotStatus::Submitted => "awaiting approval (`roi baseline approve`)".to_owned(),
+            SnapshotStatus::Approved => "approved".to_owned(),
+            SnapshotStatus::Recorded => "recorded".to_owned(),
+            SnapshotStatus::NeedsReview => format!(
+                "needs review: {}",
+                s.review()
+                    .iter()
+                    .map(|f| format!("{} moved {}%", f.metric, f.change_percentage))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        println!(
+            "{} {} of {}: {} values, {what}; {status}",
+            s.kind(),
+            s.id(),
+            s.measured_on(),
+            s.values().len()
+        );
+    }
+}
+
+fn usd(d: Decimal) -> String {
+    let rounded = roi_domain::units::round_money(d);
+    let negative = rounded.is_sign_negative() && !rounded.is_zero();
+    let text = rounded.abs().to_string();
+    let (int, frac) = text.split_once('.').unwrap_or((&text, "00"));
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{}${grouped}.{frac:0<2}", if negative { "-" } else { "" })
+}
+
+fn pct(d: Option<Decimal>) -> String {
+    d.map_or_else(|| "n/a".to_owned(), |v| format!("{}%", v.normalize()))
+}
+
+/// The table `roi compute` prints.
+pub fn roi_table(roi: &RoiCalculation) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "ROI of project {} as of {} over {}",
+        roi.project_id, roi.calculation_date, roi.period_analyzed
+    );
+    let _ = writeln!(
+        out,
+        "baseline {} vs measurement {}{}",
+        roi.baseline_snapshot_id,
+        roi.comparison_metric_id,
+        if roi.comparison_needs_review {
+            " (awaiting review)"
+        } else {
+            ""
+        }
+    );
+    let rows: Vec<(&str, String)> = vec![
+        ("roi_percentage", pct(Some(roi.roi_percentage))),
+        (
+            "payback_period_months",
+            roi.payback_period_months.map_or_else(
+                || "never (net monthly benefit ≤ 0)".into(),
+                |m| format!("{} months", m.normalize()),
+            ),
+        ),
+        ("cost_savings_monthly", usd(roi.cost_savings_monthly)),
+        ("cost_savings_annual", usd(roi.cost_savings_annual)),
+        (
+            "revenue_increase",
+            format!("{} / month", usd(roi.revenue_increase)),
+        ),
+        ("time_savings_percentage", pct(roi.time_savings_percentage)),
+        (
+            "error_reduction_percentage",
+            pct(roi.error_reduction_percentage),
+        ),
+        (
+            "efficiency_gain_percentage",
+            pct(roi.efficiency_gain_percentage),
+        ),
+        (
+            "customer_satisfaction_improvement",
+            roi.customer_satisfaction_improvement
+                .map_or("n/a".into(), |v| format!("{v:+} CSAT points")),
+        ),
+        (
+            "conversion_rate_improvement",
+            roi.conversion_rate_improvement
+                .map_or("n/a".into(), |v| format!("{v:+} percentage points")),
+        ),
+        ("gross_monthly_benefit", usd(roi.gross_monthly_benefit)),
+        ("running_cost_monthly", usd(roi.running_cost_monthly)),
+        ("benefits_total", usd(roi.benefits_total)),
+        ("costs_total", usd(roi.costs_total)),
+        (
+            "npv",
+            format!(
+                "{} at {}% a year",
+                usd(roi.npv),
+                roi.discount_rate_percentage.normalize()
+            ),
+        ),
+    ];
+    for (name, value) in rows {
+        let _ = writeln!(out, "  {name:<36} {value}");
+    }
+    out
+}
+
+/// `roi demo`: the whole flow on the sample client, safe to run again.
+pub async fn demo(store: &Store) -> Result<()> {
+    let (client, _) = setup::add_client(
+        store,
+        ClientDraft {
+            company_name: "Acme Logistics".into(),
+            id: None,
+            industry: Some("logistics".into()),
+            status: None,
+            time_zone: Some("America/Chicago".into()),
+            report_recipients: vec!["coo@acme-logistics.example".into()],
+        },
+        "demo",
+    )
+    .await?;
+    println!("client   {} ({})", client.company_name, client.id);
+    let (project, _) = setup::add_project(
+        store,
+        ProjectDraft {
+            client_id: client.id.clone(),
+            project_name: "Support Assistant".into(),
+            id: None,
+            solution_type: Some("chatbot".into()),
+            status: Some("deployed".into()),
+            go_live_date: "2025-02-03".into(),
+            one_time_investment: Decimal::from(45_000),
+            gross_margin: Some(Decimal::from(40)),
+        },
+        "demo",
+    )
+    .await?;
+    println!(
+        "project  {} ({}), live since {}, {} invested",
+        project.project_name, project.id, project.go_live_date, project.one_time_investment
+    );
+    println!("\n== import baseline-snapshot.csv");
+    print_imported(
+        &measurements::import_baseline(store, &project.id, SAMPLE_BASELINE, "demo").await?,
+    );
+    match measurements::approve_baseline(store, &project.id, "demo").await {
+        Ok(b) => println!("approved baseline {} of {}", b.id(), b.measured_on()),
+        Err(measurements::ApproveBaselineError::Approve(ApproveError::AlreadyApproved(id))) => {
+            println!("baseline {id} was approved already");
+        }
+        Err(e) => return Err(e.into()),
+    }
+    println!("\n== import monthly-tracking.csv");
+    print_imported(
+        &measurements::import_tracking(store, &project.id, SAMPLE_TRACKING, "demo").await?,
+    );
+    let as_of = "2025-04-30".parse()?;
+    println!("\n== ROI since go-live");
+    let so_far = compute::compute_roi(store, &project.id, Some(as_of), None).await?;
+    print!("{}", roi_table(&so_far));
+    println!("\n== ROI over the first year at the current monthly figures");
+    let year = compute::compute_roi(store, &project.id, Some(as_of), Some(12)).await?;
+    print!("{}", roi_table(&year));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dollars_are_grouped_and_signed() {
+        assert_eq!(usd(Decimal::new(123456789, 2)), "$1,234,567.89");
+        assert_eq!(usd(Decimal::new(-4400, 0)), "-$4,400.00");
+        assert_eq!(usd(Decimal::new(5, 1)), "$0.50");
+    }
+}

@@ -1,0 +1,310 @@
+//! The `roi` binary as a person or a script uses it: on the embedded store, and against
+//! DynamoDB in moto with `ROI_STORE=dynamodb`.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use roi_e2e::moto;
+
+const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/acme-logistics");
+
+fn roi(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_roi"))
+        .args(args)
+        .env("ROI_DATA_DIR", data_dir)
+        .env_remove("ROI_STORE")
+        .output()
+        .expect("roi runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+fn last_line(o: &Output) -> String {
+    stdout(o).lines().last().unwrap_or_default().to_owned()
+}
+fn ok(o: Output) -> Output {
+    assert!(o.status.success(), "failed: {}\n{}", stdout(&o), stderr(&o));
+    o
+}
+
+/// Adds the sample client and project; returns the project id.
+fn setup(dir: &Path, extra_env: &[(&str, &str)]) -> String {
+    let run = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_roi"));
+        c.args(args)
+            .env("ROI_DATA_DIR", dir)
+            .env_remove("ROI_STORE");
+        for (k, v) in extra_env {
+            c.env(k, v);
+        }
+        ok(c.output().expect("roi runs"))
+    };
+    let client = last_line(&run(&[
+        "client",
+        "add",
+        "Acme Logistics",
+        "--time-zone",
+        "America/Chicago",
+        "--recipient",
+        "coo@acme.example",
+    ]));
+    assert_eq!(client, "acme-logistics");
+    let project = last_line(&run(&[
+        "project",
+        "add",
+        "--client",
+        &client,
+        "Support Assistant",
+        "--go-live",
+        "2025-02-03",
+        "--investment",
+        "45000",
+        "--gross-margin",
+        "40",
+    ]));
+    assert_eq!(project, "acme-logistics-support-assistant");
+    project
+}
+
+#[test]
+fn scripts_get_ids_on_the_last_line_and_json_with_seed_field_names() {
+    // GIVEN a fresh data directory given through ROI_DATA_DIR
+    let dir = tempfile::tempdir().unwrap();
+    let project = setup(dir.path(), &[]);
+    let p = ["--project", project.as_str()];
+    // WHEN the sample files are imported, the baseline approved and ROI computed as JSON
+    ok(roi(
+        dir.path(),
+        &[
+            &[
+                "import",
+                "baseline",
+                &format!("{SAMPLES}/baseline-snapshot.csv"),
+            ][..],
+            &p,
+        ]
+        .concat(),
+    ));
+    ok(roi(
+        dir.path(),
+        &[&["baseline", "approve"][..], &p].concat(),
+    ));
+    ok(roi(
+        dir.path(),
+        &[
+            &[
+                "import",
+                "tracking",
+                &format!("{SAMPLES}/monthly-tracking.csv"),
+            ][..],
+            &p,
+        ]
+        .concat(),
+    ));
+    let out = ok(roi(
+        dir.path(),
+        &[
+            &[
+                "compute",
+                "--as-of",
+                "2025-04-30",
+                "--months",
+                "12",
+                "--format",
+                "json",
+            ][..],
+            &p,
+        ]
+        .concat(),
+    ));
+    // THEN the JSON uses the seed's names, with money as decimal strings
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["roi_percentage"], "74.81");
+    assert_eq!(json["payback_period_months"], "5.11");
+    assert_eq!(json["cost_savings_monthly"], "4400.00");
+    assert_eq!(json["cost_savings_annual"], "52800.00");
+    assert_eq!(json["period_analyzed"], "12 months");
+    for field in [
+        "time_savings_percentage",
+        "error_reduction_percentage",
+        "revenue_increase",
+        "customer_satisfaction_improvement",
+        "conversion_rate_improvement",
+        "efficiency_gain_percentage",
+        "npv",
+    ] {
+        assert!(json.get(field).is_some(), "{field} missing");
+    }
+    // AND the store is where ROI_DATA_DIR said
+    assert!(dir.path().join("roi.redb").exists());
+}
+
+#[test]
+fn a_bad_as_of_date_names_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = roi(
+        dir.path(),
+        &["compute", "--project", "p", "--as-of", "30/04/2025"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--as-of")
+            && stderr(&out).contains("'30/04/2025' is not a date in YYYY-MM-DD form"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_bad_csv_is_reported_by_line_and_nothing_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = setup(dir.path(), &[]);
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "metric_category,metric_name,value,unit,date_captured,notes\ncost,monthly_labor_cost,abc,USD,2025-01-15,\nquality,error_rate,8.5,percentage,2025-01-15,\n").unwrap();
+    let out = roi(
+        dir.path(),
+        &[
+            "import",
+            "baseline",
+            bad.to_str().unwrap(),
+            "--project",
+            &project,
+        ],
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("line 2: value: 'abc' is not a number"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was stored"), "{err}");
+    let approve = roi(dir.path(), &["baseline", "approve", "--project", &project]);
+    assert!(
+        stderr(&approve).contains("has no baseline"),
+        "{}",
+        stderr(&approve)
+    );
+}
+
+#[test]
+fn a_bad_field_value_names_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = roi(
+        dir.path(),
+        &["client", "add", "Acme", "--time-zone", "Mars/Base"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("time_zone: 'Mars/Base' is not an IANA time zone"),
+        "{}",
+        stderr(&out)
+    );
+    let out = roi(
+        dir.path(),
+        &[
+            "project",
+            "add",
+            "--client",
+            "acme",
+            "X",
+            "--go-live",
+            "2025-01-01",
+            "--investment",
+            "-5",
+        ],
+    );
+    assert!(!out.status.success());
+}
+
+#[test]
+fn the_demo_prints_an_roi_and_can_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = ok(roi(dir.path(), &["demo"]));
+    assert!(
+        stdout(&first).contains("roi_percentage                       74.81%"),
+        "{}",
+        stdout(&first)
+    );
+    let second = ok(roi(dir.path(), &["demo"]));
+    assert!(stdout(&second).contains("unchanged"), "{}", stdout(&second));
+}
+
+#[test]
+fn help_teaches_the_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(roi(dir.path(), &["--help"]));
+    for word in [
+        "demo",
+        "client",
+        "project",
+        "import",
+        "baseline",
+        "compute",
+        "ROI_DATA_DIR",
+        "ROI_STORE",
+    ] {
+        assert!(stdout(&out).contains(word), "{word} not in --help");
+    }
+}
+
+#[test]
+fn the_same_commands_run_against_dynamodb() {
+    // GIVEN ROI_STORE=dynamodb and the SDK pointed at moto
+    let dir = tempfile::tempdir().unwrap();
+    let table = moto::unique("cli");
+    let env = [
+        ("ROI_STORE", "dynamodb"),
+        ("ROI_TABLE", table.as_str()),
+        ("AWS_ENDPOINT_URL", moto::endpoint()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+    ];
+    let run = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_roi"));
+        c.args(args).env("ROI_DATA_DIR", dir.path());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        ok(c.output().expect("roi runs"))
+    };
+    run(&["store-init"]);
+    // WHEN the flow runs
+    let project = setup(dir.path(), &env);
+    run(&[
+        "import",
+        "baseline",
+        &format!("{SAMPLES}/baseline-snapshot.csv"),
+        "--project",
+        &project,
+    ]);
+    run(&["baseline", "approve", "--project", &project]);
+    run(&[
+        "import",
+        "tracking",
+        &format!("{SAMPLES}/monthly-tracking.csv"),
+        "--project",
+        &project,
+    ]);
+    let out = run(&[
+        "compute",
+        "--project",
+        &project,
+        "--as-of",
+        "2025-04-30",
+        "--months",
+        "12",
+        "--format",
+        "json",
+    ]);
+    // THEN the answer is the same as on the embedded store, and nothing went to the data dir
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["roi_percentage"], "74.81");
+    assert!(!dir.path().join("roi.redb").exists());
+}
