@@ -13,7 +13,7 @@ use roi_app::store::Written;
 use roi_app::{compute, measurements, setup};
 use roi_domain::client::{ClientDraft, ProjectDraft};
 use roi_domain::ports::{Clock, SystemClock, Table};
-use roi_domain::{ClientId, ProjectId};
+use roi_domain::{ClientId, Percentage, ProjectId};
 use rust_decimal::Decimal;
 
 use crate::output;
@@ -125,9 +125,17 @@ pub struct ComputeArgs {
     /// Months analysed (default: whole months since go-live, at least 1).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=600))]
     months: Option<u32>,
+    /// Annual discount rate for the NPV, percent (default 10).
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percentage)]
+    discount_rate: Option<Percentage>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+}
+
+fn parse_percentage(s: &str) -> Result<Percentage, String> {
+    let value: Decimal = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    Percentage::try_from(value)
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
@@ -267,9 +275,16 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Compute(args) => {
-            let roi =
-                compute::compute_roi(&store, &project_id(&args.project)?, args.as_of, args.months)
-                    .await?;
+            let roi = compute::compute_roi(
+                &store,
+                &project_id(&args.project)?,
+                compute::ComputeRequest {
+                    as_of: args.as_of,
+                    months: args.months,
+                    annual_discount_rate: args.discount_rate,
+                },
+            )
+            .await?;
             match args.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&roi)?),
                 Format::Table => print!("{}", output::roi_table(&roi)),

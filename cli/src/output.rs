@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use anyhow::Result;
+use roi_app::compute::ComputeRequest;
 use roi_app::store::Written;
 use roi_app::{Store, compute, measurements, setup};
 use roi_domain::client::{ClientDraft, ProjectDraft};
@@ -187,10 +188,27 @@ pub async fn demo(store: &Store) -> Result<()> {
     );
     let as_of = "2025-04-30".parse()?;
     println!("\n== ROI since go-live");
-    let so_far = compute::compute_roi(store, &project.id, Some(as_of), None).await?;
+    let so_far = compute::compute_roi(
+        store,
+        &project.id,
+        ComputeRequest {
+            as_of: Some(as_of),
+            ..ComputeRequest::default()
+        },
+    )
+    .await?;
     print!("{}", roi_table(&so_far));
     println!("\n== ROI over the first year at the current monthly figures");
-    let year = compute::compute_roi(store, &project.id, Some(as_of), Some(12)).await?;
+    let year = compute::compute_roi(
+        store,
+        &project.id,
+        ComputeRequest {
+            as_of: Some(as_of),
+            months: Some(12),
+            ..ComputeRequest::default()
+        },
+    )
+    .await?;
     print!("{}", roi_table(&year));
     Ok(())
 }

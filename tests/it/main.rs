@@ -8,7 +8,7 @@ use std::sync::Arc;
 use roi_adapters::dynamodb::DynamoTable;
 use roi_adapters::redb_table::RedbTable;
 use roi_app::Store;
-use roi_app::compute::compute_roi;
+use roi_app::compute::{ComputeRequest, compute_roi};
 use roi_app::measurements::{approve_baseline, import_baseline, import_tracking};
 use roi_app::setup::{add_client, add_project};
 use roi_domain::client::{ClientDraft, ProjectDraft};
@@ -62,8 +62,11 @@ async fn pipeline(table: Arc<dyn Table>) -> (RoiCalculation, ProjectId, Store) {
     let roi = compute_roi(
         &store,
         &project.id,
-        Some("2025-04-30".parse().unwrap()),
-        Some(12),
+        ComputeRequest {
+            as_of: Some("2025-04-30".parse().unwrap()),
+            months: Some(12),
+            ..ComputeRequest::default()
+        },
     )
     .await
     .unwrap();

@@ -141,6 +141,36 @@ fn scripts_get_ids_on_the_last_line_and_json_with_seed_field_names() {
     ] {
         assert!(json.get(field).is_some(), "{field} missing");
     }
+    // AND the NPV takes the given discount rate: at 0 % it is 12 × $8,800 − $45,000
+    let undiscounted = ok(roi(
+        dir.path(),
+        &[
+            &[
+                "compute",
+                "--as-of",
+                "2025-04-30",
+                "--months",
+                "12",
+                "--discount-rate",
+                "0",
+                "--format",
+                "json",
+            ][..],
+            &p,
+        ]
+        .concat(),
+    ));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&undiscounted)).unwrap();
+    assert_eq!(json["npv"], "60600.00");
+    let bad = roi(
+        dir.path(),
+        &[&["compute", "--discount-rate", "120"][..], &p].concat(),
+    );
+    assert!(
+        stderr(&bad).contains("must be between 0 and 100 (percent), got 120"),
+        "{}",
+        stderr(&bad)
+    );
     // AND the store is where ROI_DATA_DIR said
     assert!(dir.path().join("roi.redb").exists());
 }

@@ -304,7 +304,7 @@ impl Table for DynamoTable {
                     Err(e) => {
                         // The SDK has retried the call already; what was not written is
                         // this chunk's pending items and every later chunk.
-                        let _ = unavailable(e);
+                        tracing::warn!(error = %DisplayErrorContext(&e), "BatchWriteItem failed after retries");
                         break;
                     }
                 }

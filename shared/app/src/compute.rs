@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use roi_domain::roi::RoiOptions;
-use roi_domain::{ProjectId, RoiCalculation, RoiError, SnapshotKind, SnapshotStatus};
+use roi_domain::{Percentage, ProjectId, RoiCalculation, RoiError, SnapshotKind, SnapshotStatus};
 
 use crate::store::{Store, StoreError};
 
@@ -31,9 +31,19 @@ pub enum ComputeError {
     Store(#[from] StoreError),
 }
 
-/// Computes and stores the ROI of `project` as of `as_of` (default: today in the client's
-/// time zone) over `months` (default: whole months since go-live), comparing the approved
-/// baseline with the latest ongoing measurement on or before `as_of`. Recomputing the same
+/// What to compute; every field has a default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ComputeRequest {
+    /// The as-of date (default: today in the client's time zone).
+    pub as_of: Option<NaiveDate>,
+    /// Months analysed (default: whole months since go-live, at least 1).
+    pub months: Option<u32>,
+    /// Annual discount rate of the NPV, percent (default 10 %).
+    pub annual_discount_rate: Option<Percentage>,
+}
+
+/// Computes and stores the ROI of `project` per `request`, comparing the approved baseline
+/// with the latest ongoing measurement on or before the as-of date. Recomputing the same
 /// as-of date and period replaces the stored calculation.
 ///
 /// # Errors
@@ -41,9 +51,13 @@ pub enum ComputeError {
 pub async fn compute_roi(
     store: &Store,
     project: &ProjectId,
-    as_of: Option<NaiveDate>,
-    months: Option<u32>,
+    request: ComputeRequest,
 ) -> Result<RoiCalculation, ComputeError> {
+    let ComputeRequest {
+        as_of,
+        months,
+        annual_discount_rate,
+    } = request;
     let p = store
         .project(project)
         .await?
@@ -74,6 +88,9 @@ pub async fn compute_roi(
         })?;
     let mut options = RoiOptions::as_of(as_of);
     options.months = months;
+    if let Some(rate) = annual_discount_rate {
+        options.annual_discount_rate = rate;
+    }
     let roi = RoiCalculation::compute(&p, baseline, current, &options)?;
     store.put_roi(&roi).await?;
     Ok(roi)

@@ -8,7 +8,6 @@ use roi_adapters::ses::SesMailer;
 use roi_domain::ports::{Clock, FixedClock};
 
 use crate::conformance::{blob, mail, table};
-use crate::suite;
 use roi_e2e::moto;
 
 mod dynamodb {
@@ -30,20 +29,7 @@ mod dynamodb {
         }
     }
 
-    suite!(
-        table,
-        fixture(),
-        [
-            conditional_put_refuses_a_duplicate,
-            attributes_round_trip_and_missing_items_read_as_none,
-            reserved_attribute_names_are_refused,
-            query_selects_by_prefix_and_range_in_sort_key_order,
-            pages_follow_the_cursor_in_both_directions,
-            batch_put_writes_more_than_25_items,
-            expiry_is_kept_and_expired_items_are_never_read,
-            delete_removes_and_tolerates_absence,
-        ]
-    );
+    crate::table_suite!(fixture());
 
     #[tokio::test]
     async fn the_table_has_the_key_schema_and_ttl_of_the_template() {
@@ -124,15 +110,7 @@ mod s3 {
         }
     }
 
-    suite!(
-        blob,
-        fixture(),
-        [
-            blobs_round_trip_with_their_media_type,
-            a_missing_blob_reads_as_none_and_bad_keys_are_refused,
-            a_presigned_link_downloads_the_same_bytes_and_names_its_expiry,
-        ]
-    );
+    crate::blob_suite!(fixture());
 }
 
 mod ses {
@@ -178,14 +156,7 @@ mod ses {
         }
     }
 
-    suite!(
-        mail,
-        fixture(),
-        [
-            a_sent_message_arrives_whole,
-            a_message_without_recipients_is_rejected
-        ]
-    );
+    crate::mail_suite!(fixture());
 
     #[tokio::test]
     async fn an_unverified_sender_is_rejected() {

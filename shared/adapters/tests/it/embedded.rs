@@ -8,7 +8,6 @@ use roi_adapters::redb_table::RedbTable;
 use roi_domain::ports::{Clock, FixedClock};
 
 use crate::conformance::{blob, mail, table};
-use crate::suite;
 
 fn clock() -> Arc<FixedClock> {
     Arc::new(FixedClock::new(chrono::Utc::now()))
@@ -43,20 +42,7 @@ mod redb {
         )
     }
 
-    suite!(
-        table,
-        fixture(),
-        [
-            conditional_put_refuses_a_duplicate,
-            attributes_round_trip_and_missing_items_read_as_none,
-            reserved_attribute_names_are_refused,
-            query_selects_by_prefix_and_range_in_sort_key_order,
-            pages_follow_the_cursor_in_both_directions,
-            batch_put_writes_more_than_25_items,
-            expiry_is_kept_and_expired_items_are_never_read,
-            delete_removes_and_tolerates_absence,
-        ]
-    );
+    crate::table_suite!(fixture());
 
     #[tokio::test]
     async fn records_survive_reopening_the_file() {
@@ -140,15 +126,7 @@ mod directory {
         )
     }
 
-    suite!(
-        blob,
-        fixture(),
-        [
-            blobs_round_trip_with_their_media_type,
-            a_missing_blob_reads_as_none_and_bad_keys_are_refused,
-            a_presigned_link_downloads_the_same_bytes_and_names_its_expiry,
-        ]
-    );
+    crate::blob_suite!(fixture());
 
     #[tokio::test]
     async fn an_expired_link_is_refused() {
@@ -237,12 +215,5 @@ mod outbox {
         )
     }
 
-    suite!(
-        mail,
-        fixture(),
-        [
-            a_sent_message_arrives_whole,
-            a_message_without_recipients_is_rejected
-        ]
-    );
+    crate::mail_suite!(fixture());
 }

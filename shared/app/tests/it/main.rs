@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use roi_adapters::redb_table::RedbTable;
 use roi_app::Store;
-use roi_app::compute::{ComputeError, compute_roi};
+use roi_app::compute::{ComputeError, ComputeRequest, compute_roi};
 use roi_app::measurements::{
     ApproveBaselineError, ImportError, approve_baseline, import_baseline, import_tracking,
 };
@@ -28,6 +28,21 @@ struct World {
     store: Store,
     project: ProjectId,
     _dir: tempfile::TempDir,
+}
+
+impl World {
+    /// Imports the sample baseline, approves it, and imports the three measurements.
+    async fn measured(&self) {
+        import_baseline(&self.store, &self.project, BASELINE, "test")
+            .await
+            .unwrap();
+        approve_baseline(&self.store, &self.project, "test")
+            .await
+            .unwrap();
+        import_tracking(&self.store, &self.project, TRACKING, "test")
+            .await
+            .unwrap();
+    }
 }
 
 async fn world() -> World {
@@ -73,21 +88,16 @@ async fn world() -> World {
 async fn the_whole_flow_gives_the_hand_computed_roi() {
     // GIVEN the sample client's baseline, approved, and three monthly measurements
     let w = world().await;
-    import_baseline(&w.store, &w.project, BASELINE, "test")
-        .await
-        .unwrap();
-    approve_baseline(&w.store, &w.project, "test")
-        .await
-        .unwrap();
-    import_tracking(&w.store, &w.project, TRACKING, "test")
-        .await
-        .unwrap();
+    w.measured().await;
     // WHEN ROI is computed as of the last measurement over 12 months
     let roi = compute_roi(
         &w.store,
         &w.project,
-        Some("2025-04-30".parse().unwrap()),
-        Some(12),
+        ComputeRequest {
+            as_of: Some("2025-04-30".parse().unwrap()),
+            months: Some(12),
+            ..ComputeRequest::default()
+        },
     )
     .await
     .unwrap();
@@ -106,8 +116,11 @@ async fn the_whole_flow_gives_the_hand_computed_roi() {
     compute_roi(
         &w.store,
         &w.project,
-        Some("2025-04-30".parse().unwrap()),
-        Some(12),
+        ComputeRequest {
+            as_of: Some("2025-04-30".parse().unwrap()),
+            months: Some(12),
+            ..ComputeRequest::default()
+        },
     )
     .await
     .unwrap();
@@ -220,8 +233,10 @@ async fn an_approved_baseline_is_locked_and_roi_waits_for_approval() {
     let err = compute_roi(
         &w.store,
         &w.project,
-        Some("2025-04-30".parse().unwrap()),
-        None,
+        ComputeRequest {
+            as_of: Some("2025-04-30".parse().unwrap()),
+            ..ComputeRequest::default()
+        },
     )
     .await
     .unwrap_err();
@@ -307,20 +322,14 @@ async fn a_corrected_submitted_baseline_replaces_the_old_one_and_is_audited() {
 #[tokio::test]
 async fn an_as_of_date_before_go_live_or_without_measurements_is_a_clear_error() {
     let w = world().await;
-    import_baseline(&w.store, &w.project, BASELINE, "test")
-        .await
-        .unwrap();
-    approve_baseline(&w.store, &w.project, "test")
-        .await
-        .unwrap();
-    import_tracking(&w.store, &w.project, TRACKING, "test")
-        .await
-        .unwrap();
+    w.measured().await;
     let early = compute_roi(
         &w.store,
         &w.project,
-        Some("2025-02-10".parse().unwrap()),
-        None,
+        ComputeRequest {
+            as_of: Some("2025-02-10".parse().unwrap()),
+            ..ComputeRequest::default()
+        },
     )
     .await
     .unwrap_err();

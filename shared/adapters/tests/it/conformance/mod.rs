@@ -20,3 +20,55 @@ macro_rules! suite {
         )*
     };
 }
+
+/// Every case of the [`Table`](roi_domain::ports::Table) contract, for one adapter.
+#[macro_export]
+macro_rules! table_suite {
+    ($make:expr) => {
+        $crate::suite!(
+            table,
+            $make,
+            [
+                conditional_put_refuses_a_duplicate,
+                attributes_round_trip_and_missing_items_read_as_none,
+                reserved_attribute_names_are_refused,
+                query_selects_by_prefix_and_range_in_sort_key_order,
+                pages_follow_the_cursor_in_both_directions,
+                batch_put_writes_more_than_25_items,
+                expiry_is_kept_and_expired_items_are_never_read,
+                delete_removes_and_tolerates_absence,
+            ]
+        );
+    };
+}
+
+/// Every case of the [`BlobStore`](roi_domain::ports::BlobStore) contract, for one adapter.
+#[macro_export]
+macro_rules! blob_suite {
+    ($make:expr) => {
+        $crate::suite!(
+            blob,
+            $make,
+            [
+                blobs_round_trip_with_their_media_type,
+                a_missing_blob_reads_as_none_and_bad_keys_are_refused,
+                a_presigned_link_downloads_the_same_bytes_and_names_its_expiry,
+            ]
+        );
+    };
+}
+
+/// Every case of the [`Mailer`](roi_domain::ports::Mailer) contract, for one adapter.
+#[macro_export]
+macro_rules! mail_suite {
+    ($make:expr) => {
+        $crate::suite!(
+            mail,
+            $make,
+            [
+                a_sent_message_arrives_whole,
+                a_message_without_recipients_is_rejected
+            ]
+        );
+    };
+}
