@@ -8,8 +8,11 @@
 
 pub mod compute;
 pub mod csv_import;
+pub mod form_link;
+pub mod forms;
 pub mod measurements;
 pub mod setup;
 pub mod store;
+pub mod web;
 
 pub use store::Store;

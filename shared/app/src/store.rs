@@ -7,6 +7,7 @@
 //! | project listing | `CLIENT#{client}` | `PROJECT#{project}` |
 //! | metric snapshot | `PROJECT#{project}` | `SNAPSHOT#{date}#{kind}#{id}` |
 //! | ROI calculation | `PROJECT#{project}` | `ROI#{as_of}#{months}m` |
+//! | idempotency record | `PROJECT#{project}` | `IDEMPOTENCY#{sha256(key)}` (TTL 90 days) |
 //! | audit entry | `AUDIT#{client}#{YYYY-MM}` | `{time}#{id}` |
 //!
 //! A project's own record sits in its partition so that `--project P` needs no client; the
@@ -65,6 +66,17 @@ pub struct AuditEntry {
 }
 
 const SNAPSHOT: &str = "SNAPSHOT#";
+
+/// How long an idempotency record is kept, days.
+pub const IDEMPOTENCY_TTL_DAYS: i64 = 90;
+
+/// Keys are hashed: an `Idempotency-Key` header is the caller's text, of any length.
+fn idempotency_sk(key: &str) -> String {
+    format!(
+        "IDEMPOTENCY#{}",
+        hex::encode(Sha256::digest(key.as_bytes()))
+    )
+}
 
 fn client_pk(id: &ClientId) -> String {
     format!("CLIENT#{id}")
@@ -284,6 +296,36 @@ impl Store {
             .iter()
             .map(|i| i.to_record().map_err(StoreError::from))
             .collect()
+    }
+
+    /// The measurement an idempotency key wrote for `project`, if any.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn idempotency(
+        &self,
+        project: &ProjectId,
+        key: &str,
+    ) -> Result<Option<crate::forms::IdempotencyRecord>, StoreError> {
+        self.get_record(&project_pk(project), &idempotency_sk(key))
+            .await
+    }
+
+    /// Remembers which measurement an idempotency key wrote, for
+    /// [`IDEMPOTENCY_TTL_DAYS`] days (longer than any form link lives).
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn put_idempotency(
+        &self,
+        project: &ProjectId,
+        key: &str,
+        record: &crate::forms::IdempotencyRecord,
+    ) -> Result<(), StoreError> {
+        let mut item = Item::from_record(project_pk(project), idempotency_sk(key), record)?;
+        item.expires_at =
+            Some((self.clock.now() + chrono::Duration::days(IDEMPOTENCY_TTL_DAYS)).timestamp());
+        Ok(self.table.put(item, Condition::Always).await?)
     }
 
     /// Appends an audit entry for `client` (append-only: written only if absent).

@@ -249,7 +249,7 @@ catalogue! {
     AvgTaskCompletionTime = "avg_task_completion_time", Time, Minutes, LowerIsBetter,
         "Average time to complete one task, in minutes.";
     VolumePerPeriod = "volume_per_period", Time, Count, HigherIsBetter,
-        "Number of tasks handled per period (the period is given in period_type).";
+        "Number of tasks handled per period; say which period (day, week or month) with it.";
     ReworkHoursPerWeek = "rework_hours_per_week", Time, Hours, LowerIsBetter,
         "Hours per week spent redoing work, in hours.";
     ErrorRatePercentage = "error_rate_percentage", Quality, Percent, LowerIsBetter,

@@ -18,21 +18,23 @@ use roi_domain::ports::{Clock, FixedClock};
 use roi_domain::{ProjectId, SnapshotStatus};
 use rust_decimal_macros::dec;
 
+mod web;
+
 const BASELINE: &[u8] = include_bytes!("fixtures/baseline-snapshot.csv");
 const TRACKING: &[u8] = include_bytes!("fixtures/monthly-tracking.csv");
 const TRACKING_WITH_ERRORS: &[u8] = include_bytes!("fixtures/tracking-with-errors.csv");
 const TRACKING_BEFORE_BASELINE: &[u8] = include_bytes!("fixtures/tracking-before-baseline.csv");
 const TRACKING_JUMP: &[u8] = include_bytes!("fixtures/tracking-jump.csv");
 
-struct World {
-    store: Store,
-    project: ProjectId,
+pub(crate) struct World {
+    pub(crate) store: Store,
+    pub(crate) project: ProjectId,
     _dir: tempfile::TempDir,
 }
 
 impl World {
     /// Imports the sample baseline, approves it, and imports the three measurements.
-    async fn measured(&self) {
+    pub(crate) async fn measured(&self) {
         import_baseline(&self.store, &self.project, BASELINE, "test")
             .await
             .unwrap();
@@ -45,7 +47,7 @@ impl World {
     }
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let clock: Arc<dyn Clock> = Arc::new(FixedClock::new("2025-05-02T12:00:00Z".parse().unwrap()));
     let table = RedbTable::open(&dir.path().join("roi.redb"), Arc::clone(&clock)).unwrap();

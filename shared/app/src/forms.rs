@@ -1,0 +1,445 @@
+//! Self-reporting forms (issue 3; seed 000 §3 collection workflow, §7 validation, §9.2
+//! review): turning a submitted form or JSON document into a snapshot, and everything a
+//! submission does: validation, idempotency, correction, audit and ROI recomputation.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use roi_domain::metric::VolumePeriod;
+use roi_domain::snapshot::{SnapshotContext, SnapshotDraft};
+use roi_domain::{FieldError, Metric, MetricSnapshot, Project, SnapshotKind, ValidationErrors};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::form_link::FormClaims;
+use crate::store::{AuditEntry, Store, StoreError, Written, current_baseline};
+
+/// The field that carries the measurement date when the link does not fix it.
+pub const MEASURED_ON: &str = "measured_on";
+/// The field that carries `period_type` (day, week, month) for `volume_per_period`.
+pub const PERIOD_TYPE: &str = "period_type";
+
+/// The raw fields of a submission, by name, as the person typed them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FormInput(pub BTreeMap<String, String>);
+
+/// Why a request body could not be read at all (HTTP 400).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct MalformedBody(pub String);
+
+impl FormInput {
+    /// Reads an `application/x-www-form-urlencoded` body. Fields other than metrics,
+    /// `measured_on` and `period_type` (a submit button's name, say) are ignored.
+    ///
+    /// # Errors
+    /// [`MalformedBody`] for a bad percent-escape or text that is not UTF-8.
+    pub fn from_urlencoded(body: &[u8]) -> Result<Self, MalformedBody> {
+        let text = std::str::from_utf8(body)
+            .map_err(|_| MalformedBody("the form body is not UTF-8 text".into()))?;
+        let bytes = text.as_bytes();
+        for (i, b) in bytes.iter().enumerate() {
+            let hex_at = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
+            if *b == b'%' && !(hex_at(i + 1) && hex_at(i + 2)) {
+                return Err(MalformedBody(format!(
+                    "bad percent-escape at byte {i} of the form body"
+                )));
+            }
+        }
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+            .map_err(|e| MalformedBody(format!("the form body cannot be read: {e}")))?;
+        let mut fields = BTreeMap::new();
+        for (k, v) in pairs {
+            if v.contains('\u{FFFD}') || k.contains('\u{FFFD}') {
+                return Err(MalformedBody(
+                    "the form body holds an escape that is not UTF-8".into(),
+                ));
+            }
+            if is_known_field(&k) {
+                fields.insert(k, v);
+            }
+        }
+        Ok(Self(fields))
+    }
+
+    /// Reads an `application/json` body: one object whose keys are metric names,
+    /// `measured_on` and `period_type`, with numbers (or numeric strings, or null) as values.
+    ///
+    /// # Errors
+    /// `Err(Err(MalformedBody))` for a body that is not a JSON object;
+    /// `Err(Ok(errors))` naming each unknown field or non-scalar value.
+    pub fn from_json(body: &[u8]) -> Result<Self, Result<ValidationErrors, MalformedBody>> {
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| Err(MalformedBody(format!("the body is not valid JSON: {e}"))))?;
+        let Value::Object(map) = value else {
+            return Err(Err(MalformedBody(
+                "the body must be a JSON object of fields".into(),
+            )));
+        };
+        let mut fields = BTreeMap::new();
+        let mut errors = Vec::new();
+        for (k, v) in map {
+            if !is_known_field(&k) {
+                errors.push(FieldError::new(
+                    &k,
+                    "is not a field of this form (unknown metric name)",
+                ));
+                continue;
+            }
+            match v {
+                Value::Null => {}
+                Value::Number(n) => {
+                    fields.insert(k, n.to_string());
+                }
+                Value::String(s) => {
+                    fields.insert(k, s);
+                }
+                _ => errors.push(FieldError::new(&k, "must be a number, a string or null")),
+            }
+        }
+        match ValidationErrors::from_vec(errors) {
+            Some(e) => Err(Ok(e)),
+            None => Ok(Self(fields)),
+        }
+    }
+
+    /// The value typed for `name`, trimmed; `None` when empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
+    }
+
+    /// A digest of the fields, to tell a replay from a correction.
+    pub fn digest(&self) -> String {
+        hex::encode(Sha256::digest(
+            serde_json::to_vec(&self.0).unwrap_or_default(),
+        ))
+    }
+}
+
+fn is_known_field(name: &str) -> bool {
+    name == MEASURED_ON || name == PERIOD_TYPE || Metric::from_name(name).is_some()
+}
+
+/// Builds the snapshot draft a form submission describes. The date is the link's due date
+/// when it has one, else the `measured_on` field, else `today`.
+///
+/// # Errors
+/// Every field that is not a number, a bad date or period, or a date that contradicts the
+/// link's due date.
+pub fn draft_from_input(
+    claims: &FormClaims,
+    input: &FormInput,
+    today: NaiveDate,
+) -> Result<SnapshotDraft, ValidationErrors> {
+    let mut errors = Vec::new();
+    let typed_date = input.get(MEASURED_ON).map(|s| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+            FieldError::new(
+                MEASURED_ON,
+                format!("'{s}' is not a date in YYYY-MM-DD form"),
+            )
+        })
+    });
+    let measured_on = match (claims.due, typed_date) {
+        (Some(due), Some(Ok(d))) if d != due => {
+            errors.push(FieldError::new(
+                MEASURED_ON,
+                format!("this link is for the measurement due {due}"),
+            ));
+            due
+        }
+        (Some(due), _) => due,
+        (None, Some(Ok(d))) => d,
+        (None, Some(Err(e))) => {
+            errors.push(e);
+            today
+        }
+        (None, None) => today,
+    };
+    let mut draft = SnapshotDraft::new(claims.project.clone(), claims.kind, measured_on);
+    for (name, raw) in &input.0 {
+        let Some(metric) = Metric::from_name(name) else {
+            continue;
+        };
+        let raw = raw.trim();
+        if raw.is_empty() {
+            continue;
+        }
+        match Decimal::from_str(raw).or_else(|_| Decimal::from_scientific(raw)) {
+            Ok(v) => {
+                draft.values.insert(metric, v);
+            }
+            Err(_) => errors.push(FieldError::new(
+                metric.name(),
+                format!("'{raw}' is not a number"),
+            )),
+        }
+    }
+    if let Some(p) = input.get(PERIOD_TYPE) {
+        match VolumePeriod::from_str(p) {
+            Ok(p) => draft.volume_period = Some(p),
+            Err(e) => errors.push(FieldError::new(PERIOD_TYPE, e)),
+        }
+    }
+    match ValidationErrors::from_vec(errors) {
+        Some(e) => Err(e),
+        None => Ok(draft),
+    }
+}
+
+/// Records which measurement an idempotency key wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    /// The snapshot written.
+    pub snapshot_id: String,
+    /// Its kind.
+    pub kind: SnapshotKind,
+    /// Its date.
+    pub measured_on: NaiveDate,
+}
+
+/// Reacts to a project's measurements changing: recomputes ROI (locally, at once) or
+/// announces the change (on AWS, to the compute function).
+#[async_trait::async_trait]
+pub trait ProjectChanged: Send + Sync {
+    /// Called after a snapshot of `project` was created or corrected. Failures are the
+    /// reactor's to log: the submission is already stored.
+    async fn changed(&self, project: &Project);
+}
+
+/// Recomputes the project's ROI at once (today, since go-live), as the local runner and the
+/// Lambda function do until the scheduled computation takes the project-changed event.
+#[derive(Debug, Clone)]
+pub struct RecomputeNow(pub Store);
+
+#[async_trait::async_trait]
+impl ProjectChanged for RecomputeNow {
+    async fn changed(&self, project: &Project) {
+        match crate::compute::compute_roi(
+            &self.0,
+            &project.id,
+            crate::compute::ComputeRequest::default(),
+        )
+        .await
+        {
+            Ok(roi) => {
+                tracing::info!(project = %project.id, roi_percentage = %roi.roi_percentage, "ROI recomputed")
+            }
+            Err(e) => tracing::info!(project = %project.id, reason = %e, "ROI not recomputed"),
+        }
+    }
+}
+
+/// A submission's outcome.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    /// The snapshot as stored.
+    pub snapshot: MetricSnapshot,
+    /// Created, unchanged (a replay) or corrected.
+    pub written: Written,
+}
+
+/// Why a submission was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The link's project no longer exists.
+    #[error("the project of this link does not exist")]
+    UnknownProject,
+    /// Field errors; the form is shown again with them.
+    #[error("invalid submission")]
+    Invalid(ValidationErrors),
+    /// The approved baseline is locked, or the idempotency key wrote another measurement.
+    #[error("{0}")]
+    Conflict(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Stores one form submission for the link's project.
+///
+/// - A valid submission becomes a snapshot: a baseline is `submitted` (awaiting
+///   `roi baseline approve`); an ongoing one is `recorded`, or `needs_review` when a field
+///   moved more than 50 %.
+/// - `idempotency_key` (the `Idempotency-Key` header, or the link's nonce for the HTML
+///   form) ties the submission to one measurement: the same fields again change nothing
+///   ([`Written::Unchanged`]); changed fields are a correction ([`Written::Corrected`]),
+///   audited; the same key for another date is a conflict.
+/// - Each change is audited with `fingerprint` (a hash of the client's IP and user agent,
+///   never the values themselves), then `on_change` is told.
+///
+/// # Errors
+/// [`SubmitError`]; on any error nothing is stored.
+pub async fn submit(
+    store: &Store,
+    claims: &FormClaims,
+    input: &FormInput,
+    idempotency_key: &str,
+    fingerprint: &str,
+    on_change: &dyn ProjectChanged,
+) -> Result<Submitted, SubmitError> {
+    let project = store
+        .project(&claims.project)
+        .await?
+        .ok_or(SubmitError::UnknownProject)?;
+    let tz = store
+        .client(&project.client_id)
+        .await?
+        .map_or(chrono_tz::UTC, |c| c.time_zone);
+    let now = store.clock().now();
+    let draft = draft_from_input(claims, input, now.with_timezone(&tz).date_naive())
+        .map_err(SubmitError::Invalid)?;
+
+    let existing = store.snapshots(&project.id).await?;
+    let baseline = current_baseline(&existing);
+    let previous = existing
+        .iter()
+        .filter(|s| s.kind() == SnapshotKind::Ongoing && s.measured_on() < draft.measured_on)
+        .max_by_key(|s| s.measured_on())
+        .or(baseline);
+    let ctx = match claims.kind {
+        SnapshotKind::Baseline => SnapshotContext::default(),
+        SnapshotKind::Ongoing => SnapshotContext {
+            baseline_date: baseline.map(MetricSnapshot::measured_on),
+            previous,
+        },
+    };
+    let snapshot = draft.validate(ctx, now).map_err(SubmitError::Invalid)?;
+
+    let previous_use = store.idempotency(&project.id, idempotency_key).await?;
+    if let Some(record) = previous_use
+        && (record.measured_on != snapshot.measured_on() || record.kind != snapshot.kind())
+    {
+        return Err(SubmitError::Conflict(format!(
+            "this submission key already recorded the {} measurement of {}; a correction keeps that date",
+            record.kind, record.measured_on
+        )));
+    }
+    let written = store.put_snapshot(&snapshot).await.map_err(|e| match e {
+        StoreError::Locked(m) => SubmitError::Conflict(m),
+        e => SubmitError::Store(e),
+    })?;
+    let record = IdempotencyRecord {
+        snapshot_id: snapshot.id().to_string(),
+        kind: snapshot.kind(),
+        measured_on: snapshot.measured_on(),
+    };
+    store
+        .put_idempotency(&project.id, idempotency_key, &record)
+        .await?;
+    let stored = match written {
+        // A replay answers with what is stored, so the response is the same as the first.
+        Written::Unchanged => existing
+            .into_iter()
+            .find(|s| s.id() == snapshot.id())
+            .unwrap_or(snapshot),
+        _ => snapshot,
+    };
+    if written != Written::Unchanged {
+        let action = match written {
+            Written::Corrected => format!("{}_corrected", stored.kind()),
+            _ => format!("{}_recorded", stored.kind()),
+        };
+        let entry = AuditEntry {
+            at: now,
+            action,
+            actor: "form".into(),
+            project_id: Some(project.id.clone()),
+            detail: format!(
+                "snapshot {} of {} from client {fingerprint}",
+                stored.id(),
+                stored.measured_on()
+            ),
+        };
+        store.audit(&project.client_id, &entry).await?;
+        on_change.changed(&project).await;
+    }
+    Ok(Submitted {
+        snapshot: stored,
+        written,
+    })
+}
+
+/// A hash of the client's IP address and user agent for the audit log: 16 hex digits of
+/// SHA-256, so submissions from one browser can be told apart without storing either.
+pub fn client_fingerprint(ip: &str, user_agent: &str) -> String {
+    hex::encode(&Sha256::digest(format!("{ip}|{user_agent}"))[..8])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(due: Option<&str>) -> FormClaims {
+        FormClaims {
+            project: "acme-bot".parse().unwrap(),
+            kind: SnapshotKind::Ongoing,
+            due: due.map(|d| d.parse().unwrap()),
+            expires_at: i64::MAX,
+            nonce: "n".into(),
+        }
+    }
+
+    #[test]
+    fn urlencoded_fields_become_values_and_unknown_ones_are_ignored() {
+        let input = FormInput::from_urlencoded(b"monthly_labor_cost=36000&error_rate_percentage=3.9&avg_task_completion_time=+11+&submit=Send&period_type=").unwrap();
+        let draft = draft_from_input(
+            &claims(Some("2025-05-31")),
+            &input,
+            "2025-06-01".parse().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(draft.values.len(), 3);
+        assert_eq!(
+            draft.values[&Metric::AvgTaskCompletionTime],
+            Decimal::from(11)
+        );
+        assert_eq!(draft.measured_on.to_string(), "2025-05-31");
+    }
+
+    #[test]
+    fn malformed_encodings_are_refused() {
+        assert!(FormInput::from_urlencoded(b"monthly_labor_cost=%ZZ").is_err());
+        assert!(FormInput::from_urlencoded(b"monthly_labor_cost=%").is_err());
+        assert!(FormInput::from_urlencoded(b"monthly_labor_cost=%FF%FE").is_err());
+        assert!(FormInput::from_urlencoded(&[0x66, 0xFF, 0x3D, 0x31]).is_err());
+        assert!(matches!(FormInput::from_json(b"{not json"), Err(Err(_))));
+        assert!(matches!(FormInput::from_json(b"[1,2]"), Err(Err(_))));
+    }
+
+    #[test]
+    fn unknown_json_fields_and_nested_values_are_named() {
+        let Err(Ok(errors)) = FormInput::from_json(
+            br#"{"monthly_labor_cost": 1, "salary": 2, "csat_score": {"x": 1}}"#,
+        ) else {
+            panic!("expected field errors")
+        };
+        assert!(errors.mentions("salary"));
+        assert!(errors.mentions("csat_score"));
+    }
+
+    #[test]
+    fn numbers_dates_and_periods_are_checked_together() {
+        let input = FormInput::from_json(br#"{"monthly_labor_cost": "lots", "measured_on": "2025-05-30", "period_type": "fortnight"}"#).unwrap();
+        let err = draft_from_input(
+            &claims(Some("2025-05-31")),
+            &input,
+            "2025-06-01".parse().unwrap(),
+        )
+        .unwrap_err();
+        for f in ["monthly_labor_cost", "measured_on", "period_type"] {
+            assert!(err.mentions(f), "{f}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_fingerprint_hides_ip_and_user_agent() {
+        let f = client_fingerprint("203.0.113.9", "Mozilla/5.0");
+        assert_eq!(f.len(), 16);
+        assert!(!f.contains("203"));
+        assert_ne!(f, client_fingerprint("203.0.113.10", "Mozilla/5.0"));
+    }
+}
