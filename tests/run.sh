@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test command (README.md): installs what the tests need, starts the AWS emulator on
-# loopback, and runs every test of the workspace. Extra arguments go to `cargo test`.
+# The test command (README.md): installs what the tests need (moto, Chromium and its
+# driver), starts the AWS emulator on loopback, and runs every test of the workspace. Extra arguments go to `cargo test`.
 #
 #   bash tests/run.sh                 # everything
 #   bash tests/run.sh -p roi-domain   # one crate
@@ -12,6 +12,15 @@ MOTO_VERSION=5.2.5
 if ! python3 -c "import sys, moto, flask; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
   echo "installing moto[server]==$MOTO_VERSION" >&2
   python3 -m pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+
+# Debian's Chromium and its WebDriver for the browser tests of the self-reporting forms.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "installing chromium and chromium-driver" >&2
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
 mkdir -p target
