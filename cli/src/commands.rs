@@ -138,6 +138,86 @@ fn parse_percentage(s: &str) -> Result<Percentage, String> {
     Percentage::try_from(value)
 }
 
+#[derive(Debug, Args)]
+pub struct FormLinkArgs {
+    /// The project the form writes to (and the only one it can write to).
+    #[arg(long, value_name = "ID")]
+    project: String,
+    /// Which measurement: baseline (before go-live) or ongoing.
+    #[arg(long, value_enum)]
+    kind: KindArg,
+    /// The measurement's due date, YYYY-MM-DD; it becomes the measurement's date
+    /// (default: the person enters the date).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    due: Option<NaiveDate>,
+    /// How long the link works: 90m, 36h, 14d, 2w.
+    #[arg(long, default_value = "14d", value_parser = roi_app::form_link::parse_validity)]
+    expires: chrono::Duration,
+    /// Where the forms are served.
+    #[arg(
+        long,
+        env = "ROI_BASE_URL",
+        default_value = "http://127.0.0.1:8080",
+        value_name = "URL"
+    )]
+    base_url: String,
+}
+
+/// Which form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    /// Before go-live.
+    Baseline,
+    /// After go-live.
+    Ongoing,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The port to listen on (0: any free port, announced on standard error).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// The address to listen on (loopback by default; use 0.0.0.0 to let other machines in).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
+}
+
+/// The form-link secret: `ROI_FORM_SECRET`, or else a random one kept in the data
+/// directory (created on first use, readable by its owner only).
+fn form_secret(data_dir: &std::path::Path) -> Result<Vec<u8>> {
+    if let Ok(s) = std::env::var("ROI_FORM_SECRET") {
+        return Ok(s.into_bytes());
+    }
+    let path = data_dir.join("form-secret");
+    match std::fs::read(&path) {
+        Ok(bytes) => return Ok(bytes),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("reading {}", path.display()));
+        }
+        Err(_) => {}
+    }
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no randomness for a secret: {e}"))?;
+    let secret = hex::encode(raw);
+    std::fs::create_dir_all(data_dir)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    use std::io::Write as _;
+    options
+        .open(&path)
+        .and_then(|mut f| f.write_all(secret.as_bytes()))
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(secret.into_bytes())
+}
+
+fn signer(data_dir: &std::path::Path) -> Result<roi_app::form_link::FormSigner> {
+    Ok(roi_app::form_link::FormSigner::new(&form_secret(
+        data_dir,
+    )?)?)
+}
+
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|_| format!("'{s}' is not a date in YYYY-MM-DD form"))
@@ -175,6 +255,10 @@ fn project_id(s: &str) -> Result<ProjectId> {
 pub async fn run(cli: Cli) -> Result<()> {
     if matches!(cli.command, Command::StoreInit) {
         return store_init(&cli).await;
+    }
+    let data_dir = cli.data_dir.clone();
+    if let Command::FormLink(args) = &cli.command {
+        return form_link(&cli, args).await;
     }
     let store = open_store(&cli).await?;
     match cli.command {
@@ -291,8 +375,68 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::FormLink(_) => bail!("handled above"),
+        Command::Serve(args) => {
+            let state = std::sync::Arc::new(roi_app::web::AppState {
+                store: store.clone(),
+                signer: signer(&data_dir)?,
+                on_change: std::sync::Arc::new(roi_app::forms::RecomputeNow(store.clone())),
+            });
+            let app = roi_app::web::router(state);
+            let address = std::net::SocketAddr::new(args.host, args.port);
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("listening on {address}"))?;
+            let bound = listener.local_addr()?;
+            eprintln!(
+                "roi serve: listening on http://{bound} (forms at /forms/{{token}}); Ctrl-C stops"
+            );
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+            Ok(())
+        }
         Command::StoreInit => bail!("handled above"),
     }
+}
+
+/// Signs a form link. The project is checked when the store can be opened; the embedded
+/// store is locked while `roi serve` runs, and then the link is signed unchecked, with a
+/// warning, because signing needs only the secret.
+async fn form_link(cli: &Cli, args: &FormLinkArgs) -> Result<()> {
+    let project = project_id(&args.project)?;
+    let clock = SystemClock;
+    match open_store(cli).await {
+        Ok(store) => {
+            let p = store
+                .project(&project)
+                .await?
+                .with_context(|| format!("project '{project}' does not exist"))?;
+            eprintln!("Form for {} ({})", p.project_name, p.id);
+        }
+        Err(e) => {
+            eprintln!("warning: project '{project}' not checked ({e:#}); is `roi serve` running?")
+        }
+    }
+    let kind = match args.kind {
+        KindArg::Baseline => roi_domain::SnapshotKind::Baseline,
+        KindArg::Ongoing => roi_domain::SnapshotKind::Ongoing,
+    };
+    let expires_at = clock.now() + args.expires;
+    let claims = roi_app::form_link::FormSigner::claims(project, kind, args.due, expires_at)
+        .map_err(|e| anyhow::anyhow!("no randomness for a nonce: {e}"))?;
+    let token = signer(&cli.data_dir)?.sign(&claims);
+    eprintln!(
+        "{kind} form, valid until {}",
+        expires_at.format("%Y-%m-%d %H:%M UTC")
+    );
+    println!("{}/forms/{token}", args.base_url.trim_end_matches('/'));
+    Ok(())
 }
 
 async fn store_init(cli: &Cli) -> Result<()> {

@@ -76,6 +76,11 @@ enum Command {
     Baseline(commands::BaselineCommand),
     /// Compute a project's ROI from its approved baseline and latest measurement.
     Compute(commands::ComputeArgs),
+    /// Print a signed link to a self-reporting form (the URL is the last line).
+    #[command(name = "form-link")]
+    FormLink(commands::FormLinkArgs),
+    /// Serve the forms on this machine (the same router the Lambda function runs).
+    Serve(commands::ServeArgs),
     /// Prepare the configured store (creates the DynamoDB table if it is missing; for
     /// local emulators and first set-up).
     #[command(name = "store-init")]
