@@ -41,4 +41,8 @@ if ! curl -sf "$ROI_MOTO_ENDPOINT/moto-api/" >/dev/null; then
 fi
 echo "moto $MOTO_VERSION on $ROI_MOTO_ENDPOINT" >&2
 
-cargo test --workspace "$@"
+if [ "$#" -eq 0 ]; then
+  cargo test --workspace
+else
+  cargo test "$@"
+fi

@@ -9,16 +9,11 @@ use roi_adapters::dynamodb::DynamoTable;
 use roi_adapters::redb_table::RedbTable;
 use roi_app::Store;
 use roi_app::compute::{ComputeRequest, compute_roi};
-use roi_app::measurements::{approve_baseline, import_baseline, import_tracking};
-use roi_app::setup::{add_client, add_project};
-use roi_domain::client::{ClientDraft, ProjectDraft};
+use roi_app::measurements::{import_baseline, import_tracking};
 use roi_domain::ports::{Clock, FixedClock, Table};
 use roi_domain::{ProjectId, RoiCalculation};
-use roi_e2e::moto;
+use roi_e2e::{moto, samples};
 use rust_decimal_macros::dec;
-
-const BASELINE: &[u8] = include_bytes!("../../cli/samples/acme-logistics/baseline-snapshot.csv");
-const TRACKING: &[u8] = include_bytes!("../../cli/samples/acme-logistics/monthly-tracking.csv");
 
 fn clock() -> Arc<dyn Clock> {
     Arc::new(FixedClock::new("2025-05-02T12:00:00Z".parse().unwrap()))
@@ -27,41 +22,17 @@ fn clock() -> Arc<dyn Clock> {
 /// Runs the whole flow on `table` and returns the 12-month ROI and the project id.
 async fn pipeline(table: Arc<dyn Table>) -> (RoiCalculation, ProjectId, Store) {
     let store = Store::new(table, clock());
-    let (client, _) = add_client(
-        &store,
-        ClientDraft {
-            company_name: "Acme Logistics".into(),
-            ..ClientDraft::default()
-        },
-        "e2e",
-    )
-    .await
-    .unwrap();
-    let draft = ProjectDraft {
-        client_id: client.id,
-        project_name: "Support Assistant".into(),
-        id: None,
-        solution_type: Some("chatbot".into()),
-        status: Some("deployed".into()),
-        go_live_date: "2025-02-03".into(),
-        one_time_investment: dec!(45000),
-        gross_margin: Some(dec!(40)),
-    };
-    let (project, _) = add_project(&store, draft, "e2e").await.unwrap();
-    import_baseline(&store, &project.id, BASELINE, "e2e")
-        .await
-        .unwrap();
-    approve_baseline(&store, &project.id, "e2e").await.unwrap();
-    import_tracking(&store, &project.id, TRACKING, "e2e")
-        .await
-        .unwrap();
+    let project = samples::sample_project(&store).await;
     // A second import of everything is a no-op on either engine.
-    import_tracking(&store, &project.id, TRACKING, "e2e")
+    import_baseline(&store, &project, samples::BASELINE, "e2e")
+        .await
+        .unwrap();
+    import_tracking(&store, &project, samples::TRACKING, "e2e")
         .await
         .unwrap();
     let roi = compute_roi(
         &store,
-        &project.id,
+        &project,
         ComputeRequest {
             as_of: Some("2025-04-30".parse().unwrap()),
             months: Some(12),
@@ -70,7 +41,7 @@ async fn pipeline(table: Arc<dyn Table>) -> (RoiCalculation, ProjectId, Store) {
     )
     .await
     .unwrap();
-    (roi, project.id, store)
+    (roi, project, store)
 }
 
 #[tokio::test]
