@@ -47,17 +47,12 @@ pub fn print_imported(imported: &measurements::Imported) {
 
 fn usd(d: Decimal) -> String {
     let rounded = roi_domain::units::round_money(d);
-    let negative = rounded.is_sign_negative() && !rounded.is_zero();
-    let text = rounded.abs().to_string();
-    let (int, frac) = text.split_once('.').unwrap_or((&text, "00"));
-    let mut grouped = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{}${grouped}.{frac:0<2}", if negative { "-" } else { "" })
+    let sign = if rounded.is_sign_negative() && !rounded.is_zero() {
+        "-"
+    } else {
+        ""
+    };
+    format!("{sign}${}", roi_domain::units::grouped(rounded.abs()))
 }
 
 fn pct(d: Option<Decimal>) -> String {

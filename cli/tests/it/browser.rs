@@ -55,8 +55,7 @@ struct Session {
     _driver: Running,
     browser: Client,
     link: String,
-    dir: std::path::PathBuf,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
@@ -141,8 +140,7 @@ async fn session(width: u32, height: u32) -> Session {
         .await
         .expect("a Chromium session through chromedriver");
     Session {
-        _dir: dir,
-        dir: path,
+        dir,
         server: Some(server),
         _driver: driver,
         browser,
@@ -204,7 +202,7 @@ async fn a_person_fills_in_the_form_and_the_measurement_is_stored() {
     let store = roi_app::Store::new(
         std::sync::Arc::new(
             roi_adapters::redb_table::RedbTable::open(
-                &s.dir.join("roi.redb"),
+                &s.dir.path().join("roi.redb"),
                 std::sync::Arc::new(roi_domain::ports::SystemClock),
             )
             .unwrap(),

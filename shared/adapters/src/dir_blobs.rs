@@ -77,11 +77,12 @@ impl DirBlobStore {
         self.root.join(".meta").join(format!("{key}.json"))
     }
 
-    fn signature(&self, key: &str, expires: i64) -> Vec<u8> {
+    /// The MAC over a link's key and expiry.
+    fn mac(&self, key: &str, expires: i64) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.signing_key)
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(format!("{key}\n{expires}").as_bytes());
-        mac.finalize().into_bytes().to_vec()
+        mac
     }
 
     /// Checks a link's `expires` (Unix seconds) and hex `signature` for `key`, in constant
@@ -96,10 +97,8 @@ impl DirBlobStore {
         signature_hex: &str,
     ) -> Result<(), LinkError> {
         let given = hex::decode(signature_hex).map_err(|_| LinkError::BadSignature)?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.signing_key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-        mac.update(format!("{key}\n{expires}").as_bytes());
-        mac.verify_slice(&given)
+        self.mac(key, expires)
+            .verify_slice(&given)
             .map_err(|_| LinkError::BadSignature)?;
         if self.clock.now().timestamp() >= expires {
             return Err(LinkError::Expired);
@@ -168,7 +167,7 @@ impl BlobStore for DirBlobStore {
         let ttl = chrono::Duration::from_std(valid_for).unwrap_or(chrono::Duration::MAX);
         let expires_at = self.clock.now() + ttl;
         let expires = expires_at.timestamp();
-        let sig = hex::encode(self.signature(key, expires));
+        let sig = hex::encode(self.mac(key, expires).finalize().into_bytes());
         let path: String = key.split('/').map(urlencode).collect::<Vec<_>>().join("/");
         Ok(PresignedUrl {
             url: format!(

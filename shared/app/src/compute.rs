@@ -64,13 +64,7 @@ pub async fn compute_roi(
         .ok_or_else(|| ComputeError::UnknownProject(project.clone()))?;
     let as_of = match as_of {
         Some(d) => d,
-        None => {
-            let tz = store
-                .client(&p.client_id)
-                .await?
-                .map_or(chrono_tz::UTC, |c| c.time_zone);
-            store.clock().now().with_timezone(&tz).date_naive()
-        }
+        None => store.client_today(store.client(&p.client_id).await?.as_ref()),
     };
     let snapshots = store.snapshots(project).await?;
     let baseline = snapshots

@@ -15,7 +15,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::form_link::FormClaims;
-use crate::store::{AuditEntry, Store, StoreError, Written, current_baseline};
+use crate::store::{AuditEntry, Store, StoreError, Written, current_baseline, measurement_before};
 
 /// The field that carries the measurement date when the link does not fix it.
 pub const MEASURED_ON: &str = "measured_on";
@@ -285,21 +285,14 @@ pub async fn submit(
         .project(&claims.project)
         .await?
         .ok_or(SubmitError::UnknownProject)?;
-    let tz = store
-        .client(&project.client_id)
-        .await?
-        .map_or(chrono_tz::UTC, |c| c.time_zone);
+    let client = store.client(&project.client_id).await?;
     let now = store.clock().now();
-    let draft = draft_from_input(claims, input, now.with_timezone(&tz).date_naive())
+    let draft = draft_from_input(claims, input, store.client_today(client.as_ref()))
         .map_err(SubmitError::Invalid)?;
 
     let existing = store.snapshots(&project.id).await?;
     let baseline = current_baseline(&existing);
-    let previous = existing
-        .iter()
-        .filter(|s| s.kind() == SnapshotKind::Ongoing && s.measured_on() < draft.measured_on)
-        .max_by_key(|s| s.measured_on())
-        .or(baseline);
+    let previous = measurement_before(&existing, draft.measured_on);
     let ctx = match claims.kind {
         SnapshotKind::Baseline => SnapshotContext::default(),
         SnapshotKind::Ongoing => SnapshotContext {

@@ -10,7 +10,7 @@ use roi_domain::{MetricSnapshot, Project, ProjectId, SnapshotKind, SnapshotStatu
 use serde::Serialize;
 
 use crate::csv_import::{self, ImportErrors, LineError, ParsedSnapshot, Template};
-use crate::store::{AuditEntry, Store, StoreError, Written, current_baseline};
+use crate::store::{AuditEntry, Store, StoreError, Written, current_baseline, measurement_before};
 
 /// Why an import stored nothing.
 #[derive(Debug, thiserror::Error)]
@@ -146,13 +146,7 @@ pub async fn import_tracking(
         let previous = snapshots
             .last()
             .filter(|s| s.measured_on() < date)
-            .or_else(|| {
-                existing
-                    .iter()
-                    .filter(|s| s.kind() == SnapshotKind::Ongoing && s.measured_on() < date)
-                    .max_by_key(|s| s.measured_on())
-            })
-            .or(Some(&baseline))
+            .or_else(|| measurement_before(&existing, date))
             .cloned();
         let ctx = SnapshotContext {
             baseline_date: Some(baseline.measured_on()),

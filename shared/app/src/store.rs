@@ -99,6 +99,13 @@ impl Store {
         &self.clock
     }
 
+    /// Today in `client`'s time zone (ARCHITECTURE.md: days are the client's own), or in
+    /// UTC when the client is unknown.
+    pub fn client_today(&self, client: Option<&Client>) -> chrono::NaiveDate {
+        let tz = client.map_or(chrono_tz::UTC, |c| c.time_zone);
+        self.clock.now().with_timezone(&tz).date_naive()
+    }
+
     /// Stores a new client; storing the same client again changes nothing.
     ///
     /// # Errors
@@ -377,6 +384,19 @@ impl Store {
             None => Ok(None),
         }
     }
+}
+
+/// The measurement an ongoing measurement of `date` is compared with for variance: the
+/// latest ongoing one before `date`, else the project's baseline.
+pub fn measurement_before(
+    snapshots: &[MetricSnapshot],
+    date: chrono::NaiveDate,
+) -> Option<&MetricSnapshot> {
+    snapshots
+        .iter()
+        .filter(|s| s.kind() == SnapshotKind::Ongoing && s.measured_on() < date)
+        .max_by_key(|s| s.measured_on())
+        .or_else(|| current_baseline(snapshots))
 }
 
 /// Picks the baseline of a project from its snapshots: the latest approved one, else the

@@ -277,24 +277,7 @@ fn plain(value: rust_decimal::Decimal) -> String {
 
 /// A value for reading: thousands grouped, with its unit (`42,000 USD`, `6.5 %`, `5,200`).
 fn shown(value: rust_decimal::Decimal, kind: MetricKind) -> String {
-    let text = plain(value);
-    let (sign, digits) = text
-        .strip_prefix('-')
-        .map_or(("", text.as_str()), |d| ("-", d));
-    let (int, frac) = digits
-        .split_once('.')
-        .map_or((digits, None), |(i, f)| (i, Some(f)));
-    let mut grouped = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    let number = match frac {
-        Some(f) => format!("{sign}{grouped}.{f}"),
-        None => format!("{sign}{grouped}"),
-    };
+    let number = roi_domain::units::grouped(value.normalize());
     match kind {
         MetricKind::Count | MetricKind::Nps | MetricKind::Score => number,
         other => format!("{number} {}", unit_label(other)),
@@ -443,11 +426,7 @@ async fn form_page(
             reason: e.reason.clone(),
         })
         .collect();
-    let today = store
-        .clock()
-        .now()
-        .with_timezone(&client.as_ref().map_or(chrono_tz::UTC, |c| c.time_zone))
-        .date_naive();
+    let today = store.client_today(client.as_ref());
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {

@@ -107,6 +107,30 @@ pub fn round_ratio(value: Decimal) -> Decimal {
     two_places(value)
 }
 
+/// A decimal for reading, with thousands grouped by commas: `-1234567.5` → `-1,234,567.5`.
+/// Digits after the point are kept as they are.
+pub fn grouped(value: Decimal) -> String {
+    let text = value.to_string();
+    let (sign, digits) = text
+        .strip_prefix('-')
+        .map_or(("", text.as_str()), |d| ("-", d));
+    let (int, frac) = digits
+        .split_once('.')
+        .map_or((digits, None), |(i, f)| (i, Some(f)));
+    let mut out = String::from(sign);
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    out
+}
+
 fn two_places(value: Decimal) -> Decimal {
     let mut v = value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
     v.rescale(2);
@@ -132,6 +156,14 @@ mod tests {
             Percentage::try_from(dec!(40)).map(Percentage::fraction),
             Ok(dec!(0.4))
         );
+    }
+
+    #[test]
+    fn thousands_are_grouped_and_the_fraction_kept() {
+        assert_eq!(grouped(dec!(1234567.50)), "1,234,567.50");
+        assert_eq!(grouped(dec!(-4400)), "-4,400");
+        assert_eq!(grouped(dec!(999)), "999");
+        assert_eq!(grouped(dec!(0.5)), "0.5");
     }
 
     #[test]
