@@ -93,6 +93,9 @@ pub enum ImportCommand {
         #[arg(long, value_name = "ID")]
         project: String,
     },
+    /// Import a provider's usage report (Anthropic Admin API or OpenAI organization usage)
+    /// as priced `ai.usage` events; importing it again changes nothing.
+    Usage(crate::usage::UsageImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -260,6 +263,12 @@ pub async fn run(cli: Cli) -> Result<()> {
     if let Command::FormLink(args) = &cli.command {
         return form_link(&cli, args).await;
     }
+    if let Command::Prices(args) = &cli.command
+        && args.client.is_none()
+    {
+        // The shipped table needs no store.
+        return crate::usage::prices(None, args).await;
+    }
     let store = open_store(&cli).await?;
     match cli.command {
         Command::Demo => crate::output::demo(&store).await,
@@ -349,6 +358,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             output::print_imported(&imported);
             Ok(())
         }
+        Command::Import(ImportCommand::Usage(args)) => {
+            crate::usage::import_usage(&store, &args).await
+        }
+        Command::Apikey(command) => crate::usage::apikey(&store, command).await,
+        Command::Prices(args) => crate::usage::prices(Some(&store), &args).await,
         Command::Baseline(BaselineCommand::Approve { project }) => {
             let b = measurements::approve_baseline(&store, &project_id(&project)?, "cli").await?;
             println!(
@@ -382,14 +396,18 @@ pub async fn run(cli: Cli) -> Result<()> {
                 signer: signer(&data_dir)?,
                 on_change: std::sync::Arc::new(roi_app::forms::RecomputeNow(store.clone())),
             });
-            let app = roi_app::web::router(state);
+            let events = std::sync::Arc::new(roi_app::events_api::EventsState {
+                store: store.clone(),
+                prices: roi_app::pricing::PriceTable::shipped().clone(),
+            });
+            let app = roi_app::web::router(state).merge(roi_app::events_api::router(events));
             let address = std::net::SocketAddr::new(args.host, args.port);
             let listener = tokio::net::TcpListener::bind(address)
                 .await
                 .with_context(|| format!("listening on {address}"))?;
             let bound = listener.local_addr()?;
             eprintln!(
-                "roi serve: listening on http://{bound} (forms at /forms/{{token}}); Ctrl-C stops"
+                "roi serve: listening on http://{bound} (forms at /forms/{{token}}, events at POST /v1/events); Ctrl-C stops"
             );
             axum::serve(
                 listener,

@@ -7,6 +7,7 @@
 
 mod commands;
 mod output;
+mod usage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -79,7 +80,14 @@ enum Command {
     /// Print a signed link to a self-reporting form (the URL is the last line).
     #[command(name = "form-link")]
     FormLink(commands::FormLinkArgs),
-    /// Serve the forms on this machine (the same router the Lambda function runs).
+    /// Manage the API keys a client's systems send events with.
+    #[command(subcommand)]
+    Apikey(usage::ApiKeyCommand),
+    /// Show the price table `ai.usage` events are priced with, or store a client's
+    /// negotiated prices.
+    Prices(usage::PricesArgs),
+    /// Serve the forms and `POST /v1/events` on this machine (the routers the Lambda
+    /// functions run).
     Serve(commands::ServeArgs),
     /// Prepare the configured store (creates the DynamoDB table if it is missing; for
     /// local emulators and first set-up).

@@ -1,4 +1,4 @@
-//! Backoff for retrying the items DynamoDB leaves unprocessed in a BatchWriteItem.
+//! Backoff for resending what DynamoDB leaves unprocessed in a BatchWriteItem or BatchGetItem.
 //!
 //! The SDK retries throttled and failed *calls* itself (standard retry mode); it does not
 //! resend `UnprocessedItems`, which AWS asks callers to retry "with exponential backoff".

@@ -3,21 +3,22 @@
 //! types through `serde_dynamo`, so the table reads well in the console.
 //!
 //! Reads are strongly consistent. Expired items are filtered out of reads because DynamoDB
-//! deletes them up to a couple of days late. BatchWriteItem's `UnprocessedItems` are
-//! resent with [`Backoff`]; throttled calls are retried by the SDK itself.
+//! deletes them up to a couple of days late. BatchWriteItem's `UnprocessedItems` and
+//! BatchGetItem's `UnprocessedKeys` are resent with [`Backoff`]; throttled calls are retried by the SDK itself.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest,
-    ScalarAttributeType, TimeToLiveSpecification, WriteRequest,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes,
+    PutRequest, ScalarAttributeType, TimeToLiveSpecification, WriteRequest,
 };
 use roi_domain::ports::{
-    BATCH_WRITE_MAX, Clock, Condition, Cursor, Item, Key, Page, Query, SortKey, Table, TableError,
+    BATCH_GET_MAX, BATCH_WRITE_MAX, Clock, Condition, Cursor, Item, Key, Page, Query, SortKey,
+    Table, TableError,
 };
 use serde_json::{Map, Value};
 
@@ -273,65 +274,136 @@ impl Table for DynamoTable {
         Ok(Page { items, next })
     }
 
+    async fn batch_get(&self, keys: Vec<Key>) -> Result<Vec<Item>, TableError> {
+        // BatchGetItem refuses a call that names a key twice.
+        let unique: std::collections::BTreeSet<Key> = keys.into_iter().collect();
+        let mut queue: VecDeque<HashMap<String, AttributeValue>> = unique
+            .into_iter()
+            .map(|k| {
+                HashMap::from([
+                    ("pk".to_owned(), AttributeValue::S(k.pk)),
+                    ("sk".to_owned(), AttributeValue::S(k.sk)),
+                ])
+            })
+            .collect();
+        let now = self.clock.now();
+        let mut found = Vec::new();
+        let mut attempt = 0;
+        while !queue.is_empty() {
+            let take = queue.len().min(BATCH_GET_MAX);
+            let batch: Vec<_> = queue.drain(..take).collect();
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(batch))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| TableError::InvalidItem(e.to_string()))?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for map in out
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default()
+            {
+                let item = from_attributes(map)?;
+                if !item.is_expired(now) {
+                    found.push(item);
+                }
+            }
+            let unprocessed = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if unprocessed.is_empty() {
+                attempt = 0;
+                continue;
+            }
+            if attempt >= self.backoff.max_retries {
+                tracing::warn!(
+                    unprocessed = unprocessed.len(),
+                    "BatchGetItem left keys unprocessed after retries"
+                );
+                return Err(TableError::Unavailable(
+                    "DynamoDB left keys unread after retries".into(),
+                ));
+            }
+            for key in unprocessed.into_iter().rev() {
+                queue.push_front(key);
+            }
+            tokio::time::sleep(self.backoff.delay(attempt)).await;
+            attempt += 1;
+        }
+        Ok(found)
+    }
+
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), TableError> {
-        let mut requests = Vec::with_capacity(items.len());
+        let mut queue = VecDeque::with_capacity(items.len());
         for item in &items {
             let put = PutRequest::builder()
                 .set_item(Some(to_attributes(item)?))
                 .build()
                 .map_err(|e| TableError::InvalidItem(e.to_string()))?;
-            requests.push(WriteRequest::builder().put_request(put).build());
+            queue.push_back(WriteRequest::builder().put_request(put).build());
         }
-        let mut unwritten = Vec::new();
-        let mut chunks = requests.chunks(BATCH_WRITE_MAX);
-        while let Some(chunk) = chunks.next() {
-            let mut pending = chunk.to_vec();
-            let mut attempt = 0;
-            while !pending.is_empty() {
-                let sent = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, pending.clone())
-                    .send()
-                    .await;
-                match sent {
-                    Ok(out) => {
-                        pending = out
-                            .unprocessed_items
-                            .and_then(|mut m| m.remove(&self.table))
-                            .unwrap_or_default();
-                    }
-                    Err(e) => {
-                        // The SDK has retried the call already; what was not written is
-                        // this chunk's pending items and every later chunk.
-                        tracing::warn!(error = %DisplayErrorContext(&e), "BatchWriteItem failed after retries");
-                        break;
-                    }
-                }
-                if pending.is_empty() {
+        // Each call takes up to 25 requests, the unprocessed ones of the last call first,
+        // so resends share calls with new items and calls stay full. `attempt` counts calls
+        // in a row that left items over (it sets the wait); `stalled` counts calls in a row
+        // that wrote nothing (it decides when to give up), so a slow but moving batch goes on.
+        let mut attempt = 0;
+        let mut stalled = 0;
+        let mut failed: Vec<WriteRequest> = Vec::new();
+        while !queue.is_empty() {
+            let take = queue.len().min(BATCH_WRITE_MAX);
+            let batch: Vec<WriteRequest> = queue.drain(..take).collect();
+            let sent = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, batch.clone())
+                .send()
+                .await;
+            let unprocessed = match sent {
+                Ok(out) => out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default(),
+                Err(e) => {
+                    // The SDK has retried the call already: this call's items and every
+                    // later one stay unwritten.
+                    tracing::warn!(error = %DisplayErrorContext(&e), "BatchWriteItem failed after retries");
+                    failed = batch;
                     break;
                 }
-                if attempt >= self.backoff.max_retries {
-                    break;
-                }
-                tokio::time::sleep(self.backoff.delay(attempt)).await;
-                attempt += 1;
+            };
+            if unprocessed.is_empty() {
+                attempt = 0;
+                stalled = 0;
+                continue;
             }
-            if !pending.is_empty() {
-                unwritten.extend(
-                    pending
-                        .iter()
-                        .filter_map(|w| w.put_request())
-                        .map(|p| key_of(p.item())),
-                );
-                let rest: Vec<WriteRequest> = chunks.by_ref().flatten().cloned().collect();
-                unwritten.extend(
-                    rest.iter()
-                        .filter_map(|w| w.put_request())
-                        .map(|p| key_of(p.item())),
-                );
+            if unprocessed.len() < batch.len() {
+                stalled = 0;
+            } else if stalled >= self.backoff.max_retries {
+                failed = unprocessed;
+                break;
+            } else {
+                stalled += 1;
             }
+            for request in unprocessed.into_iter().rev() {
+                queue.push_front(request);
+            }
+            tokio::time::sleep(self.backoff.delay(attempt)).await;
+            attempt += 1;
         }
+        let unwritten: Vec<Key> = failed
+            .iter()
+            .chain(queue.iter())
+            .filter_map(|w| w.put_request())
+            .map(|p| key_of(p.item()))
+            .collect();
         if unwritten.is_empty() {
             Ok(())
         } else {

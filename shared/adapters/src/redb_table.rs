@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
-use roi_domain::ports::{Clock, Condition, Cursor, Item, Page, Query, SortKey, Table, TableError};
+use roi_domain::ports::{
+    Clock, Condition, Cursor, Item, Key, Page, Query, SortKey, Table, TableError,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -216,6 +218,30 @@ impl Table for RedbTable {
                 }
             }
             Ok(Page { items, next: if more { last_sk.map(Cursor) } else { None } })
+        })
+        .await
+    }
+
+    async fn batch_get(&self, keys: Vec<Key>) -> Result<Vec<Item>, TableError> {
+        let unique: std::collections::BTreeSet<Key> = keys.into_iter().collect();
+        let keys = unique
+            .iter()
+            .map(|k| key_bytes(&k.pk, &k.sk))
+            .collect::<Result<Vec<_>, _>>()?;
+        let now = self.clock.now();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(ITEMS).map_err(unavailable)?;
+            let mut found = Vec::new();
+            for key in &keys {
+                if let Some(guard) = table.get(key.as_slice()).map_err(unavailable)? {
+                    let item = decode(key, guard.value())?;
+                    if !item.is_expired(now) {
+                        found.push(item);
+                    }
+                }
+            }
+            Ok(found)
         })
         .await
     }

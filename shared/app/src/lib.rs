@@ -5,14 +5,21 @@
 //!   knows a key's shape.
 //! - [`csv_import`]: seed 000 §4.2 file templates into snapshot drafts.
 //! - [`setup`], [`measurements`], [`compute`]: the use cases, one error enum each.
+//! - [`ingest`], [`api_keys`], [`pricing`], [`usage_import`]: usage and cost events
+//!   (`POST /v1/events`, provider usage reports).
 
+pub mod api_keys;
 pub mod compute;
 pub mod csv_import;
+pub mod events_api;
 pub mod form_link;
 pub mod forms;
+pub mod ingest;
 pub mod measurements;
+pub mod pricing;
 pub mod setup;
 pub mod store;
+pub mod usage_import;
 pub mod web;
 
 pub use store::Store;

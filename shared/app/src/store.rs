@@ -9,6 +9,10 @@
 //! | ROI calculation | `PROJECT#{project}` | `ROI#{as_of}#{months}m` |
 //! | idempotency record | `PROJECT#{project}` | `IDEMPOTENCY#{sha256(key)}` (TTL 90 days) |
 //! | audit entry | `AUDIT#{client}#{YYYY-MM}` | `{time}#{id}` |
+//! | API key | `APIKEY#{sha256(key)}` | `KEY` |
+//! | API key listing | `CLIENT#{client}` | `APIKEY#{key_id}` |
+//! | negotiated prices | `CLIENT#{client}` | `PRICES` |
+//! | raw event | `EVENTS#{client}#{day}#{shard}` | `{time}#{event_id}` (TTL 90 days) |
 //!
 //! A project's own record sits in its partition so that `--project P` needs no client; the
 //! listing item under the client lets a client's projects be listed with one query.
@@ -17,7 +21,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use roi_domain::ports::{Clock, Condition, Item, Query, SortKey, Table, TableError, query_all};
+use roi_domain::ports::{
+    Clock, Condition, Item, Key, Query, SortKey, Table, TableError, query_all,
+};
 use roi_domain::{
     Client, ClientId, MetricSnapshot, Project, ProjectId, RoiCalculation, SnapshotKind,
 };
@@ -372,6 +378,158 @@ impl Store {
             .iter()
             .map(|i| i.to_record().map_err(StoreError::from))
             .collect()
+    }
+
+    /// Stores a new API key: its hash record (the only way in) and its listing under the
+    /// client, each written only if absent.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] if the hash or the key id is taken (never, for random keys);
+    /// [`StoreError::Table`].
+    pub async fn add_api_key(&self, key: &crate::api_keys::ApiKeyRecord) -> Result<(), StoreError> {
+        let listing = Item::from_record(
+            client_pk(&key.client_id),
+            format!("APIKEY#{}", key.key_id),
+            key,
+        )?;
+        let by_hash = Item::from_record(format!("APIKEY#{}", key.hash), "KEY", key)?;
+        for item in [listing, by_hash] {
+            match self.table.put(item, Condition::NotExists).await {
+                Ok(()) => {}
+                Err(TableError::ConditionFailed) => {
+                    return Err(StoreError::Conflict("the API key exists already".into()));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces both records of an API key (after a revocation).
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn update_api_key(
+        &self,
+        key: &crate::api_keys::ApiKeyRecord,
+    ) -> Result<(), StoreError> {
+        let listing = Item::from_record(
+            client_pk(&key.client_id),
+            format!("APIKEY#{}", key.key_id),
+            key,
+        )?;
+        let by_hash = Item::from_record(format!("APIKEY#{}", key.hash), "KEY", key)?;
+        self.table.put(by_hash, Condition::Always).await?;
+        Ok(self.table.put(listing, Condition::Always).await?)
+    }
+
+    /// The API key whose SHA-256 (hex) is `hash`.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn api_key_by_hash(
+        &self,
+        hash: &str,
+    ) -> Result<Option<crate::api_keys::ApiKeyRecord>, StoreError> {
+        self.get_record(&format!("APIKEY#{hash}"), "KEY").await
+    }
+
+    /// A client's API keys, by key id.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn api_keys_of(
+        &self,
+        client: &ClientId,
+    ) -> Result<Vec<crate::api_keys::ApiKeyRecord>, StoreError> {
+        let items = query_all(
+            self.table.as_ref(),
+            Query::prefix(client_pk(client), "APIKEY#"),
+        )
+        .await?;
+        items
+            .iter()
+            .map(|i| i.to_record().map_err(StoreError::from))
+            .collect()
+    }
+
+    /// A client's negotiated prices, if any.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn price_overrides(
+        &self,
+        client: &ClientId,
+    ) -> Result<Vec<crate::pricing::ModelPrice>, StoreError> {
+        #[derive(Deserialize)]
+        struct Overrides {
+            models: Vec<crate::pricing::ModelPrice>,
+        }
+        let found: Option<Overrides> = self.get_record(&client_pk(client), "PRICES").await?;
+        Ok(found.map(|o| o.models).unwrap_or_default())
+    }
+
+    /// Replaces a client's negotiated prices.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn put_price_overrides(
+        &self,
+        client: &ClientId,
+        models: &[crate::pricing::ModelPrice],
+    ) -> Result<(), StoreError> {
+        let item = Item::from_record(
+            client_pk(client),
+            "PRICES",
+            &serde_json::json!({ "models": models }),
+        )?;
+        Ok(self.table.put(item, Condition::Always).await?)
+    }
+
+    /// Which of these keys hold an item already (events already stored).
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn existing_keys(&self, keys: Vec<Key>) -> Result<Vec<Key>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = self.table.batch_get(keys).await?;
+        Ok(found.iter().map(Item::key).collect())
+    }
+
+    /// Writes prepared items with BatchWriteItem (raw events). On
+    /// [`TableError::Incomplete`] the unlisted items are written.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn put_batch(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        Ok(self.table.batch_put(items).await?)
+    }
+
+    /// Every stored raw event of a client's day, all shards, in no particular order.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn events_of_day(
+        &self,
+        client: &ClientId,
+        day: chrono::NaiveDate,
+    ) -> Result<Vec<crate::ingest::StoredEvent>, StoreError> {
+        let mut events = Vec::new();
+        for shard in 0..roi_domain::event::EVENT_SHARDS {
+            let q = Query {
+                pk: roi_domain::event::EventKey::partition(client.as_str(), day, shard),
+                sort: SortKey::All,
+                descending: false,
+                limit: None,
+                cursor: None,
+            };
+            for item in query_all(self.table.as_ref(), q).await? {
+                events.push(item.to_record()?);
+            }
+        }
+        Ok(events)
     }
 
     async fn get_record<T: for<'de> Deserialize<'de>>(

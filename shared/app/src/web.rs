@@ -90,21 +90,45 @@ fn message(status: StatusCode, title: &str, text: &str) -> Response {
     html(status, "message.html", context! { title, text })
 }
 
-/// An RFC 9457 problem document.
+/// An RFC 9457 problem document, with field errors when there are any.
 fn problem(status: StatusCode, title: &str, detail: &str, errors: &[FieldError]) -> Response {
+    let mut extensions = serde_json::Map::new();
+    if !errors.is_empty() {
+        extensions.insert(
+            "errors".into(),
+            json!(
+                errors
+                    .iter()
+                    .map(|e| json!({"field": e.field, "reason": e.reason}))
+                    .collect::<Vec<_>>()
+            ),
+        );
+    }
+    let kind = if errors.is_empty() {
+        "about:blank"
+    } else {
+        "/problems/invalid-submission"
+    };
+    problem_document(status, kind, title, detail, extensions)
+}
+
+/// An RFC 9457 `application/problem+json` response: `type`, `title`, `status`, `detail`
+/// and extension members.
+pub(crate) fn problem_document(
+    status: StatusCode,
+    kind: &str,
+    title: &str,
+    detail: &str,
+    extensions: serde_json::Map<String, serde_json::Value>,
+) -> Response {
     let mut body = json!({
-        "type": if errors.is_empty() { "about:blank" } else { "/problems/invalid-submission" },
+        "type": kind,
         "title": title,
         "status": status.as_u16(),
         "detail": detail,
     });
-    if !errors.is_empty() {
-        body["errors"] = json!(
-            errors
-                .iter()
-                .map(|e| json!({"field": e.field, "reason": e.reason}))
-                .collect::<Vec<_>>()
-        );
+    if let Some(map) = body.as_object_mut() {
+        map.extend(extensions);
     }
     (
         status,

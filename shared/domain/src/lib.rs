@@ -8,6 +8,7 @@
 pub mod cadence;
 pub mod client;
 pub mod error;
+pub mod event;
 pub mod metric;
 pub mod ports;
 pub mod roi;

@@ -16,6 +16,9 @@ pub const RESERVED_ATTRIBUTES: [&str; 3] = ["pk", "sk", "expires_at"];
 /// The most items DynamoDB's BatchWriteItem takes in one call; adapters chunk by it.
 pub const BATCH_WRITE_MAX: usize = 25;
 
+/// The most keys DynamoDB's BatchGetItem takes in one call; adapters chunk by it.
+pub const BATCH_GET_MAX: usize = 100;
+
 /// A record in the single table: a partition key, a sort key, an optional expiry and a
 /// JSON object of attributes (strings, numbers, booleans, null, lists, maps).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -214,6 +217,9 @@ pub enum TableError {
 /// - `get` the item under a key, or `None`; never an expired item;
 /// - `query` a partition by [`SortKey`] in sort-key order (or reversed), in pages of at most
 ///   `limit` items, continuing from a [`Cursor`], never returning expired items;
+/// - `batch_get` the items under any number of keys (chunks of [`BATCH_GET_MAX`]), retrying
+///   the keys the engine leaves unprocessed, returning each item found once (never an
+///   expired one), in no particular order;
 /// - `batch_put` any number of items (chunks of [`BATCH_WRITE_MAX`]), retrying the items the
 ///   engine leaves unprocessed with backoff, so that on `Ok` every item is durably written;
 /// - `delete` the item under a key (no error if absent).
@@ -232,6 +238,8 @@ pub trait Table: Send + Sync {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, TableError>;
     /// Reads one page of a query.
     async fn query(&self, query: Query) -> Result<Page, TableError>;
+    /// Reads the items under many keys; absent keys are left out of the result.
+    async fn batch_get(&self, keys: Vec<Key>) -> Result<Vec<Item>, TableError>;
     /// Writes many items, unconditionally, each a safe retry.
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), TableError>;
     /// Deletes the item under `(pk, sk)`.

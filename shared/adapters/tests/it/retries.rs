@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
 use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemInput, BatchWriteItemOutput};
 use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use roi_adapters::backoff::Backoff;
 use roi_adapters::dynamodb::DynamoTable;
@@ -77,9 +79,9 @@ async fn unprocessed_items_are_resent_until_every_item_is_written() {
     let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule]);
     // WHEN 30 items are written
     let result = table(client, 5).batch_put(items(30)).await;
-    // THEN all are written: 25, then the 10 left over, then the last 5
+    // THEN all are written: 25, then the 10 left over together with the last 5
     assert_eq!(result, Ok(()));
-    assert_eq!(*sizes.lock().unwrap(), [25, 10, 5]);
+    assert_eq!(*sizes.lock().unwrap(), [25, 15]);
 }
 
 #[tokio::test]
@@ -116,24 +118,60 @@ async fn when_retries_run_out_exactly_the_unwritten_items_are_reported() {
     let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule]);
     // WHEN 30 items are written with 3 retries
     let result = table(client, 3).batch_put(items(30)).await;
-    // THEN the error lists the 5 left of the first chunk and the 5 of the second chunk that
-    // were never sent, and nothing else
+    // THEN the calls go on while they make progress (25 sent, 20 written; 10 sent, 5
+    // written), then 1 + 3 calls write nothing, and the error lists exactly the 5 left
     let Err(TableError::Incomplete { unwritten }) = result else {
         panic!("expected Incomplete, got {result:?}")
     };
     let sks: Vec<&str> = unwritten.iter().map(|k| k.sk.as_str()).collect();
-    assert_eq!(
-        sks,
-        [
-            "E#0020", "E#0021", "E#0022", "E#0023", "E#0024", "E#0025", "E#0026", "E#0027",
-            "E#0028", "E#0029"
-        ]
-    );
-    assert_eq!(
-        rule.num_calls(),
-        4,
-        "one call and 3 retries for the first chunk, then it stops"
-    );
+    assert_eq!(sks, ["E#0025", "E#0026", "E#0027", "E#0028", "E#0029"]);
+    assert_eq!(rule.num_calls(), 6);
+}
+
+#[tokio::test]
+async fn unprocessed_keys_of_a_batch_get_are_asked_again() {
+    // GIVEN DynamoDB answers the first of 3 keys and leaves the others unprocessed once
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&calls);
+    let rule = mock!(Client::batch_get_item).then_compute_output(move |input| {
+        let keys = input
+            .request_items()
+            .and_then(|m| m.get(TABLE))
+            .map(|k| k.keys().to_vec())
+            .unwrap_or_default();
+        let mut seen = seen.lock().unwrap();
+        seen.push(keys.len());
+        let (answer, later) = if seen.len() == 1 {
+            (keys[..1].to_vec(), keys[1..].to_vec())
+        } else {
+            (keys, vec![])
+        };
+        let found: Vec<_> = answer
+            .into_iter()
+            .map(|mut k| {
+                k.insert("n".into(), AttributeValue::N("1".into()));
+                k
+            })
+            .collect();
+        let mut out = BatchGetItemOutput::builder().responses(TABLE, found);
+        if !later.is_empty() {
+            out = out.unprocessed_keys(
+                TABLE,
+                KeysAndAttributes::builder()
+                    .set_keys(Some(later))
+                    .build()
+                    .unwrap(),
+            );
+        }
+        out.build()
+    });
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule]);
+    // WHEN the 3 keys are read
+    let keys = items(3).iter().map(Item::key).collect();
+    let found = table(client, 3).batch_get(keys).await.unwrap();
+    // THEN all 3 come back, in two calls
+    assert_eq!(found.len(), 3);
+    assert_eq!(*calls.lock().unwrap(), [3, 2]);
 }
 
 #[tokio::test]

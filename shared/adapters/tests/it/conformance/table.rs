@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use roi_domain::ports::{
-    Condition, Cursor, FixedClock, Item, Query, SortKey, Table, TableError, query_all,
+    Condition, Cursor, FixedClock, Item, Key, Query, SortKey, Table, TableError, query_all,
 };
 use serde_json::{Value, json};
 
@@ -273,6 +273,31 @@ pub async fn batch_put_writes_more_than_25_items(f: &Fixture) {
             .len(),
         61
     );
+}
+
+pub async fn batch_get_reads_found_keys_beyond_100_and_skips_the_rest(f: &Fixture) {
+    // GIVEN 130 items, one of them expiring in a minute
+    let mut items: Vec<Item> = (0..130)
+        .map(|i| item(&f.pk, &format!("G#{i:03}"), json!({"n": i})))
+        .collect();
+    items[7].expires_at = Some(f.clock.now_ts() + 60);
+    f.table.batch_put(items).await.unwrap();
+    f.clock.advance(chrono::Duration::seconds(61));
+    // WHEN 150 keys are asked for: the 130, 20 absent ones, and one key twice
+    let mut keys: Vec<Key> = (0..150)
+        .map(|i| Key {
+            pk: f.pk.clone(),
+            sk: format!("G#{i:03}"),
+        })
+        .collect();
+    keys.push(keys[3].clone());
+    let mut found = f.table.batch_get(keys).await.unwrap();
+    // THEN the 129 live items come back once each, whole; absent and expired ones do not
+    found.sort_by(|a, b| a.sk.cmp(&b.sk));
+    assert_eq!(found.len(), 129);
+    assert!(found.iter().all(|i| i.sk != "G#007"));
+    assert_eq!(found[128].attrs["n"], 129);
+    assert_eq!(f.table.batch_get(vec![]).await.unwrap(), vec![]);
 }
 
 pub async fn expiry_is_kept_and_expired_items_are_never_read(f: &Fixture) {

@@ -1,0 +1,191 @@
+//! `POST /v1/events`: usage and cost events from a client's systems (issue 4), hosted by
+//! the `ingest-events` function and `roi serve`. Described for machines in
+//! `infra/openapi.yaml`.
+//!
+//! | answer | when |
+//! |---|---|
+//! | 200 | every event accepted; one result per event |
+//! | 207 | some duplicate, rejected or not written; one result per event |
+//! | 400 | the body cannot be read as events (problem+json) |
+//! | 401 | no API key, or not a valid one (`WWW-Authenticate: Bearer`) |
+//! | 403 | a revoked key |
+//! | 413 | over 1 MiB or 1,000 events |
+//! | 415 | a media type other than CloudEvents JSON, batch, or NDJSON |
+//! | 503 | storage unavailable (`Retry-After`); results say which events were written |
+//!
+//! Internal errors are logged and answered "internal error"; no storage detail reaches the
+//! caller.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use roi_domain::event::{BodyFormat, DecodeError, MAX_EVENTS_PER_REQUEST, MAX_REQUEST_BYTES};
+use serde_json::{Map, Value};
+
+use crate::api_keys::{self, AuthError};
+use crate::ingest::{self, IngestError, IngestReport};
+use crate::pricing::PriceTable;
+use crate::store::Store;
+use crate::web::{Router, problem_document};
+
+/// Seconds a client is asked to wait before resending after a 503.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
+
+/// What the events handler needs.
+pub struct EventsState {
+    /// Records.
+    pub store: Store,
+    /// The price table (negotiated prices are applied per client on top).
+    pub prices: PriceTable,
+}
+
+/// The router with `POST /v1/events`.
+pub fn router(state: Arc<EventsState>) -> Router {
+    Router::new()
+        .route("/v1/events", post(post_events))
+        .with_state(state)
+}
+
+fn problem(status: StatusCode, kind: &str, title: &str, detail: &str) -> Response {
+    problem_document(status, kind, title, detail, Map::new())
+}
+
+fn unauthorized(e: &AuthError) -> Response {
+    let mut r = problem(
+        StatusCode::UNAUTHORIZED,
+        "/problems/unauthorized",
+        "Unauthorized",
+        &e.to_string(),
+    );
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"roi-tracker\""),
+    );
+    r
+}
+
+fn unavailable(results: Option<&IngestReport>) -> Response {
+    let mut extensions = Map::new();
+    if let Some(report) = results {
+        extensions.insert(
+            "results".into(),
+            serde_json::to_value(&report.results).unwrap_or(Value::Null),
+        );
+    }
+    let mut r = problem_document(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "/problems/storage-unavailable",
+        "Storage unavailable",
+        &format!(
+            "Events were not all written. Send the events not reported accepted or duplicate again after {RETRY_AFTER_SECONDS} s; resending accepted ones is harmless."
+        ),
+        extensions,
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    r
+}
+
+fn too_large(detail: &str) -> Response {
+    problem(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "/problems/too-large",
+        "Request too large",
+        detail,
+    )
+}
+
+async fn post_events(State(state): State<Arc<EventsState>>, req: Request) -> Response {
+    let (authorization, content_type, declared) = {
+        let text = |name| {
+            req.headers()
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        (
+            text(header::AUTHORIZATION),
+            text(header::CONTENT_TYPE).unwrap_or_default(),
+            text(header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok()),
+        )
+    };
+
+    let caller = match api_keys::authenticate(&state.store, authorization.as_deref()).await {
+        Ok(c) => c,
+        Err(e @ (AuthError::Missing | AuthError::Invalid)) => return unauthorized(&e),
+        Err(e @ AuthError::Revoked) => {
+            return problem(
+                StatusCode::FORBIDDEN,
+                "/problems/forbidden",
+                "Forbidden",
+                &e.to_string(),
+            );
+        }
+        Err(AuthError::Store(e)) => {
+            tracing::warn!(error = %e, "API key lookup failed");
+            return unavailable(None);
+        }
+    };
+    let limit_text = format!(
+        "A request may carry at most {} MiB and {MAX_EVENTS_PER_REQUEST} events; split it.",
+        MAX_REQUEST_BYTES / (1024 * 1024)
+    );
+    if declared.is_some_and(|n| n > MAX_REQUEST_BYTES) {
+        return too_large(&limit_text);
+    }
+    let Ok(body) = axum::body::to_bytes(req.into_body(), MAX_REQUEST_BYTES).await else {
+        return too_large(&limit_text);
+    };
+    let Some(format) = BodyFormat::from_content_type(&content_type, &body) else {
+        return problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "/problems/unsupported-media-type",
+            "Unsupported media type",
+            "Send application/cloudevents+json (one event), application/cloudevents-batch+json (an array) or application/x-ndjson (one event per line).",
+        );
+    };
+    match ingest::ingest(
+        &state.store,
+        &state.prices,
+        &caller.client_id,
+        &body,
+        format,
+    )
+    .await
+    {
+        Ok(report) if report.not_written > 0 => unavailable(Some(&report)),
+        Ok(report) => {
+            let status = if report.all_accepted() {
+                StatusCode::OK
+            } else {
+                StatusCode::MULTI_STATUS
+            };
+            (status, axum::Json(report)).into_response()
+        }
+        Err(IngestError::Decode(e @ DecodeError::TooManyEvents { .. })) => {
+            too_large(&format!("{e}. {limit_text}"))
+        }
+        Err(IngestError::Decode(e)) => problem(
+            StatusCode::BAD_REQUEST,
+            "/problems/malformed-body",
+            "Malformed body",
+            &e.to_string(),
+        ),
+        Err(IngestError::UnknownClient(client)) => {
+            tracing::error!(%client, key = %caller.key_id, "a valid key names a missing client");
+            problem(
+                StatusCode::FORBIDDEN,
+                "/problems/forbidden",
+                "Forbidden",
+                "The API key's client is not registered.",
+            )
+        }
+        Err(IngestError::Store(e)) => {
+            tracing::warn!(error = %e, "event ingestion failed before writing");
+            unavailable(None)
+        }
+    }
+}

@@ -1,0 +1,471 @@
+//! Ingesting usage and cost events (issue 4): decode, validate, price, deduplicate and
+//! write them, and say per event what happened.
+//!
+//! An event is reported `accepted` only once it is durably written (BatchWriteItem with its
+//! unprocessed items resent, ARCHITECTURE.md). Its key derives from its CloudEvents
+//! `source` and `id` ([`EventKey`]), so an event sent again is found and reported
+//! `duplicate`, never written or counted twice. The client always comes from the caller's
+//! API key: every key written starts `EVENTS#{client}#`.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use roi_domain::event::{
+    self, BodyFormat, DecodeError, EVENT_TTL_DAYS, Event, EventData, EventKey, EventType, Named,
+    Rejection,
+};
+use roi_domain::ports::{Item, Key, TableError};
+use roi_domain::{ClientId, FieldError};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::pricing::{PriceTable, cost_mismatch};
+use crate::store::{Store, StoreError};
+
+/// A raw event as stored under its [`EventKey`] (TTL [`EVENT_TTL_DAYS`] days).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "StoredEventRepr")]
+pub struct StoredEvent {
+    /// CloudEvents `type`.
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    /// CloudEvents `id`.
+    pub id: String,
+    /// CloudEvents `source`.
+    pub source: String,
+    /// CloudEvents `time`, UTC.
+    pub time: DateTime<Utc>,
+    /// The client's day of `time`, in its time zone.
+    pub day: NaiveDate,
+    /// CloudEvents `subject`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// When it was written, UTC.
+    pub received_at: DateTime<Utc>,
+    /// The typed data; `user` holds the salted hash of the sender's user id.
+    pub data: EventData,
+    /// `ai.usage` only: the cost computed from the price table, USD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<Decimal>,
+    /// `ai.usage` only: the price-table version of `cost_usd`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_version: Option<String>,
+    /// `ai.usage` only: the table row used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priced_as: Option<String>,
+    /// `ai.usage` only: the reported cost differs from ours by over 1 %.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cost_mismatch: bool,
+}
+
+#[derive(Deserialize)]
+struct StoredEventRepr {
+    #[serde(rename = "type")]
+    event_type: EventType,
+    id: String,
+    source: String,
+    time: DateTime<Utc>,
+    day: NaiveDate,
+    #[serde(default)]
+    subject: Option<String>,
+    received_at: DateTime<Utc>,
+    data: serde_json::Value,
+    #[serde(default)]
+    cost_usd: Option<Decimal>,
+    #[serde(default)]
+    price_version: Option<String>,
+    #[serde(default)]
+    priced_as: Option<String>,
+    #[serde(default)]
+    cost_mismatch: bool,
+}
+
+impl TryFrom<StoredEventRepr> for StoredEvent {
+    type Error = FieldError;
+
+    fn try_from(r: StoredEventRepr) -> Result<Self, FieldError> {
+        Ok(Self {
+            data: EventData::from_value(r.event_type, r.data)?,
+            event_type: r.event_type,
+            id: r.id,
+            source: r.source,
+            time: r.time,
+            day: r.day,
+            subject: r.subject,
+            received_at: r.received_at,
+            cost_usd: r.cost_usd,
+            price_version: r.price_version,
+            priced_as: r.priced_as,
+            cost_mismatch: r.cost_mismatch,
+        })
+    }
+}
+
+/// What happened to one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventStatus {
+    /// Written now.
+    Accepted,
+    /// Stored already (same `source` and `id`), by an earlier request or earlier in this
+    /// one; not written again.
+    Duplicate,
+    /// Invalid; `field` and `reason` say why. Sending it again as is will not help.
+    Rejected,
+    /// Valid, but storage did not take it after retries; send it again later.
+    NotWritten,
+}
+
+/// One event's result, in request order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventResult {
+    /// Position in the request (0-based; for NDJSON, the n-th non-blank line).
+    pub index: usize,
+    /// CloudEvents `id` and `source`, where readable.
+    #[serde(flatten)]
+    pub named: Named,
+    /// What happened.
+    pub status: EventStatus,
+    /// The field at fault, for `rejected`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Why, for `rejected` and `not_written`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Notes on an accepted event: a model missing from the price table, a reported cost
+    /// over 1 % from ours.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// The outcome of one request: counts and one result per event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IngestReport {
+    /// Events written now.
+    pub accepted: usize,
+    /// Events stored already.
+    pub duplicate: usize,
+    /// Invalid events.
+    pub rejected: usize,
+    /// Valid events storage did not take; retry them.
+    pub not_written: usize,
+    /// One result per event, in request order.
+    pub results: Vec<EventResult>,
+}
+
+impl IngestReport {
+    /// Whether every event was accepted.
+    pub fn all_accepted(&self) -> bool {
+        self.accepted == self.results.len()
+    }
+}
+
+/// Why a request as a whole was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The body cannot be read as events (→ 400, or 413 for too many).
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The key's client is not registered (→ 403).
+    #[error("client '{0}' does not exist")]
+    UnknownClient(String),
+    /// Storage failed before anything was written (→ 503).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Decodes, validates and stores the events of one request body for `client`.
+///
+/// # Errors
+/// [`IngestError`] for request-level problems; per-event problems are in the report.
+pub async fn ingest(
+    store: &Store,
+    prices: &PriceTable,
+    client: &ClientId,
+    body: &[u8],
+    format: BodyFormat,
+) -> Result<IngestReport, IngestError> {
+    let now = store.clock().now();
+    let checked = event::split(body, format)?
+        .into_iter()
+        .map(|raw| match raw {
+            Ok(text) => event::validate(text, now),
+            Err(error) => Err(Rejection {
+                named: Named::default(),
+                error,
+            }),
+        })
+        .collect();
+    store_events(store, prices, client, checked).await
+}
+
+/// Everything [`prepare`] needs about the client, read once per request.
+pub struct ClientContext {
+    /// The client.
+    pub client: ClientId,
+    /// Its time zone (its days).
+    pub time_zone: chrono_tz::Tz,
+    /// Its projects' ids.
+    pub projects: HashSet<String>,
+    /// The price table with its negotiated prices applied.
+    pub prices: PriceTable,
+    /// When the request is handled.
+    pub now: DateTime<Utc>,
+}
+
+impl ClientContext {
+    /// Reads the client, its projects and negotiated prices.
+    ///
+    /// # Errors
+    /// [`IngestError::UnknownClient`], [`IngestError::Store`].
+    pub async fn load(
+        store: &Store,
+        prices: &PriceTable,
+        client: &ClientId,
+    ) -> Result<Self, IngestError> {
+        let profile = store
+            .client(client)
+            .await?
+            .ok_or_else(|| IngestError::UnknownClient(client.to_string()))?;
+        let projects = store
+            .projects_of(client)
+            .await?
+            .into_iter()
+            .map(|p| p.id.to_string())
+            .collect();
+        let overrides = store.price_overrides(client).await?;
+        Ok(Self {
+            client: client.clone(),
+            time_zone: profile.time_zone,
+            projects,
+            prices: prices.with_overrides(client.as_str(), &overrides),
+            now: store.clock().now(),
+        })
+    }
+}
+
+/// The salted hash stored instead of a user id: 16 hex digits of SHA-256(client NUL user).
+/// Distinct users stay distinct (DAU/WAU/MAU), names do not leave the client's systems.
+pub fn user_hash(client: &ClientId, user: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(client.as_str().as_bytes());
+    h.update([0u8]);
+    h.update(user.as_bytes());
+    hex::encode(&h.finalize()[..8])
+}
+
+/// Turns one valid event into the item to write: tenant check, price, user hash, key.
+///
+/// # Errors
+/// A [`Rejection`] when the event names a project that is not the client's.
+pub fn prepare(ctx: &ClientContext, event: Event) -> Result<PreparedEvent, Rejection> {
+    let named = Named {
+        id: Some(event.id.clone()),
+        source: Some(event.source.clone()),
+    };
+    if let Some(project) = event.data.attribution().project
+        && !ctx.projects.contains(project)
+    {
+        return Err(Rejection {
+            named,
+            error: FieldError::new(
+                "data.project",
+                format!("'{project}' is not a project of this client"),
+            ),
+        });
+    }
+    let mut warnings = Vec::new();
+    let (mut cost_usd, mut price_version, mut priced_as, mut mismatch) = (None, None, None, false);
+    if let EventData::AiUsage(usage) = &event.data {
+        match ctx.prices.price(usage) {
+            Some(cost) => {
+                if let Some(reported) = usage.cost_usd
+                    && cost_mismatch(reported, cost.cost_usd)
+                {
+                    mismatch = true;
+                    warnings.push(format!(
+                        "reported cost_usd {reported} differs from {} computed with price table {} by over 1 %",
+                        cost.cost_usd, cost.price_version
+                    ));
+                }
+                cost_usd = Some(cost.cost_usd);
+                price_version = Some(cost.price_version);
+                priced_as = Some(cost.priced_as);
+            }
+            None => warnings.push(format!(
+                "model '{}' is not in price table {}; cost not computed (add it with `roi prices --client … --set`)",
+                usage.model, ctx.prices.version
+            )),
+        }
+    }
+    let key = EventKey::new(
+        ctx.client.as_str(),
+        ctx.time_zone,
+        &event.source,
+        &event.id,
+        event.time,
+    );
+    let mut data = event.data;
+    if let Some(user) = data.user_mut() {
+        *user = user_hash(&ctx.client, user);
+    }
+    let stored = StoredEvent {
+        event_type: data.event_type(),
+        id: event.id,
+        source: event.source,
+        time: event.time,
+        day: key.day,
+        subject: event.subject,
+        received_at: ctx.now,
+        data,
+        cost_usd,
+        price_version,
+        priced_as,
+        cost_mismatch: mismatch,
+    };
+    let mut item =
+        Item::from_record(key.pk.clone(), key.sk.clone(), &stored).map_err(|e| Rejection {
+            named: named.clone(),
+            error: FieldError::new("event", format!("cannot be stored: {e}")),
+        })?;
+    item.expires_at = Some((ctx.now + chrono::Duration::days(EVENT_TTL_DAYS)).timestamp());
+    Ok(PreparedEvent {
+        key: Key {
+            pk: key.pk,
+            sk: key.sk,
+        },
+        event_id: key.event_id,
+        item,
+        named,
+        warnings,
+    })
+}
+
+/// An event ready to write.
+#[derive(Debug, Clone)]
+pub struct PreparedEvent {
+    /// Where it goes.
+    pub key: Key,
+    /// Its 32-hex-digit id (from `source` and `id`).
+    pub event_id: String,
+    /// The item.
+    pub item: Item,
+    /// Its CloudEvents names.
+    pub named: Named,
+    /// Notes for the sender.
+    pub warnings: Vec<String>,
+}
+
+/// Stores checked events for `client`: prices them, skips those stored already, writes the
+/// rest, and reports each.
+///
+/// # Errors
+/// [`IngestError::UnknownClient`]; [`IngestError::Store`] when storage fails before any
+/// write (nothing was written).
+pub async fn store_events(
+    store: &Store,
+    prices: &PriceTable,
+    client: &ClientId,
+    checked: Vec<Result<Event, Rejection>>,
+) -> Result<IngestReport, IngestError> {
+    let ctx = ClientContext::load(store, prices, client).await?;
+    let prepared: Vec<Result<PreparedEvent, Rejection>> = checked
+        .into_iter()
+        .map(|c| c.and_then(|e| prepare(&ctx, e)))
+        .collect();
+
+    // Duplicates within the request: the first copy stands for the others.
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    let mut repeats = HashSet::new();
+    for (i, p) in prepared.iter().enumerate() {
+        if let Ok(p) = p
+            && first_of.insert(p.event_id.as_str(), i).is_some()
+        {
+            repeats.insert(i);
+        }
+    }
+    let firsts = || {
+        prepared
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !repeats.contains(i))
+            .filter_map(|(_, p)| p.as_ref().ok())
+    };
+    let stored: HashSet<Key> = store
+        .existing_keys(firsts().map(|p| p.key.clone()).collect())
+        .await?
+        .into_iter()
+        .collect();
+    let to_write: Vec<Item> = firsts()
+        .filter(|p| !stored.contains(&p.key))
+        .map(|p| p.item.clone())
+        .collect();
+    let unwritten: HashSet<Key> = match store.put_batch(to_write).await {
+        Ok(()) => HashSet::new(),
+        Err(StoreError::Table(TableError::Incomplete { unwritten })) => {
+            unwritten.into_iter().collect()
+        }
+        Err(StoreError::Table(TableError::Unavailable(reason))) => {
+            tracing::warn!(%reason, "no event of the request was written");
+            firsts().map(|p| p.key.clone()).collect()
+        }
+        Err(e) => return Err(e.into()),
+    };
+
+    let mut report = IngestReport {
+        accepted: 0,
+        duplicate: 0,
+        rejected: 0,
+        not_written: 0,
+        results: Vec::with_capacity(prepared.len()),
+    };
+    for (index, p) in prepared.into_iter().enumerate() {
+        let result = match p {
+            Err(r) => {
+                report.rejected += 1;
+                EventResult {
+                    index,
+                    named: r.named,
+                    status: EventStatus::Rejected,
+                    field: Some(r.error.field),
+                    reason: Some(r.error.reason),
+                    warnings: Vec::new(),
+                }
+            }
+            Ok(p) => {
+                let (status, reason) = if repeats.contains(&index) || stored.contains(&p.key) {
+                    report.duplicate += 1;
+                    (EventStatus::Duplicate, None)
+                } else if unwritten.contains(&p.key) {
+                    report.not_written += 1;
+                    (
+                        EventStatus::NotWritten,
+                        Some("storage did not take the event; send it again later".to_owned()),
+                    )
+                } else {
+                    report.accepted += 1;
+                    (EventStatus::Accepted, None)
+                };
+                EventResult {
+                    index,
+                    named: p.named,
+                    status,
+                    field: None,
+                    reason,
+                    warnings: p.warnings,
+                }
+            }
+        };
+        report.results.push(result);
+    }
+    tracing::info!(
+        client = %client,
+        accepted = report.accepted,
+        duplicate = report.duplicate,
+        rejected = report.rejected,
+        not_written = report.not_written,
+        "events ingested"
+    );
+    Ok(report)
+}

@@ -1,0 +1,376 @@
+//! Pricing `ai.usage` events: a versioned table of USD per million tokens (MTok), the
+//! table shipped in `prices/prices.csv`, and per-client negotiated overrides on top of it
+//! (issue 4; seed 004 FR-016.2, "cost calculation based on pricing tiers").
+//!
+//! cost_usd = (input × input_rate + output × output_rate + cache_read × cache_read_rate
+//!            + cache_write × cache_write_rate + cache_write_1h × cache_write_1h_rate) / 10⁶
+//!
+//! Each token is in exactly one count ([`AiUsage`]), so prompt-cache tokens are never
+//! counted twice. The arithmetic is exact in `Decimal`: no rounding is applied.
+
+use std::sync::OnceLock;
+
+use roi_domain::event::AiUsage;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The price table shipped with this release, as CSV.
+pub const SHIPPED_CSV: &str = include_str!("../prices/prices.csv");
+
+/// A reported `cost_usd` further than this from the computed cost is flagged, percent of
+/// the computed cost (issue 4).
+pub const COST_MISMATCH_PERCENT: Decimal = Decimal::ONE;
+
+/// One model's prices, USD per million tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelPrice {
+    /// `anthropic`, `openai`, or a client's own label.
+    pub provider: String,
+    /// The model id the row matches (exactly, or as a dated snapshot).
+    pub model: String,
+    /// Uncached input, USD/MTok.
+    pub input: Decimal,
+    /// Output, USD/MTok.
+    pub output: Decimal,
+    /// Cache reads, USD/MTok.
+    pub cache_read: Decimal,
+    /// 5-minute cache writes, USD/MTok.
+    pub cache_write: Decimal,
+    /// 1-hour cache writes, USD/MTok.
+    pub cache_write_1h: Decimal,
+}
+
+/// A priced usage event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cost {
+    /// The computed cost, USD.
+    pub cost_usd: Decimal,
+    /// The table version it was priced with, e.g. `2026-11-21` or `2026-11-21+acme.3f9a2c1b`.
+    pub price_version: String,
+    /// The table row used (differs from the event's model for a dated snapshot).
+    pub priced_as: String,
+}
+
+/// A price table: a version and its rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceTable {
+    /// The version stored with every priced event.
+    pub version: String,
+    /// The rows, in file order.
+    pub models: Vec<ModelPrice>,
+}
+
+/// Why a price table cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PriceError {
+    /// A row is malformed.
+    #[error("line {line}: {reason}")]
+    Row {
+        /// 1-based line number.
+        line: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The table has no `# version:` line (shipped tables only).
+    #[error("the table has no '# version: …' line")]
+    NoVersion,
+    /// The table has no row.
+    #[error("the table has no model")]
+    Empty,
+}
+
+#[derive(Deserialize)]
+struct Row {
+    provider: String,
+    model: String,
+    // As text: the csv reader would hand numbers over as floats.
+    #[serde(with = "rust_decimal::serde::str")]
+    input: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    output: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    cache_read: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    cache_write: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    cache_write_1h: Decimal,
+}
+
+/// Reads the rows of a price CSV (header `provider,model,input,output,cache_read,
+/// cache_write,cache_write_1h`; `#` lines are comments).
+///
+/// # Errors
+/// [`PriceError::Row`] for a malformed row, a negative price or a model listed twice;
+/// [`PriceError::Empty`] without rows.
+pub fn read_rows(csv_text: &str) -> Result<Vec<ModelPrice>, PriceError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .trim(csv::Trim::All)
+        .from_reader(csv_text.as_bytes());
+    let mut models: Vec<ModelPrice> = Vec::new();
+    for record in reader.deserialize::<Row>() {
+        let row = record.map_err(|e| PriceError::Row {
+            line: e.position().map_or(0, |p| p.line()),
+            reason: e.to_string(),
+        })?;
+        let line = u64::try_from(models.len()).unwrap_or(u64::MAX) + 2;
+        let bad = |reason: String| PriceError::Row { line, reason };
+        if row.model.is_empty() {
+            return Err(bad("model is empty".into()));
+        }
+        let rates = [
+            row.input,
+            row.output,
+            row.cache_read,
+            row.cache_write,
+            row.cache_write_1h,
+        ];
+        if rates.iter().any(Decimal::is_sign_negative) {
+            return Err(bad(format!("{}: prices must not be negative", row.model)));
+        }
+        if models.iter().any(|m| m.model == row.model) {
+            return Err(bad(format!("{} is listed twice", row.model)));
+        }
+        models.push(ModelPrice {
+            provider: row.provider,
+            model: row.model,
+            input: row.input,
+            output: row.output,
+            cache_read: row.cache_read,
+            cache_write: row.cache_write,
+            cache_write_1h: row.cache_write_1h,
+        });
+    }
+    if models.is_empty() {
+        return Err(PriceError::Empty);
+    }
+    Ok(models)
+}
+
+/// Whether `suffix` (after `model-`) names a dated snapshot: `YYYYMMDD`, `YYYY-MM-DD`, or
+/// `latest`.
+fn is_snapshot_suffix(suffix: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match suffix.len() {
+        8 => digits(suffix),
+        10 => {
+            let parts: Vec<&str> = suffix.split('-').collect();
+            parts.len() == 3 && parts.iter().all(|p| digits(p))
+        }
+        _ => suffix == "latest",
+    }
+}
+
+impl PriceTable {
+    /// Parses a price table whose comments carry a `# version: …` line.
+    ///
+    /// # Errors
+    /// [`PriceError`].
+    pub fn from_csv(csv_text: &str) -> Result<Self, PriceError> {
+        let version = csv_text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix('#'))
+            .find_map(|l| l.trim().strip_prefix("version:"))
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .ok_or(PriceError::NoVersion)?;
+        Ok(Self {
+            version,
+            models: read_rows(csv_text)?,
+        })
+    }
+
+    /// The table shipped with this release ([`SHIPPED_CSV`]).
+    pub fn shipped() -> &'static Self {
+        static TABLE: OnceLock<PriceTable> = OnceLock::new();
+        TABLE.get_or_init(|| match Self::from_csv(SHIPPED_CSV) {
+            Ok(table) => table,
+            // The unit test `the_shipped_table_reads` keeps this arm unreachable.
+            Err(e) => {
+                tracing::error!(error = %e, "the shipped price table does not read");
+                Self {
+                    version: "invalid".into(),
+                    models: Vec::new(),
+                }
+            }
+        })
+    }
+
+    /// This table with a client's negotiated rows on top: an override row replaces the
+    /// row of the same model or adds one. The version names the client and a digest of
+    /// its rows, so every stored cost says which prices made it.
+    pub fn with_overrides(&self, client: &str, overrides: &[ModelPrice]) -> Self {
+        if overrides.is_empty() {
+            return self.clone();
+        }
+        let mut models = self.models.clone();
+        for o in overrides {
+            match models.iter_mut().find(|m| m.model == o.model) {
+                Some(m) => *m = o.clone(),
+                None => models.push(o.clone()),
+            }
+        }
+        let digest = Sha256::digest(serde_json::to_vec(overrides).unwrap_or_default());
+        Self {
+            version: format!("{}+{client}.{}", self.version, hex::encode(&digest[..4])),
+            models,
+        }
+    }
+
+    /// The row for `model`: the exact row, else the longest row of which `model` is a
+    /// dated snapshot.
+    pub fn find(&self, model: &str) -> Option<&ModelPrice> {
+        self.models.iter().find(|m| m.model == model).or_else(|| {
+            self.models
+                .iter()
+                .filter(|m| {
+                    model
+                        .strip_prefix(m.model.as_str())
+                        .and_then(|rest| rest.strip_prefix('-'))
+                        .is_some_and(is_snapshot_suffix)
+                })
+                .max_by_key(|m| m.model.len())
+        })
+    }
+
+    /// Prices one usage event, or `None` for a model the table does not list.
+    pub fn price(&self, usage: &AiUsage) -> Option<Cost> {
+        let row = self.find(&usage.model)?;
+        let tokens = |n: u64| Decimal::from(n);
+        let micro = tokens(usage.input_tokens) * row.input
+            + tokens(usage.output_tokens) * row.output
+            + tokens(usage.cache_read_tokens) * row.cache_read
+            + tokens(usage.cache_write_tokens) * row.cache_write
+            + tokens(usage.cache_write_1h_tokens) * row.cache_write_1h;
+        Some(Cost {
+            cost_usd: (micro / Decimal::from(1_000_000)).normalize(),
+            price_version: self.version.clone(),
+            priced_as: row.model.clone(),
+        })
+    }
+}
+
+/// Whether a reported cost differs from the computed one by more than
+/// [`COST_MISMATCH_PERCENT`] of the computed cost (any reported cost of a free call does).
+pub fn cost_mismatch(reported: Decimal, computed: Decimal) -> bool {
+    if computed.is_zero() {
+        return !reported.is_zero();
+    }
+    (reported - computed).abs() * Decimal::ONE_HUNDRED > computed.abs() * COST_MISMATCH_PERCENT
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn usage(model: &str, input: u64, output: u64, read: u64, write: u64) -> AiUsage {
+        serde_json::from_value(serde_json::json!({
+            "model": model, "input_tokens": input, "output_tokens": output,
+            "cache_read_tokens": read, "cache_write_tokens": write,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_shipped_table_reads() {
+        let table = PriceTable::from_csv(SHIPPED_CSV).unwrap();
+        assert_eq!(table.version, "2026-11-21");
+        assert!(table.models.iter().any(|m| m.provider == "anthropic"));
+        assert!(table.models.iter().any(|m| m.provider == "openai"));
+        assert_eq!(PriceTable::shipped(), &table);
+    }
+
+    #[test]
+    fn each_token_kind_is_priced_at_its_own_rate() {
+        // GIVEN Sonnet 4.5 at $3 input, $15 output, $0.30 cache read, $3.75 cache write
+        let table = PriceTable::shipped();
+        // WHEN 1,000 uncached, 500 output, 10,000 cache-read and 2,000 cache-write tokens
+        let cost = table
+            .price(&usage("claude-sonnet-4-5", 1_000, 500, 10_000, 2_000))
+            .unwrap();
+        // THEN 0.003 + 0.0075 + 0.003 + 0.0075 = 0.021 USD, no token counted twice
+        assert_eq!(cost.cost_usd, dec!(0.021));
+        assert_eq!(cost.price_version, "2026-11-21");
+    }
+
+    #[test]
+    fn dated_snapshots_match_their_model_and_nothing_else_does() {
+        let table = PriceTable::shipped();
+        assert_eq!(
+            table.find("claude-sonnet-4-20250514").unwrap().model,
+            "claude-sonnet-4"
+        );
+        assert_eq!(
+            table.find("claude-opus-4-5-20251101").unwrap().model,
+            "claude-opus-4-5"
+        );
+        assert_eq!(
+            table.find("gpt-4o-mini-2024-07-18").unwrap().model,
+            "gpt-4o-mini"
+        );
+        assert_eq!(table.find("gpt-4o-2024-08-06").unwrap().model, "gpt-4o");
+        assert!(
+            table.find("claude-opus-4-9").is_none(),
+            "an unknown version is not guessed"
+        );
+        assert!(table.find("gpt-5-codex").is_none());
+        assert!(table.price(&usage("llama-3", 1, 1, 0, 0)).is_none());
+    }
+
+    #[test]
+    fn a_clients_negotiated_prices_win_and_change_the_version() {
+        let rows = read_rows(
+            "provider,model,input,output,cache_read,cache_write,cache_write_1h\n\
+             anthropic,claude-sonnet-4-5,2.40,12.00,0.24,3.00,4.80\n\
+             acme,acme-llm,1,1,0,1,1\n",
+        )
+        .unwrap();
+        let table = PriceTable::shipped().with_overrides("acme", &rows);
+        assert!(table.version.starts_with("2026-11-21+acme."));
+        let cost = table
+            .price(&usage("claude-sonnet-4-5", 1_000_000, 0, 0, 0))
+            .unwrap();
+        assert_eq!(cost.cost_usd, dec!(2.4));
+        assert!(table.find("acme-llm").is_some());
+        assert_eq!(
+            PriceTable::shipped().with_overrides("acme", &rows).version,
+            table.version,
+            "the version is deterministic"
+        );
+    }
+
+    #[test]
+    fn bad_rows_are_named() {
+        let head = "provider,model,input,output,cache_read,cache_write,cache_write_1h\n";
+        let negative = format!("{head}x,m,-1,1,1,1,1\n");
+        assert!(
+            read_rows(&negative)
+                .unwrap_err()
+                .to_string()
+                .contains("negative")
+        );
+        let twice = format!("{head}x,m,1,1,1,1,1\nx,m,1,1,1,1,1\n");
+        assert!(read_rows(&twice).unwrap_err().to_string().contains("twice"));
+        let text = format!("{head}x,m,one,1,1,1,1\n");
+        assert!(matches!(
+            read_rows(&text),
+            Err(PriceError::Row { line: 2, .. })
+        ));
+        assert_eq!(read_rows(head), Err(PriceError::Empty));
+        assert_eq!(
+            PriceTable::from_csv(&format!("{head}x,m,1,1,1,1,1\n")),
+            Err(PriceError::NoVersion)
+        );
+    }
+
+    #[test]
+    fn more_than_one_percent_apart_is_a_mismatch() {
+        assert!(!cost_mismatch(dec!(1.01), dec!(1.00)));
+        assert!(cost_mismatch(dec!(1.0101), dec!(1.00)));
+        assert!(cost_mismatch(dec!(0.98), dec!(1.00)));
+        assert!(!cost_mismatch(dec!(0), dec!(0)));
+        assert!(cost_mismatch(dec!(0.01), dec!(0)));
+    }
+}
