@@ -51,3 +51,18 @@ pub async fn sample_project(store: &Store) -> ProjectId {
         .expect("sample tracking");
     project.id
 }
+
+/// The development API key of `events/ingest-events/` (client `acme-logistics`). Never
+/// registered outside tests and local runs.
+pub const DEV_API_KEY: &str = "roi_0000de5e_local-development-key-not-for-production";
+
+/// Registers [`DEV_API_KEY`] for the sample client (after [`sample_project`]).
+///
+/// # Panics
+/// When the key cannot be stored: this is test set-up.
+pub async fn register_dev_api_key(store: &Store) {
+    let client = "acme-logistics".parse().expect("sample client id");
+    roi_app::api_keys::register(store, &client, "development", DEV_API_KEY, "test")
+        .await
+        .expect("development API key");
+}

@@ -61,6 +61,11 @@ pub enum ApiKeyError {
         /// The key id asked for.
         key_id: String,
     },
+    /// The key is not of the form `roi_{8 hex}_{secret}`.
+    #[error(
+        "an API key reads roi_, 8 lowercase hex digits, _, and at least 32 base64url characters"
+    )]
+    Malformed,
     /// The name is empty or too long.
     #[error("the key name must be 1 to 64 printable characters")]
     BadName,
@@ -106,29 +111,65 @@ fn hash_of(key: &str) -> String {
 ///
 /// # Errors
 /// [`ApiKeyError::UnknownClient`], [`ApiKeyError::BadName`], [`ApiKeyError::Random`],
-/// [`ApiKeyError::Store`].
+/// [`ApiKeyError::Store`]. A random key that should collide with a stored one is reported
+/// as [`ApiKeyError::Store`] with a conflict.
 pub async fn create(
     store: &Store,
     client: &ClientId,
     name: &str,
     actor: &str,
 ) -> Result<NewApiKey, ApiKeyError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(ApiKeyError::BadName);
-    }
-    if store.client(client).await?.is_none() {
-        return Err(ApiKeyError::UnknownClient(client.to_string()));
-    }
     let mut id = [0u8; 4];
     let mut secret = [0u8; 32];
     getrandom::fill(&mut id).map_err(|e| ApiKeyError::Random(e.to_string()))?;
     getrandom::fill(&mut secret).map_err(|e| ApiKeyError::Random(e.to_string()))?;
-    let key_id = hex::encode(id);
     let key = format!(
-        "{KEY_PREFIX}{key_id}_{}",
+        "{KEY_PREFIX}{}_{}",
+        hex::encode(id),
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
     );
+    register(store, client, name, &key, actor).await
+}
+
+/// The key id of a well-formed key: `roi_` + 8 hex digits + `_` + a secret of at least 32
+/// base64url characters.
+fn key_id_of(key: &str) -> Option<&str> {
+    let rest = key.strip_prefix(KEY_PREFIX)?;
+    let (id, secret) = rest.split_once('_')?;
+    let well_formed = id.len() == 8
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        && secret.len() >= 32
+        && key.len() <= 128
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    well_formed.then_some(id)
+}
+
+/// Stores a key made elsewhere (a secret manager, or the development key of `events/`),
+/// as [`create`] stores a new one.
+///
+/// # Errors
+/// [`ApiKeyError::Malformed`], [`ApiKeyError::UnknownClient`], [`ApiKeyError::BadName`],
+/// [`ApiKeyError::Store`].
+pub async fn register(
+    store: &Store,
+    client: &ClientId,
+    name: &str,
+    key: &str,
+    actor: &str,
+) -> Result<NewApiKey, ApiKeyError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(ApiKeyError::BadName);
+    }
+    let key_id = key_id_of(key).ok_or(ApiKeyError::Malformed)?.to_owned();
+    if store.client(client).await?.is_none() {
+        return Err(ApiKeyError::UnknownClient(client.to_string()));
+    }
+    let key = key.to_owned();
     let now = store.clock().now();
     let record = ApiKeyRecord {
         key_id: key_id.clone(),
@@ -202,7 +243,7 @@ pub async fn authenticate(
         return Err(AuthError::Missing);
     }
     let key = key.trim();
-    if !key.starts_with(KEY_PREFIX) || key.len() > 128 {
+    if key_id_of(key).is_none() {
         return Err(AuthError::Invalid);
     }
     let record = store

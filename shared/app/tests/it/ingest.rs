@@ -1,0 +1,375 @@
+//! Event ingestion through `POST /v1/events` on the embedded store: keys, tenants, limits,
+//! provider reports and negotiated prices.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use roi_adapters::redb_table::RedbTable;
+use roi_app::Store;
+use roi_app::api_keys;
+use roi_app::events_api::{EventsState, router};
+use roi_app::pricing::{PriceTable, read_rows};
+use roi_app::setup::{add_client, add_project};
+use roi_app::usage_import::{ReportFormat, import_usage};
+use roi_domain::ClientId;
+use roi_domain::client::{ClientDraft, ProjectDraft};
+use roi_domain::event::MAX_REQUEST_BYTES;
+use roi_domain::ports::{Clock, FixedClock};
+use rust_decimal_macros::dec;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const ANTHROPIC_REPORT: &str =
+    include_str!("../../../../events/usage-reports/anthropic-messages-usage-report.json");
+const OPENAI_REPORT: &str =
+    include_str!("../../../../events/usage-reports/openai-usage-completions.json");
+
+struct Tenants {
+    store: Store,
+    app: axum::Router,
+    alpha: ClientId,
+    beta: ClientId,
+    alpha_key: String,
+    beta_key: String,
+    _dir: tempfile::TempDir,
+}
+
+/// Two clients, Alpha (Chicago) and Beta (Tokyo), a project and a key each.
+async fn tenants() -> Tenants {
+    let dir = tempfile::tempdir().unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new("2026-11-21T12:00:00Z".parse().unwrap()));
+    let table = RedbTable::open(&dir.path().join("roi.redb"), Arc::clone(&clock)).unwrap();
+    let store = Store::new(Arc::new(table), clock);
+    let mut ids = Vec::new();
+    let mut keys = Vec::new();
+    for (name, tz) in [("Alpha", "America/Chicago"), ("Beta", "Asia/Tokyo")] {
+        let draft = ClientDraft {
+            company_name: name.into(),
+            time_zone: Some(tz.into()),
+            ..ClientDraft::default()
+        };
+        let (client, _) = add_client(&store, draft, "test").await.unwrap();
+        let project = ProjectDraft {
+            client_id: client.id.clone(),
+            project_name: "Bot".into(),
+            id: None,
+            solution_type: None,
+            status: None,
+            go_live_date: "2026-01-05".into(),
+            one_time_investment: dec!(10000),
+            gross_margin: None,
+        };
+        add_project(&store, project, "test").await.unwrap();
+        keys.push(
+            api_keys::create(&store, &client.id, "test", "test")
+                .await
+                .unwrap()
+                .key,
+        );
+        ids.push(client.id);
+    }
+    let app = router(Arc::new(EventsState {
+        store: store.clone(),
+        prices: PriceTable::shipped().clone(),
+    }));
+    let beta_key = keys.pop().unwrap();
+    let alpha_key = keys.pop().unwrap();
+    let beta = ids.pop().unwrap();
+    let alpha = ids.pop().unwrap();
+    Tenants {
+        store,
+        app,
+        alpha,
+        beta,
+        alpha_key,
+        beta_key,
+        _dir: dir,
+    }
+}
+
+fn usage(id: &str, data: Value) -> Value {
+    json!({
+        "specversion": "1.0", "id": id, "source": "https://bot.example/usage",
+        "type": "ai.usage", "time": "2026-11-20T15:00:00Z", "data": data,
+    })
+}
+
+impl Tenants {
+    async fn post(
+        &self,
+        key: Option<&str>,
+        content_type: &str,
+        body: impl Into<Body>,
+    ) -> (StatusCode, axum::http::HeaderMap, Value) {
+        let mut req = Request::post("/v1/events").header(header::CONTENT_TYPE, content_type);
+        if let Some(k) = key {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {k}"));
+        }
+        let res = self
+            .app
+            .clone()
+            .oneshot(req.body(body.into()).unwrap())
+            .await
+            .unwrap();
+        let (parts, body) = res.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (parts.status, parts.headers, value)
+    }
+
+    async fn events(&self, client: &ClientId, day: &str) -> Vec<roi_app::ingest::StoredEvent> {
+        self.store
+            .events_of_day(client, day.parse().unwrap())
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_key_of_one_client_never_writes_anothers_events() {
+    // GIVEN clients Alpha and Beta, each with a project and a key
+    let t = tenants().await;
+    let beta_project = format!("{}-bot", t.beta);
+    // WHEN Alpha's key sends an event naming Beta in every place a payload could
+    let body = json!([
+        usage(
+            "a-1",
+            json!({"model": "claude-haiku-4-5", "input_tokens": 10, "output_tokens": 1})
+        ),
+        usage(
+            "a-2",
+            json!({"model": "claude-haiku-4-5", "input_tokens": 10, "output_tokens": 1, "project": beta_project})
+        ),
+    ]);
+    let mut first = body[0].clone();
+    first["subject"] = json!(t.beta.to_string());
+    first["clientid"] = json!(t.beta.to_string());
+    let body = json!([first, body[1]]);
+    let (status, _, answer) = t
+        .post(
+            Some(&t.alpha_key),
+            "application/cloudevents-batch+json",
+            body.to_string(),
+        )
+        .await;
+    // THEN the first is stored as Alpha's, the one naming Beta's project is rejected
+    assert_eq!(status, StatusCode::MULTI_STATUS, "{answer}");
+    assert_eq!(answer["results"][0]["status"], "accepted");
+    assert_eq!(answer["results"][1]["status"], "rejected");
+    assert_eq!(answer["results"][1]["field"], "data.project");
+    assert_eq!(t.events(&t.alpha, "2026-11-20").await.len(), 1);
+    for day in ["2026-11-20", "2026-11-21"] {
+        assert!(
+            t.events(&t.beta, day).await.is_empty(),
+            "nothing under Beta"
+        );
+    }
+    // AND Beta's own key writes under Beta, on Beta's (Tokyo) day
+    let (status, _, _) = t
+        .post(
+            Some(&t.beta_key),
+            "application/cloudevents+json",
+            usage("b-1", json!({"model": "gpt-4o", "input_tokens": 5, "output_tokens": 5, "project": beta_project})).to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(t.events(&t.beta, "2026-11-21").await.len(), 1);
+    assert_eq!(t.events(&t.alpha, "2026-11-20").await.len(), 1);
+}
+
+#[tokio::test]
+async fn keys_are_checked_before_anything_else() {
+    let t = tenants().await;
+    let one = usage(
+        "k-1",
+        json!({"model": "gpt-4o", "input_tokens": 1, "output_tokens": 1}),
+    )
+    .to_string();
+    let ct = "application/cloudevents+json";
+    // no key, a malformed header, an unknown key: 401 with a Bearer challenge
+    for key in [
+        None,
+        Some("not-a-key"),
+        Some("roi_0123abcd_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+    ] {
+        let (status, headers, body) = t.post(key, ct, one.clone()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{key:?}");
+        assert!(
+            headers[header::WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap()
+                .starts_with("Bearer")
+        );
+        assert_eq!(body["status"], 401);
+    }
+    // a revoked key: 403, and nothing stored
+    let key_id = &t.alpha_key[4..12];
+    api_keys::revoke(&t.store, &t.alpha, key_id, "test")
+        .await
+        .unwrap();
+    let (status, _, body) = t.post(Some(&t.alpha_key), ct, one.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(t.events(&t.alpha, "2026-11-20").await.is_empty());
+    // the other client's key still works
+    assert_eq!(t.post(Some(&t.beta_key), ct, one).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn request_level_problems_get_a_problem_document() {
+    let t = tenants().await;
+    let key = Some(t.alpha_key.as_str());
+    // over 1 MiB
+    let big = format!("[{}]", " ".repeat(MAX_REQUEST_BYTES));
+    let (status, _, body) = t.post(key, "application/cloudevents-batch+json", big).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(body["detail"].as_str().unwrap().contains("1 MiB"), "{body}");
+    // a media type of another kind
+    let (status, _, body) = t.post(key, "text/csv", "a,b").await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("application/x-ndjson")
+    );
+    // a batch that is not an array, and an empty one
+    for bad in ["{\"a\":1", "[]"] {
+        let (status, _, body) = t.post(key, "application/cloudevents-batch+json", bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(body["type"], "/problems/malformed-body");
+    }
+    // an NDJSON line that is not JSON is that event's problem only
+    let lines = format!(
+        "{}\nnot json\n",
+        usage(
+            "n-1",
+            json!({"model": "gpt-4o", "input_tokens": 1, "output_tokens": 1})
+        )
+    );
+    let (status, _, body) = t.post(key, "application/x-ndjson", lines).await;
+    assert_eq!(status, StatusCode::MULTI_STATUS);
+    assert_eq!(body["accepted"], 1);
+    assert_eq!(body["results"][1]["field"], "event");
+}
+
+#[tokio::test]
+async fn provider_reports_import_as_priced_events_once() {
+    // GIVEN Alpha and the two sample reports
+    let t = tenants().await;
+    let prices = PriceTable::shipped();
+    // WHEN the Anthropic report is imported
+    let report = import_usage(
+        &t.store,
+        prices,
+        &t.alpha,
+        ANTHROPIC_REPORT,
+        ReportFormat::Anthropic,
+        None,
+        "test",
+    )
+    .await
+    .unwrap();
+    // THEN one event per result, each priced with its snapshot's row
+    assert_eq!((report.accepted, report.rejected), (3, 0));
+    // the buckets start at midnight UTC: Chicago's 17th and 18th
+    assert_eq!(t.events(&t.alpha, "2026-11-17").await.len(), 2);
+    assert_eq!(t.events(&t.alpha, "2026-11-18").await.len(), 1);
+    let sonnet = t
+        .events(&t.alpha, "2026-11-17")
+        .await
+        .into_iter()
+        .find(|e| e.priced_as.as_deref() == Some("claude-sonnet-4-5"))
+        .unwrap();
+    // 182,400 × $3 + 24,000 × $3.75 + 1,150,000 × $0.30 + 61,200 × $15, per million
+    assert_eq!(sonnet.cost_usd, Some(dec!(1.9002)));
+    // WHEN the OpenAI report is imported
+    let report = import_usage(
+        &t.store,
+        prices,
+        &t.alpha,
+        OPENAI_REPORT,
+        ReportFormat::OpenAi,
+        None,
+        "test",
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.accepted, 2);
+    let mini = t
+        .events(&t.alpha, "2026-11-20")
+        .await
+        .into_iter()
+        .find(|e| e.priced_as.as_deref() == Some("gpt-4.1-mini"))
+        .unwrap();
+    // cached tokens are taken out of the input: 307,200 × $0.40 + 204,800 × $0.10 +
+    // 96,000 × $1.60, per million
+    assert_eq!(mini.cost_usd, Some(dec!(0.29696)));
+    // THEN importing both again adds nothing
+    for (text, format) in [
+        (ANTHROPIC_REPORT, ReportFormat::Anthropic),
+        (OPENAI_REPORT, ReportFormat::OpenAi),
+    ] {
+        let again = import_usage(&t.store, prices, &t.alpha, text, format, None, "test")
+            .await
+            .unwrap();
+        assert_eq!(again.accepted, 0);
+        assert_eq!(again.duplicate, again.results.len());
+    }
+    let audit = t.store.audit_entries(&t.alpha, "2026-11").await.unwrap();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|e| e.action == "usage_imported")
+            .count(),
+        4
+    );
+    // AND a file of the other format is refused as a whole
+    assert!(
+        import_usage(
+            &t.store,
+            prices,
+            &t.alpha,
+            OPENAI_REPORT,
+            ReportFormat::Anthropic,
+            None,
+            "test"
+        )
+        .await
+        .is_err()
+    );
+}
+
+#[tokio::test]
+async fn negotiated_prices_price_a_clients_events_and_name_their_version() {
+    let t = tenants().await;
+    let rows = read_rows(
+        "provider,model,input,output,cache_read,cache_write,cache_write_1h\n\
+         openai,gpt-4o,2.00,8.00,1.00,2.00,2.00\n",
+    )
+    .unwrap();
+    t.store.put_price_overrides(&t.alpha, &rows).await.unwrap();
+    let event = usage(
+        "p-1",
+        json!({"model": "gpt-4o", "input_tokens": 1_000_000, "output_tokens": 0}),
+    );
+    for key in [&t.alpha_key, &t.beta_key] {
+        let (status, _, _) = t
+            .post(Some(key), "application/cloudevents+json", event.to_string())
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let alpha = &t.events(&t.alpha, "2026-11-20").await[0];
+    assert_eq!(alpha.cost_usd, Some(dec!(2)));
+    assert!(
+        alpha
+            .price_version
+            .as_deref()
+            .unwrap()
+            .starts_with("2026-11-21+alpha.")
+    );
+    let beta = &t.events(&t.beta, "2026-11-21").await[0];
+    assert_eq!(beta.cost_usd, Some(dec!(2.5)), "Beta pays list price");
+    assert_eq!(beta.price_version.as_deref(), Some("2026-11-21"));
+}
