@@ -13,6 +13,8 @@ use roi_app::measurements::{import_baseline, import_tracking};
 use roi_domain::ports::{Clock, FixedClock, Table};
 use roi_domain::{ProjectId, RoiCalculation};
 use roi_e2e::{moto, samples};
+
+mod ingest_faults;
 use rust_decimal_macros::dec;
 
 fn clock() -> Arc<dyn Clock> {

@@ -288,9 +288,13 @@ impl Table for DynamoTable {
             .collect();
         let now = self.clock.now();
         let mut found = Vec::new();
+        // As in `batch_put`: `attempt` sets the wait, `stalled` (calls in a row that read
+        // nothing) decides when to give up.
         let mut attempt = 0;
+        let mut stalled = 0;
         while !queue.is_empty() {
             let take = queue.len().min(BATCH_GET_MAX);
+            let asked = take;
             let batch: Vec<_> = queue.drain(..take).collect();
             let request = KeysAndAttributes::builder()
                 .set_keys(Some(batch))
@@ -321,9 +325,12 @@ impl Table for DynamoTable {
                 .unwrap_or_default();
             if unprocessed.is_empty() {
                 attempt = 0;
+                stalled = 0;
                 continue;
             }
-            if attempt >= self.backoff.max_retries {
+            if unprocessed.len() < asked {
+                stalled = 0;
+            } else if stalled >= self.backoff.max_retries {
                 tracing::warn!(
                     unprocessed = unprocessed.len(),
                     "BatchGetItem left keys unprocessed after retries"
@@ -331,6 +338,8 @@ impl Table for DynamoTable {
                 return Err(TableError::Unavailable(
                     "DynamoDB left keys unread after retries".into(),
                 ));
+            } else {
+                stalled += 1;
             }
             for key in unprocessed.into_iter().rev() {
                 queue.push_front(key);
