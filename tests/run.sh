@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test command (README.md): installs what the tests need (moto, Chromium and its
-# driver), starts the AWS emulator on loopback, and runs every test of the workspace. Extra arguments go to `cargo test`.
+# The test command (README.md): installs what the tests need (moto, schemathesis, Chromium
+# and its driver), starts the AWS emulator on loopback, and runs every test of the workspace. Extra arguments go to `cargo test`.
 #
 #   bash tests/run.sh                 # everything
 #   bash tests/run.sh -p roi-domain   # one crate
@@ -12,6 +12,13 @@ MOTO_VERSION=5.2.5
 if ! python3 -c "import sys, moto, flask; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
   echo "installing moto[server]==$MOTO_VERSION" >&2
   python3 -m pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+
+# schemathesis checks POST /v1/events under `roi serve` against infra/openapi.yaml.
+SCHEMATHESIS_VERSION=4.32.5
+if ! python3 -c "import sys, schemathesis.cli; from importlib.metadata import version; sys.exit(version('schemathesis') != '$SCHEMATHESIS_VERSION')" 2>/dev/null; then
+  echo "installing schemathesis==$SCHEMATHESIS_VERSION" >&2
+  python3 -m pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
 # Debian's Chromium and its WebDriver for the browser tests of the self-reporting forms.

@@ -21,7 +21,7 @@ fn free_port() -> u16 {
 }
 
 /// A child process that is killed when the test ends, pass or fail.
-struct Running(Child);
+pub(crate) struct Running(pub(crate) Child);
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -46,6 +46,23 @@ fn wait_for_port(port: u16, what: &str) {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The port `roi serve --port 0` announces on the first line of its standard error
+/// (spawned with `stderr(Stdio::piped())`).
+pub(crate) fn announced_port(child: &mut Child) -> u16 {
+    let mut announced = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stderr.take().unwrap()),
+        &mut announced,
+    )
+    .unwrap();
+    announced
+        .split("http://127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("roi serve did not announce its address: {announced:?}"))
 }
 
 /// The sample client served by `roi serve`, a fresh form link, and a browser.
@@ -81,19 +98,8 @@ async fn session(width: u32, height: u32) -> Session {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut announced = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stderr.take().unwrap()),
-        &mut announced,
-    )
-    .unwrap();
+    let port = announced_port(&mut child);
     let server = Running(child);
-    let port: u16 = announced
-        .split("http://127.0.0.1:")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("roi serve did not announce its address: {announced:?}"));
     let out = roi(&path)
         .args([
             "form-link",

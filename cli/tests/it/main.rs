@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod browser;
+mod events;
 
 use std::path::Path;
 use std::process::{Command, Output};

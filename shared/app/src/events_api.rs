@@ -6,6 +6,7 @@
 //! |---|---|
 //! | 200 | every event accepted; one result per event |
 //! | 207 | some duplicate, rejected or not written; one result per event |
+//! | 422 | every event rejected; one result per event, each with its reason |
 //! | 400 | the body cannot be read as events (problem+json) |
 //! | 401 | no API key, or not a valid one (`WWW-Authenticate: Bearer`) |
 //! | 403 | a revoked key |
@@ -160,6 +161,8 @@ async fn post_events(State(state): State<Arc<EventsState>>, req: Request) -> Res
         Ok(report) => {
             let status = if report.all_accepted() {
                 StatusCode::OK
+            } else if report.rejected == report.results.len() {
+                StatusCode::UNPROCESSABLE_ENTITY
             } else {
                 StatusCode::MULTI_STATUS
             };

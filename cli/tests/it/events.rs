@@ -1,0 +1,203 @@
+//! Usage and cost events from the command line: API keys, provider usage reports, the
+//! price table, and `POST /v1/events` under `roi serve` checked by schemathesis against
+//! `infra/openapi.yaml` (installed by tests/run.sh; the test fails, never skips, without it).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::{last_line, ok, roi, stderr, stdout};
+
+const REPORTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/usage-reports");
+const INFRA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra");
+
+fn client(dir: &Path) {
+    ok(roi(
+        dir,
+        &[
+            "client",
+            "add",
+            "Acme Logistics",
+            "--time-zone",
+            "America/Chicago",
+        ],
+    ));
+}
+
+#[test]
+fn an_api_key_is_printed_once_listed_without_its_secret_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    client(dir.path());
+    // WHEN a key is created
+    let created = ok(roi(
+        dir.path(),
+        &[
+            "apikey",
+            "create",
+            "--client",
+            "acme-logistics",
+            "--name",
+            "crm",
+        ],
+    ));
+    // THEN it is the last line of standard output, and said to be shown once
+    let key = last_line(&created);
+    assert!(key.starts_with("roi_") && key.len() > 40, "{key}");
+    assert!(stderr(&created).contains("not shown again"));
+    let key_id = &key[4..12];
+    // AND the listing names it without the secret
+    let listed = stdout(&ok(roi(
+        dir.path(),
+        &["apikey", "list", "--client", "acme-logistics"],
+    )));
+    assert!(listed.contains(key_id) && listed.contains("crm") && listed.contains("active"));
+    assert!(
+        !listed.contains(&key[13..]),
+        "the secret is never printed again"
+    );
+    assert!(
+        !std::fs::read(dir.path().join("roi.redb"))
+            .unwrap()
+            .windows(key.len())
+            .any(|w| w == key.as_bytes()),
+        "only the key's hash is stored"
+    );
+    // WHEN it is revoked THEN the listing says so; an unknown id is a clear error
+    ok(roi(
+        dir.path(),
+        &["apikey", "revoke", "--client", "acme-logistics", key_id],
+    ));
+    let listed = stdout(&ok(roi(
+        dir.path(),
+        &["apikey", "list", "--client", "acme-logistics"],
+    )));
+    assert!(listed.contains("revoked"), "{listed}");
+    let unknown = roi(
+        dir.path(),
+        &["apikey", "revoke", "--client", "acme-logistics", "ffffffff"],
+    );
+    assert!(!unknown.status.success());
+    assert!(
+        stderr(&unknown).contains("has no API key 'ffffffff'"),
+        "{}",
+        stderr(&unknown)
+    );
+}
+
+#[test]
+fn a_usage_report_imports_once_and_the_price_table_shows_what_priced_it() {
+    let dir = tempfile::tempdir().unwrap();
+    client(dir.path());
+    let file = format!("{REPORTS}/openai-usage-completions.json");
+    let args = [
+        "import",
+        "usage",
+        &file,
+        "--client",
+        "acme-logistics",
+        "--format",
+        "openai",
+    ];
+    let first = ok(roi(dir.path(), &args));
+    assert_eq!(
+        last_line(&first),
+        "2 accepted, 0 duplicate, 0 rejected, 0 not written"
+    );
+    let again = ok(roi(dir.path(), &args));
+    assert_eq!(
+        last_line(&again),
+        "0 accepted, 2 duplicate, 0 rejected, 0 not written"
+    );
+    // the wrong --format is refused as a whole
+    let wrong = roi(
+        dir.path(),
+        &[
+            "import",
+            "usage",
+            &file,
+            "--client",
+            "acme-logistics",
+            "--format",
+            "anthropic",
+        ],
+    );
+    assert!(!wrong.status.success());
+    assert!(
+        stderr(&wrong).contains("not an Anthropic usage report"),
+        "{}",
+        stderr(&wrong)
+    );
+    // the table, and a client's negotiated prices on top
+    let table = stdout(&ok(roi(dir.path(), &["prices"])));
+    assert!(table.starts_with("Price table 2026-11-21"), "{table}");
+    assert!(table.contains("gpt-4.1-mini") && table.contains("claude-sonnet-4-5"));
+    let overrides = dir.path().join("acme-prices.csv");
+    std::fs::write(
+        &overrides,
+        "provider,model,input,output,cache_read,cache_write,cache_write_1h\nopenai,gpt-4o,2.00,8.00,1.00,2.00,2.00\n",
+    )
+    .unwrap();
+    let set = ok(roi(
+        dir.path(),
+        &[
+            "prices",
+            "--client",
+            "acme-logistics",
+            "--set",
+            overrides.to_str().unwrap(),
+        ],
+    ));
+    let out = stdout(&set);
+    assert!(
+        out.starts_with("Price table 2026-11-21+acme-logistics."),
+        "{out}"
+    );
+    let gpt4o = out.lines().find(|l| l.contains(" gpt-4o ")).unwrap();
+    assert!(gpt4o.contains("2.00") && gpt4o.contains("8.00"), "{gpt4o}");
+}
+
+/// `roi serve` on a free port with one client and key; returns the server and both.
+fn serve(dir: &Path) -> (crate::browser::Running, u16, String) {
+    client(dir);
+    let key = last_line(&ok(roi(
+        dir,
+        &["apikey", "create", "--client", "acme-logistics"],
+    )));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_roi"))
+        .args(["serve", "--port", "0"])
+        .env("ROI_DATA_DIR", dir)
+        .env_remove("ROI_STORE")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let port = crate::browser::announced_port(&mut child);
+    (crate::browser::Running(child), port, key)
+}
+
+#[test]
+fn schemathesis_runs_every_check_against_roi_serve_without_a_failure() {
+    // GIVEN roi serve with a client and its key
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, port, key) = serve(dir.path());
+    // WHEN schemathesis runs all its checks on the described API
+    let out = Command::new("python3")
+        .args(["-c", "import sys; from schemathesis.cli import schemathesis; sys.argv[0] = 'schemathesis'; schemathesis()"])
+        .args(["--config-file", &format!("{INFRA}/schemathesis.toml"), "run", &format!("{INFRA}/openapi.yaml")])
+        .args(["--url", &format!("http://127.0.0.1:{port}"), "--checks", "all"])
+        .args(["-H", &format!("Authorization: Bearer {key}")])
+        .args(["--seed", "20261121", "--no-color"])
+        .current_dir(dir.path())
+        .output()
+        .expect("python3 runs");
+    let report = format!("{}\n{}", stdout(&out), stderr(&out));
+    // THEN it finds nothing: no server error, no check failure
+    assert!(out.status.success(), "schemathesis failed:\n{report}");
+    assert!(report.contains("No issues found"), "{report}");
+    // "2584 generated, 2584 passed, 2 skipped"
+    let generated: usize = report
+        .lines()
+        .find(|l| l.contains(" generated, "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(generated >= 500, "too few cases ran: {report}");
+}
