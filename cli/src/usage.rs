@@ -23,6 +23,10 @@ pub enum ApiKeyCommand {
         /// A label saying where the key is used.
         #[arg(long, default_value = "default")]
         name: String,
+        /// Register this key instead of making a new one: a key kept in a secret manager,
+        /// or the development key of `events/ingest-events/`.
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
     },
     /// List a client's keys (ids, names, dates; never the keys).
     List {
@@ -83,8 +87,12 @@ fn client_id(s: &str) -> Result<ClientId> {
 
 pub async fn apikey(store: &Store, command: ApiKeyCommand) -> Result<()> {
     match command {
-        ApiKeyCommand::Create { client, name } => {
-            let created = api_keys::create(store, &client_id(&client)?, &name, "cli").await?;
+        ApiKeyCommand::Create { client, name, key } => {
+            let client = client_id(&client)?;
+            let created = match key {
+                Some(key) => api_keys::register(store, &client, &name, &key, "cli").await?,
+                None => api_keys::create(store, &client, &name, "cli").await?,
+            };
             eprintln!(
                 "Created API key {} ({}) for client {}. Store it now: it is not shown again.",
                 created.record.key_id, created.record.name, created.record.client_id

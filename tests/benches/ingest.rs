@@ -1,0 +1,311 @@
+//! Ingestion benchmark (issue 4): prints its figures; it asserts nothing.
+//!
+//! `cargo bench -p roi-e2e --bench ingest`
+//!
+//! 1. CPU per event through split + validate + price + key + item marshal (to the DynamoDB
+//!    attribute map that BatchWriteItem sends), side by side with `serde_json::from_slice`
+//!    of the same bytes into a plain struct, in one run. Aim: ratio ≤ 1.5.
+//! 2. Write units per event: the DynamoDB size of a typical event item. Aim: ≤ 1 KiB (1 WCU).
+//! 3. Batch fill: items per BatchWriteItem call over 25, through `DynamoTable` on a mocked
+//!    client, with DynamoDB taking everything and with it leaving 20 % unprocessed. Aim ≥ 0.96.
+
+#![allow(clippy::unwrap_used, missing_docs)] // a measuring program, not library code
+
+use std::collections::HashSet;
+use std::hint::black_box;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput;
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use roi_adapters::backoff::Backoff;
+use roi_adapters::dynamodb::{DynamoTable, item_size_bytes, to_attributes, write_units};
+use roi_app::ingest::{ClientContext, prepare};
+use roi_app::pricing::PriceTable;
+use roi_domain::event::{BodyFormat, split, validate};
+use roi_domain::ports::{Clock, FixedClock, Item, Table};
+use serde::Deserialize;
+use serde_json::json;
+
+const EVENTS: usize = 1000;
+const RUNS: usize = 31;
+
+/// The same event as a plain struct: what a hand-rolled endpoint would parse into.
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct PlainEvent {
+    specversion: String,
+    id: String,
+    source: String,
+    #[serde(rename = "type")]
+    kind: String,
+    time: String,
+    datacontenttype: Option<String>,
+    data: PlainUsage,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct PlainUsage {
+    model: String,
+    input_tokens: u64,
+    output_tokens: u64,
+    cache_read_tokens: Option<u64>,
+    cache_write_tokens: Option<u64>,
+    requests: Option<u32>,
+    cost_usd: Option<String>,
+    user: Option<String>,
+    department: Option<String>,
+    agent: Option<String>,
+    prompt_type: Option<String>,
+    feature: Option<String>,
+    project: Option<String>,
+}
+
+/// A typical `ai.usage` event: a model call with cache reads, attributed to a user,
+/// department, agent, prompt type, feature and project.
+fn body() -> Vec<u8> {
+    let events: Vec<_> = (0..EVENTS)
+        .map(|i| {
+            json!({
+                "specversion": "1.0",
+                "id": format!("01JD8X{i:08}"),
+                "source": "https://crm.acme-logistics.example/assistant",
+                "type": "ai.usage",
+                "time": format!("2026-11-20T14:{:02}:{:02}.{:03}Z", i / 60 % 60, i % 60, i % 1000),
+                "datacontenttype": "application/json",
+                "data": {
+                    "model": "claude-sonnet-4-5-20250929",
+                    "input_tokens": 1200 + i,
+                    "output_tokens": 300 + i % 200,
+                    "cache_read_tokens": 12000,
+                    "cache_write_tokens": 0,
+                    "requests": 1,
+                    "cost_usd": "0.0153",
+                    "user": format!("agent-{:04}", i % 150),
+                    "department": "customer-service",
+                    "agent": "ticket-triage",
+                    "prompt_type": "classify-ticket",
+                    "feature": "triage",
+                    "project": "acme-logistics-support-assistant",
+                }
+            })
+        })
+        .collect();
+    serde_json::to_vec(&events).unwrap()
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ours(body: &[u8], ctx: &ClientContext) -> usize {
+    let mut bytes = 0;
+    for raw in split(body, BodyFormat::Batch).unwrap() {
+        let event = validate(raw.unwrap(), ctx.now).unwrap();
+        let prepared = prepare(ctx, event).unwrap();
+        let attributes = to_attributes(prepared.item).unwrap();
+        bytes += black_box(attributes).len();
+    }
+    bytes
+}
+
+fn fill(unprocessed_every: usize, items: Vec<Item>) -> (usize, usize) {
+    let sizes = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&sizes);
+    let rule = mock!(Client::batch_write_item).then_compute_output(move |input| {
+        let requests = input
+            .request_items()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .clone();
+        let mut sizes = seen.lock().unwrap();
+        sizes.push(requests.len());
+        let call = sizes.len();
+        let left: Vec<_> = if unprocessed_every == 0 {
+            vec![]
+        } else {
+            // DynamoDB leaves about 1 in `unprocessed_every` items of a call unprocessed
+            requests
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| (i + call) % unprocessed_every == 0)
+                .map(|(_, r)| r)
+                .collect()
+        };
+        BatchWriteItemOutput::builder()
+            .unprocessed_items("roi", left)
+            .build()
+    });
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule]);
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new("2026-11-21T12:00:00Z".parse().unwrap()));
+    let table = DynamoTable::new(client, "roi", clock).with_backoff(Backoff::immediate(50));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(table.batch_put(items)).unwrap();
+    let sizes = sizes.lock().unwrap();
+    (sizes.len(), sizes.iter().sum())
+}
+
+fn main() {
+    let body = body();
+    let now = "2026-11-21T12:00:00Z".parse().unwrap();
+    let ctx = ClientContext {
+        client: "acme-logistics".parse().unwrap(),
+        time_zone: chrono_tz::America::Chicago,
+        projects: HashSet::from(["acme-logistics-support-assistant".to_owned()]),
+        prices: PriceTable::shipped().clone(),
+        now,
+    };
+
+    // Warm up both, then alternate them so both see the same machine state.
+    for _ in 0..3 {
+        black_box(serde_json::from_slice::<Vec<PlainEvent>>(&body).unwrap());
+        black_box(ours(&body, &ctx));
+    }
+    let (mut plain, mut full) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        black_box(serde_json::from_slice::<Vec<PlainEvent>>(black_box(&body)).unwrap());
+        plain.push(t.elapsed());
+        let t = Instant::now();
+        black_box(ours(black_box(&body), &ctx));
+        full.push(t.elapsed());
+    }
+    let (plain, full) = (median(plain), median(full));
+
+    // Where the time goes: each stage alone, over the same events.
+    let raws: Vec<&str> = split(&body, BodyFormat::Batch)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    let stage = |f: &dyn Fn() -> usize| {
+        let samples = (0..RUNS)
+            .map(|_| {
+                let t = Instant::now();
+                black_box(f());
+                t.elapsed()
+            })
+            .collect();
+        median(samples)
+    };
+    let t_split = stage(&|| split(black_box(&body), BodyFormat::Batch).unwrap().len());
+    let t_validate = stage(&|| raws.iter().map(|r| validate(r, now).is_ok() as usize).sum());
+    let events: Vec<_> = raws.iter().map(|r| validate(r, now).unwrap()).collect();
+    let t_prepare = stage(&|| {
+        events
+            .iter()
+            .map(|e| prepare(&ctx, e.clone()).unwrap().item.attrs.len())
+            .sum()
+    });
+    let usage: Vec<_> = events
+        .iter()
+        .map(|e| match &e.data {
+            roi_domain::event::EventData::AiUsage(u) => u.clone(),
+            _ => unreachable!("every event is ai.usage"),
+        })
+        .collect();
+    let t_price = stage(&|| {
+        usage
+            .iter()
+            .map(|u| ctx.prices.price(u).is_some() as usize)
+            .sum()
+    });
+    let t_key = stage(&|| {
+        events
+            .iter()
+            .map(|e| {
+                roi_domain::event::EventKey::new(
+                    "acme-logistics",
+                    ctx.time_zone,
+                    &e.source,
+                    &e.id,
+                    e.time,
+                )
+                .sk
+                .len()
+            })
+            .sum()
+    });
+    let t_clone = stage(&|| events.iter().map(|e| e.clone().id.len()).sum());
+    let prepared: Vec<Item> = events
+        .iter()
+        .map(|e| prepare(&ctx, e.clone()).unwrap().item)
+        .collect();
+    let t_marshal = stage(&|| {
+        prepared
+            .iter()
+            .map(|i| to_attributes(i.clone()).unwrap().len())
+            .sum()
+    });
+    let per_event = |d: Duration| d.as_nanos() as f64 / EVENTS as f64;
+
+    // Item sizes of the same events.
+    let items: Vec<Item> = split(&body, BodyFormat::Batch)
+        .unwrap()
+        .into_iter()
+        .map(|raw| {
+            prepare(&ctx, validate(raw.unwrap(), now).unwrap())
+                .unwrap()
+                .item
+        })
+        .collect();
+    let item_sizes: Vec<usize> = items
+        .iter()
+        .map(|i| item_size_bytes(&to_attributes(i.clone()).unwrap()))
+        .collect();
+    let max_size = *item_sizes.iter().max().unwrap();
+    let mean_size = item_sizes.iter().sum::<usize>() as f64 / item_sizes.len() as f64;
+    let wcu: usize = item_sizes.iter().map(|s| write_units(*s)).sum();
+
+    let (calls, sent) = fill(0, items.clone());
+    let (calls_u, sent_u) = fill(5, items);
+
+    println!(
+        "ingest benchmark: {EVENTS} typical ai.usage events in one batch, median of {RUNS} runs"
+    );
+    println!(
+        "  serde_json::from_slice into a plain struct        {:>9.1} µs  {:>7.0} ns/event",
+        plain.as_secs_f64() * 1e6,
+        per_event(plain)
+    );
+    println!(
+        "  split + validate + price + key + marshal          {:>9.1} µs  {:>7.0} ns/event",
+        full.as_secs_f64() * 1e6,
+        per_event(full)
+    );
+    println!(
+        "  ratio                                             {:>9.2}      (aim ≤ 1.5)",
+        full.as_secs_f64() / plain.as_secs_f64()
+    );
+    for (name, t) in [
+        ("split (find each event's JSON)", t_split),
+        ("validate (envelope + typed data)", t_validate),
+        ("prepare (clone, price, key, hash, record)", t_prepare),
+        ("marshal (item clone + DynamoDB attribute map)", t_marshal),
+        ("  of prepare: event clone", t_clone),
+        ("  of prepare: price", t_price),
+        ("  of prepare: key (SHA-256, time zone, sk)", t_key),
+    ] {
+        println!("    {name:<46} {:>7.0} ns/event", per_event(t));
+    }
+    println!(
+        "  item size: mean {mean_size:.0} B, max {max_size} B; write units per event {:.2} (aim 1)",
+        wcu as f64 / EVENTS as f64
+    );
+    println!(
+        "  BatchWriteItem, all taken:         {calls} calls, {sent} items sent, fill {:.3} of 25 (aim ≥ 0.96)",
+        sent as f64 / (calls * 25) as f64
+    );
+    println!(
+        "  BatchWriteItem, 20 % unprocessed:  {calls_u} calls, {sent_u} items sent, fill {:.3} of 25",
+        sent_u as f64 / (calls_u * 25) as f64
+    );
+}
