@@ -20,14 +20,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         .with_target(false)
         .without_time()
         .init();
-    let table = std::env::var("ROI_TABLE").map_err(|_| "ROI_TABLE is not set")?;
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let table = DynamoTable::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        table,
-        Arc::clone(&clock),
-    );
+    let table = DynamoTable::from_env(Arc::clone(&clock)).await?;
     let state = EventsState {
         store: Store::new(Arc::new(table), clock),
         prices: PriceTable::shipped().clone(),

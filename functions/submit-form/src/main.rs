@@ -2,8 +2,9 @@
 //! Gateway's HTTP API. It reads its configuration once, builds the DynamoDB adapter once,
 //! and hands the router of `roi_app::web` to `lambda_http`.
 //!
-//! Configuration: `ROI_TABLE` (the DynamoDB table) and `ROI_FORM_SECRET` (the form-link
-//! key, at least 32 bytes), plus the AWS SDK's standard variables.
+//! Configuration: `ROI_TABLE` (the DynamoDB table, see `DynamoTable::from_env`) and
+//! `ROI_FORM_SECRET` (the form-link key, at least 32 bytes), plus the AWS SDK's standard
+//! variables.
 
 use std::sync::Arc;
 
@@ -21,15 +22,9 @@ async fn main() -> Result<(), lambda_http::Error> {
         .with_target(false)
         .without_time()
         .init();
-    let table = std::env::var("ROI_TABLE").map_err(|_| "ROI_TABLE is not set")?;
     let secret = std::env::var("ROI_FORM_SECRET").map_err(|_| "ROI_FORM_SECRET is not set")?;
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let table = DynamoTable::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        table,
-        Arc::clone(&clock),
-    );
+    let table = DynamoTable::from_env(Arc::clone(&clock)).await?;
     let store = Store::new(Arc::new(table), clock);
     let state = AppState {
         store: store.clone(),

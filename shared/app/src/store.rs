@@ -94,6 +94,19 @@ fn snapshot_sk(s: &MetricSnapshot) -> String {
     format!("{SNAPSHOT}{}#{}#{}", s.measured_on(), s.kind(), s.id())
 }
 
+/// An API key's two records: its listing under the client, and the hash record requests
+/// are authenticated by.
+fn api_key_items(key: &crate::api_keys::ApiKeyRecord) -> Result<[Item; 2], TableError> {
+    Ok([
+        Item::from_record(
+            client_pk(&key.client_id),
+            format!("APIKEY#{}", key.key_id),
+            key,
+        )?,
+        Item::from_record(format!("APIKEY#{}", key.hash), "KEY", key)?,
+    ])
+}
+
 impl Store {
     /// A store over `table`, stamping records with `clock`.
     pub fn new(table: Arc<dyn Table>, clock: Arc<dyn Clock>) -> Self {
@@ -181,15 +194,8 @@ impl Store {
     /// # Errors
     /// [`StoreError::Table`].
     pub async fn projects_of(&self, client: &ClientId) -> Result<Vec<Project>, StoreError> {
-        let items = query_all(
-            self.table.as_ref(),
-            Query::prefix(client_pk(client), "PROJECT#"),
-        )
-        .await?;
-        items
-            .iter()
-            .map(|i| i.to_record().map_err(StoreError::from))
-            .collect()
+        self.records(Query::prefix(client_pk(client), "PROJECT#"))
+            .await
     }
 
     /// Every snapshot of a project, oldest first.
@@ -197,15 +203,8 @@ impl Store {
     /// # Errors
     /// [`StoreError::Table`].
     pub async fn snapshots(&self, project: &ProjectId) -> Result<Vec<MetricSnapshot>, StoreError> {
-        let items = query_all(
-            self.table.as_ref(),
-            Query::prefix(project_pk(project), SNAPSHOT),
-        )
-        .await?;
-        items
-            .iter()
-            .map(|i| i.to_record().map_err(StoreError::from))
-            .collect()
+        self.records(Query::prefix(project_pk(project), SNAPSHOT))
+            .await
     }
 
     /// Writes a snapshot. A new one is created; the same measurement again is
@@ -300,15 +299,8 @@ impl Store {
         &self,
         project: &ProjectId,
     ) -> Result<Vec<RoiCalculation>, StoreError> {
-        let items = query_all(
-            self.table.as_ref(),
-            Query::prefix(project_pk(project), "ROI#"),
-        )
-        .await?;
-        items
-            .iter()
-            .map(|i| i.to_record().map_err(StoreError::from))
-            .collect()
+        self.records(Query::prefix(project_pk(project), "ROI#"))
+            .await
     }
 
     /// The measurement an idempotency key wrote for `project`, if any.
@@ -373,11 +365,7 @@ impl Store {
             limit: None,
             cursor: None,
         };
-        let items = query_all(self.table.as_ref(), q).await?;
-        items
-            .iter()
-            .map(|i| i.to_record().map_err(StoreError::from))
-            .collect()
+        self.records(q).await
     }
 
     /// Stores a new API key: its hash record (the only way in) and its listing under the
@@ -387,13 +375,7 @@ impl Store {
     /// [`StoreError::Conflict`] if the hash or the key id is taken (never, for random keys);
     /// [`StoreError::Table`].
     pub async fn add_api_key(&self, key: &crate::api_keys::ApiKeyRecord) -> Result<(), StoreError> {
-        let listing = Item::from_record(
-            client_pk(&key.client_id),
-            format!("APIKEY#{}", key.key_id),
-            key,
-        )?;
-        let by_hash = Item::from_record(format!("APIKEY#{}", key.hash), "KEY", key)?;
-        for item in [listing, by_hash] {
+        for item in api_key_items(key)? {
             match self.table.put(item, Condition::NotExists).await {
                 Ok(()) => {}
                 Err(TableError::ConditionFailed) => {
@@ -413,14 +395,10 @@ impl Store {
         &self,
         key: &crate::api_keys::ApiKeyRecord,
     ) -> Result<(), StoreError> {
-        let listing = Item::from_record(
-            client_pk(&key.client_id),
-            format!("APIKEY#{}", key.key_id),
-            key,
-        )?;
-        let by_hash = Item::from_record(format!("APIKEY#{}", key.hash), "KEY", key)?;
-        self.table.put(by_hash, Condition::Always).await?;
-        Ok(self.table.put(listing, Condition::Always).await?)
+        for item in api_key_items(key)? {
+            self.table.put(item, Condition::Always).await?;
+        }
+        Ok(())
     }
 
     /// The API key whose SHA-256 (hex) is `hash`.
@@ -442,15 +420,8 @@ impl Store {
         &self,
         client: &ClientId,
     ) -> Result<Vec<crate::api_keys::ApiKeyRecord>, StoreError> {
-        let items = query_all(
-            self.table.as_ref(),
-            Query::prefix(client_pk(client), "APIKEY#"),
-        )
-        .await?;
-        items
-            .iter()
-            .map(|i| i.to_record().map_err(StoreError::from))
-            .collect()
+        self.records(Query::prefix(client_pk(client), "APIKEY#"))
+            .await
     }
 
     /// A client's negotiated prices, if any.
@@ -525,11 +496,18 @@ impl Store {
                 limit: None,
                 cursor: None,
             };
-            for item in query_all(self.table.as_ref(), q).await? {
-                events.push(item.to_record()?);
-            }
+            events.extend(self.records(q).await?);
         }
         Ok(events)
+    }
+
+    /// Every record a query finds, read as `T`.
+    async fn records<T: for<'de> Deserialize<'de>>(&self, q: Query) -> Result<Vec<T>, StoreError> {
+        query_all(self.table.as_ref(), q)
+            .await?
+            .iter()
+            .map(|i| i.to_record().map_err(StoreError::from))
+            .collect()
     }
 
     async fn get_record<T: for<'de> Deserialize<'de>>(

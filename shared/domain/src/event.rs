@@ -1124,111 +1124,81 @@ mod tests {
 
     #[test]
     fn every_type_has_its_own_rules() {
-        // agent.execution
-        assert!(event_of("agent.execution", r#"{"agent":"rfp","outcome":"timeout","duration_ms":30000,"retries":2,"error_category":"timeout"}"#).is_ok());
-        assert_eq!(
-            event_of(
+        // (type, data, the field at fault or None when valid)
+        let cases = [
+            (
                 "agent.execution",
-                r#"{"outcome":"success","duration_ms":1}"#
-            )
-            .unwrap_err()
-            .field,
-            "data.agent"
-        );
-        assert_eq!(
-            event_of(
+                r#"{"agent":"rfp","outcome":"timeout","duration_ms":30000,"retries":2,"error_category":"timeout"}"#,
+                None,
+            ),
+            (
                 "agent.execution",
-                r#"{"agent":"a","outcome":"done","duration_ms":1}"#
-            )
-            .unwrap_err()
-            .field,
-            "data.outcome"
-        );
-        assert_eq!(
-            event_of(
+                r#"{"outcome":"success","duration_ms":1}"#,
+                Some("data.agent"),
+            ),
+            (
                 "agent.execution",
-                r#"{"agent":"a","outcome":"success","duration_ms":1,"quality_score":101}"#
-            )
-            .unwrap_err()
-            .field,
-            "data.quality_score"
-        );
-        // feature.usage and session need a user
-        assert!(event_of("feature.usage", r#"{"feature":"search","user":"u1"}"#).is_ok());
-        assert_eq!(
-            event_of("feature.usage", r#"{"feature":"search"}"#)
-                .unwrap_err()
-                .field,
-            "data.user"
-        );
-        assert!(
-            event_of(
+                r#"{"agent":"a","outcome":"done","duration_ms":1}"#,
+                Some("data.outcome"),
+            ),
+            (
+                "agent.execution",
+                r#"{"agent":"a","outcome":"success","duration_ms":1,"quality_score":101}"#,
+                Some("data.quality_score"),
+            ),
+            ("feature.usage", r#"{"feature":"search","user":"u1"}"#, None),
+            (
+                "feature.usage",
+                r#"{"feature":"search"}"#,
+                Some("data.user"),
+            ),
+            (
                 "session",
-                r#"{"session_id":"s1","user":"u1","phase":"start"}"#
-            )
-            .is_ok()
-        );
-        assert_eq!(
-            event_of(
+                r#"{"session_id":"s1","user":"u1","phase":"start"}"#,
+                None,
+            ),
+            (
                 "session",
-                r#"{"session_id":"s1","user":"u1","phase":"end"}"#
-            )
-            .unwrap_err()
-            .field,
-            "data.duration_ms"
-        );
-        // business.outcome: custom kinds are named, values are not negative
-        assert!(
-            event_of(
+                r#"{"session_id":"s1","user":"u1","phase":"end"}"#,
+                Some("data.duration_ms"),
+            ),
+            (
                 "business.outcome",
-                r#"{"kind":"deal_won","value_usd":"12500.00","ai_assisted":true}"#
-            )
-            .is_ok()
-        );
-        assert_eq!(
-            event_of(
+                r#"{"kind":"deal_won","value_usd":"12500.00","ai_assisted":true}"#,
+                None,
+            ),
+            (
                 "business.outcome",
-                r#"{"kind":"custom","ai_assisted":false}"#
-            )
-            .unwrap_err()
-            .field,
-            "data.custom_kind"
-        );
-        assert_eq!(
-            event_of(
+                r#"{"kind":"custom","ai_assisted":false}"#,
+                Some("data.custom_kind"),
+            ),
+            (
                 "business.outcome",
-                r#"{"kind":"deal_won","custom_kind":"x","ai_assisted":false}"#
-            )
-            .unwrap_err()
-            .field,
-            "data.custom_kind"
-        );
-        assert_eq!(
-            event_of(
+                r#"{"kind":"deal_won","custom_kind":"x","ai_assisted":false}"#,
+                Some("data.custom_kind"),
+            ),
+            (
                 "business.outcome",
-                r#"{"kind":"task_automated","minutes_saved":-3,"ai_assisted":true}"#
-            )
-            .unwrap_err()
-            .field,
-            "data.minutes_saved"
-        );
+                r#"{"kind":"task_automated","minutes_saved":-3,"ai_assisted":true}"#,
+                Some("data.minutes_saved"),
+            ),
+            ("business.outcome", r#"{"kind":"deal_won"}"#, Some("data")),
+            (
+                "audit",
+                r#"{"action":"pii_access","user":"u1","resource_type":"customer_record"}"#,
+                None,
+            ),
+            ("audit", r#"{"action":"sudo"}"#, Some("data.action")),
+        ];
+        for (kind, data, fault) in cases {
+            let got = event_of(kind, data).err().map(|e| e.field);
+            assert_eq!(got.as_deref(), fault, "{kind} {data}");
+        }
         assert_eq!(
             event_of("business.outcome", r#"{"kind":"deal_won"}"#)
                 .unwrap_err()
                 .reason,
             "missing field `ai_assisted`"
-        );
-        // audit
-        assert!(
-            event_of(
-                "audit",
-                r#"{"action":"pii_access","user":"u1","resource_type":"customer_record"}"#
-            )
-            .is_ok()
-        );
-        assert_eq!(
-            event_of("audit", r#"{"action":"sudo"}"#).unwrap_err().field,
-            "data.action"
         );
     }
 
