@@ -108,7 +108,7 @@ pub enum BaselineCommand {
     },
 }
 
-/// Output format of `compute`.
+/// Output format of `compute` and `rollup`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// A table for people.
@@ -363,6 +363,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Apikey(command) => crate::usage::apikey(&store, command).await,
         Command::Prices(args) => crate::usage::prices(Some(&store), &args).await,
+        Command::Rollup(args) => crate::usage::rollup(&store, &args).await,
         Command::Baseline(BaselineCommand::Approve { project }) => {
             let b = measurements::approve_baseline(&store, &project_id(&project)?, "cli").await?;
             println!(

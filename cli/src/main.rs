@@ -86,6 +86,9 @@ enum Command {
     /// Show the price table `ai.usage` events are priced with, or store a client's
     /// negotiated prices.
     Prices(usage::PricesArgs),
+    /// Compute a client's daily roll-ups (cost, tokens, DAU/WAU/MAU, sessions, agents,
+    /// outcomes) from its events, replacing stored ones.
+    Rollup(usage::RollupArgs),
     /// Serve the forms and `POST /v1/events` on this machine (the routers the Lambda
     /// functions run).
     Serve(commands::ServeArgs),

@@ -80,6 +80,60 @@ pub struct UsageImportArgs {
     pub project: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct RollupArgs {
+    /// The client.
+    #[arg(long, value_name = "ID")]
+    client: String,
+    /// First day, YYYY-MM-DD (default: yesterday in the client's time zone).
+    #[arg(long, value_name = "DATE")]
+    from: Option<chrono::NaiveDate>,
+    /// Last day (default: the first day). Days are computed oldest first, so WAU and MAU
+    /// see the days before them.
+    #[arg(long, value_name = "DATE")]
+    to: Option<chrono::NaiveDate>,
+    /// One line per day, or every figure as JSON.
+    #[arg(long, value_enum, default_value_t = crate::commands::Format::Table)]
+    format: crate::commands::Format,
+}
+
+pub async fn rollup(store: &Store, args: &RollupArgs) -> Result<()> {
+    let client = client_id(&args.client)?;
+    let profile = store
+        .client(&client)
+        .await?
+        .with_context(|| format!("client '{client}' does not exist"))?;
+    let yesterday = store.client_today(Some(&profile)) - chrono::Days::new(1);
+    let from = args.from.unwrap_or(yesterday);
+    let to = args.to.unwrap_or(from);
+    let days = roi_app::rollup::rollup_days(store, &client, from, to).await?;
+    match args.format {
+        crate::commands::Format::Json => {
+            let views: Vec<_> = days.iter().map(roi_app::rollup::RollupView::from).collect();
+            println!("{}", serde_json::to_string_pretty(&views)?);
+        }
+        crate::commands::Format::Table => {
+            println!(
+                "{:<10} {:>8} {:>5} {:>5} {:>5} {:>12} {:>12}",
+                "day", "events", "DAU", "WAU", "MAU", "AI cost USD", "tokens"
+            );
+            for r in &days {
+                println!(
+                    "{:<10} {:>8} {:>5} {:>5} {:>5} {:>12} {:>12}",
+                    r.from,
+                    r.events,
+                    r.active_users(),
+                    r.wau.unwrap_or(0),
+                    r.mau.unwrap_or(0),
+                    r.usage.cost_usd.round_dp(2),
+                    r.usage.total_tokens()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 fn client_id(s: &str) -> Result<ClientId> {
     s.parse::<ClientId>()
         .map_err(|e: roi_domain::FieldError| anyhow::anyhow!("--client: {}", e.reason))

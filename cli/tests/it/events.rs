@@ -107,6 +107,25 @@ fn a_usage_report_imports_once_and_the_price_table_shows_what_priced_it() {
         last_line(&again),
         "0 accepted, 2 duplicate, 0 rejected, 0 not written"
     );
+    // the imported usage rolls up into its day (the OpenAI bucket starts at 00:00 UTC on
+    // the 21st: Chicago's 20th)
+    let rolled = stdout(&ok(roi(
+        dir.path(),
+        &[
+            "rollup",
+            "--client",
+            "acme-logistics",
+            "--from",
+            "2026-11-20",
+            "--to",
+            "2026-11-21",
+        ],
+    )));
+    let day = rolled
+        .lines()
+        .find(|l| l.starts_with("2026-11-20"))
+        .unwrap();
+    assert!(day.split_whitespace().nth(1) == Some("2"), "{rolled}");
     // the wrong --format is refused as a whole
     let wrong = roi(
         dir.path(),

@@ -2,6 +2,10 @@
 //! the `ingest-events` function and `roi serve`. Described for machines in
 //! `infra/openapi.yaml`.
 //!
+//! The read endpoints answer with the key's client's own figures, as JSON:
+//! `GET /v1/rollups/daily/{date}`, `GET /v1/rollups/weekly/{date}` (Monday to Sunday) and
+//! `GET /v1/roi/current` (seed 003 `daily`, `weekly`, `current`).
+//!
 //! | answer | when |
 //! |---|---|
 //! | 200 | every event accepted; one result per event |
@@ -19,16 +23,18 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
+use chrono::{Datelike, NaiveDate};
 use roi_domain::event::{BodyFormat, DecodeError, MAX_EVENTS_PER_REQUEST, MAX_REQUEST_BYTES};
 use serde_json::{Map, Value};
 
-use crate::api_keys::{self, AuthError};
+use crate::api_keys::{self, AuthError, Authenticated};
 use crate::ingest::{self, IngestError, IngestReport};
 use crate::pricing::PriceTable;
+use crate::rollup::{self, Rollup, RollupError, RollupView};
 use crate::store::Store;
 use crate::web::{Router, problem_document};
 
@@ -43,11 +49,124 @@ pub struct EventsState {
     pub prices: PriceTable,
 }
 
-/// The router with `POST /v1/events`.
+/// The router with `POST /v1/events` and the read endpoints.
 pub fn router(state: Arc<EventsState>) -> Router {
     Router::new()
         .route("/v1/events", post(post_events))
+        .route("/v1/rollups/daily/{date}", get(get_daily))
+        .route("/v1/rollups/weekly/{date}", get(get_weekly))
+        .route("/v1/roi/current", get(get_current_roi))
         .with_state(state)
+}
+
+fn authorization(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn bad_date(text: &str) -> Response {
+    problem(
+        StatusCode::BAD_REQUEST,
+        "/problems/bad-date",
+        "Bad date",
+        &format!("'{text}' is not a date in YYYY-MM-DD form"),
+    )
+}
+
+fn rollup_answer(found: Result<Option<Rollup>, RollupError>, what: &str) -> Response {
+    match found {
+        Ok(Some(r)) => axum::Json(RollupView::from(&r)).into_response(),
+        Ok(None) => problem(
+            StatusCode::NOT_FOUND,
+            "/problems/not-found",
+            "Not rolled up",
+            &format!("No roll-up covers {what} yet; roll-ups are computed daily."),
+        ),
+        Err(RollupError::BadRange(reason)) => problem(
+            StatusCode::BAD_REQUEST,
+            "/problems/bad-date",
+            "Bad range",
+            &reason,
+        ),
+        Err(RollupError::Store(e)) => {
+            tracing::warn!(error = %e, "roll-up read failed");
+            unavailable(None)
+        }
+    }
+}
+
+/// `GET /v1/rollups/daily/{date}`: the client's roll-up of one of its days (seed 003
+/// `daily/{date}`).
+async fn get_daily(
+    State(state): State<Arc<EventsState>>,
+    Path(date): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let who = match caller(&state, authorization(&headers).as_deref()).await {
+        Ok(c) => c,
+        Err(refused) => return refused,
+    };
+    let Ok(day) = date.parse::<NaiveDate>() else {
+        return bad_date(&date);
+    };
+    let found = state
+        .store
+        .rollup(&who.client_id, day)
+        .await
+        .map_err(RollupError::from);
+    rollup_answer(found, &day.to_string())
+}
+
+/// `GET /v1/rollups/weekly/{date}`: the Monday-to-Sunday week holding `date`, merged from
+/// its daily roll-ups (seed 003 `weekly/{date}`).
+async fn get_weekly(
+    State(state): State<Arc<EventsState>>,
+    Path(date): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let who = match caller(&state, authorization(&headers).as_deref()).await {
+        Ok(c) => c,
+        Err(refused) => return refused,
+    };
+    let Ok(day) = date.parse::<NaiveDate>() else {
+        return bad_date(&date);
+    };
+    let monday = day - chrono::Days::new(u64::from(day.weekday().num_days_from_monday()));
+    let sunday = monday + chrono::Days::new(6);
+    let found = rollup::period(&state.store, &who.client_id, monday, sunday).await;
+    rollup_answer(found, &format!("the week of {monday}"))
+}
+
+/// `GET /v1/roi/current`: each project's latest ROI calculation (seed 003 `current`).
+async fn get_current_roi(State(state): State<Arc<EventsState>>, headers: HeaderMap) -> Response {
+    let who = match caller(&state, authorization(&headers).as_deref()).await {
+        Ok(c) => c,
+        Err(refused) => return refused,
+    };
+    let latest = async {
+        let mut out = Vec::new();
+        for project in state.store.projects_of(&who.client_id).await? {
+            let calcs = state.store.roi_calculations(&project.id).await?;
+            let latest = calcs
+                .into_iter()
+                .max_by_key(|c| (c.calculation_date, c.period_months));
+            out.push(serde_json::json!({
+                "project_id": project.id,
+                "project_name": project.project_name,
+                "roi": latest,
+            }));
+        }
+        Ok::<_, crate::store::StoreError>(out)
+    };
+    match latest.await {
+        Ok(projects) => axum::Json(serde_json::json!({ "projects": projects })).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "ROI read failed");
+            unavailable(None)
+        }
+    }
 }
 
 fn problem(status: StatusCode, kind: &str, title: &str, detail: &str) -> Response {
@@ -99,6 +218,27 @@ fn too_large(detail: &str) -> Response {
     )
 }
 
+/// The client an `Authorization` header speaks for, or the answer refusing it.
+async fn caller(
+    state: &EventsState,
+    authorization: Option<&str>,
+) -> Result<Authenticated, Response> {
+    match api_keys::authenticate(&state.store, authorization).await {
+        Ok(c) => Ok(c),
+        Err(e @ (AuthError::Missing | AuthError::Invalid)) => Err(unauthorized(&e)),
+        Err(e @ AuthError::Revoked) => Err(problem(
+            StatusCode::FORBIDDEN,
+            "/problems/forbidden",
+            "Forbidden",
+            &e.to_string(),
+        )),
+        Err(AuthError::Store(e)) => {
+            tracing::warn!(error = %e, "API key lookup failed");
+            Err(unavailable(None))
+        }
+    }
+}
+
 async fn post_events(State(state): State<Arc<EventsState>>, req: Request) -> Response {
     let (authorization, content_type, declared) = {
         let text = |name| {
@@ -114,21 +254,9 @@ async fn post_events(State(state): State<Arc<EventsState>>, req: Request) -> Res
         )
     };
 
-    let caller = match api_keys::authenticate(&state.store, authorization.as_deref()).await {
+    let caller = match caller(&state, authorization.as_deref()).await {
         Ok(c) => c,
-        Err(e @ (AuthError::Missing | AuthError::Invalid)) => return unauthorized(&e),
-        Err(e @ AuthError::Revoked) => {
-            return problem(
-                StatusCode::FORBIDDEN,
-                "/problems/forbidden",
-                "Forbidden",
-                &e.to_string(),
-            );
-        }
-        Err(AuthError::Store(e)) => {
-            tracing::warn!(error = %e, "API key lookup failed");
-            return unavailable(None);
-        }
+        Err(refused) => return refused,
     };
     let limit_text = format!(
         "A request may carry at most {} MiB and {MAX_EVENTS_PER_REQUEST} events; split it.",

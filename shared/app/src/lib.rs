@@ -17,6 +17,7 @@ pub mod forms;
 pub mod ingest;
 pub mod measurements;
 pub mod pricing;
+pub mod rollup;
 pub mod setup;
 pub mod store;
 pub mod usage_import;

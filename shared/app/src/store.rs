@@ -13,6 +13,7 @@
 //! | API key listing | `CLIENT#{client}` | `APIKEY#{key_id}` |
 //! | negotiated prices | `CLIENT#{client}` | `PRICES` |
 //! | raw event | `EVENTS#{client}#{day}#{shard}` | `{time}#{event_id}` (TTL 90 days) |
+//! | daily roll-up | `ROLLUP#{client}#{day}` | `SUMMARY`, `USERS#{n}`, `usage#{dimension}#{value}`, `agent#{agent}` |
 //!
 //! A project's own record sits in its partition so that `--project P` needs no client; the
 //! listing item under the client lets a client's projects be listed with one query.
@@ -92,6 +93,19 @@ fn project_pk(id: &ProjectId) -> String {
 }
 fn snapshot_sk(s: &MetricSnapshot) -> String {
     format!("{SNAPSHOT}{}#{}#{}", s.measured_on(), s.kind(), s.id())
+}
+
+/// User hashes per roll-up item: 10,000 × 17 bytes stays well inside DynamoDB's 400 KB.
+pub const ROLLUP_USERS_PER_ITEM: usize = 10_000;
+
+/// One chunk of a roll-up's user set.
+#[derive(Deserialize)]
+struct Users {
+    users: Vec<String>,
+}
+
+fn rollup_pk(client: &ClientId, day: chrono::NaiveDate) -> String {
+    format!("ROLLUP#{client}#{day}")
 }
 
 /// An API key's two records: its listing under the client, and the hash record requests
@@ -499,6 +513,99 @@ impl Store {
             events.extend(self.records(q).await?);
         }
         Ok(events)
+    }
+
+    /// Stores a client-day's roll-up, replacing the one stored: a summary item, the user
+    /// set in chunks of [`ROLLUP_USERS_PER_ITEM`], one item per usage group and per agent;
+    /// items of groups that are gone are deleted.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn put_rollup(&self, r: &crate::rollup::Rollup) -> Result<(), StoreError> {
+        let pk = rollup_pk(&r.client_id, r.from);
+        let mut items = Vec::new();
+        let mut summary = r.clone();
+        summary.by.clear();
+        summary.users.clear();
+        summary.agents.clear();
+        items.push(Item::from_record(pk.clone(), "SUMMARY", &summary)?);
+        let users: Vec<&String> = r.users.iter().collect();
+        for (n, chunk) in users.chunks(ROLLUP_USERS_PER_ITEM).enumerate() {
+            let record = serde_json::json!({ "users": chunk });
+            items.push(Item::from_record(
+                pk.clone(),
+                format!("USERS#{n:03}"),
+                &record,
+            )?);
+        }
+        for (dim, groups) in &r.by {
+            for (value, totals) in groups {
+                items.push(Item::from_record(
+                    pk.clone(),
+                    format!("usage#{dim}#{value}"),
+                    totals,
+                )?);
+            }
+        }
+        for (agent, stats) in &r.agents {
+            items.push(Item::from_record(
+                pk.clone(),
+                format!("agent#{agent}"),
+                stats,
+            )?);
+        }
+        let keep: std::collections::HashSet<String> = items.iter().map(|i| i.sk.clone()).collect();
+        let stored = query_all(self.table.as_ref(), Query::prefix(pk.clone(), "")).await?;
+        self.table.batch_put(items).await?;
+        for gone in stored.iter().filter(|i| !keep.contains(&i.sk)) {
+            self.table.delete(&pk, &gone.sk).await?;
+        }
+        Ok(())
+    }
+
+    /// A client-day's stored roll-up.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn rollup(
+        &self,
+        client: &ClientId,
+        day: chrono::NaiveDate,
+    ) -> Result<Option<crate::rollup::Rollup>, StoreError> {
+        let pk = rollup_pk(client, day);
+        let items = query_all(self.table.as_ref(), Query::prefix(pk, "")).await?;
+        let Some(summary) = items.iter().find(|i| i.sk == "SUMMARY") else {
+            return Ok(None);
+        };
+        let mut r: crate::rollup::Rollup = summary.to_record()?;
+        for item in &items {
+            if item.sk.starts_with("USERS#") {
+                r.users.extend(item.to_record::<Users>()?.users);
+            } else if let Some(rest) = item.sk.strip_prefix("usage#") {
+                let (dim, value) = rest.split_once('#').unwrap_or((rest, ""));
+                r.by.entry(dim.to_owned())
+                    .or_default()
+                    .insert(value.to_owned(), item.to_record()?);
+            } else if let Some(agent) = item.sk.strip_prefix("agent#") {
+                r.agents.insert(agent.to_owned(), item.to_record()?);
+            }
+        }
+        Ok(Some(r))
+    }
+
+    /// The distinct users of a stored client-day roll-up (empty when none is stored).
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn rollup_users(
+        &self,
+        client: &ClientId,
+        day: chrono::NaiveDate,
+    ) -> Result<Vec<String>, StoreError> {
+        let chunks: Vec<Users> = self
+            .records(Query::prefix(rollup_pk(client, day), "USERS#"))
+            .await?;
+        Ok(chunks.into_iter().flat_map(|c| c.users).collect())
     }
 
     /// Every record a query finds, read as `T`.

@@ -19,6 +19,7 @@ use roi_domain::{ProjectId, SnapshotStatus};
 use rust_decimal_macros::dec;
 
 mod ingest;
+mod rollup;
 mod web;
 
 const BASELINE: &[u8] = include_bytes!("fixtures/baseline-snapshot.csv");

@@ -1,0 +1,797 @@
+//! Daily roll-ups of a client's raw events (issue 5; seed 004 FR-016.1 usage, FR-016.2
+//! cost, FR-016.3 agent performance, FR-016.4 business impact).
+//!
+//! A roll-up covers one client-day (the client's time zone decides where a day starts: raw
+//! events are partitioned by that day at ingestion). It holds sums and counts, the distinct
+//! users, and DDSketch percentiles ([`Sketch`], 1 % relative error), so weeks, months and
+//! quarters are [`Rollup::merge`]s of days, without raw events. Computing a day again from
+//! the same events gives the same record; a late event changes it when the day is
+//! recomputed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use base64::Engine;
+use chrono::NaiveDate;
+use roi_domain::ClientId;
+use roi_domain::event::{AuditOutcome, EventData, Outcome, OutcomeKind, SessionPhase};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+use sketches_ddsketch::{Config, DDSketch};
+
+use crate::ingest::StoredEvent;
+use crate::store::{Store, StoreError};
+
+/// A mergeable quantile sketch (DDSketch, `sketches-ddsketch`) with 1 % relative error:
+/// a reported quantile q̂ of true value q satisfies |q̂ − q| ≤ 0.01 q. Stored as the
+/// Java-compatible DDSketch encoding in base64.
+#[derive(Clone)]
+pub struct Sketch(DDSketch);
+
+impl Sketch {
+    /// An empty sketch (relative accuracy 0.01, at most 2,048 bins).
+    pub fn new() -> Self {
+        Self(DDSketch::new(Config::defaults()))
+    }
+
+    /// Adds a value (ms, minutes, …; negative values are counted as 0).
+    pub fn add(&mut self, value: f64) {
+        self.0.add(value.max(0.0));
+    }
+
+    /// Adds every value of `other`.
+    pub fn merge(&mut self, other: &Self) {
+        // Both sides use the default configuration, so merging cannot fail.
+        if let Err(e) = self.0.merge(&other.0) {
+            tracing::error!(error = ?e, "sketches of different configurations");
+        }
+    }
+
+    /// How many values were added.
+    pub fn count(&self) -> u64 {
+        self.0.count() as u64
+    }
+
+    /// The `q` quantile (0–1), or `None` when empty.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        self.0.quantile(q).ok().flatten()
+    }
+
+    /// The mean, or `None` when empty.
+    pub fn mean(&self) -> Option<f64> {
+        let n = self.0.count();
+        self.0.sum().filter(|_| n > 0).map(|s| s / n as f64)
+    }
+
+    /// Count, mean and the 50th, 95th and 99th percentiles, rounded to 0.1.
+    pub fn summary(&self) -> Option<Percentiles> {
+        let round = |v: f64| (v * 10.0).round() / 10.0;
+        Some(Percentiles {
+            count: self.count(),
+            mean: round(self.mean()?),
+            p50: round(self.quantile(0.50)?),
+            p95: round(self.quantile(0.95)?),
+            p99: round(self.quantile(0.99)?),
+        })
+    }
+}
+
+impl Default for Sketch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Sketch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sketch")
+            .field("count", &self.count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for Sketch {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_java_bytes() == other.0.to_java_bytes()
+    }
+}
+
+impl Serialize for Sketch {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(self.0.to_java_bytes()))
+    }
+}
+
+impl<'de> Deserialize<'de> for Sketch {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(serde::de::Error::custom)?;
+        DDSketch::from_java_bytes(&bytes)
+            .map(Self)
+            .map_err(|e| serde::de::Error::custom(format!("{e:?}")))
+    }
+}
+
+/// Count, mean and percentiles of a [`Sketch`], in its unit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Percentiles {
+    /// Values counted.
+    pub count: u64,
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+/// AI usage and cost of a set of `ai.usage` events (seed 004 FR-016.2).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageTotals {
+    /// `ai.usage` events.
+    pub events: u64,
+    /// Model calls, where the sender said (usage reports do not).
+    pub requests: u64,
+    /// Uncached input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Cache-read tokens.
+    pub cache_read_tokens: u64,
+    /// Cache-write tokens (5-minute and 1-hour).
+    pub cache_write_tokens: u64,
+    /// Metered cost, USD (priced events only).
+    pub cost_usd: Decimal,
+    /// Events whose model is not in the price table (their cost is not in `cost_usd`).
+    pub unpriced_events: u64,
+}
+
+impl UsageTotals {
+    /// All tokens.
+    pub fn total_tokens(&self) -> u64 {
+        self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
+    }
+
+    fn add_event(&mut self, e: &StoredEvent) {
+        let EventData::AiUsage(u) = &e.data else {
+            return;
+        };
+        self.events += 1;
+        self.requests += u64::from(u.requests.unwrap_or(0));
+        self.input_tokens += u.input_tokens;
+        self.output_tokens += u.output_tokens;
+        self.cache_read_tokens += u.cache_read_tokens;
+        self.cache_write_tokens += u.cache_write_tokens + u.cache_write_1h_tokens;
+        match e.cost_usd {
+            Some(c) => self.cost_usd += c,
+            None => self.unpriced_events += 1,
+        }
+    }
+
+    fn merge(&mut self, o: &Self) {
+        self.events += o.events;
+        self.requests += o.requests;
+        self.input_tokens += o.input_tokens;
+        self.output_tokens += o.output_tokens;
+        self.cache_read_tokens += o.cache_read_tokens;
+        self.cache_write_tokens += o.cache_write_tokens;
+        self.cost_usd += o.cost_usd;
+        self.unpriced_events += o.unpriced_events;
+    }
+}
+
+/// The breakdowns of cost and tokens (seed 004 FR-016.2 "by user, team, department, agent,
+/// prompt type, feature", and model).
+pub const DIMENSIONS: [&str; 7] = [
+    "user",
+    "team",
+    "department",
+    "agent",
+    "model",
+    "prompt_type",
+    "feature",
+];
+
+/// Sessions (seed 004 FR-016.1).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionStats {
+    /// Sessions started.
+    pub started: u64,
+    /// Sessions ended.
+    pub ended: u64,
+    /// Durations of ended sessions, ms.
+    pub duration_ms: Sketch,
+}
+
+/// One agent's runs (seed 004 FR-016.3).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AgentStats {
+    /// Runs.
+    pub executions: u64,
+    /// Runs that succeeded.
+    pub success: u64,
+    /// Runs that failed.
+    pub failure: u64,
+    /// Runs that timed out.
+    pub timeout: u64,
+    /// Retries over all runs.
+    pub retries: u64,
+    /// Run durations, ms.
+    pub duration_ms: Sketch,
+    /// Failures and timeouts by error category.
+    pub error_categories: BTreeMap<String, u64>,
+    /// Sum of quality scores given (0–100 each).
+    pub quality_score_sum: Decimal,
+    /// Runs with a quality score.
+    pub quality_scored: u64,
+}
+
+impl AgentStats {
+    fn merge(&mut self, o: &Self) {
+        self.executions += o.executions;
+        self.success += o.success;
+        self.failure += o.failure;
+        self.timeout += o.timeout;
+        self.retries += o.retries;
+        self.duration_ms.merge(&o.duration_ms);
+        for (k, v) in &o.error_categories {
+            *self.error_categories.entry(k.clone()).or_default() += v;
+        }
+        self.quality_score_sum += o.quality_score_sum;
+        self.quality_scored += o.quality_scored;
+    }
+
+    /// Share of runs, percent (0–100), rounded to 0.01; `None` without runs.
+    fn rate(&self, n: u64) -> Option<Decimal> {
+        (self.executions > 0).then(|| {
+            (Decimal::from(n) * Decimal::ONE_HUNDRED / Decimal::from(self.executions)).round_dp(2)
+        })
+    }
+}
+
+/// Business outcomes (seed 004 FR-016.4).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeStats {
+    /// AI-assisted deals won.
+    pub ai_assisted_deals: u64,
+    /// Their value, USD.
+    pub ai_assisted_deal_value_usd: Decimal,
+    /// Deals won without the AI.
+    pub other_deals: u64,
+    /// Their value, USD.
+    pub other_deal_value_usd: Decimal,
+    /// Tasks automated.
+    pub tasks_automated: u64,
+    /// Tickets resolved with the AI's help.
+    pub tickets_resolved: u64,
+    /// Errors avoided.
+    pub errors_avoided: u64,
+    /// Other (custom) outcomes, by name.
+    pub custom: BTreeMap<String, u64>,
+    /// Staff time saved by AI-assisted outcomes, minutes.
+    pub minutes_saved: Decimal,
+    /// Value of AI-assisted outcomes other than deals (cost avoided), USD.
+    pub other_value_usd: Decimal,
+}
+
+impl OutcomeStats {
+    fn merge(&mut self, o: &Self) {
+        self.ai_assisted_deals += o.ai_assisted_deals;
+        self.ai_assisted_deal_value_usd += o.ai_assisted_deal_value_usd;
+        self.other_deals += o.other_deals;
+        self.other_deal_value_usd += o.other_deal_value_usd;
+        self.tasks_automated += o.tasks_automated;
+        self.tickets_resolved += o.tickets_resolved;
+        self.errors_avoided += o.errors_avoided;
+        for (k, v) in &o.custom {
+            *self.custom.entry(k.clone()).or_default() += v;
+        }
+        self.minutes_saved += o.minutes_saved;
+        self.other_value_usd += o.other_value_usd;
+    }
+}
+
+/// A client's events of one day, or of several merged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rollup {
+    /// The client.
+    pub client_id: ClientId,
+    /// First day covered (the client's days).
+    pub from: NaiveDate,
+    /// Last day covered.
+    pub to: NaiveDate,
+    /// Raw events counted.
+    pub events: u64,
+    /// SHA-256 over the sorted event keys: equal inputs give equal digests.
+    pub input_digest: String,
+    /// All `ai.usage` events.
+    pub usage: UsageTotals,
+    /// `ai.usage` by dimension ([`DIMENSIONS`]) and value.
+    pub by: BTreeMap<String, BTreeMap<String, UsageTotals>>,
+    /// Distinct active users (salted hashes) of any event.
+    pub users: BTreeSet<String>,
+    /// Distinct users of the 7 days ending on `to` (daily roll-ups only).
+    pub wau: Option<u64>,
+    /// Distinct users of the 30 days ending on `to` (daily roll-ups only).
+    pub mau: Option<u64>,
+    /// Sessions.
+    pub sessions: SessionStats,
+    /// `feature.usage` counts by feature (the usage heatmap's data).
+    pub features: BTreeMap<String, u64>,
+    /// Agent runs by agent.
+    pub agents: BTreeMap<String, AgentStats>,
+    /// Business outcomes.
+    pub outcomes: OutcomeStats,
+    /// `audit` events by action and outcome (`pii_access/success`).
+    pub audit: BTreeMap<String, u64>,
+}
+
+impl Rollup {
+    /// An empty roll-up of `client` for `from..=to`.
+    pub fn empty(client_id: ClientId, from: NaiveDate, to: NaiveDate) -> Self {
+        Self {
+            client_id,
+            from,
+            to,
+            events: 0,
+            input_digest: hex::encode(Sha256::digest(b"")),
+            usage: UsageTotals::default(),
+            by: BTreeMap::new(),
+            users: BTreeSet::new(),
+            wau: None,
+            mau: None,
+            sessions: SessionStats::default(),
+            features: BTreeMap::new(),
+            agents: BTreeMap::new(),
+            outcomes: OutcomeStats::default(),
+            audit: BTreeMap::new(),
+        }
+    }
+
+    /// DAU for a day, or distinct active users of a period.
+    pub fn active_users(&self) -> u64 {
+        self.users.len() as u64
+    }
+
+    /// Adds another roll-up of the same client (a later or earlier period): sums, counts,
+    /// sketches and user sets merge; WAU/MAU are dropped (they belong to single days).
+    pub fn merge(&mut self, o: &Self) {
+        self.from = self.from.min(o.from);
+        self.to = self.to.max(o.to);
+        self.events += o.events;
+        let mut h = Sha256::new();
+        h.update(self.input_digest.as_bytes());
+        h.update(o.input_digest.as_bytes());
+        self.input_digest = hex::encode(h.finalize());
+        self.usage.merge(&o.usage);
+        for (dim, groups) in &o.by {
+            let mine = self.by.entry(dim.clone()).or_default();
+            for (value, totals) in groups {
+                mine.entry(value.clone()).or_default().merge(totals);
+            }
+        }
+        self.users.extend(o.users.iter().cloned());
+        self.wau = None;
+        self.mau = None;
+        self.sessions.started += o.sessions.started;
+        self.sessions.ended += o.sessions.ended;
+        self.sessions.duration_ms.merge(&o.sessions.duration_ms);
+        for (k, v) in &o.features {
+            *self.features.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &o.agents {
+            self.agents.entry(k.clone()).or_default().merge(v);
+        }
+        self.outcomes.merge(&o.outcomes);
+        for (k, v) in &o.audit {
+            *self.audit.entry(k.clone()).or_default() += v;
+        }
+    }
+}
+
+/// Rolls up one client-day from its stored events (any order).
+pub fn roll_up(client_id: ClientId, day: NaiveDate, events: &[StoredEvent]) -> Rollup {
+    let mut r = Rollup::empty(client_id, day, day);
+    let mut keys: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e.source.as_str(), e.id.as_str()))
+        .collect();
+    keys.sort_unstable();
+    let mut h = Sha256::new();
+    for (source, id) in keys {
+        h.update(source.as_bytes());
+        h.update([0]);
+        h.update(id.as_bytes());
+        h.update([0]);
+    }
+    r.input_digest = hex::encode(h.finalize());
+    r.events = events.len() as u64;
+    for e in events {
+        let a = e.data.attribution();
+        if let Some(user) = a.user {
+            r.users.insert(user.to_owned());
+        }
+        match &e.data {
+            EventData::AiUsage(u) => {
+                r.usage.add_event(e);
+                let values = [
+                    a.user,
+                    a.team,
+                    a.department,
+                    a.agent,
+                    Some(u.model.as_str()),
+                    u.prompt_type.as_deref(),
+                    a.feature,
+                ];
+                for (dim, value) in DIMENSIONS.iter().zip(values) {
+                    if let Some(v) = value {
+                        r.by.entry((*dim).to_owned())
+                            .or_default()
+                            .entry(v.to_owned())
+                            .or_default()
+                            .add_event(e);
+                    }
+                }
+            }
+            EventData::AgentExecution(x) => {
+                let agent = a.agent.unwrap_or("unknown").to_owned();
+                let s = r.agents.entry(agent).or_default();
+                s.executions += 1;
+                match x.outcome {
+                    Outcome::Success => s.success += 1,
+                    Outcome::Failure => s.failure += 1,
+                    Outcome::Timeout => s.timeout += 1,
+                }
+                s.retries += u64::from(x.retries);
+                s.duration_ms.add(x.duration_ms as f64);
+                if x.outcome != Outcome::Success {
+                    let category = x.error_category.clone().unwrap_or_else(|| match x.outcome {
+                        Outcome::Timeout => "timeout".into(),
+                        _ => "uncategorised".into(),
+                    });
+                    *s.error_categories.entry(category).or_default() += 1;
+                }
+                if let Some(q) = x.quality_score {
+                    s.quality_score_sum += q;
+                    s.quality_scored += 1;
+                }
+            }
+            EventData::FeatureUsage(f) => {
+                if let Some(feature) = a.feature {
+                    *r.features.entry(feature.to_owned()).or_default() += u64::from(f.count);
+                }
+            }
+            EventData::Session(s) => match s.phase {
+                SessionPhase::Start => r.sessions.started += 1,
+                SessionPhase::End => {
+                    r.sessions.ended += 1;
+                    if let Some(ms) = s.duration_ms {
+                        r.sessions.duration_ms.add(ms as f64);
+                    }
+                }
+            },
+            EventData::BusinessOutcome(b) => {
+                let n = u64::from(b.count);
+                let o = &mut r.outcomes;
+                let value = b.value_usd.unwrap_or_default();
+                match (b.kind, b.ai_assisted) {
+                    (OutcomeKind::DealWon, true) => {
+                        o.ai_assisted_deals += n;
+                        o.ai_assisted_deal_value_usd += value;
+                    }
+                    (OutcomeKind::DealWon, false) => {
+                        o.other_deals += n;
+                        o.other_deal_value_usd += value;
+                    }
+                    (OutcomeKind::TaskAutomated, _) => o.tasks_automated += n,
+                    (OutcomeKind::TicketResolved, _) => o.tickets_resolved += n,
+                    (OutcomeKind::ErrorAvoided, _) => o.errors_avoided += n,
+                    (OutcomeKind::Custom, _) => {
+                        let name = b.custom_kind.clone().unwrap_or_default();
+                        *o.custom.entry(name).or_default() += n;
+                    }
+                }
+                if b.ai_assisted {
+                    o.minutes_saved += b.minutes_saved.unwrap_or_default();
+                    if b.kind != OutcomeKind::DealWon {
+                        o.other_value_usd += value;
+                    }
+                }
+            }
+            EventData::Audit(x) => {
+                let action = serde_json::to_value(x.action)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let outcome = match x.outcome {
+                    AuditOutcome::Success => "success",
+                    AuditOutcome::Failure => "failure",
+                };
+                *r.audit.entry(format!("{action}/{outcome}")).or_default() += 1;
+            }
+        }
+    }
+    r
+}
+
+/// What the read endpoints and the CLI show of a roll-up: the figures, with percentiles in
+/// place of sketches and rates in percent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RollupView {
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day.
+    pub to: NaiveDate,
+    /// Raw events counted.
+    pub events: u64,
+    /// Distinct active users (DAU for a day).
+    pub active_users: u64,
+    /// WAU, for a day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wau: Option<u64>,
+    /// MAU, for a day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mau: Option<u64>,
+    /// AI cost and tokens.
+    pub usage: UsageTotals,
+    /// Cost and tokens by dimension, then value; users appear as their hashes.
+    pub by: BTreeMap<String, BTreeMap<String, UsageTotals>>,
+    /// Sessions started and ended, and ended sessions' duration, ms.
+    pub sessions: SessionView,
+    /// Feature usage counts.
+    pub features: BTreeMap<String, u64>,
+    /// Agent performance by agent.
+    pub agents: BTreeMap<String, AgentView>,
+    /// Business outcomes.
+    pub outcomes: OutcomeStats,
+    /// Average AI-assisted deal value, USD.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ai_assisted_deal_avg_usd: Option<Decimal>,
+    /// Audit events by action and outcome.
+    pub audit: BTreeMap<String, u64>,
+}
+
+/// Sessions as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionView {
+    /// Started.
+    pub started: u64,
+    /// Ended.
+    pub ended: u64,
+    /// Duration of ended sessions, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<Percentiles>,
+}
+
+/// An agent's performance as shown (seed 004 `AgentPerformanceMetrics`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentView {
+    /// Runs.
+    pub total_executions: u64,
+    /// Successful runs, percent.
+    pub success_rate: Option<Decimal>,
+    /// Failed runs, percent.
+    pub error_rate: Option<Decimal>,
+    /// Timed-out runs, percent.
+    pub timeout_rate: Option<Decimal>,
+    /// Retries per run, percent.
+    pub retry_rate: Option<Decimal>,
+    /// Duration, ms: mean, p50, p95, p99.
+    pub execution_time_ms: Option<Percentiles>,
+    /// Average quality score, 0–100.
+    pub quality_score: Option<Decimal>,
+    /// Failures and timeouts by category.
+    pub error_breakdown: BTreeMap<String, u64>,
+}
+
+impl From<&Rollup> for RollupView {
+    fn from(r: &Rollup) -> Self {
+        let agents = r
+            .agents
+            .iter()
+            .map(|(name, s)| {
+                let view = AgentView {
+                    total_executions: s.executions,
+                    success_rate: s.rate(s.success),
+                    error_rate: s.rate(s.failure),
+                    timeout_rate: s.rate(s.timeout),
+                    retry_rate: s.rate(s.retries),
+                    execution_time_ms: s.duration_ms.summary(),
+                    quality_score: (s.quality_scored > 0).then(|| {
+                        (s.quality_score_sum / Decimal::from(s.quality_scored)).round_dp(1)
+                    }),
+                    error_breakdown: s.error_categories.clone(),
+                };
+                (name.clone(), view)
+            })
+            .collect();
+        let o = &r.outcomes;
+        Self {
+            from: r.from,
+            to: r.to,
+            events: r.events,
+            active_users: r.active_users(),
+            wau: r.wau,
+            mau: r.mau,
+            usage: r.usage.clone(),
+            by: r.by.clone(),
+            sessions: SessionView {
+                started: r.sessions.started,
+                ended: r.sessions.ended,
+                duration_ms: r.sessions.duration_ms.summary(),
+            },
+            features: r.features.clone(),
+            agents,
+            outcomes: o.clone(),
+            ai_assisted_deal_avg_usd: (o.ai_assisted_deals > 0).then(|| {
+                (o.ai_assisted_deal_value_usd / Decimal::from(o.ai_assisted_deals)).round_dp(2)
+            }),
+            audit: r.audit.clone(),
+        }
+    }
+}
+
+/// Why roll-ups could not be computed or read.
+#[derive(Debug, thiserror::Error)]
+pub enum RollupError {
+    /// `from` is after `to`, or the span is longer than [`MAX_SPAN_DAYS`].
+    #[error("{0}")]
+    BadRange(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The longest span rolled up or read in one call, days (a quarter and a bit).
+pub const MAX_SPAN_DAYS: i64 = 100;
+
+fn check_range(from: NaiveDate, to: NaiveDate) -> Result<(), RollupError> {
+    if from > to {
+        return Err(RollupError::BadRange(format!("{from} is after {to}")));
+    }
+    if (to - from).num_days() >= MAX_SPAN_DAYS {
+        return Err(RollupError::BadRange(format!(
+            "{from} to {to} spans more than {MAX_SPAN_DAYS} days"
+        )));
+    }
+    Ok(())
+}
+
+/// Computes and stores the roll-ups of `client` for every day of `from..=to`, in order,
+/// replacing stored ones. WAU and MAU union the users of the day with those of the stored
+/// roll-ups of the 6 and 29 days before it, so a backfill runs oldest day first.
+///
+/// # Errors
+/// [`RollupError`].
+pub async fn rollup_days(
+    store: &Store,
+    client: &ClientId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Rollup>, RollupError> {
+    check_range(from, to)?;
+    let mut users_of: BTreeMap<NaiveDate, BTreeSet<String>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for day in from.iter_days().take_while(|d| *d <= to) {
+        let events = store.events_of_day(client, day).await?;
+        let mut r = roll_up(client.clone(), day, &events);
+        users_of.insert(day, r.users.clone());
+        // The stored users of earlier days this run has not computed.
+        for back in 1..30 {
+            let d = day - chrono::Days::new(back);
+            if let std::collections::btree_map::Entry::Vacant(slot) = users_of.entry(d) {
+                slot.insert(store.rollup_users(client, d).await?.into_iter().collect());
+            }
+        }
+        let distinct = |days: u64| {
+            let first = day - chrono::Days::new(days - 1);
+            let users: BTreeSet<&String> =
+                users_of.range(first..=day).flat_map(|(_, u)| u).collect();
+            users.len() as u64
+        };
+        r.wau = Some(distinct(7));
+        r.mau = Some(distinct(30));
+        store.put_rollup(&r).await?;
+        tracing::info!(client = %client, %day, events = r.events, "day rolled up");
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// The stored daily roll-ups of `from..=to` merged into one (days without a roll-up add
+/// nothing), or `None` when no day has one.
+///
+/// # Errors
+/// [`RollupError`].
+pub async fn period(
+    store: &Store,
+    client: &ClientId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Option<Rollup>, RollupError> {
+    check_range(from, to)?;
+    let mut merged: Option<Rollup> = None;
+    for day in from.iter_days().take_while(|d| *d <= to) {
+        if let Some(r) = store.rollup(client, day).await? {
+            match merged.as_mut() {
+                Some(m) => m.merge(&r),
+                None => {
+                    let mut first = r;
+                    first.wau = None;
+                    first.mau = None;
+                    merged = Some(first);
+                }
+            }
+        }
+    }
+    if let Some(m) = merged.as_mut() {
+        m.from = from;
+        m.to = to;
+    }
+    Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic skewed values (log-uniform over 1 ms to 100 s), like latencies.
+    fn latencies(n: usize) -> Vec<f64> {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let u = (x >> 11) as f64 / (1u64 << 53) as f64;
+                10f64.powf(5.0 * u)
+            })
+            .collect()
+    }
+
+    fn exact(sorted: &[f64], q: f64) -> f64 {
+        sorted[(q * (sorted.len() - 1) as f64).floor() as usize]
+    }
+
+    #[test]
+    fn sketch_percentiles_are_within_one_percent_of_exact_ones() {
+        let values = latencies(100_000);
+        let mut sketch = Sketch::new();
+        values.iter().for_each(|v| sketch.add(*v));
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        for q in [0.5, 0.95, 0.99] {
+            let (estimate, truth) = (sketch.quantile(q).unwrap(), exact(&sorted, q));
+            let error = (estimate - truth).abs() / truth;
+            assert!(error <= 0.01, "q{q}: {estimate} vs {truth} ({error:.4})");
+        }
+    }
+
+    #[test]
+    fn merged_sketches_answer_as_one_sketch_of_everything() {
+        let values = latencies(20_000);
+        let (mut a, mut b, mut whole) = (Sketch::new(), Sketch::new(), Sketch::new());
+        for (i, v) in values.iter().enumerate() {
+            if i % 3 == 0 {
+                a.add(*v)
+            } else {
+                b.add(*v)
+            }
+            whole.add(*v);
+        }
+        a.merge(&b);
+        assert_eq!(a.count(), 20_000);
+        for q in [0.5, 0.95, 0.99] {
+            assert_eq!(a.quantile(q), whole.quantile(q));
+        }
+        // and a sketch survives its stored form
+        let text = serde_json::to_string(&a).unwrap();
+        let back: Sketch = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.quantile(0.95), a.quantile(0.95));
+        assert_eq!(back.count(), a.count());
+    }
+}

@@ -1,0 +1,375 @@
+//! Daily roll-ups from ingested events on the embedded store: the client's days (time
+//! zones, a DST change), distinct users, recomputation, and merged periods.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use roi_adapters::redb_table::RedbTable;
+use roi_app::Store;
+use roi_app::ingest::ingest;
+use roi_app::pricing::PriceTable;
+use roi_app::rollup::{RollupView, period, rollup_days};
+use roi_app::setup::add_client;
+use roi_domain::ClientId;
+use roi_domain::client::ClientDraft;
+use roi_domain::event::BodyFormat;
+use roi_domain::ports::{Clock, FixedClock};
+use rust_decimal_macros::dec;
+use serde_json::{Value, json};
+
+struct Days {
+    store: Store,
+    _dir: tempfile::TempDir,
+}
+
+async fn days(now: &str, clients: &[(&str, &str)]) -> Days {
+    let dir = tempfile::tempdir().unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(now.parse().unwrap()));
+    let table = RedbTable::open(&dir.path().join("roi.redb"), Arc::clone(&clock)).unwrap();
+    let store = Store::new(Arc::new(table), clock);
+    for (name, tz) in clients {
+        let draft = ClientDraft {
+            company_name: (*name).into(),
+            time_zone: Some((*tz).into()),
+            ..ClientDraft::default()
+        };
+        add_client(&store, draft, "test").await.unwrap();
+    }
+    Days { store, _dir: dir }
+}
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn event(id: &str, kind: &str, time: &str, data: Value) -> Value {
+    json!({"specversion": "1.0", "id": id, "source": "https://app.example", "type": kind, "time": time, "data": data})
+}
+
+fn usage(id: &str, time: &str, user: &str) -> Value {
+    event(
+        id,
+        "ai.usage",
+        time,
+        json!({"model": "claude-haiku-4-5", "input_tokens": 1000, "output_tokens": 100, "user": user, "department": "support"}),
+    )
+}
+
+async fn send(store: &Store, client: &ClientId, events: Vec<Value>) {
+    let body = Value::from(events).to_string();
+    let report = ingest(
+        store,
+        PriceTable::shipped(),
+        client,
+        body.as_bytes(),
+        BodyFormat::Batch,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.rejected, 0, "{report:?}");
+}
+
+#[tokio::test]
+async fn days_are_the_clients_own_across_a_dst_change() {
+    // GIVEN a Chicago client and a Tokyo client, and events around Chicago's switch to
+    // daylight time (2026-03-08 02:00 local: that day has 23 hours)
+    let t = days(
+        "2026-03-10T12:00:00Z",
+        &[
+            ("Chicago Co", "America/Chicago"),
+            ("Tokyo Co", "Asia/Tokyo"),
+        ],
+    )
+    .await;
+    let times = [
+        "2026-03-08T05:30:00Z", // 23:30 CST on the 7th
+        "2026-03-08T06:30:00Z", // 00:30 CST on the 8th
+        "2026-03-09T04:30:00Z", // 23:30 CDT on the 8th
+        "2026-03-09T05:30:00Z", // 00:30 CDT on the 9th
+    ];
+    for client in ["chicago-co", "tokyo-co"] {
+        let events = times
+            .iter()
+            .enumerate()
+            .map(|(i, time)| usage(&format!("e{i}"), time, "u1"))
+            .collect();
+        send(&t.store, &client.parse().unwrap(), events).await;
+    }
+    // WHEN each client's days are rolled up
+    let chicago = rollup_days(
+        &t.store,
+        &"chicago-co".parse().unwrap(),
+        d("2026-03-07"),
+        d("2026-03-09"),
+    )
+    .await
+    .unwrap();
+    let tokyo = rollup_days(
+        &t.store,
+        &"tokyo-co".parse().unwrap(),
+        d("2026-03-07"),
+        d("2026-03-09"),
+    )
+    .await
+    .unwrap();
+    // THEN Chicago's 8th holds the two events of its 23 hours; Tokyo (UTC+9) sees all four on its 8th and 9th
+    let counts = |rs: &[roi_app::rollup::Rollup]| rs.iter().map(|r| r.events).collect::<Vec<_>>();
+    assert_eq!(counts(&chicago), [1, 2, 1]);
+    assert_eq!(counts(&tokyo), [0, 2, 2]);
+}
+
+#[tokio::test]
+async fn wau_and_mau_count_distinct_users_not_sums_of_dau() {
+    // GIVEN u1 active on each of 7 days, u2 on the first, u3 on the last
+    let t = days("2026-11-21T12:00:00Z", &[("Alpha", "UTC")]).await;
+    let client: ClientId = "alpha".parse().unwrap();
+    let mut events = Vec::new();
+    for day in 14..=20 {
+        events.push(usage(
+            &format!("u1-{day}"),
+            &format!("2026-11-{day}T10:00:00Z"),
+            "u1",
+        ));
+    }
+    events.push(usage("u2", "2026-11-14T11:00:00Z", "u2"));
+    events.push(usage("u3", "2026-11-20T11:00:00Z", "u3"));
+    send(&t.store, &client, events).await;
+    // WHEN the week is rolled up day by day
+    let week = rollup_days(&t.store, &client, d("2026-11-14"), d("2026-11-20"))
+        .await
+        .unwrap();
+    // THEN DAU is 2, 1, 1, 1, 1, 1, 2 (9 in sum), but WAU on the 20th is 3
+    let dau: Vec<u64> = week.iter().map(|r| r.active_users()).collect();
+    assert_eq!(dau, [2, 1, 1, 1, 1, 1, 2]);
+    assert_eq!(week[6].wau, Some(3));
+    assert_eq!(week[6].mau, Some(3));
+    assert_eq!(week[0].wau, Some(2), "nothing before the 14th");
+    // AND a later day reads the earlier days' users back from the store
+    send(
+        &t.store,
+        &client,
+        vec![usage("u4", "2026-11-21T09:00:00Z", "u4")],
+    )
+    .await;
+    let next = rollup_days(&t.store, &client, d("2026-11-21"), d("2026-11-21"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (next[0].active_users(), next[0].wau, next[0].mau),
+        (1, Some(3), Some(4))
+    );
+    // AND the merged week counts each user once
+    let merged = period(&t.store, &client, d("2026-11-14"), d("2026-11-20"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(merged.active_users(), 3);
+    assert_eq!(merged.usage.events, 9);
+    assert_eq!(merged.wau, None);
+}
+
+#[tokio::test]
+async fn a_recompute_is_idempotent_and_a_late_event_changes_the_day() {
+    let t = days("2026-11-21T12:00:00Z", &[("Alpha", "UTC")]).await;
+    let client: ClientId = "alpha".parse().unwrap();
+    send(
+        &t.store,
+        &client,
+        vec![usage("a", "2026-11-20T10:00:00Z", "u1")],
+    )
+    .await;
+    let day = d("2026-11-20");
+    let first = rollup_days(&t.store, &client, day, day).await.unwrap();
+    let stored = t.store.rollup(&client, day).await.unwrap().unwrap();
+    assert_eq!(stored, first[0], "what is stored reads back whole");
+    // WHEN it is computed again from the same events THEN nothing changes
+    rollup_days(&t.store, &client, day, day).await.unwrap();
+    assert_eq!(t.store.rollup(&client, day).await.unwrap().unwrap(), stored);
+    // WHEN a late event of that day arrives and the day is recomputed THEN it counts
+    send(
+        &t.store,
+        &client,
+        vec![usage("late", "2026-11-20T23:59:00Z", "u2")],
+    )
+    .await;
+    rollup_days(&t.store, &client, day, day).await.unwrap();
+    let after = t.store.rollup(&client, day).await.unwrap().unwrap();
+    assert_eq!(after.events, 2);
+    assert_eq!(after.usage.cost_usd, stored.usage.cost_usd * dec!(2));
+    assert_ne!(after.input_digest, stored.input_digest);
+    assert_eq!(after.by["user"].len(), 2);
+}
+
+#[tokio::test]
+async fn every_kind_of_event_lands_in_its_figures() {
+    let t = days("2026-11-21T12:00:00Z", &[("Alpha", "UTC")]).await;
+    let client: ClientId = "alpha".parse().unwrap();
+    let mut events = vec![
+        usage("u", "2026-11-20T09:00:00Z", "ann"),
+        event(
+            "s1",
+            "session",
+            "2026-11-20T09:00:00Z",
+            json!({"session_id": "s", "user": "ann", "phase": "start"}),
+        ),
+        event(
+            "s2",
+            "session",
+            "2026-11-20T09:20:00Z",
+            json!({"session_id": "s", "user": "ann", "phase": "end", "duration_ms": 1_200_000}),
+        ),
+        event(
+            "f1",
+            "feature.usage",
+            "2026-11-20T09:05:00Z",
+            json!({"feature": "search", "user": "ann", "count": 3}),
+        ),
+        event(
+            "d1",
+            "business.outcome",
+            "2026-11-20T10:00:00Z",
+            json!({"kind": "deal_won", "value_usd": "12000", "ai_assisted": true}),
+        ),
+        event(
+            "d2",
+            "business.outcome",
+            "2026-11-20T10:00:00Z",
+            json!({"kind": "deal_won", "value_usd": "8000", "ai_assisted": true}),
+        ),
+        event(
+            "t1",
+            "business.outcome",
+            "2026-11-20T10:00:00Z",
+            json!({"kind": "task_automated", "minutes_saved": "12.5", "ai_assisted": true, "count": 5}),
+        ),
+        event(
+            "p1",
+            "audit",
+            "2026-11-20T11:00:00Z",
+            json!({"action": "pii_access", "user": "ann"}),
+        ),
+    ];
+    // 100 runs of an agent: 1..=100 ms, every 10th a timeout
+    for i in 1..=100 {
+        let outcome = if i % 10 == 0 { "timeout" } else { "success" };
+        events.push(event(&format!("r{i}"), "agent.execution", "2026-11-20T12:00:00Z", json!({"agent": "triage", "outcome": outcome, "duration_ms": i, "retries": u32::from(i % 10 == 0)})));
+    }
+    send(&t.store, &client, events).await;
+    let day = d("2026-11-20");
+    rollup_days(&t.store, &client, day, day).await.unwrap();
+    let view = RollupView::from(&t.store.rollup(&client, day).await.unwrap().unwrap());
+    assert_eq!(view.active_users, 1);
+    assert_eq!(
+        view.usage.cost_usd,
+        dec!(0.0015),
+        "1,000 × $1 + 100 × $5 per million"
+    );
+    assert_eq!(view.by["department"]["support"].events, 1);
+    assert_eq!((view.sessions.started, view.sessions.ended), (1, 1));
+    assert_eq!(view.features["search"], 3);
+    assert_eq!(view.outcomes.ai_assisted_deals, 2);
+    assert_eq!(view.ai_assisted_deal_avg_usd, Some(dec!(10000)));
+    assert_eq!(view.outcomes.tasks_automated, 5);
+    assert_eq!(view.outcomes.minutes_saved, dec!(12.5));
+    assert_eq!(view.audit["pii_access/success"], 1);
+    let agent = &view.agents["triage"];
+    assert_eq!(agent.total_executions, 100);
+    assert_eq!(agent.timeout_rate, Some(dec!(10)));
+    assert_eq!(agent.retry_rate, Some(dec!(10)));
+    assert_eq!(agent.error_breakdown["timeout"], 10);
+    let ms = agent.execution_time_ms.unwrap();
+    assert!(
+        (ms.p95 - 95.0).abs() <= 0.95 + 1.0,
+        "p95 {} within 1 % (and one rank) of 95",
+        ms.p95
+    );
+}
+
+async fn get(app: &axum::Router, path: &str, key: Option<&str>) -> (axum::http::StatusCode, Value) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::get(path);
+    if let Some(k) = key {
+        req = req.header("authorization", format!("Bearer {k}"));
+    }
+    let res = app
+        .clone()
+        .oneshot(req.body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn the_read_endpoints_show_a_client_only_its_own_figures() {
+    use axum::http::StatusCode;
+    // GIVEN Alpha's events of two days of one week, rolled up, and a key for Alpha and Beta
+    let t = days("2026-11-21T12:00:00Z", &[("Alpha", "UTC"), ("Beta", "UTC")]).await;
+    let alpha: ClientId = "alpha".parse().unwrap();
+    send(
+        &t.store,
+        &alpha,
+        vec![
+            usage("a", "2026-11-17T10:00:00Z", "u1"),
+            usage("b", "2026-11-18T10:00:00Z", "u2"),
+        ],
+    )
+    .await;
+    rollup_days(&t.store, &alpha, d("2026-11-16"), d("2026-11-20"))
+        .await
+        .unwrap();
+    let key = |c: &str| {
+        let store = t.store.clone();
+        let c: ClientId = c.parse().unwrap();
+        async move {
+            roi_app::api_keys::create(&store, &c, "read", "test")
+                .await
+                .unwrap()
+                .key
+        }
+    };
+    let (alpha_key, beta_key) = (key("alpha").await, key("beta").await);
+    let app = roi_app::events_api::router(Arc::new(roi_app::events_api::EventsState {
+        store: t.store.clone(),
+        prices: PriceTable::shipped().clone(),
+    }));
+    // THEN Alpha reads its day and its week (Monday 16th to Sunday 22nd)
+    let (s, day) = get(&app, "/v1/rollups/daily/2026-11-17", Some(&alpha_key)).await;
+    assert_eq!(s, StatusCode::OK, "{day}");
+    assert_eq!(
+        (day["events"].as_u64(), day["active_users"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let (s, week) = get(&app, "/v1/rollups/weekly/2026-11-19", Some(&alpha_key)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (week["from"].as_str(), week["to"].as_str()),
+        (Some("2026-11-16"), Some("2026-11-22"))
+    );
+    assert_eq!(
+        (week["events"].as_u64(), week["active_users"].as_u64()),
+        (Some(2), Some(2))
+    );
+    // AND Beta's key reads Beta's (empty) figures, never Alpha's
+    let (s, _) = get(&app, "/v1/rollups/daily/2026-11-17", Some(&beta_key)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // AND requests without a key or with a bad date are refused
+    assert_eq!(
+        get(&app, "/v1/rollups/daily/2026-11-17", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get(&app, "/v1/rollups/daily/17-11-2026", Some(&alpha_key))
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    let (s, roi) = get(&app, "/v1/roi/current", Some(&alpha_key)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(roi["projects"], json!([]), "Alpha has no project yet");
+}
