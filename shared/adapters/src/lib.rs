@@ -15,3 +15,4 @@ pub mod outbox;
 pub mod redb_table;
 pub mod s3;
 pub mod ses;
+pub mod webhook;

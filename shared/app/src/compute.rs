@@ -1,9 +1,22 @@
-//! Computing a project's ROI from its stored measurements.
+//! Computing a project's ROI from its stored measurements: one calculation on request
+//! ([`compute_roi`]), or every period at once with metered figures from the daily roll-ups
+//! ([`compute_periods`], the scheduled run).
 
-use chrono::NaiveDate;
-use roi_domain::roi::RoiOptions;
-use roi_domain::{Percentage, ProjectId, RoiCalculation, RoiError, SnapshotKind, SnapshotStatus};
+use std::collections::BTreeMap;
 
+use chrono::{Datelike, NaiveDate};
+use roi_domain::forecast::{CostForecast, forecast};
+use roi_domain::roi::{MonthlyLine, RoiOptions};
+use roi_domain::trend::Trend;
+use roi_domain::units::Money;
+use roi_domain::{
+    Metric, MetricSnapshot, Percentage, ProjectId, RoiCalculation, RoiError, SnapshotKind,
+    SnapshotStatus,
+};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::rollup::{ProjectTotals, Rollup};
 use crate::store::{Store, StoreError};
 
 /// Why no ROI was computed.
@@ -88,4 +101,335 @@ pub async fn compute_roi(
     let roi = RoiCalculation::compute(&p, baseline, current, &options)?;
     store.put_roi(&roi).await?;
     Ok(roi)
+}
+
+/// A period an ROI is computed for, ending on the as-of date (issue 5: month to date, last
+/// 3 / 6 / 12 months, since go-live).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Period {
+    /// Its name in `period_analyzed`, e.g. "last 3 months".
+    pub label: String,
+    /// N, months analysed.
+    pub months: u32,
+    /// First day whose metered figures count.
+    pub from: NaiveDate,
+}
+
+/// The periods with data on `as_of` for a project live since `go_live`: month to date
+/// always; the last 3, 6 and 12 months once that many whole months have passed; since
+/// go-live. Periods of equal length are kept once (the first name wins).
+pub fn periods(go_live: NaiveDate, as_of: NaiveDate) -> Vec<Period> {
+    let since = roi_domain::roi::whole_months_between(go_live, as_of).max(1);
+    let month_start = as_of.with_day(1).unwrap_or(as_of).max(go_live);
+    let mut out = vec![Period {
+        label: "month to date".into(),
+        months: 1,
+        from: month_start,
+    }];
+    for n in [3u32, 6, 12] {
+        if since >= n {
+            let from = as_of
+                .checked_sub_months(chrono::Months::new(n))
+                .map_or(go_live, |d| d + chrono::Days::new(1));
+            out.push(Period {
+                label: format!("last {n} months"),
+                months: n,
+                from,
+            });
+        }
+    }
+    out.push(Period {
+        label: "since go-live".into(),
+        months: since,
+        from: go_live,
+    });
+    let mut seen = std::collections::BTreeSet::new();
+    out.retain(|p| seen.insert(p.months));
+    out
+}
+
+/// Average days per month (365.25 / 12), to turn a period's metered total into a monthly
+/// figure.
+pub const DAYS_PER_MONTH: Decimal = Decimal::from_parts(304_375, 0, 0, false, 4);
+
+/// The metered inputs of one period: totals of the daily roll-ups of `from..=to`, scaled to
+/// a month. The project's own events count (`data.project`); when the client has only this
+/// project, all the client's events do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metered {
+    /// AI cost, USD per month; `None` without any priced usage in the period.
+    pub ai_cost_monthly: Option<Money>,
+    /// Value lines: time saved at the client's hourly rate, and cost avoided, USD per month.
+    pub value_lines: Vec<MonthlyLine>,
+}
+
+fn project_totals(r: &Rollup, project: &ProjectId, only_project: bool) -> ProjectTotals {
+    if only_project {
+        ProjectTotals {
+            usage: r.usage.clone(),
+            outcomes: r.outcomes.clone(),
+        }
+    } else {
+        r.projects
+            .get(project.as_str())
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// Sums the roll-ups of `from..=to` into monthly metered inputs.
+pub fn metered(
+    daily: &BTreeMap<NaiveDate, Rollup>,
+    project: &ProjectId,
+    only_project: bool,
+    from: NaiveDate,
+    to: NaiveDate,
+    hourly_rate_usd: Option<Decimal>,
+) -> Metered {
+    let (mut cost, mut usage_events, mut minutes, mut avoided) =
+        (Decimal::ZERO, 0u64, Decimal::ZERO, Decimal::ZERO);
+    for r in daily.range(from..=to).map(|(_, r)| r) {
+        let t = project_totals(r, project, only_project);
+        cost += t.usage.cost_usd;
+        usage_events += t.usage.events - t.usage.unpriced_events;
+        minutes += t.outcomes.minutes_saved;
+        avoided += t.outcomes.other_value_usd;
+    }
+    let days = Decimal::from((to - from).num_days() + 1);
+    let monthly = |total: Decimal| total * DAYS_PER_MONTH / days;
+    let mut value_lines = Vec::new();
+    if let Some(rate) = hourly_rate_usd
+        && !minutes.is_zero()
+    {
+        let value = monthly(minutes / Decimal::from(60) * rate);
+        value_lines.push(MonthlyLine {
+            name: format!(
+                "time saved (metered, {} h at ${rate}/h)",
+                (minutes / Decimal::from(60)).round_dp(1)
+            ),
+            monthly_usd: Money::try_from(value.round_dp(2)).unwrap_or(Money::ZERO),
+        });
+    }
+    if !avoided.is_zero() {
+        value_lines.push(MonthlyLine {
+            name: "cost avoided (metered outcomes)".into(),
+            monthly_usd: Money::try_from(monthly(avoided).round_dp(2)).unwrap_or(Money::ZERO),
+        });
+    }
+    Metered {
+        ai_cost_monthly: (usage_events > 0)
+            .then(|| Money::try_from(monthly(cost).round_dp(2)).unwrap_or(Money::ZERO)),
+        value_lines,
+    }
+}
+
+/// Trend of one metric over the ongoing measurements.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricTrend {
+    /// The metric's name.
+    pub metric: String,
+    /// Improving, declining or stable.
+    pub trend: Trend,
+    /// Fitted change over the series, percent of its mean.
+    pub change_percentage: Decimal,
+}
+
+/// What a scheduled run learns about a project beyond its ROI: metric trends and the
+/// metered cost forecast. Stored per as-of date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectInsights {
+    /// The project.
+    pub project_id: ProjectId,
+    /// As of.
+    pub as_of: NaiveDate,
+    /// Trend of each metric measured at least twice (seed 000 §9.1 trend detection).
+    pub trends: Vec<MetricTrend>,
+    /// Metered AI cost forecast (seed 004 FR-016.2), from up to 90 days of roll-ups.
+    pub forecast: Option<CostForecast>,
+}
+
+/// Computes and stores the ROI of every period with data (see [`periods`]), with the
+/// metered AI cost where the measurement does not report one, and the project's insights.
+/// `daily` holds the client's stored daily roll-ups (any span; days outside a period are
+/// ignored). Recomputing replaces what was stored for the same as-of date.
+///
+/// # Errors
+/// [`ComputeError`]; a project without an approved baseline or a measurement gets
+/// [`ComputeError::NoApprovedBaseline`] / [`ComputeError::NoMeasurement`].
+pub async fn compute_periods(
+    store: &Store,
+    project: &ProjectId,
+    as_of: NaiveDate,
+    daily: &BTreeMap<NaiveDate, Rollup>,
+) -> Result<(Vec<RoiCalculation>, ProjectInsights), ComputeError> {
+    let p = store
+        .project(project)
+        .await?
+        .ok_or_else(|| ComputeError::UnknownProject(project.clone()))?;
+    let settings = store.settings(&p.client_id).await?;
+    let only_project = store.projects_of(&p.client_id).await?.len() == 1;
+    let snapshots = store.snapshots(project).await?;
+    let baseline = snapshots
+        .iter()
+        .filter(|s| s.kind() == SnapshotKind::Baseline && s.status() == SnapshotStatus::Approved)
+        .max_by_key(|s| s.measured_on())
+        .ok_or_else(|| ComputeError::NoApprovedBaseline(project.clone()))?;
+    let ongoing: Vec<&MetricSnapshot> = snapshots
+        .iter()
+        .filter(|s| s.kind() == SnapshotKind::Ongoing && s.measured_on() <= as_of)
+        .collect();
+    let current = ongoing
+        .iter()
+        .max_by_key(|s| s.measured_on())
+        .ok_or_else(|| ComputeError::NoMeasurement {
+            project: project.clone(),
+            as_of,
+        })?;
+    let mut calculations = Vec::new();
+    for period in periods(p.go_live_date, as_of) {
+        let m = metered(
+            daily,
+            project,
+            only_project,
+            period.from,
+            as_of,
+            settings.hourly_rate_usd,
+        );
+        let mut options = RoiOptions::as_of(as_of);
+        options.months = Some(period.months);
+        options.period_label = Some(period.label.clone());
+        options.metered_ai_cost_monthly = m.ai_cost_monthly;
+        options.value_lines = m.value_lines;
+        let roi = RoiCalculation::compute(&p, baseline, current, &options)?;
+        store.put_roi(&roi).await?;
+        calculations.push(roi);
+    }
+    let mut trends = Vec::new();
+    for &metric in Metric::ALL {
+        let points: Vec<(NaiveDate, Decimal)> = ongoing
+            .iter()
+            .filter_map(|s| Some((s.measured_on(), s.value(metric)?)))
+            .collect();
+        if let Some((trend, change)) = roi_domain::trend::trend(&points, metric.direction()) {
+            trends.push(MetricTrend {
+                metric: metric.name().to_owned(),
+                trend,
+                change_percentage: change,
+            });
+        }
+    }
+    let since = as_of - chrono::Days::new(89);
+    let costs: Vec<(NaiveDate, Decimal)> = daily
+        .range(since..=as_of)
+        .map(|(d, r)| (*d, project_totals(r, project, only_project).usage.cost_usd))
+        .collect();
+    let insights = ProjectInsights {
+        project_id: project.clone(),
+        as_of,
+        trends,
+        forecast: forecast(&costs),
+    };
+    store.put_insights(&insights).await?;
+    Ok((calculations, insights))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn periods_appear_as_whole_months_pass() {
+        let labels = |as_of: &str| {
+            periods(d("2025-02-03"), d(as_of))
+                .into_iter()
+                .map(|p| (p.label, p.months, p.from.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            labels("2025-02-20"),
+            [("month to date".into(), 1, "2025-02-03".into())],
+            "in the first month only month to date (since go-live is the same length)"
+        );
+        assert_eq!(
+            labels("2025-05-10"),
+            [
+                ("month to date".into(), 1, "2025-05-01".into()),
+                ("last 3 months".into(), 3, "2025-02-11".into()),
+            ]
+        );
+        let late = labels("2026-03-15");
+        let names: Vec<&str> = late.iter().map(|(l, _, _)| l.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "month to date",
+                "last 3 months",
+                "last 6 months",
+                "last 12 months",
+                "since go-live"
+            ]
+        );
+        assert_eq!(late[4].1, 13);
+        assert_eq!(DAYS_PER_MONTH.to_string(), "30.4375");
+    }
+
+    #[test]
+    fn metered_totals_are_scaled_to_a_month_and_time_saved_is_valued() {
+        use rust_decimal_macros::dec;
+        let project: ProjectId = "acme-bot".parse().unwrap();
+        let mut daily = BTreeMap::new();
+        for (day, cost, minutes) in [
+            ("2026-11-02", dec!(10), dec!(60)),
+            ("2026-11-05", dec!(20), dec!(60)),
+        ] {
+            let mut r = Rollup::empty("acme".parse().unwrap(), d(day), d(day));
+            let t = r.projects.entry("acme-bot".into()).or_default();
+            t.usage.events = 1;
+            t.usage.cost_usd = cost;
+            t.outcomes.minutes_saved = minutes;
+            daily.insert(d(day), r);
+        }
+        // 10 days: $30 → $91.31 a month; 2 h at $50 → $304.38 a month
+        let m = metered(
+            &daily,
+            &project,
+            false,
+            d("2026-11-01"),
+            d("2026-11-10"),
+            Some(dec!(50)),
+        );
+        assert_eq!(m.ai_cost_monthly.map(Money::amount), Some(dec!(91.31)));
+        assert_eq!(m.value_lines.len(), 1);
+        assert_eq!(m.value_lines[0].monthly_usd.amount(), dec!(304.38));
+        // without an hourly rate, time saved is not valued; another project sees nothing
+        assert!(
+            metered(
+                &daily,
+                &project,
+                false,
+                d("2026-11-01"),
+                d("2026-11-10"),
+                None
+            )
+            .value_lines
+            .is_empty()
+        );
+        let other: ProjectId = "acme-other".parse().unwrap();
+        assert_eq!(
+            metered(
+                &daily,
+                &other,
+                false,
+                d("2026-11-01"),
+                d("2026-11-10"),
+                None
+            )
+            .ai_cost_monthly,
+            None
+        );
+    }
 }

@@ -8,6 +8,7 @@
 //! - [`ingest`], [`api_keys`], [`pricing`], [`usage_import`]: usage and cost events
 //!   (`POST /v1/events`, provider usage reports).
 
+pub mod alerts;
 pub mod api_keys;
 pub mod compute;
 pub mod csv_import;
@@ -15,9 +16,12 @@ pub mod events_api;
 pub mod form_link;
 pub mod forms;
 pub mod ingest;
+pub mod jobs;
 pub mod measurements;
 pub mod pricing;
+pub mod reminders;
 pub mod rollup;
+pub mod settings;
 pub mod setup;
 pub mod store;
 pub mod usage_import;

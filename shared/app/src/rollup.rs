@@ -279,6 +279,34 @@ pub struct OutcomeStats {
 }
 
 impl OutcomeStats {
+    fn add(&mut self, b: &roi_domain::event::BusinessOutcome) {
+        let n = u64::from(b.count);
+        let value = b.value_usd.unwrap_or_default();
+        match (b.kind, b.ai_assisted) {
+            (OutcomeKind::DealWon, true) => {
+                self.ai_assisted_deals += n;
+                self.ai_assisted_deal_value_usd += value;
+            }
+            (OutcomeKind::DealWon, false) => {
+                self.other_deals += n;
+                self.other_deal_value_usd += value;
+            }
+            (OutcomeKind::TaskAutomated, _) => self.tasks_automated += n,
+            (OutcomeKind::TicketResolved, _) => self.tickets_resolved += n,
+            (OutcomeKind::ErrorAvoided, _) => self.errors_avoided += n,
+            (OutcomeKind::Custom, _) => {
+                let name = b.custom_kind.clone().unwrap_or_default();
+                *self.custom.entry(name).or_default() += n;
+            }
+        }
+        if b.ai_assisted {
+            self.minutes_saved += b.minutes_saved.unwrap_or_default();
+            if b.kind != OutcomeKind::DealWon {
+                self.other_value_usd += value;
+            }
+        }
+    }
+
     fn merge(&mut self, o: &Self) {
         self.ai_assisted_deals += o.ai_assisted_deals;
         self.ai_assisted_deal_value_usd += o.ai_assisted_deal_value_usd;
@@ -293,6 +321,15 @@ impl OutcomeStats {
         self.minutes_saved += o.minutes_saved;
         self.other_value_usd += o.other_value_usd;
     }
+}
+
+/// A project's share of a roll-up: the events attributed to it (`data.project`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProjectTotals {
+    /// Its AI usage and metered cost.
+    pub usage: UsageTotals,
+    /// Its business outcomes.
+    pub outcomes: OutcomeStats,
 }
 
 /// A client's events of one day, or of several merged.
@@ -328,6 +365,8 @@ pub struct Rollup {
     pub outcomes: OutcomeStats,
     /// `audit` events by action and outcome (`pii_access/success`).
     pub audit: BTreeMap<String, u64>,
+    /// Usage and outcomes by project, for events that name one.
+    pub projects: BTreeMap<String, ProjectTotals>,
 }
 
 impl Rollup {
@@ -349,6 +388,7 @@ impl Rollup {
             agents: BTreeMap::new(),
             outcomes: OutcomeStats::default(),
             audit: BTreeMap::new(),
+            projects: BTreeMap::new(),
         }
     }
 
@@ -390,6 +430,11 @@ impl Rollup {
         for (k, v) in &o.audit {
             *self.audit.entry(k.clone()).or_default() += v;
         }
+        for (k, v) in &o.projects {
+            let mine = self.projects.entry(k.clone()).or_default();
+            mine.usage.merge(&v.usage);
+            mine.outcomes.merge(&v.outcomes);
+        }
     }
 }
 
@@ -418,6 +463,13 @@ pub fn roll_up(client_id: ClientId, day: NaiveDate, events: &[StoredEvent]) -> R
         match &e.data {
             EventData::AiUsage(u) => {
                 r.usage.add_event(e);
+                if let Some(project) = a.project {
+                    r.projects
+                        .entry(project.to_owned())
+                        .or_default()
+                        .usage
+                        .add_event(e);
+                }
                 let values = [
                     a.user,
                     a.team,
@@ -475,31 +527,13 @@ pub fn roll_up(client_id: ClientId, day: NaiveDate, events: &[StoredEvent]) -> R
                 }
             },
             EventData::BusinessOutcome(b) => {
-                let n = u64::from(b.count);
-                let o = &mut r.outcomes;
-                let value = b.value_usd.unwrap_or_default();
-                match (b.kind, b.ai_assisted) {
-                    (OutcomeKind::DealWon, true) => {
-                        o.ai_assisted_deals += n;
-                        o.ai_assisted_deal_value_usd += value;
-                    }
-                    (OutcomeKind::DealWon, false) => {
-                        o.other_deals += n;
-                        o.other_deal_value_usd += value;
-                    }
-                    (OutcomeKind::TaskAutomated, _) => o.tasks_automated += n,
-                    (OutcomeKind::TicketResolved, _) => o.tickets_resolved += n,
-                    (OutcomeKind::ErrorAvoided, _) => o.errors_avoided += n,
-                    (OutcomeKind::Custom, _) => {
-                        let name = b.custom_kind.clone().unwrap_or_default();
-                        *o.custom.entry(name).or_default() += n;
-                    }
-                }
-                if b.ai_assisted {
-                    o.minutes_saved += b.minutes_saved.unwrap_or_default();
-                    if b.kind != OutcomeKind::DealWon {
-                        o.other_value_usd += value;
-                    }
+                r.outcomes.add(b);
+                if let Some(project) = a.project {
+                    r.projects
+                        .entry(project.to_owned())
+                        .or_default()
+                        .outcomes
+                        .add(b);
                 }
             }
             EventData::Audit(x) => {
@@ -553,6 +587,8 @@ pub struct RollupView {
     pub ai_assisted_deal_avg_usd: Option<Decimal>,
     /// Audit events by action and outcome.
     pub audit: BTreeMap<String, u64>,
+    /// Usage and outcomes by project.
+    pub projects: BTreeMap<String, ProjectTotals>,
 }
 
 /// Sessions as shown.
@@ -631,6 +667,7 @@ impl From<&Rollup> for RollupView {
                 (o.ai_assisted_deal_value_usd / Decimal::from(o.ai_assisted_deals)).round_dp(2)
             }),
             audit: r.audit.clone(),
+            projects: r.projects.clone(),
         }
     }
 }
@@ -646,8 +683,9 @@ pub enum RollupError {
     Store(#[from] StoreError),
 }
 
-/// The longest span rolled up or read in one call, days (a quarter and a bit).
-pub const MAX_SPAN_DAYS: i64 = 100;
+/// The longest span rolled up or read in one call, days (a year and a bit: the 12-month ROI
+/// period reads that many daily roll-ups).
+pub const MAX_SPAN_DAYS: i64 = 400;
 
 fn check_range(from: NaiveDate, to: NaiveDate) -> Result<(), RollupError> {
     if from > to {

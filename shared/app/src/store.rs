@@ -3,17 +3,22 @@
 //! | record | pk | sk |
 //! |---|---|---|
 //! | client | `CLIENT#{client}` | `PROFILE` |
+//! | client listing | `CLIENTS` | `CLIENT#{client}` |
+//! | client settings | `CLIENT#{client}` | `SETTINGS` |
 //! | project | `PROJECT#{project}` | `PROFILE` |
 //! | project listing | `CLIENT#{client}` | `PROJECT#{project}` |
 //! | metric snapshot | `PROJECT#{project}` | `SNAPSHOT#{date}#{kind}#{id}` |
 //! | ROI calculation | `PROJECT#{project}` | `ROI#{as_of}#{months}m` |
+//! | project insights | `PROJECT#{project}` | `INSIGHTS#{as_of}` |
+//! | reminder sent | `PROJECT#{project}` | `REMINDER#{due}#{kind}` |
+//! | alert state | `CLIENT#{client}` | `ALERT#{rule}#{scope}` |
 //! | idempotency record | `PROJECT#{project}` | `IDEMPOTENCY#{sha256(key)}` (TTL 90 days) |
 //! | audit entry | `AUDIT#{client}#{YYYY-MM}` | `{time}#{id}` |
 //! | API key | `APIKEY#{sha256(key)}` | `KEY` |
 //! | API key listing | `CLIENT#{client}` | `APIKEY#{key_id}` |
 //! | negotiated prices | `CLIENT#{client}` | `PRICES` |
 //! | raw event | `EVENTS#{client}#{day}#{shard}` | `{time}#{event_id}` (TTL 90 days) |
-//! | daily roll-up | `ROLLUP#{client}#{day}` | `SUMMARY`, `USERS#{n}`, `usage#{dimension}#{value}`, `agent#{agent}` |
+//! | daily roll-up | `ROLLUP#{client}#{day}` | `SUMMARY`, `USERS#{n}`, `usage#{dimension}#{value}`, `agent#{agent}`, `project#{project}` |
 //!
 //! A project's own record sits in its partition so that `--project P` needs no client; the
 //! listing item under the client lets a client's projects be listed with one query.
@@ -145,17 +150,57 @@ impl Store {
     /// [`StoreError::Conflict`] when another client has the id; [`StoreError::Table`].
     pub async fn add_client(&self, client: &Client) -> Result<Written, StoreError> {
         let item = Item::from_record(client_pk(&client.id), "PROFILE", client)?;
-        match self.table.put(item, Condition::NotExists).await {
-            Ok(()) => Ok(Written::Created),
+        let written = match self.table.put(item, Condition::NotExists).await {
+            Ok(()) => Written::Created,
             Err(TableError::ConditionFailed) => match self.client(&client.id).await? {
-                Some(existing) if existing == *client => Ok(Written::Unchanged),
-                _ => Err(StoreError::Conflict(format!(
-                    "client '{}' exists already with other details",
-                    client.id
-                ))),
+                Some(existing) if existing == *client => Written::Unchanged,
+                _ => {
+                    return Err(StoreError::Conflict(format!(
+                        "client '{}' exists already with other details",
+                        client.id
+                    )));
+                }
             },
-            Err(e) => Err(e.into()),
-        }
+            Err(e) => return Err(e.into()),
+        };
+        let listing = Item::from_record("CLIENTS", format!("CLIENT#{}", client.id), client)?;
+        self.table.put(listing, Condition::Always).await?;
+        Ok(written)
+    }
+
+    /// Every client, by id (the scheduled jobs' starting point).
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        self.records(Query::prefix("CLIENTS", "CLIENT#")).await
+    }
+
+    /// A client's settings, or the defaults when none are stored.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn settings(
+        &self,
+        client: &ClientId,
+    ) -> Result<crate::settings::ClientSettings, StoreError> {
+        Ok(self
+            .get_record(&client_pk(client), "SETTINGS")
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Replaces a client's settings.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn put_settings(
+        &self,
+        client: &ClientId,
+        settings: &crate::settings::ClientSettings,
+    ) -> Result<(), StoreError> {
+        let item = Item::from_record(client_pk(client), "SETTINGS", settings)?;
+        Ok(self.table.put(item, Condition::Always).await?)
     }
 
     /// Reads a client.
@@ -315,6 +360,113 @@ impl Store {
     ) -> Result<Vec<RoiCalculation>, StoreError> {
         self.records(Query::prefix(project_pk(project), "ROI#"))
             .await
+    }
+
+    /// A client's alert states.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn alert_states(
+        &self,
+        client: &ClientId,
+    ) -> Result<Vec<crate::alerts::AlertState>, StoreError> {
+        self.records(Query::prefix(client_pk(client), "ALERT#"))
+            .await
+    }
+
+    /// Stores an alert's state, replacing it.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn put_alert_state(
+        &self,
+        client: &ClientId,
+        state: &crate::alerts::AlertState,
+    ) -> Result<(), StoreError> {
+        let sk = format!("ALERT#{}#{}", state.rule, state.scope);
+        let item = Item::from_record(client_pk(client), sk, state)?;
+        Ok(self.table.put(item, Condition::Always).await?)
+    }
+
+    /// Claims a reminder (project, due date, kind) before it is sent: `true` when this call
+    /// took it, `false` when it was taken already (sent once, ever).
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn claim_reminder(
+        &self,
+        project: &ProjectId,
+        due: chrono::NaiveDate,
+        kind: &str,
+    ) -> Result<bool, StoreError> {
+        let record = serde_json::json!({ "due": due, "kind": kind, "sent_at": self.clock.now() });
+        let item = Item::from_record(
+            project_pk(project),
+            format!("REMINDER#{due}#{kind}"),
+            &record,
+        )?;
+        match self.table.put(item, Condition::NotExists).await {
+            Ok(()) => Ok(true),
+            Err(TableError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Releases a reminder claim whose sending failed, so the next run tries again.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn release_reminder(
+        &self,
+        project: &ProjectId,
+        due: chrono::NaiveDate,
+        kind: &str,
+    ) -> Result<(), StoreError> {
+        Ok(self
+            .table
+            .delete(&project_pk(project), &format!("REMINDER#{due}#{kind}"))
+            .await?)
+    }
+
+    /// Stores a project's insights of an as-of date, replacing them.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn put_insights(
+        &self,
+        insights: &crate::compute::ProjectInsights,
+    ) -> Result<(), StoreError> {
+        let item = Item::from_record(
+            project_pk(&insights.project_id),
+            format!("INSIGHTS#{}", insights.as_of),
+            insights,
+        )?;
+        Ok(self.table.put(item, Condition::Always).await?)
+    }
+
+    /// A project's latest insights.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn latest_insights(
+        &self,
+        project: &ProjectId,
+    ) -> Result<Option<crate::compute::ProjectInsights>, StoreError> {
+        let q = Query {
+            pk: project_pk(project),
+            sort: SortKey::Prefix("INSIGHTS#".into()),
+            descending: true,
+            limit: Some(1),
+            cursor: None,
+        };
+        Ok(self
+            .table
+            .query(q)
+            .await?
+            .items
+            .first()
+            .map(Item::to_record)
+            .transpose()?)
     }
 
     /// The measurement an idempotency key wrote for `project`, if any.
@@ -528,6 +680,7 @@ impl Store {
         summary.by.clear();
         summary.users.clear();
         summary.agents.clear();
+        summary.projects.clear();
         items.push(Item::from_record(pk.clone(), "SUMMARY", &summary)?);
         let users: Vec<&String> = r.users.iter().collect();
         for (n, chunk) in users.chunks(ROLLUP_USERS_PER_ITEM).enumerate() {
@@ -588,6 +741,8 @@ impl Store {
                     .insert(value.to_owned(), item.to_record()?);
             } else if let Some(agent) = item.sk.strip_prefix("agent#") {
                 r.agents.insert(agent.to_owned(), item.to_record()?);
+            } else if let Some(project) = item.sk.strip_prefix("project#") {
+                r.projects.insert(project.to_owned(), item.to_record()?);
             }
         }
         Ok(Some(r))

@@ -9,6 +9,8 @@ pub mod cadence;
 pub mod client;
 pub mod error;
 pub mod event;
+pub mod forecast;
+pub mod kpi;
 pub mod metric;
 pub mod ports;
 pub mod roi;

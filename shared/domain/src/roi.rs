@@ -219,6 +219,12 @@ pub struct RoiOptions {
     pub value_lines: Vec<MonthlyLine>,
     /// Operating cost lines beyond the AI solution cost, USD per month.
     pub operating_cost_lines: Vec<MonthlyLine>,
+    /// The AI solution cost metered from usage events, USD per month: used when the
+    /// compared measurement does not report `ai_solution_cost` (then
+    /// `ai_solution_cost_source` is `metered`).
+    pub metered_ai_cost_monthly: Option<Money>,
+    /// The period's name in `period_analyzed` (default: "N months").
+    pub period_label: Option<String>,
 }
 
 impl RoiOptions {
@@ -230,6 +236,8 @@ impl RoiOptions {
             annual_discount_rate: Percentage::try_from(Decimal::TEN).unwrap_or(Percentage::HUNDRED),
             value_lines: Vec::new(),
             operating_cost_lines: Vec::new(),
+            metered_ai_cost_monthly: None,
+            period_label: None,
         }
     }
 }
@@ -354,10 +362,15 @@ impl RoiCalculation {
             .months
             .unwrap_or_else(|| whole_months_between(project.go_live_date, options.as_of).max(1));
 
-        let ai_cost = current.value(Metric::AiSolutionCost);
+        let reported = current.value(Metric::AiSolutionCost);
+        let (ai_cost, ai_cost_source) = match (reported, options.metered_ai_cost_monthly) {
+            (Some(v), _) => (v, FigureSource::SelfReported),
+            (None, Some(m)) => (m.amount(), FigureSource::Metered),
+            (None, None) => (Decimal::ZERO, FigureSource::NotReported),
+        };
         let mut running_cost_lines = vec![MonthlyLine {
             name: Metric::AiSolutionCost.name().to_owned(),
-            monthly_usd: Money::try_from(ai_cost.unwrap_or_default()).unwrap_or(Money::ZERO),
+            monthly_usd: Money::try_from(ai_cost).unwrap_or(Money::ZERO),
         }];
         running_cost_lines.extend(options.operating_cost_lines.iter().cloned());
         let revenue_increase = match (
@@ -398,7 +411,10 @@ impl RoiCalculation {
             comparison_metric_id: current.id().clone(),
             comparison_needs_review: current.status() == SnapshotStatus::NeedsReview,
             calculation_date: options.as_of,
-            period_analyzed: format!("{months} month{}", if months == 1 { "" } else { "s" }),
+            period_analyzed: options
+                .period_label
+                .clone()
+                .unwrap_or_else(|| format!("{months} month{}", if months == 1 { "" } else { "s" })),
             period_months: months,
             cost_savings_monthly: round_money(f.cost_savings_monthly),
             cost_savings_annual: round_money(f.cost_savings_annual),
@@ -416,11 +432,7 @@ impl RoiCalculation {
             running_cost_monthly: round_money(f.running_cost_monthly),
             benefits_total: round_money(f.benefits_total),
             costs_total: round_money(f.costs_total),
-            ai_solution_cost_source: if ai_cost.is_some() {
-                FigureSource::SelfReported
-            } else {
-                FigureSource::NotReported
-            },
+            ai_solution_cost_source: ai_cost_source,
             inputs,
         })
     }

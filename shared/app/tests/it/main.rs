@@ -19,6 +19,7 @@ use roi_domain::{ProjectId, SnapshotStatus};
 use rust_decimal_macros::dec;
 
 mod ingest;
+mod jobs;
 mod rollup;
 mod web;
 

@@ -1,0 +1,422 @@
+//! The scheduled work on the embedded store with a fixed clock: alert deduplication over a
+//! sequence of runs, the reminder sequence, and the daily job's ROI periods.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use roi_adapters::redb_table::RedbTable;
+use roi_app::Store;
+use roi_app::alerts::{self, Notifier};
+use roi_app::form_link::FormSigner;
+use roi_app::ingest::ingest;
+use roi_app::jobs::{Job, Services, run};
+use roi_app::measurements::{approve_baseline, import_baseline, import_tracking};
+use roi_app::pricing::PriceTable;
+use roi_app::rollup::rollup_days;
+use roi_app::settings::{ClientSettings, WebhookSubscription};
+use roi_app::setup::{add_client, add_project};
+use roi_domain::client::{ClientDraft, ProjectDraft};
+use roi_domain::event::BodyFormat;
+use roi_domain::ports::{
+    Clock, Email, FixedClock, MailError, Mailer, WebhookDelivery, WebhookError, Webhooks,
+};
+use roi_domain::{Client, ProjectId};
+use rust_decimal_macros::dec;
+use serde_json::json;
+
+const JUNE: &[u8] = include_bytes!("fixtures/tracking-june.csv");
+
+#[derive(Default)]
+struct Outbox(Mutex<Vec<Email>>);
+
+#[async_trait]
+impl Mailer for Outbox {
+    async fn send(&self, email: &Email) -> Result<String, MailError> {
+        let mut sent = self.0.lock().unwrap();
+        sent.push(email.clone());
+        Ok(format!("m{}", sent.len()))
+    }
+}
+
+#[derive(Default)]
+struct Hooks(Mutex<Vec<WebhookDelivery>>);
+
+#[async_trait]
+impl Webhooks for Hooks {
+    async fn deliver(&self, d: &WebhookDelivery) -> Result<(), WebhookError> {
+        self.0.lock().unwrap().push(d.clone());
+        Ok(())
+    }
+}
+
+struct Ops {
+    store: Store,
+    clock: Arc<FixedClock>,
+    mail: Arc<Outbox>,
+    hooks: Arc<Hooks>,
+    services: Services,
+    client: Client,
+    project: ProjectId,
+    _dir: tempfile::TempDir,
+}
+
+/// Acme Logistics, its deployed project (go-live 2025-02-03) with an approved baseline and
+/// three monthly measurements, an account manager, and a webhook.
+async fn ops(now: &str) -> Ops {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(FixedClock::new(now.parse().unwrap()));
+    let dyn_clock: Arc<dyn Clock> = clock.clone();
+    let table = RedbTable::open(&dir.path().join("roi.redb"), Arc::clone(&dyn_clock)).unwrap();
+    let store = Store::new(Arc::new(table), dyn_clock);
+    let draft = ClientDraft {
+        company_name: "Acme Logistics".into(),
+        time_zone: Some("UTC".into()),
+        report_recipients: vec!["coo@acme.example".into()],
+        ..ClientDraft::default()
+    };
+    let (client, _) = add_client(&store, draft, "test").await.unwrap();
+    let project = ProjectDraft {
+        client_id: client.id.clone(),
+        project_name: "Support Assistant".into(),
+        id: None,
+        solution_type: None,
+        status: Some("deployed".into()),
+        go_live_date: "2025-02-03".into(),
+        one_time_investment: dec!(45000),
+        gross_margin: Some(dec!(40)),
+    };
+    let (project, _) = add_project(&store, project, "test").await.unwrap();
+    import_baseline(&store, &project.id, crate::BASELINE, "test")
+        .await
+        .unwrap();
+    approve_baseline(&store, &project.id, "test").await.unwrap();
+    import_tracking(&store, &project.id, crate::TRACKING, "test")
+        .await
+        .unwrap();
+    let settings = ClientSettings {
+        account_manager_email: Some("am@consultancy.example".into()),
+        alert_recipients: vec!["ops@acme.example".into()],
+        webhooks: vec![WebhookSubscription {
+            url: "https://hooks.acme.example/roi".into(),
+            secret: "whsec-0123456789abcdef".into(),
+            events: vec![],
+        }],
+        ..ClientSettings::default()
+    };
+    store.put_settings(&client.id, &settings).await.unwrap();
+    let (mail, hooks) = (Arc::new(Outbox::default()), Arc::new(Hooks::default()));
+    let services = Services {
+        store: store.clone(),
+        notifier: Notifier {
+            mailer: mail.clone(),
+            webhooks: hooks.clone(),
+            mail_from: "roi@consultancy.example".into(),
+        },
+        signer: FormSigner::new(b"jobs-test-secret-jobs-test-secret!!").unwrap(),
+        base_url: "https://roi.example".into(),
+    };
+    Ops {
+        store,
+        clock,
+        mail,
+        hooks,
+        services,
+        client,
+        project: project.id,
+        _dir: dir,
+    }
+}
+
+impl Ops {
+    async fn remind(&self) {
+        let settings = self.store.settings(&self.client.id).await.unwrap();
+        let services = roi_app::reminders::ReminderServices {
+            mailer: self.services.notifier.mailer.as_ref(),
+            signer: &self.services.signer,
+            base_url: &self.services.base_url,
+            mail_from: "roi@consultancy.example",
+        };
+        let today = self.store.client_today(Some(&self.client));
+        roi_app::reminders::send_reminders(
+            &self.store,
+            &services,
+            &self.client,
+            &settings,
+            today,
+            self.clock.now(),
+        )
+        .await
+        .unwrap();
+    }
+
+    fn subjects(&self) -> Vec<String> {
+        self.mail
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| e.subject.clone())
+            .collect()
+    }
+    fn clear(&self) {
+        self.mail.0.lock().unwrap().clear();
+        self.hooks.0.lock().unwrap().clear();
+    }
+    /// The (event, status) of the notices one check sends about `rule`.
+    async fn check(&self, rule: &str) -> Vec<(String, String)> {
+        let now = self.clock.now();
+        alerts::check(&self.store, &self.services.notifier, &self.client, now)
+            .await
+            .unwrap()
+            .notices
+            .into_iter()
+            .filter(|n| n.message.contains(rule))
+            .map(|n| (n.event, n.status))
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn an_alert_notifies_once_repeats_hourly_and_says_when_it_recovers() {
+    // GIVEN a $0.001 monthly budget for support, already spent today
+    let o = ops("2025-06-10T12:00:00Z").await;
+    let mut settings = o.store.settings(&o.client.id).await.unwrap();
+    settings
+        .thresholds
+        .department_budgets_usd
+        .insert("support".into(), dec!(0.001));
+    o.store.put_settings(&o.client.id, &settings).await.unwrap();
+    let body = json!([{"specversion": "1.0", "id": "u1", "source": "s", "type": "ai.usage", "time": "2025-06-10T08:00:00Z",
+        "data": {"model": "claude-haiku-4-5", "input_tokens": 1000, "output_tokens": 100, "department": "support"}}]);
+    ingest(
+        &o.store,
+        PriceTable::shipped(),
+        &o.client.id,
+        body.to_string().as_bytes(),
+        BodyFormat::Batch,
+    )
+    .await
+    .unwrap();
+    let today = "2025-06-10".parse().unwrap();
+    rollup_days(&o.store, &o.client.id, today, today)
+        .await
+        .unwrap();
+    // WHEN the check runs: it starts firing (150 % of budget)
+    let rule = "department_budget";
+    let pair = |e: &str, s: &str| vec![(e.to_owned(), s.to_owned())];
+    assert_eq!(o.check(rule).await, pair("alert_triggered", "firing"));
+    let subjects = o.subjects();
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s == "Critical: department_budget for Acme Logistics"),
+        "{subjects:?}"
+    );
+    let email = o
+        .mail
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|e| e.subject.contains(rule))
+        .cloned()
+        .unwrap();
+    assert_eq!(email.to, ["ops@acme.example"]);
+    let hook = o
+        .hooks
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|h| String::from_utf8_lossy(&h.body).contains(rule))
+        .cloned()
+        .unwrap();
+    assert_eq!(hook.event, "alert_triggered");
+    let payload: serde_json::Value = serde_json::from_slice(&hook.body).unwrap();
+    assert_eq!(
+        (payload["rule"].as_str(), payload["scope"].as_str()),
+        (Some("department_budget"), Some("support"))
+    );
+    o.clear();
+    // 30 minutes later, still firing: nothing
+    o.clock.advance(chrono::Duration::minutes(30));
+    assert_eq!(o.check(rule).await, vec![]);
+    assert!(
+        o.subjects().iter().all(|s| !s.contains(rule)),
+        "{:?}",
+        o.subjects()
+    );
+    // an hour after the first notice: one repeat
+    o.clock.advance(chrono::Duration::minutes(31));
+    assert_eq!(o.check(rule).await, pair("threshold_exceeded", "repeat"));
+    o.clear();
+    // the budget is raised: one recovery notice, then silence
+    settings
+        .thresholds
+        .department_budgets_usd
+        .insert("support".into(), dec!(100));
+    o.store.put_settings(&o.client.id, &settings).await.unwrap();
+    assert_eq!(o.check(rule).await, pair("alert_triggered", "resolved"));
+    assert!(
+        o.subjects()
+            .iter()
+            .any(|s| s == "Resolved: department_budget for Acme Logistics")
+    );
+    o.clear();
+    o.clock.advance(chrono::Duration::hours(2));
+    assert_eq!(o.check(rule).await, vec![]);
+}
+
+fn reminders_of(o: &Ops, due: &str) -> Vec<(String, Vec<String>)> {
+    o.mail
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.subject.contains(due) || e.text.contains(due))
+        .map(|e| (e.subject.clone(), e.to.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn reminders_go_at_due_minus_7_due_and_due_plus_3_once_each() {
+    // GIVEN the project whose measurement of 2025-06-03 (month 4) is due
+    let o = ops("2025-05-27T07:00:00Z").await;
+    let due = "2025-06-03";
+    // WHEN the runs of D−7 (twice), D and D+3 happen
+    o.remind().await;
+    o.remind().await;
+    let heads_up = reminders_of(&o, due);
+    assert_eq!(heads_up.len(), 1, "{heads_up:?}");
+    assert_eq!(heads_up[0].1, ["am@consultancy.example"]);
+    o.clock.advance(chrono::Duration::days(7));
+    o.remind().await;
+    let on_due: Vec<Email> = o
+        .mail
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.text.contains("due today (2025-06-03)"))
+        .cloned()
+        .collect();
+    assert_eq!(on_due.len(), 1);
+    assert_eq!(on_due[0].to, ["coo@acme.example"]);
+    assert!(
+        on_due[0].text.contains("https://roi.example/forms/"),
+        "{}",
+        on_due[0].text
+    );
+    o.clock.advance(chrono::Duration::days(3));
+    o.remind().await;
+    o.remind().await;
+    let follow_ups = o
+        .mail
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.subject.starts_with("Reminder:") && e.text.contains(due))
+        .count();
+    assert_eq!(follow_ups, 1);
+    // THEN nothing follows once the measurement is in
+    let o = ops("2025-06-03T07:00:00Z").await;
+    o.remind().await;
+    import_tracking(&o.store, &o.project, JUNE, "test")
+        .await
+        .unwrap();
+    o.clock.advance(chrono::Duration::days(3));
+    o.remind().await;
+    let late = o
+        .mail
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.subject.starts_with("Reminder:") && e.text.contains(due))
+        .count();
+    assert_eq!(late, 0, "submitted on the 4th: no follow-up");
+    let project = o.store.project(&o.project).await.unwrap().unwrap();
+    let t = roi_app::reminders::tracking(
+        &project,
+        &o.store.snapshots(&o.project).await.unwrap(),
+        "2025-06-10".parse().unwrap(),
+    );
+    // due by 06-07: 02-10, 02-17, 02-24, 03-03, 03-17, 03-31, 04-14, 04-28, 05-03, 06-03;
+    // measured 02-28, 03-31, 04-30 and 06-04 cover 03-03, 03-31, 04-28, 05-03 and 06-03;
+    // only the June one was recorded by its due day (the others were imported on 06-03)
+    assert_eq!((t.due_so_far, t.submitted, t.on_time), (10, 5, 1), "{t:?}");
+    assert_eq!(t.completeness_percentage, Some(dec!(50)));
+}
+
+#[tokio::test]
+async fn the_daily_job_rolls_up_computes_every_period_and_tells_the_webhook() {
+    // GIVEN the measured project and a day of usage attributed to it
+    let o = ops("2025-05-02T06:00:00Z").await;
+    let body = json!([{"specversion": "1.0", "id": "u1", "source": "s", "type": "ai.usage", "time": "2025-05-01T10:00:00Z",
+        "data": {"model": "claude-haiku-4-5", "input_tokens": 1000000, "output_tokens": 0, "project": o.project.to_string()}}]);
+    ingest(
+        &o.store,
+        PriceTable::shipped(),
+        &o.client.id,
+        body.to_string().as_bytes(),
+        BodyFormat::Batch,
+    )
+    .await
+    .unwrap();
+    // WHEN the daily job runs (for yesterday, 2025-05-01)
+    let report = run(
+        &o.services,
+        &Job::Daily {
+            date: None,
+            client: None,
+        },
+    )
+    .await
+    .unwrap();
+    // THEN the day is rolled up, and month to date and since go-live are computed
+    assert_eq!(report.failures, Vec::<String>::new());
+    // (go-live 2025-02-03: two whole months by 2025-05-01, so no "last 3 months" yet)
+    assert_eq!(
+        (
+            report.clients,
+            report.days_rolled_up,
+            report.roi_calculations
+        ),
+        (1, 1, 2),
+        "{report:?}"
+    );
+    let calcs = o.store.roi_calculations(&o.project).await.unwrap();
+    let labels: Vec<&str> = calcs.iter().map(|c| c.period_analyzed.as_str()).collect();
+    assert_eq!(labels, ["month to date", "since go-live"]);
+    let hook = o
+        .hooks
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|h| h.event == "roi_calculation_complete")
+        .cloned()
+        .unwrap();
+    let payload: serde_json::Value = serde_json::from_slice(&hook.body).unwrap();
+    assert_eq!(payload["project_id"], o.project.to_string());
+    let insights = o.store.latest_insights(&o.project).await.unwrap().unwrap();
+    assert!(
+        insights
+            .trends
+            .iter()
+            .any(|t| t.metric == "avg_task_completion_time"),
+        "{insights:?}"
+    );
+    // AND running it again changes nothing and sends the same webhook id
+    run(
+        &o.services,
+        &Job::Daily {
+            date: None,
+            client: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(o.store.roi_calculations(&o.project).await.unwrap(), calcs);
+}

@@ -1,0 +1,258 @@
+//! KPI thresholds and the alert levels they give (seed 003 "Performance Targets &
+//! Thresholds" and "Alert Categories"; seed 002 green / yellow / red zones; seed 004
+//! FR-016.2 budget alerts per department).
+//!
+//! A [`Thresholds`] value holds every limit; its `Default` is seed 003's table. A client's
+//! settings override any of them. [`evaluate`] turns one observed value into a [`Signal`]
+//! (critical, warning, success, or nothing), naming the limit it crossed.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use serde::{Deserialize, Serialize};
+
+/// How serious a signal is (seed 003: critical, warning, success notifications).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// A target met or beaten.
+    Success,
+    /// Outside the comfortable range (seed 002 yellow).
+    Warning,
+    /// Act now (seed 002 red).
+    Critical,
+}
+
+/// The KPIs watched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kpi {
+    /// A project's ROI, percent (latest calculation).
+    RoiPercentage,
+    /// Agent runs that failed or timed out yesterday, percent of runs.
+    ErrorRate,
+    /// System uptime, percent (latest measurement).
+    SystemUptime,
+    /// User adoption rate, percent (latest measurement).
+    FeatureAdoption,
+    /// An agent's p95 run time yesterday, ms.
+    LatencyP95,
+    /// A department's AI cost this month, percent of its monthly budget.
+    DepartmentBudget,
+}
+
+impl Kpi {
+    /// The rule's name in alert keys and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RoiPercentage => "roi_percentage",
+            Self::ErrorRate => "error_rate",
+            Self::SystemUptime => "system_uptime",
+            Self::FeatureAdoption => "feature_adoption",
+            Self::LatencyP95 => "latency_p95",
+            Self::DepartmentBudget => "department_budget",
+        }
+    }
+}
+
+/// Limits of one KPI. For a KPI where higher is better, `critical` and `warning` are lower
+/// limits and `success` an upper one; where lower is better, the reverse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Critical beyond this.
+    pub critical: Decimal,
+    /// Warning beyond this.
+    pub warning: Decimal,
+    /// Success notification beyond this, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success: Option<Decimal>,
+    /// Whether higher values are better.
+    pub higher_is_better: bool,
+}
+
+/// Every limit. `Default` is seed 003's table; a client overrides fields in its settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Thresholds {
+    /// ROI %: critical < 200, warning < 500, success > 710 (seed 003).
+    pub roi_percentage: Limits,
+    /// Error rate %: warning > 2, critical > 5, success < 1 (seed 003).
+    pub error_rate: Limits,
+    /// Uptime %: warning < 99.5, critical < 99, success > 99.9 (seed 003).
+    pub system_uptime: Limits,
+    /// Adoption %: warning < 60, critical < 40, success > 80 (seed 003 "Feature Adoption").
+    pub feature_adoption: Limits,
+    /// Agent p95 ms: warning > 3,000, critical > 5,000, success < 2,000 (seed 003 "Coaching
+    /// Analysis", the slowest of its AI operations).
+    pub latency_p95_ms: Limits,
+    /// Budget used this month, %: warning > 80, critical > 100 (seed 004 FR-016.2 budget
+    /// alerts; the 80 % early warning is ours).
+    pub department_budget: Limits,
+    /// Monthly AI budget per department, USD (seed 004 US-016.2.2); none by default.
+    pub department_budgets_usd: BTreeMap<String, Decimal>,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        let lower = |critical, warning, success| Limits {
+            critical,
+            warning,
+            success: Some(success),
+            higher_is_better: false,
+        };
+        let higher = |critical, warning, success| Limits {
+            critical,
+            warning,
+            success: Some(success),
+            higher_is_better: true,
+        };
+        Self {
+            roi_percentage: higher(dec!(200), dec!(500), dec!(710)),
+            error_rate: lower(dec!(5), dec!(2), dec!(1)),
+            system_uptime: higher(dec!(99), dec!(99.5), dec!(99.9)),
+            feature_adoption: higher(dec!(40), dec!(60), dec!(80)),
+            latency_p95_ms: lower(dec!(5000), dec!(3000), dec!(2000)),
+            department_budget: Limits {
+                critical: dec!(100),
+                warning: dec!(80),
+                success: None,
+                higher_is_better: false,
+            },
+            department_budgets_usd: BTreeMap::new(),
+        }
+    }
+}
+
+impl Thresholds {
+    /// The limits of `kpi`.
+    pub fn limits(&self, kpi: Kpi) -> Limits {
+        match kpi {
+            Kpi::RoiPercentage => self.roi_percentage,
+            Kpi::ErrorRate => self.error_rate,
+            Kpi::SystemUptime => self.system_uptime,
+            Kpi::FeatureAdoption => self.feature_adoption,
+            Kpi::LatencyP95 => self.latency_p95_ms,
+            Kpi::DepartmentBudget => self.department_budget,
+        }
+    }
+}
+
+/// One KPI value out of its comfortable range, or beating its target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signal {
+    /// Which KPI.
+    pub kpi: Kpi,
+    /// What it is about: a project id, an agent, a department, or `client`.
+    pub scope: String,
+    /// How serious.
+    pub level: Level,
+    /// The observed value, in the KPI's unit.
+    pub value: Decimal,
+    /// The limit crossed.
+    pub limit: Decimal,
+}
+
+impl Signal {
+    /// A sentence for people, e.g. "error_rate of ticket-triage is 6.2, beyond the critical
+    /// limit 5".
+    pub fn message(&self) -> String {
+        let what = match self.level {
+            Level::Critical => "beyond the critical limit",
+            Level::Warning => "beyond the warning limit",
+            Level::Success => "beating the target",
+        };
+        format!(
+            "{} of {} is {}, {what} {}",
+            self.kpi.name(),
+            self.scope,
+            self.value.normalize(),
+            self.limit.normalize()
+        )
+    }
+}
+
+/// The signal `value` of `kpi` gives under `limits`, or `None` inside the comfortable range.
+pub fn evaluate(kpi: Kpi, scope: &str, value: Decimal, limits: Limits) -> Option<Signal> {
+    let beyond = |limit: Decimal| {
+        if limits.higher_is_better {
+            value < limit
+        } else {
+            value > limit
+        }
+    };
+    let better = |limit: Decimal| {
+        if limits.higher_is_better {
+            value > limit
+        } else {
+            value < limit
+        }
+    };
+    let (level, limit) = if beyond(limits.critical) {
+        (Level::Critical, limits.critical)
+    } else if beyond(limits.warning) {
+        (Level::Warning, limits.warning)
+    } else {
+        match limits.success {
+            Some(target) if better(target) => (Level::Success, target),
+            _ => return None,
+        }
+    };
+    Some(Signal {
+        kpi,
+        scope: scope.to_owned(),
+        level,
+        value,
+        limit,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_003s_table_gives_each_zone() {
+        let t = Thresholds::default();
+        let level = |kpi, v| evaluate(kpi, "p", v, t.limits(kpi)).map(|s| s.level);
+        assert_eq!(level(Kpi::RoiPercentage, dec!(150)), Some(Level::Critical));
+        assert_eq!(level(Kpi::RoiPercentage, dec!(450)), Some(Level::Warning));
+        assert_eq!(level(Kpi::RoiPercentage, dec!(600)), None);
+        assert_eq!(level(Kpi::RoiPercentage, dec!(800)), Some(Level::Success));
+        assert_eq!(level(Kpi::ErrorRate, dec!(5.1)), Some(Level::Critical));
+        assert_eq!(level(Kpi::ErrorRate, dec!(2.5)), Some(Level::Warning));
+        assert_eq!(level(Kpi::ErrorRate, dec!(1.5)), None);
+        assert_eq!(level(Kpi::ErrorRate, dec!(0.5)), Some(Level::Success));
+        assert_eq!(level(Kpi::SystemUptime, dec!(98.9)), Some(Level::Critical));
+        assert_eq!(level(Kpi::SystemUptime, dec!(99.4)), Some(Level::Warning));
+        assert_eq!(level(Kpi::FeatureAdoption, dec!(39)), Some(Level::Critical));
+        assert_eq!(level(Kpi::LatencyP95, dec!(3500)), Some(Level::Warning));
+        assert_eq!(
+            level(Kpi::DepartmentBudget, dec!(101)),
+            Some(Level::Critical)
+        );
+        assert_eq!(
+            level(Kpi::DepartmentBudget, dec!(50)),
+            None,
+            "no success level"
+        );
+    }
+
+    #[test]
+    fn a_client_overrides_one_limit_and_keeps_the_rest() {
+        let t: Thresholds = serde_json::from_str(
+            r#"{"error_rate": {"critical": "10", "warning": "4", "higher_is_better": false}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            evaluate(Kpi::ErrorRate, "p", dec!(6), t.error_rate).map(|s| s.level),
+            Some(Level::Warning)
+        );
+        assert_eq!(t.roi_percentage, Thresholds::default().roi_percentage);
+        let s = evaluate(Kpi::ErrorRate, "triage", dec!(12.50), t.error_rate).unwrap();
+        assert_eq!(
+            s.message(),
+            "error_rate of triage is 12.5, beyond the critical limit 10"
+        );
+    }
+}
