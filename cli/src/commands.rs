@@ -41,6 +41,16 @@ pub enum ClientCommand {
         #[arg(long = "recipient", value_name = "EMAIL")]
         recipients: Vec<String>,
     },
+    /// Show a client's settings as JSON (KPI thresholds, hourly rate, alert recipients,
+    /// account manager, webhooks), or replace them with `--set FILE`.
+    Settings {
+        /// The client's id.
+        #[arg(long, value_name = "ID")]
+        client: String,
+        /// A JSON file of settings; fields left out keep their defaults.
+        #[arg(long, value_name = "FILE")]
+        set: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,10 +128,21 @@ pub enum Format {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["project", "from"])))]
 pub struct ComputeArgs {
-    /// The project's id.
+    /// The project's id: compute one ROI.
     #[arg(long, value_name = "ID")]
-    project: String,
+    project: Option<String>,
+    /// Backfill from this day: roll up every day to `--to`, then compute every project's
+    /// ROI periods as of `--to` (all clients, or `--client`).
+    #[arg(long, value_name = "DATE", value_parser = parse_date, requires = "to", conflicts_with_all = ["project", "as_of", "months"])]
+    from: Option<NaiveDate>,
+    /// Last day of the backfill.
+    #[arg(long, value_name = "DATE", value_parser = parse_date, requires = "from")]
+    to: Option<NaiveDate>,
+    /// Backfill this client only.
+    #[arg(long, value_name = "ID", requires = "from")]
+    client: Option<String>,
     /// Compute as of this day, YYYY-MM-DD (default: today in the client's time zone).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     as_of: Option<NaiveDate>,
@@ -183,6 +204,52 @@ pub struct ServeArgs {
     /// The address to listen on (loopback by default; use 0.0.0.0 to let other machines in).
     #[arg(long, default_value = "127.0.0.1")]
     host: std::net::IpAddr,
+    /// Do not run the schedules (the daily job every hour, the alert check every 5
+    /// minutes; e-mail goes to `<data dir>/outbox/`).
+    #[arg(long)]
+    no_schedule: bool,
+}
+
+/// The schedules of the `compute-roi` function, in-process: the daily job every hour (every
+/// step is idempotent, so hourly keeps a laptop's figures fresh) and the alert check every
+/// 5 minutes.
+async fn schedule(services: roi_app::jobs::Services) {
+    use roi_app::jobs::{Job, run};
+    let mut daily = tokio::time::interval(std::time::Duration::from_secs(3600));
+    let mut alerts = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        let job = tokio::select! {
+            _ = daily.tick() => Job::Daily { date: None, client: None },
+            _ = alerts.tick() => Job::AlertCheck { client: None },
+        };
+        if let Err(e) = run(&services, &job).await {
+            tracing::warn!(error = %e, "scheduled job failed");
+        }
+    }
+}
+
+/// What the scheduled jobs need on this machine: the store, an `.eml` outbox under the data
+/// directory for e-mail, webhooks over HTTP(S), the form-link signer and `ROI_BASE_URL`.
+pub fn local_services(
+    store: &Store,
+    data_dir: &std::path::Path,
+) -> Result<roi_app::jobs::Services> {
+    let base_url = std::env::var("ROI_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
+    let mail_from =
+        std::env::var("ROI_MAIL_FROM").unwrap_or_else(|_| "roi-tracker@localhost".into());
+    Ok(roi_app::jobs::Services {
+        store: store.clone(),
+        notifier: roi_app::alerts::Notifier {
+            mailer: Arc::new(roi_adapters::outbox::OutboxMailer::new(
+                data_dir.join("outbox"),
+                Arc::clone(store.clock()),
+            )),
+            webhooks: Arc::new(roi_adapters::webhook::HttpWebhooks::default()),
+            mail_from,
+        },
+        signer: signer(data_dir)?,
+        base_url,
+    })
 }
 
 /// The form-link secret: `ROI_FORM_SECRET`, or else a random one kept in the data
@@ -302,6 +369,28 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("{}", client.id);
             Ok(())
         }
+        Command::Client(ClientCommand::Settings { client, set }) => {
+            let client: ClientId = client
+                .parse()
+                .map_err(|e: roi_domain::FieldError| anyhow::anyhow!("--client: {}", e.reason))?;
+            if store.client(&client).await?.is_none() {
+                bail!("client '{client}' does not exist");
+            }
+            if let Some(file) = set {
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?;
+                let settings: roi_app::settings::ClientSettings = serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not a settings file", file.display()))?;
+                settings.check()?;
+                store.put_settings(&client, &settings).await?;
+                eprintln!("Stored the settings of {client}.");
+            }
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&store.settings(&client).await?)?
+            );
+            Ok(())
+        }
         Command::Project(ProjectCommand::Add {
             client,
             name,
@@ -374,9 +463,26 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Compute(args) => {
+            if let (Some(from), Some(to)) = (args.from, args.to) {
+                let client = args
+                    .client
+                    .as_deref()
+                    .map(str::parse::<ClientId>)
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("--client: {}", e.reason))?;
+                let services = local_services(&store, &data_dir)?;
+                let job = roi_app::jobs::Job::Backfill { from, to, client };
+                let report = roi_app::jobs::run(&services, &job).await?;
+                println!("{}", serde_json::to_string_pretty(&report)?);
+                if !report.failures.is_empty() {
+                    bail!("{} step(s) failed; see above", report.failures.len());
+                }
+                return Ok(());
+            }
+            let project = args.project.as_deref().unwrap_or_default();
             let roi = compute::compute_roi(
                 &store,
-                &project_id(&args.project)?,
+                &project_id(project)?,
                 compute::ComputeRequest {
                     as_of: args.as_of,
                     months: args.months,
@@ -408,8 +514,18 @@ pub async fn run(cli: Cli) -> Result<()> {
                 .with_context(|| format!("listening on {address}"))?;
             let bound = listener.local_addr()?;
             eprintln!(
-                "roi serve: listening on http://{bound} (forms at /forms/{{token}}, events at POST /v1/events); Ctrl-C stops"
+                "roi serve: listening on http://{bound} (forms at /forms/{{token}}, events at POST /v1/events){}; Ctrl-C stops",
+                if args.no_schedule {
+                    ""
+                } else {
+                    ", schedules running"
+                }
             );
+            // After the announcement: its line is the first a supervising process reads.
+            if !args.no_schedule {
+                let services = local_services(&store, &data_dir)?;
+                tokio::spawn(async move { schedule(services).await });
+            }
             axum::serve(
                 listener,
                 app.into_make_service_with_connect_info::<std::net::SocketAddr>(),

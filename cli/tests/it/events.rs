@@ -220,3 +220,96 @@ fn schemathesis_runs_every_check_against_roi_serve_without_a_failure() {
         .unwrap_or(0);
     assert!(generated >= 500, "too few cases ran: {report}");
 }
+
+#[test]
+fn a_backfill_rolls_up_the_days_and_computes_every_period_and_settings_are_checked() {
+    // GIVEN the demo client, and its OpenAI usage attributed to its project
+    let dir = tempfile::tempdir().unwrap();
+    ok(roi(dir.path(), &["demo"]));
+    let project = "acme-logistics-support-assistant";
+    let file = format!("{REPORTS}/openai-usage-completions.json");
+    ok(roi(
+        dir.path(),
+        &[
+            "import",
+            "usage",
+            &file,
+            "--client",
+            "acme-logistics",
+            "--format",
+            "openai",
+            "--project",
+            project,
+        ],
+    ));
+    // WHEN a week is backfilled
+    let out = ok(roi(
+        dir.path(),
+        &[
+            "compute",
+            "--from",
+            "2026-11-16",
+            "--to",
+            "2026-11-22",
+            "--client",
+            "acme-logistics",
+        ],
+    ));
+    // THEN every day is rolled up and the five periods are computed as of the 22nd
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["days_rolled_up"], 7, "{report}");
+    assert_eq!(report["roi_calculations"], 5, "{report}");
+    assert_eq!(report["failures"], serde_json::json!([]));
+    // AND --from without --to is refused by the parser
+    let half = roi(dir.path(), &["compute", "--from", "2026-11-16"]);
+    assert!(
+        !half.status.success() && stderr(&half).contains("--to"),
+        "{}",
+        stderr(&half)
+    );
+
+    // settings: partial files keep defaults; bad ones are refused with the reason
+    let settings = dir.path().join("settings.json");
+    std::fs::write(
+        &settings,
+        r#"{"hourly_rate_usd": "45", "account_manager_email": "am@consultancy.example"}"#,
+    )
+    .unwrap();
+    let set = ok(roi(
+        dir.path(),
+        &[
+            "client",
+            "settings",
+            "--client",
+            "acme-logistics",
+            "--set",
+            settings.to_str().unwrap(),
+        ],
+    ));
+    let shown: serde_json::Value = serde_json::from_str(&stdout(&set)).unwrap();
+    assert_eq!(shown["hourly_rate_usd"], "45");
+    assert_eq!(shown["alert_repeat_minutes"], 60);
+    assert_eq!(shown["thresholds"]["roi_percentage"]["critical"], "200");
+    std::fs::write(
+        &settings,
+        r#"{"webhooks": [{"url": "http://hooks.example.com", "secret": "0123456789abcdef"}]}"#,
+    )
+    .unwrap();
+    let bad = roi(
+        dir.path(),
+        &[
+            "client",
+            "settings",
+            "--client",
+            "acme-logistics",
+            "--set",
+            settings.to_str().unwrap(),
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("must be an https:// URL"),
+        "{}",
+        stderr(&bad)
+    );
+}

@@ -140,6 +140,19 @@ impl std::fmt::Debug for Services {
     }
 }
 
+/// Reads an invocation payload ([`Job::from_payload`]) and runs the job: the `compute-roi`
+/// function's handler.
+///
+/// # Errors
+/// [`JobError`].
+pub async fn handle_payload(
+    services: &Services,
+    payload: serde_json::Value,
+) -> Result<JobReport, JobError> {
+    let job = Job::from_payload(payload)?;
+    run(services, &job).await
+}
+
 /// Runs one job.
 ///
 /// # Errors

@@ -8,7 +8,7 @@
 //! | project | `PROJECT#{project}` | `PROFILE` |
 //! | project listing | `CLIENT#{client}` | `PROJECT#{project}` |
 //! | metric snapshot | `PROJECT#{project}` | `SNAPSHOT#{date}#{kind}#{id}` |
-//! | ROI calculation | `PROJECT#{project}` | `ROI#{as_of}#{months}m` |
+//! | ROI calculation | `PROJECT#{project}` | `ROI#{as_of}#{months:03}m` |
 //! | project insights | `PROJECT#{project}` | `INSIGHTS#{as_of}` |
 //! | reminder sent | `PROJECT#{project}` | `REMINDER#{due}#{kind}` |
 //! | alert state | `CLIENT#{client}` | `ALERT#{rule}#{scope}` |
@@ -345,7 +345,8 @@ impl Store {
     /// # Errors
     /// [`StoreError::Table`].
     pub async fn put_roi(&self, roi: &RoiCalculation) -> Result<(), StoreError> {
-        let sk = format!("ROI#{}#{}m", roi.calculation_date, roi.period_months);
+        // Months zero-padded, so a day's periods read back shortest first.
+        let sk = format!("ROI#{}#{:03}m", roi.calculation_date, roi.period_months);
         let item = Item::from_record(project_pk(&roi.project_id), sk, roi)?;
         Ok(self.table.put(item, Condition::Always).await?)
     }

@@ -1,0 +1,169 @@
+//! The `compute-roi` handler run on each file of `events/compute-roi/`, against the embedded
+//! store and against DynamoDB in moto.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use roi_adapters::dynamodb::DynamoTable;
+use roi_adapters::outbox::OutboxMailer;
+use roi_adapters::redb_table::RedbTable;
+use roi_app::Store;
+use roi_app::alerts::Notifier;
+use roi_app::form_link::FormSigner;
+use roi_app::ingest::ingest;
+use roi_app::jobs::{JobError, Services, handle_payload};
+use roi_app::pricing::PriceTable;
+use roi_domain::event::BodyFormat;
+use roi_domain::ports::{Clock, FixedClock, Table, WebhookDelivery, WebhookError, Webhooks};
+use roi_e2e::{moto, samples};
+
+const EVENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/compute-roi");
+
+fn clock() -> Arc<dyn Clock> {
+    Arc::new(FixedClock::new("2026-11-21T12:00:00Z".parse().unwrap()))
+}
+
+struct NoWebhooks;
+
+#[async_trait]
+impl Webhooks for NoWebhooks {
+    async fn deliver(&self, _: &WebhookDelivery) -> Result<(), WebhookError> {
+        Err(WebhookError::Rejected(
+            "no webhook is configured in this test".into(),
+        ))
+    }
+}
+
+fn payload(file: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(format!("{EVENTS}/{file}")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn every_event_does_what_its_name_says(table: Arc<dyn Table>, outbox: &std::path::Path) {
+    // GIVEN the sample project (deployed, go-live 2025-02-03) and a week of AI usage
+    let store = Store::new(table, clock());
+    let project = samples::sample_project(&store).await;
+    let client = "acme-logistics".parse().unwrap();
+    let events: Vec<serde_json::Value> = (16..=20)
+        .map(|day| {
+            serde_json::json!({"specversion": "1.0", "id": format!("u{day}"), "source": "s", "type": "ai.usage",
+                "time": format!("2026-11-{day}T15:00:00Z"),
+                "data": {"model": "claude-haiku-4-5", "input_tokens": 100000, "output_tokens": 1000, "project": project.to_string()}})
+        })
+        .collect();
+    let body = serde_json::Value::from(events).to_string();
+    ingest(
+        &store,
+        PriceTable::shipped(),
+        &client,
+        body.as_bytes(),
+        BodyFormat::Batch,
+    )
+    .await
+    .unwrap();
+    let services = Services {
+        store: store.clone(),
+        notifier: Notifier {
+            mailer: Arc::new(OutboxMailer::new(outbox, clock())),
+            webhooks: Arc::new(NoWebhooks),
+            mail_from: "roi@consultancy.example".into(),
+        },
+        signer: FormSigner::new(b"local-development-secret-not-for-production").unwrap(),
+        base_url: "http://127.0.0.1:8080".into(),
+    };
+
+    // backfill: five days rolled up, then every period as of the 20th
+    let r = handle_payload(&services, payload("backfill.json"))
+        .await
+        .unwrap();
+    assert_eq!(r.failures, Vec::<String>::new());
+    assert_eq!(
+        (r.clients, r.days_rolled_up, r.roi_calculations),
+        (1, 5, 5),
+        "{r:?}"
+    );
+    let day = store
+        .rollup(&client, "2026-11-18".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(day.usage.events, 1);
+    let periods: Vec<String> = store
+        .roi_calculations(&project)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.calculation_date.to_string() == "2026-11-20")
+        .map(|c| c.period_analyzed)
+        .collect();
+    assert_eq!(
+        periods,
+        [
+            "month to date",
+            "last 3 months",
+            "last 6 months",
+            "last 12 months",
+            "since go-live"
+        ]
+    );
+
+    // daily: yesterday (the client's 20th) again, idempotently
+    let r = handle_payload(&services, payload("daily.json"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.clients, r.days_rolled_up, r.roi_calculations),
+        (1, 1, 5),
+        "{r:?}"
+    );
+
+    // the alert check reads what the daily run stored
+    let r = handle_payload(&services, payload("alert-check.json"))
+        .await
+        .unwrap();
+    assert_eq!(r.clients, 1);
+    assert_eq!(r.failures, Vec::<String>::new());
+
+    // a form submission's event recomputes that project as of today
+    let r = handle_payload(&services, payload("project-changed.json"))
+        .await
+        .unwrap();
+    assert_eq!(r.roi_calculations, 5);
+    assert!(
+        store
+            .roi_calculations(&project)
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.calculation_date.to_string() == "2026-11-21")
+    );
+
+    // anything else is refused with a reason
+    let bad = handle_payload(&services, serde_json::json!({"job": "weekly"})).await;
+    assert!(
+        matches!(bad, Err(JobError::NotAJob(ref why)) if why.contains("weekly")),
+        "{bad:?}"
+    );
+}
+
+#[tokio::test]
+async fn events_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = RedbTable::open(&dir.path().join("roi.redb"), clock()).unwrap();
+    every_event_does_what_its_name_says(Arc::new(table), &dir.path().join("outbox")).await;
+}
+
+#[tokio::test]
+async fn events_on_dynamodb() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = moto::sdk_config().await;
+    let table = DynamoTable::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        moto::unique("jobs"),
+        clock(),
+    );
+    table.create_if_missing().await.unwrap();
+    every_event_does_what_its_name_says(Arc::new(table), &dir.path().join("outbox")).await;
+}
