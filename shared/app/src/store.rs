@@ -525,13 +525,7 @@ impl Store {
         client: &ClientId,
         month: &str,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let q = Query {
-            pk: format!("AUDIT#{client}#{month}"),
-            sort: SortKey::All,
-            descending: false,
-            limit: None,
-            cursor: None,
-        };
+        let q = Query::partition(format!("AUDIT#{client}#{month}"));
         self.records(q).await
     }
 
@@ -656,13 +650,11 @@ impl Store {
     ) -> Result<Vec<crate::ingest::StoredEvent>, StoreError> {
         let mut events = Vec::new();
         for shard in 0..roi_domain::event::EVENT_SHARDS {
-            let q = Query {
-                pk: roi_domain::event::EventKey::partition(client.as_str(), day, shard),
-                sort: SortKey::All,
-                descending: false,
-                limit: None,
-                cursor: None,
-            };
+            let q = Query::partition(roi_domain::event::EventKey::partition(
+                client.as_str(),
+                day,
+                shard,
+            ));
             events.extend(self.records(q).await?);
         }
         Ok(events)
@@ -709,7 +701,7 @@ impl Store {
             )?);
         }
         let keep: std::collections::HashSet<String> = items.iter().map(|i| i.sk.clone()).collect();
-        let stored = query_all(self.table.as_ref(), Query::prefix(pk.clone(), "")).await?;
+        let stored = query_all(self.table.as_ref(), Query::partition(pk.clone())).await?;
         self.table.batch_put(items).await?;
         for gone in stored.iter().filter(|i| !keep.contains(&i.sk)) {
             self.table.delete(&pk, &gone.sk).await?;
@@ -727,7 +719,7 @@ impl Store {
         day: chrono::NaiveDate,
     ) -> Result<Option<crate::rollup::Rollup>, StoreError> {
         let pk = rollup_pk(client, day);
-        let items = query_all(self.table.as_ref(), Query::prefix(pk, "")).await?;
+        let items = query_all(self.table.as_ref(), Query::partition(pk)).await?;
         let Some(summary) = items.iter().find(|i| i.sk == "SUMMARY") else {
             return Ok(None);
         };

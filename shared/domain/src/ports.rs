@@ -165,7 +165,19 @@ pub struct Query {
 }
 
 impl Query {
-    /// Every item of `pk` whose sort key starts with `prefix`, in ascending order.
+    /// Every item of `pk`, in ascending order.
+    pub fn partition(pk: impl Into<String>) -> Self {
+        Self {
+            pk: pk.into(),
+            sort: SortKey::All,
+            descending: false,
+            limit: None,
+            cursor: None,
+        }
+    }
+
+    /// Every item of `pk` whose sort key starts with `prefix` (not empty: DynamoDB refuses
+    /// an empty key value; use [`Query::partition`]), in ascending order.
     pub fn prefix(pk: impl Into<String>, prefix: impl Into<String>) -> Self {
         Self {
             pk: pk.into(),
