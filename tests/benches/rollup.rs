@@ -91,7 +91,11 @@ fn main() {
         .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
         .collect();
     let parsed = start.elapsed();
-    let rollup = roll_up("bench".parse().unwrap(), "2026-11-20".parse().unwrap(), &events);
+    let rollup = roll_up(
+        "bench".parse().unwrap(),
+        "2026-11-20".parse().unwrap(),
+        &events,
+    );
     let ours = start.elapsed();
 
     // DuckDB, single thread, same file.
@@ -99,7 +103,11 @@ fn main() {
         .args(["-c", DUCKDB, file.to_str().unwrap()])
         .output()
         .expect("python3 runs");
-    assert!(out.status.success(), "duckdb failed (pip install duckdb): {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "duckdb failed (pip install duckdb): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
     let head: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
@@ -107,8 +115,15 @@ fn main() {
     let mut exact: HashMap<String, (u64, u64, [f64; 3])> = HashMap::new();
     for line in lines {
         let f: Vec<&str> = line.split_whitespace().collect();
-        let q = [f[6].parse().unwrap(), f[7].parse().unwrap(), f[8].parse().unwrap()];
-        exact.insert(f[0].to_owned(), (f[1].parse().unwrap(), f[5].parse().unwrap(), q));
+        let q = [
+            f[6].parse().unwrap(),
+            f[7].parse().unwrap(),
+            f[8].parse().unwrap(),
+        ];
+        exact.insert(
+            f[0].to_owned(),
+            (f[1].parse().unwrap(), f[5].parse().unwrap(), q),
+        );
     }
 
     // Same aggregates, and the sketch's error against exact quantiles.
@@ -133,7 +148,9 @@ fn main() {
         parsed.as_secs_f64(),
         (ours - parsed).as_secs_f64()
     );
-    println!("  DuckDB 1 thread: read_ndjson + GROUP BY    {duck_seconds:>7.2} s  (exact quantiles)");
+    println!(
+        "  DuckDB 1 thread: read_ndjson + GROUP BY    {duck_seconds:>7.2} s  (exact quantiles)"
+    );
     println!(
         "  ratio                                      {:>7.2}    (aim ≤ 1.0)",
         ours.as_secs_f64() / duck_seconds

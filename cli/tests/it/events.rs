@@ -174,15 +174,39 @@ fn a_usage_report_imports_once_and_the_price_table_shows_what_priced_it() {
     assert!(gpt4o.contains("2.00") && gpt4o.contains("8.00"), "{gpt4o}");
 }
 
-/// `roi serve` on a free port with one client and key; returns the server and both.
+/// `roi serve` on a free port with one client, a rolled-up day of usage (2026-11-20, the
+/// date the OpenAPI examples name) and a key; returns the server, its port and the key.
 fn serve(dir: &Path) -> (crate::browser::Running, u16, String) {
     client(dir);
+    let file = format!("{REPORTS}/openai-usage-completions.json");
+    ok(roi(
+        dir,
+        &[
+            "import",
+            "usage",
+            &file,
+            "--client",
+            "acme-logistics",
+            "--format",
+            "openai",
+        ],
+    ));
+    ok(roi(
+        dir,
+        &[
+            "rollup",
+            "--client",
+            "acme-logistics",
+            "--from",
+            "2026-11-20",
+        ],
+    ));
     let key = last_line(&ok(roi(
         dir,
         &["apikey", "create", "--client", "acme-logistics"],
     )));
     let mut child = Command::new(env!("CARGO_BIN_EXE_roi"))
-        .args(["serve", "--port", "0"])
+        .args(["serve", "--port", "0", "--no-schedule"])
         .env("ROI_DATA_DIR", dir)
         .env_remove("ROI_STORE")
         .stderr(Stdio::piped())

@@ -1,4 +1,4 @@
-//! The [`Webhooks`] adapter: HTTPS POSTs with `ureq` (rustls, webpki roots), signed with
+//! The [`Webhooks`] adapter: HTTPS POSTs with `ureq` (rustls with aws-lc-rs, webpki roots), signed with
 //! HMAC-SHA256, retried with [`Backoff`] on connection errors, timeouts, 408, 429 and 5xx.
 //! Plain `http://` is allowed only to loopback addresses (local runs and tests).
 
@@ -75,9 +75,16 @@ fn allowed(url: &str) -> bool {
 impl HttpWebhooks {
     /// Webhooks retried per `backoff`.
     pub fn new(backoff: Backoff) -> Self {
+        let tls = ureq::tls::TlsConfig::builder()
+            .provider(ureq::tls::TlsProvider::Rustls)
+            .unversioned_rustls_crypto_provider(std::sync::Arc::new(
+                rustls::crypto::aws_lc_rs::default_provider(),
+            ))
+            .build();
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(ATTEMPT_TIMEOUT_SECONDS)))
             .http_status_as_error(false)
+            .tls_config(tls)
             .build()
             .into();
         Self { agent, backoff }
