@@ -246,6 +246,8 @@ pub struct ProjectInsights {
     pub trends: Vec<MetricTrend>,
     /// Metered AI cost forecast (seed 004 FR-016.2), from up to 90 days of roll-ups.
     pub forecast: Option<CostForecast>,
+    /// Completeness and timeliness of the measurements (seed 000 §10).
+    pub tracking: crate::reminders::Tracking,
 }
 
 /// Computes and stores the ROI of every period with data (see [`periods`]), with the
@@ -328,6 +330,7 @@ pub async fn compute_periods(
         as_of,
         trends,
         forecast: forecast(&costs),
+        tracking: crate::reminders::tracking(&p, &snapshots, as_of),
     };
     store.put_insights(&insights).await?;
     Ok((calculations, insights))

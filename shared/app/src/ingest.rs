@@ -24,8 +24,7 @@ use crate::pricing::{PriceTable, cost_mismatch};
 use crate::store::{Store, StoreError};
 
 /// A raw event as stored under its [`EventKey`] (TTL [`EVENT_TTL_DAYS`] days).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "StoredEventRepr")]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoredEvent {
     /// CloudEvents `type`.
     #[serde(rename = "type")]
@@ -59,45 +58,111 @@ pub struct StoredEvent {
     pub cost_mismatch: bool,
 }
 
-#[derive(Deserialize)]
-struct StoredEventRepr {
-    #[serde(rename = "type")]
-    event_type: EventType,
-    id: String,
-    source: String,
-    time: DateTime<Utc>,
-    day: NaiveDate,
-    #[serde(default)]
-    subject: Option<String>,
-    received_at: DateTime<Utc>,
-    data: serde_json::Value,
-    #[serde(default)]
-    cost_usd: Option<Decimal>,
-    #[serde(default)]
-    price_version: Option<String>,
-    #[serde(default)]
-    priced_as: Option<String>,
-    #[serde(default)]
-    cost_mismatch: bool,
+/// Reads a stored event in one pass: `data` is typed by the `type` read before it (the
+/// order [`StoredEvent`] is written in), and only buffered when `type` comes later. Roll-ups
+/// read every event of a day, so this is their hot path.
+impl<'de> Deserialize<'de> for StoredEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(StoredEventVisitor)
+    }
 }
 
-impl TryFrom<StoredEventRepr> for StoredEvent {
-    type Error = FieldError;
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum Field {
+    Type,
+    Id,
+    Source,
+    Time,
+    Day,
+    Subject,
+    ReceivedAt,
+    Data,
+    CostUsd,
+    PriceVersion,
+    PricedAs,
+    CostMismatch,
+    #[serde(other)]
+    Other,
+}
 
-    fn try_from(r: StoredEventRepr) -> Result<Self, FieldError> {
-        Ok(Self {
-            data: EventData::from_value(r.event_type, r.data)?,
-            event_type: r.event_type,
-            id: r.id,
-            source: r.source,
-            time: r.time,
-            day: r.day,
-            subject: r.subject,
-            received_at: r.received_at,
-            cost_usd: r.cost_usd,
-            price_version: r.price_version,
-            priced_as: r.priced_as,
-            cost_mismatch: r.cost_mismatch,
+struct StoredEventVisitor;
+
+/// `data` of a known type, deserialized straight into its struct.
+struct TypedData(EventType);
+
+impl<'de> serde::de::DeserializeSeed<'de> for TypedData {
+    type Value = EventData;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<EventData, D::Error> {
+        Ok(match self.0 {
+            EventType::AiUsage => EventData::AiUsage(Deserialize::deserialize(d)?),
+            EventType::AgentExecution => EventData::AgentExecution(Deserialize::deserialize(d)?),
+            EventType::FeatureUsage => EventData::FeatureUsage(Deserialize::deserialize(d)?),
+            EventType::Session => EventData::Session(Deserialize::deserialize(d)?),
+            EventType::BusinessOutcome => EventData::BusinessOutcome(Deserialize::deserialize(d)?),
+            EventType::Audit => EventData::Audit(Deserialize::deserialize(d)?),
+        })
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for StoredEventVisitor {
+    type Value = StoredEvent;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a stored event")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<StoredEvent, A::Error> {
+        use serde::de::Error;
+        let mut event_type: Option<EventType> = None;
+        let (mut data, mut pending): (Option<EventData>, Option<serde_json::Value>) = (None, None);
+        let (mut id, mut source, mut time, mut day, mut received_at) =
+            (None, None, None, None, None);
+        let (mut subject, mut cost_usd, mut price_version, mut priced_as) =
+            (None, None, None, None);
+        let mut cost_mismatch = false;
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::Type => event_type = Some(map.next_value()?),
+                Field::Data => match event_type {
+                    Some(t) => data = Some(map.next_value_seed(TypedData(t))?),
+                    None => pending = Some(map.next_value()?),
+                },
+                Field::Id => id = Some(map.next_value()?),
+                Field::Source => source = Some(map.next_value()?),
+                Field::Time => time = Some(map.next_value()?),
+                Field::Day => day = Some(map.next_value()?),
+                Field::Subject => subject = map.next_value()?,
+                Field::ReceivedAt => received_at = Some(map.next_value()?),
+                Field::CostUsd => cost_usd = map.next_value()?,
+                Field::PriceVersion => price_version = map.next_value()?,
+                Field::PricedAs => priced_as = map.next_value()?,
+                Field::CostMismatch => cost_mismatch = map.next_value()?,
+                Field::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        let event_type = event_type.ok_or_else(|| A::Error::missing_field("type"))?;
+        let data = match (data, pending) {
+            (Some(d), _) => d,
+            (None, Some(v)) => EventData::from_value(event_type, v).map_err(A::Error::custom)?,
+            (None, None) => return Err(A::Error::missing_field("data")),
+        };
+        Ok(StoredEvent {
+            event_type,
+            id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+            source: source.ok_or_else(|| A::Error::missing_field("source"))?,
+            time: time.ok_or_else(|| A::Error::missing_field("time"))?,
+            day: day.ok_or_else(|| A::Error::missing_field("day"))?,
+            subject,
+            received_at: received_at.ok_or_else(|| A::Error::missing_field("received_at"))?,
+            data,
+            cost_usd,
+            price_version,
+            priced_as,
+            cost_mismatch,
         })
     }
 }
@@ -468,4 +533,27 @@ pub async fn store_events(
         "events ingested"
     );
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_event_reads_back_whatever_the_field_order() {
+        let typed_first = r#"{"type":"agent.execution","id":"e1","source":"s","time":"2026-11-20T10:00:00Z","day":"2026-11-20","received_at":"2026-11-21T00:00:00Z","data":{"outcome":"timeout","duration_ms":30000,"agent":"triage"},"extra":1}"#;
+        let event: StoredEvent = serde_json::from_str(typed_first).unwrap();
+        let EventData::AgentExecution(x) = &event.data else {
+            panic!("{event:?}")
+        };
+        assert_eq!((x.duration_ms, x.agent.as_deref()), (30000, Some("triage")));
+        // a JSON map with sorted keys puts data before type
+        let value: serde_json::Value = serde_json::from_str(typed_first).unwrap();
+        assert_eq!(serde_json::from_value::<StoredEvent>(value).unwrap(), event);
+        // and what is written reads back equal
+        let text = serde_json::to_string(&event).unwrap();
+        assert_eq!(serde_json::from_str::<StoredEvent>(&text).unwrap(), event);
+        let missing = serde_json::from_str::<StoredEvent>(r#"{"type":"audit","id":"e"}"#);
+        assert!(missing.unwrap_err().to_string().contains("missing field"));
+    }
 }

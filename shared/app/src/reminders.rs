@@ -198,7 +198,7 @@ fn reminder_email(
 }
 
 /// How well a project is measured (seed 000 §10 "track the tracker").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Tracking {
     /// Measurements due up to three days ago (their follow-up window has opened).
     pub due_so_far: u32,

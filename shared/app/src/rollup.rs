@@ -16,7 +16,6 @@ use roi_domain::ClientId;
 use roi_domain::event::{AuditOutcome, EventData, Outcome, OutcomeKind, SessionPhase};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use sha2::{Digest, Sha256};
 use sketches_ddsketch::{Config, DDSketch};
 
 use crate::ingest::StoredEvent;
@@ -224,6 +223,9 @@ pub struct AgentStats {
     pub duration_ms: Sketch,
     /// Failures and timeouts by error category.
     pub error_categories: BTreeMap<String, u64>,
+    /// Up to [`ERROR_SAMPLES`] distinct error messages per category.
+    #[serde(default)]
+    pub error_samples: BTreeMap<String, Vec<String>>,
     /// Sum of quality scores given (0–100 each).
     pub quality_score_sum: Decimal,
     /// Runs with a quality score.
@@ -241,6 +243,11 @@ impl AgentStats {
         for (k, v) in &o.error_categories {
             *self.error_categories.entry(k.clone()).or_default() += v;
         }
+        for (category, messages) in &o.error_samples {
+            for m in messages {
+                add_sample(&mut self.error_samples, category, m);
+            }
+        }
         self.quality_score_sum += o.quality_score_sum;
         self.quality_scored += o.quality_scored;
     }
@@ -250,6 +257,16 @@ impl AgentStats {
         (self.executions > 0).then(|| {
             (Decimal::from(n) * Decimal::ONE_HUNDRED / Decimal::from(self.executions)).round_dp(2)
         })
+    }
+}
+
+/// Error messages kept per category as samples.
+pub const ERROR_SAMPLES: usize = 3;
+
+fn add_sample(samples: &mut BTreeMap<String, Vec<String>>, category: &str, message: &str) {
+    let kept = entry(samples, category);
+    if kept.len() < ERROR_SAMPLES && !kept.iter().any(|m| m == message) {
+        kept.push(message.to_owned());
     }
 }
 
@@ -343,8 +360,6 @@ pub struct Rollup {
     pub to: NaiveDate,
     /// Raw events counted.
     pub events: u64,
-    /// SHA-256 over the sorted event keys: equal inputs give equal digests.
-    pub input_digest: String,
     /// All `ai.usage` events.
     pub usage: UsageTotals,
     /// `ai.usage` by dimension ([`DIMENSIONS`]) and value.
@@ -377,7 +392,6 @@ impl Rollup {
             from,
             to,
             events: 0,
-            input_digest: hex::encode(Sha256::digest(b"")),
             usage: UsageTotals::default(),
             by: BTreeMap::new(),
             users: BTreeSet::new(),
@@ -403,10 +417,6 @@ impl Rollup {
         self.from = self.from.min(o.from);
         self.to = self.to.max(o.to);
         self.events += o.events;
-        let mut h = Sha256::new();
-        h.update(self.input_digest.as_bytes());
-        h.update(o.input_digest.as_bytes());
-        self.input_digest = hex::encode(h.finalize());
         self.usage.merge(&o.usage);
         for (dim, groups) in &o.by {
             let mine = self.by.entry(dim.clone()).or_default();
@@ -438,26 +448,25 @@ impl Rollup {
     }
 }
 
+/// The value under `key`, inserted as the default when missing; the key is copied only then
+/// (a day has a million events and a few thousand keys).
+fn entry<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_owned(), V::default());
+    }
+    map.get_mut(key)
+        .unwrap_or_else(|| unreachable!("inserted above"))
+}
+
 /// Rolls up one client-day from its stored events (any order).
 pub fn roll_up(client_id: ClientId, day: NaiveDate, events: &[StoredEvent]) -> Rollup {
     let mut r = Rollup::empty(client_id, day, day);
-    let mut keys: Vec<(&str, &str)> = events
-        .iter()
-        .map(|e| (e.source.as_str(), e.id.as_str()))
-        .collect();
-    keys.sort_unstable();
-    let mut h = Sha256::new();
-    for (source, id) in keys {
-        h.update(source.as_bytes());
-        h.update([0]);
-        h.update(id.as_bytes());
-        h.update([0]);
-    }
-    r.input_digest = hex::encode(h.finalize());
     r.events = events.len() as u64;
     for e in events {
         let a = e.data.attribution();
-        if let Some(user) = a.user {
+        if let Some(user) = a.user
+            && !r.users.contains(user)
+        {
             r.users.insert(user.to_owned());
         }
         match &e.data {
@@ -481,17 +490,12 @@ pub fn roll_up(client_id: ClientId, day: NaiveDate, events: &[StoredEvent]) -> R
                 ];
                 for (dim, value) in DIMENSIONS.iter().zip(values) {
                     if let Some(v) = value {
-                        r.by.entry((*dim).to_owned())
-                            .or_default()
-                            .entry(v.to_owned())
-                            .or_default()
-                            .add_event(e);
+                        entry(entry(&mut r.by, dim), v).add_event(e);
                     }
                 }
             }
             EventData::AgentExecution(x) => {
-                let agent = a.agent.unwrap_or("unknown").to_owned();
-                let s = r.agents.entry(agent).or_default();
+                let s = entry(&mut r.agents, a.agent.unwrap_or("unknown"));
                 s.executions += 1;
                 match x.outcome {
                     Outcome::Success => s.success += 1,
@@ -501,11 +505,14 @@ pub fn roll_up(client_id: ClientId, day: NaiveDate, events: &[StoredEvent]) -> R
                 s.retries += u64::from(x.retries);
                 s.duration_ms.add(x.duration_ms as f64);
                 if x.outcome != Outcome::Success {
-                    let category = x.error_category.clone().unwrap_or_else(|| match x.outcome {
-                        Outcome::Timeout => "timeout".into(),
-                        _ => "uncategorised".into(),
+                    let category = x.error_category.as_deref().unwrap_or(match x.outcome {
+                        Outcome::Timeout => "timeout",
+                        _ => "uncategorised",
                     });
-                    *s.error_categories.entry(category).or_default() += 1;
+                    *entry(&mut s.error_categories, category) += 1;
+                    if let Some(message) = &x.error_message {
+                        add_sample(&mut s.error_samples, category, message);
+                    }
                 }
                 if let Some(q) = x.quality_score {
                     s.quality_score_sum += q;
@@ -514,7 +521,7 @@ pub fn roll_up(client_id: ClientId, day: NaiveDate, events: &[StoredEvent]) -> R
             }
             EventData::FeatureUsage(f) => {
                 if let Some(feature) = a.feature {
-                    *r.features.entry(feature.to_owned()).or_default() += u64::from(f.count);
+                    *entry(&mut r.features, feature) += u64::from(f.count);
                 }
             }
             EventData::Session(s) => match s.phase {
@@ -622,6 +629,8 @@ pub struct AgentView {
     pub quality_score: Option<Decimal>,
     /// Failures and timeouts by category.
     pub error_breakdown: BTreeMap<String, u64>,
+    /// Sample error messages by category.
+    pub error_examples: BTreeMap<String, Vec<String>>,
 }
 
 impl From<&Rollup> for RollupView {
@@ -641,6 +650,7 @@ impl From<&Rollup> for RollupView {
                         (s.quality_score_sum / Decimal::from(s.quality_scored)).round_dp(1)
                     }),
                     error_breakdown: s.error_categories.clone(),
+                    error_examples: s.error_samples.clone(),
                 };
                 (name.clone(), view)
             })

@@ -342,6 +342,10 @@ pub struct AgentExecution {
     /// Error category for failures and timeouts, e.g. `rate_limit`, `invalid_input`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_category: Option<String>,
+    /// A short error message, free of personal data; roll-ups keep a few per category as
+    /// samples (seed 004 FR-016.3 `examples`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
     /// Quality score from user feedback, 0–100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality_score: Option<Decimal>,
@@ -861,6 +865,7 @@ fn check_data(data: &EventData) -> Result<(), FieldError> {
         EventData::AgentExecution(d) => {
             require("data.agent", a.agent)?;
             check_text("data.error_category", d.error_category.as_deref())?;
+            check_text("data.error_message", d.error_message.as_deref())?;
             if let Some(q) = d.quality_score
                 && (q.is_sign_negative() && !q.is_zero() || q > Decimal::ONE_HUNDRED)
             {

@@ -408,6 +408,10 @@ async fn the_daily_job_rolls_up_computes_every_period_and_tells_the_webhook() {
             .any(|t| t.metric == "avg_task_completion_time"),
         "{insights:?}"
     );
+    // due by 2025-04-28: eight dates; measured 02-28, 03-31 and 04-30 cover 03-03, 03-31
+    // and 04-28
+    let t = &insights.tracking;
+    assert_eq!((t.due_so_far, t.submitted), (8, 3), "{t:?}");
     // AND running it again changes nothing and sends the same webhook id
     run(
         &o.services,
