@@ -55,6 +55,28 @@ pub struct ComputeRequest {
     pub annual_discount_rate: Option<Percentage>,
 }
 
+/// The approved baseline and the latest ongoing measurement on or before `as_of`.
+fn comparison<'a>(
+    snapshots: &'a [MetricSnapshot],
+    project: &ProjectId,
+    as_of: NaiveDate,
+) -> Result<(&'a MetricSnapshot, &'a MetricSnapshot), ComputeError> {
+    let baseline = snapshots
+        .iter()
+        .filter(|s| s.kind() == SnapshotKind::Baseline && s.status() == SnapshotStatus::Approved)
+        .max_by_key(|s| s.measured_on())
+        .ok_or_else(|| ComputeError::NoApprovedBaseline(project.clone()))?;
+    let current = snapshots
+        .iter()
+        .filter(|s| s.kind() == SnapshotKind::Ongoing && s.measured_on() <= as_of)
+        .max_by_key(|s| s.measured_on())
+        .ok_or_else(|| ComputeError::NoMeasurement {
+            project: project.clone(),
+            as_of,
+        })?;
+    Ok((baseline, current))
+}
+
 /// Computes and stores the ROI of `project` per `request`, comparing the approved baseline
 /// with the latest ongoing measurement on or before the as-of date. Recomputing the same
 /// as-of date and period replaces the stored calculation.
@@ -80,19 +102,7 @@ pub async fn compute_roi(
         None => store.client_today(store.client(&p.client_id).await?.as_ref()),
     };
     let snapshots = store.snapshots(project).await?;
-    let baseline = snapshots
-        .iter()
-        .filter(|s| s.kind() == SnapshotKind::Baseline && s.status() == SnapshotStatus::Approved)
-        .max_by_key(|s| s.measured_on())
-        .ok_or_else(|| ComputeError::NoApprovedBaseline(project.clone()))?;
-    let current = snapshots
-        .iter()
-        .filter(|s| s.kind() == SnapshotKind::Ongoing && s.measured_on() <= as_of)
-        .max_by_key(|s| s.measured_on())
-        .ok_or_else(|| ComputeError::NoMeasurement {
-            project: project.clone(),
-            as_of,
-        })?;
+    let (baseline, current) = comparison(&snapshots, project, as_of)?;
     let mut options = RoiOptions::as_of(as_of);
     options.months = months;
     if let Some(rate) = annual_discount_rate {
@@ -271,22 +281,11 @@ pub async fn compute_periods(
     let settings = store.settings(&p.client_id).await?;
     let only_project = store.projects_of(&p.client_id).await?.len() == 1;
     let snapshots = store.snapshots(project).await?;
-    let baseline = snapshots
-        .iter()
-        .filter(|s| s.kind() == SnapshotKind::Baseline && s.status() == SnapshotStatus::Approved)
-        .max_by_key(|s| s.measured_on())
-        .ok_or_else(|| ComputeError::NoApprovedBaseline(project.clone()))?;
+    let (baseline, current) = comparison(&snapshots, project, as_of)?;
     let ongoing: Vec<&MetricSnapshot> = snapshots
         .iter()
         .filter(|s| s.kind() == SnapshotKind::Ongoing && s.measured_on() <= as_of)
         .collect();
-    let current = ongoing
-        .iter()
-        .max_by_key(|s| s.measured_on())
-        .ok_or_else(|| ComputeError::NoMeasurement {
-            project: project.clone(),
-            as_of,
-        })?;
     let mut calculations = Vec::new();
     for period in periods(p.go_live_date, as_of) {
         let m = metered(

@@ -97,6 +97,17 @@ fn rollup_answer(found: Result<Option<Rollup>, RollupError>, what: &str) -> Resp
     }
 }
 
+/// The caller of a read endpoint and the date in its path, or the answer refusing them.
+async fn caller_and_date(
+    state: &EventsState,
+    headers: &HeaderMap,
+    date: &str,
+) -> Result<(Authenticated, NaiveDate), Response> {
+    let who = caller(state, authorization(headers).as_deref()).await?;
+    let day = date.parse::<NaiveDate>().map_err(|_| bad_date(date))?;
+    Ok((who, day))
+}
+
 /// `GET /v1/rollups/daily/{date}`: the client's roll-up of one of its days (seed 003
 /// `daily/{date}`).
 async fn get_daily(
@@ -104,12 +115,9 @@ async fn get_daily(
     Path(date): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let who = match caller(&state, authorization(&headers).as_deref()).await {
-        Ok(c) => c,
+    let (who, day) = match caller_and_date(&state, &headers, &date).await {
+        Ok(found) => found,
         Err(refused) => return refused,
-    };
-    let Ok(day) = date.parse::<NaiveDate>() else {
-        return bad_date(&date);
     };
     let found = state
         .store
@@ -126,12 +134,9 @@ async fn get_weekly(
     Path(date): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let who = match caller(&state, authorization(&headers).as_deref()).await {
-        Ok(c) => c,
+    let (who, day) = match caller_and_date(&state, &headers, &date).await {
+        Ok(found) => found,
         Err(refused) => return refused,
-    };
-    let Ok(day) = date.parse::<NaiveDate>() else {
-        return bad_date(&date);
     };
     let monday = day - chrono::Days::new(u64::from(day.weekday().num_days_from_monday()));
     let sunday = monday + chrono::Days::new(6);
