@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use hmac::{Hmac, Mac};
-use roi_domain::ports::{WebhookDelivery, WebhookError, Webhooks};
+use roi_domain::ports::{WebhookDelivery, WebhookError, Webhooks, webhook_url_allowed};
 use sha2::Sha256;
 
 use crate::backoff::Backoff;
@@ -18,12 +18,19 @@ pub const ATTEMPT_TIMEOUT_SECONDS: u64 = 10;
 /// `sha256=` + hex HMAC-SHA256 of `"{timestamp}.{body}"` under `secret`. Receivers
 /// recompute it and compare in constant time (`verify_signature`).
 pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    format!(
+        "sha256={}",
+        hex::encode(mac(secret, timestamp, body).finalize().into_bytes())
+    )
+}
+
+fn mac(secret: &str, timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    mac
 }
 
 /// Whether `header` is the signature of `body` at `timestamp` under `secret`, compared in
@@ -35,12 +42,7 @@ pub fn verify_signature(secret: &str, timestamp: i64, body: &[u8], header: &str)
     else {
         return false;
     };
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    mac.verify_slice(&given).is_ok()
+    mac(secret, timestamp, body).verify_slice(&given).is_ok()
 }
 
 /// Sends webhooks over HTTP(S).
@@ -58,18 +60,6 @@ impl Default for HttpWebhooks {
             max_retries: 4,
         })
     }
-}
-
-fn allowed(url: &str) -> bool {
-    if url.starts_with("https://") {
-        return true;
-    }
-    let Some(rest) = url.strip_prefix("http://") else {
-        return false;
-    };
-    let host = rest.split(['/', '?']).next().unwrap_or("");
-    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
 }
 
 impl HttpWebhooks {
@@ -118,7 +108,7 @@ impl HttpWebhooks {
 #[async_trait]
 impl Webhooks for HttpWebhooks {
     async fn deliver(&self, d: &WebhookDelivery) -> Result<(), WebhookError> {
-        if !allowed(&d.url) {
+        if !webhook_url_allowed(&d.url) {
             return Err(WebhookError::Rejected(
                 "webhook URLs must be https:// (http:// only to loopback)".into(),
             ));
@@ -166,11 +156,11 @@ mod tests {
 
     #[test]
     fn only_https_or_loopback_http_is_allowed() {
-        assert!(allowed("https://hooks.example.com/roi"));
-        assert!(allowed("http://127.0.0.1:8080/hook"));
-        assert!(allowed("http://localhost/hook"));
-        assert!(!allowed("http://hooks.example.com/roi"));
-        assert!(!allowed("http://127.0.0.1.example.com/x"));
-        assert!(!allowed("ftp://x"));
+        assert!(webhook_url_allowed("https://hooks.example.com/roi"));
+        assert!(webhook_url_allowed("http://127.0.0.1:8080/hook"));
+        assert!(webhook_url_allowed("http://localhost/hook"));
+        assert!(!webhook_url_allowed("http://hooks.example.com/roi"));
+        assert!(!webhook_url_allowed("http://127.0.0.1.example.com/x"));
+        assert!(!webhook_url_allowed("ftp://x"));
     }
 }

@@ -84,10 +84,7 @@ impl Notifier {
                 to: to.to_vec(),
                 subject: subject.to_owned(),
                 text: text.to_owned(),
-                html: format!(
-                    "<!doctype html><html><body><p>{}</p></body></html>",
-                    html_escape(text).replace('\n', "<br>")
-                ),
+                html: notice_html(text),
             };
             match self.mailer.send(&email).await {
                 Ok(_) => d.emails += 1,
@@ -119,11 +116,17 @@ impl Notifier {
     }
 }
 
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
+/// The HTML body of a plain-text notice: escaped, one paragraph, line breaks kept.
+pub fn notice_html(text: &str) -> String {
+    let escaped = text
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
-        .replace('"', "&quot;")
+        .replace('"', "&quot;");
+    format!(
+        "<!doctype html><html><body><p>{}</p></body></html>",
+        escaped.replace('\n', "<br>")
+    )
 }
 
 /// The stored state of one alert.

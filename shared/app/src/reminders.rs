@@ -182,12 +182,7 @@ fn reminder_email(
             ),
         ),
     };
-    let html = format!(
-        "<!doctype html><html><body><p>{}</p></body></html>",
-        text.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('\n', "<br>")
-    );
+    let html = crate::alerts::notice_html(&text);
     Some(Email {
         from: services.mail_from.to_owned(),
         to: Vec::new(),

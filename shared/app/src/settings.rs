@@ -96,10 +96,7 @@ impl ClientSettings {
             }
         }
         for w in &self.webhooks {
-            if !(w.url.starts_with("https://")
-                || w.url.starts_with("http://127.0.0.1")
-                || w.url.starts_with("http://localhost"))
-            {
+            if !roi_domain::ports::webhook_url_allowed(&w.url) {
                 return bad(format!("webhook '{}' must be an https:// URL", w.url));
             }
             if w.secret.chars().count() < 16 {

@@ -403,6 +403,20 @@ pub struct WebhookDelivery {
     pub body: Vec<u8>,
 }
 
+/// Whether webhooks may be sent to `url`: `https://`, or plain `http://` to a loopback host
+/// (local runs and tests) only.
+pub fn webhook_url_allowed(url: &str) -> bool {
+    if url.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+}
+
 /// What went wrong delivering a webhook.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WebhookError {
