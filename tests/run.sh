@@ -21,13 +21,15 @@ if ! python3 -c "import sys, schemathesis.cli; from importlib.metadata import ve
   python3 -m pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
-# Debian's Chromium and its WebDriver for the browser tests of the self-reporting forms.
-if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
-  echo "installing chromium and chromium-driver" >&2
+# Debian's Chromium and its WebDriver for the browser tests of the self-reporting forms,
+# and poppler-utils (pdftotext) for reading the reports' PDFs as text.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
+  || ! command -v pdftotext >/dev/null 2>&1; then
+  echo "installing chromium, chromium-driver and poppler-utils" >&2
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver poppler-utils >/dev/null
 fi
 
 mkdir -p target

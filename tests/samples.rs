@@ -12,6 +12,9 @@ pub const BASELINE: &[u8] = include_bytes!("../cli/samples/acme-logistics/baseli
 /// The sample tracking file.
 pub const TRACKING: &[u8] = include_bytes!("../cli/samples/acme-logistics/monthly-tracking.csv");
 
+/// Where the sample client's reports go.
+pub const REPORT_RECIPIENT: &str = "coo@acme-logistics.example";
+
 /// Adds Acme Logistics and its Support Assistant project (go-live 2025-02-03, $45,000
 /// invested, 40 % gross margin), imports and approves the baseline, imports the tracking
 /// file, and returns the project id (`acme-logistics-support-assistant`).
@@ -22,6 +25,7 @@ pub async fn sample_project(store: &Store) -> ProjectId {
     let client = ClientDraft {
         company_name: "Acme Logistics".into(),
         time_zone: Some("America/Chicago".into()),
+        report_recipients: vec![REPORT_RECIPIENT.into()],
         ..ClientDraft::default()
     };
     let (client, _) = add_client(store, client, "test")
@@ -65,4 +69,113 @@ pub async fn register_dev_api_key(store: &Store) {
     roi_app::api_keys::register(store, &client, "development", DEV_API_KEY, "test")
         .await
         .expect("development API key");
+}
+
+/// Sends the sample client's AI usage for every day of `from..=to` through ingestion, then
+/// rolls the days up: each day 12 to 20 `ai.usage` events (four departments, two models,
+/// eight users; fewer at weekends and slowly growing), 8 agent runs (one in eight fails)
+/// and 6 resolved tickets saving 6.5 minutes each. Deterministic: the same days give the
+/// same events and ids, so a second call stores nothing new. The store's clock must be
+/// after `to`.
+///
+/// # Panics
+/// When ingestion or the roll-up fails: this is test set-up.
+pub async fn sample_usage(store: &Store, from: chrono::NaiveDate, to: chrono::NaiveDate) {
+    use chrono::Datelike;
+    let client: roi_domain::ClientId = "acme-logistics".parse().expect("sample client id");
+    let project = "acme-logistics-support-assistant";
+    let departments = [
+        "customer-service",
+        "customer-service",
+        "billing",
+        "operations",
+        "sales",
+    ];
+    let mut lines = Vec::new();
+    for (n, day) in from.iter_days().take_while(|d| *d <= to).enumerate() {
+        let weekend = day.weekday().num_days_from_monday() >= 5;
+        let usage = if weekend { 6 } else { 12 + (n / 15).min(8) };
+        for i in 0..usage {
+            let (model, input, output) = if i % 3 == 0 {
+                ("claude-sonnet-4-5-20250929", 9_000 + 300 * i, 1_400)
+            } else {
+                ("gpt-4.1-mini", 4_000 + 150 * i, 600)
+            };
+            lines.push(serde_json::json!({
+                "specversion": "1.0",
+                "id": format!("usage-{day}-{i}"),
+                "source": "https://crm.acme-logistics.example/assistant",
+                "type": "ai.usage",
+                "time": format!("{day}T15:{:02}:00Z", i % 60),
+                "data": {
+                    "model": model,
+                    "input_tokens": input,
+                    "output_tokens": output,
+                    "requests": 1,
+                    "user": format!("agent-{:04}", i % 8),
+                    "department": departments[i % departments.len()],
+                    "agent": if i % 2 == 0 { "reply-drafter" } else { "ticket-triage" },
+                    "project": project,
+                }
+            }));
+        }
+        for i in 0..8 {
+            lines.push(serde_json::json!({
+                "specversion": "1.0",
+                "id": format!("run-{day}-{i}"),
+                "source": "https://crm.acme-logistics.example/assistant",
+                "type": "agent.execution",
+                "time": format!("{day}T16:{:02}:00Z", i),
+                "data": {
+                    "agent": "ticket-triage",
+                    "outcome": if i == 7 { "failure" } else { "success" },
+                    "duration_ms": 1_800 + 120 * i,
+                    "project": project,
+                }
+            }));
+        }
+        for i in 0..6 {
+            lines.push(serde_json::json!({
+                "specversion": "1.0",
+                "id": format!("outcome-{day}-{i}"),
+                "source": "https://crm.acme-logistics.example/assistant",
+                "type": "business.outcome",
+                "time": format!("{day}T17:{:02}:00Z", i),
+                "data": {
+                    "kind": "ticket_resolved",
+                    "minutes_saved": "6.5",
+                    "ai_assisted": true,
+                    "project": project,
+                }
+            }));
+        }
+    }
+    let prices = roi_app::pricing::PriceTable::shipped();
+    for chunk in lines.chunks(1_000) {
+        let body: Vec<u8> = chunk
+            .iter()
+            .flat_map(|e| {
+                let mut line = serde_json::to_vec(e).expect("event JSON");
+                line.push(b'\n');
+                line
+            })
+            .collect();
+        let report = roi_app::ingest::ingest(
+            store,
+            prices,
+            &client,
+            &body,
+            roi_domain::event::BodyFormat::NdJson,
+        )
+        .await
+        .expect("sample usage ingested");
+        assert_eq!(
+            (report.rejected, report.not_written),
+            (0, 0),
+            "sample events are valid: {report:?}"
+        );
+    }
+    roi_app::rollup::rollup_days(store, &client, from, to)
+        .await
+        .expect("sample days rolled up");
 }

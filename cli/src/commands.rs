@@ -210,20 +210,38 @@ pub struct ServeArgs {
     no_schedule: bool,
 }
 
-/// The schedules of the `compute-roi` function, in-process: the daily job every hour (every
-/// step is idempotent, so hourly keeps a laptop's figures fresh) and the alert check every
+/// The schedules of the `compute-roi` and `generate-report` functions, in-process: every
+/// hour the daily job (every step is idempotent, so hourly keeps a laptop's figures fresh)
+/// then the report job of each kind (each issues only what is due); the alert check every
 /// 5 minutes.
-async fn schedule(services: roi_app::jobs::Services) {
+async fn schedule(services: roi_app::jobs::Services, reports: roi_app::reports::ReportServices) {
     use roi_app::jobs::{Job, run};
     let mut daily = tokio::time::interval(std::time::Duration::from_secs(3600));
     let mut alerts = tokio::time::interval(std::time::Duration::from_secs(300));
     loop {
-        let job = tokio::select! {
-            _ = daily.tick() => Job::Daily { date: None, client: None },
-            _ = alerts.tick() => Job::AlertCheck { client: None },
+        let hourly = tokio::select! {
+            _ = daily.tick() => true,
+            _ = alerts.tick() => false,
+        };
+        let job = if hourly {
+            Job::Daily {
+                date: None,
+                client: None,
+            }
+        } else {
+            Job::AlertCheck { client: None }
         };
         if let Err(e) = run(&services, &job).await {
             tracing::warn!(error = %e, "scheduled job failed");
+        }
+        if hourly {
+            for kind in roi_app::reports::ReportKind::ALL {
+                let payload = serde_json::json!({"job": "reports", "kind": kind});
+                let renderer = roi_reports::TypstRenderer;
+                if let Err(e) = roi_app::reports::run(&reports, &renderer, payload).await {
+                    tracing::warn!(error = %e, "scheduled report job failed");
+                }
+            }
         }
     }
 }
@@ -254,7 +272,7 @@ pub fn local_services(
 
 /// The form-link secret: `ROI_FORM_SECRET`, or else a random one kept in the data
 /// directory (created on first use, readable by its owner only).
-fn form_secret(data_dir: &std::path::Path) -> Result<Vec<u8>> {
+pub(crate) fn form_secret(data_dir: &std::path::Path) -> Result<Vec<u8>> {
     if let Ok(s) = std::env::var("ROI_FORM_SECRET") {
         return Ok(s.into_bytes());
     }
@@ -316,7 +334,7 @@ async fn aws_config_load() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
-fn project_id(s: &str) -> Result<ProjectId> {
+pub(crate) fn project_id(s: &str) -> Result<ProjectId> {
     s.parse::<ProjectId>()
         .map_err(|e| anyhow::anyhow!("--project: {}", e.reason))
 }
@@ -497,6 +515,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::FormLink(_) => bail!("handled above"),
+        Command::Report(args) => {
+            crate::reports::report(
+                &store,
+                &data_dir,
+                matches!(cli.store, StoreKind::Dynamodb),
+                &args,
+            )
+            .await
+        }
         Command::Serve(args) => {
             let state = std::sync::Arc::new(roi_app::web::AppState {
                 store: store.clone(),
@@ -507,7 +534,15 @@ pub async fn run(cli: Cli) -> Result<()> {
                 store: store.clone(),
                 prices: roi_app::pricing::PriceTable::shipped().clone(),
             });
-            let app = roi_app::web::router(state).merge(roi_app::events_api::router(events));
+            let (report_services, local_blobs) = crate::reports::services(
+                &store,
+                &data_dir,
+                matches!(cli.store, StoreKind::Dynamodb),
+            )
+            .await?;
+            let app = roi_app::web::router(state)
+                .merge(roi_app::events_api::router(events))
+                .merge(crate::reports::router(&report_services, local_blobs));
             let address = std::net::SocketAddr::new(args.host, args.port);
             let listener = tokio::net::TcpListener::bind(address)
                 .await
@@ -524,7 +559,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             // After the announcement: its line is the first a supervising process reads.
             if !args.no_schedule {
                 let services = local_services(&store, &data_dir)?;
-                tokio::spawn(async move { schedule(services).await });
+                tokio::spawn(async move { schedule(services, report_services).await });
             }
             axum::serve(
                 listener,

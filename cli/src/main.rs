@@ -7,6 +7,7 @@
 
 mod commands;
 mod output;
+mod reports;
 mod usage;
 
 use std::path::PathBuf;
@@ -89,8 +90,11 @@ enum Command {
     /// Compute a client's daily roll-ups (cost, tokens, DAU/WAU/MAU, sessions, agents,
     /// outcomes) from its events, replacing stored ones.
     Rollup(usage::RollupArgs),
-    /// Serve the forms and `POST /v1/events` on this machine (the routers the Lambda
-    /// functions run).
+    /// Issue a report (PDF, CSV and XLSX) and e-mail a link to it; list a project's
+    /// reports, or withdraw the links to one.
+    Report(reports::ReportArgs),
+    /// Serve the forms, `POST /v1/events`, the read endpoints and report links on this
+    /// machine (the routers the Lambda functions run).
     Serve(commands::ServeArgs),
     /// Prepare the configured store (creates the DynamoDB table if it is missing; for
     /// local emulators and first set-up).

@@ -15,6 +15,7 @@ use roi_domain::{ProjectId, RoiCalculation};
 use roi_e2e::{moto, samples};
 
 mod ingest_faults;
+mod reports;
 use rust_decimal_macros::dec;
 
 fn clock() -> Arc<dyn Clock> {

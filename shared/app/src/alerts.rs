@@ -118,15 +118,19 @@ impl Notifier {
 
 /// The HTML body of a plain-text notice: escaped, one paragraph, line breaks kept.
 pub fn notice_html(text: &str) -> String {
-    let escaped = text
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;");
     format!(
         "<!doctype html><html><body><p>{}</p></body></html>",
-        escaped.replace('\n', "<br>")
+        escape_html(text).replace('\n', "<br>")
     )
+}
+
+/// `text` with `& < > " '` escaped for HTML text and attribute values.
+pub fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 /// The stored state of one alert.

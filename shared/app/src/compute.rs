@@ -173,7 +173,9 @@ pub struct Metered {
     pub value_lines: Vec<MonthlyLine>,
 }
 
-fn project_totals(r: &Rollup, project: &ProjectId, only_project: bool) -> ProjectTotals {
+/// The totals of `project` in a roll-up: its own events, or all the client's when it is the
+/// client's only project.
+pub fn project_totals(r: &Rollup, project: &ProjectId, only_project: bool) -> ProjectTotals {
     if only_project {
         ProjectTotals {
             usage: r.usage.clone(),
@@ -260,6 +262,67 @@ pub struct ProjectInsights {
     pub tracking: crate::reminders::Tracking,
 }
 
+/// What an ROI at any date is computed from: a project, its snapshots and its client's
+/// daily roll-ups. Computing stores nothing (reports use it for past dates).
+#[derive(Debug, Clone, Copy)]
+pub struct RoiContext<'a> {
+    /// The project.
+    pub project: &'a roi_domain::Project,
+    /// All its snapshots.
+    pub snapshots: &'a [MetricSnapshot],
+    /// The client's daily roll-ups (days outside a period are ignored).
+    pub daily: &'a BTreeMap<NaiveDate, Rollup>,
+    /// Whether the project is the client's only one (then all events count for it).
+    pub only_project: bool,
+    /// The client's hourly rate, USD.
+    pub hourly_rate_usd: Option<Decimal>,
+}
+
+impl RoiContext<'_> {
+    /// The ROI of `period` as of `as_of`: the approved baseline against the latest ongoing
+    /// measurement on or before `as_of`, with the metered AI cost and value lines of the
+    /// period where the measurement does not report them.
+    ///
+    /// # Errors
+    /// [`ComputeError::NoApprovedBaseline`], [`ComputeError::NoMeasurement`],
+    /// [`ComputeError::Roi`].
+    pub fn roi(&self, as_of: NaiveDate, period: &Period) -> Result<RoiCalculation, ComputeError> {
+        let (baseline, current) = comparison(self.snapshots, &self.project.id, as_of)?;
+        let m = metered(
+            self.daily,
+            &self.project.id,
+            self.only_project,
+            period.from,
+            as_of,
+            self.hourly_rate_usd,
+        );
+        let mut options = RoiOptions::as_of(as_of);
+        options.months = Some(period.months);
+        options.period_label = Some(period.label.clone());
+        options.metered_ai_cost_monthly = m.ai_cost_monthly;
+        options.value_lines = m.value_lines;
+        Ok(RoiCalculation::compute(
+            self.project,
+            baseline,
+            current,
+            &options,
+        )?)
+    }
+
+    /// The ROI since go-live as of `as_of` (the last of [`periods`]).
+    ///
+    /// # Errors
+    /// As [`RoiContext::roi`].
+    pub fn since_go_live(&self, as_of: NaiveDate) -> Result<RoiCalculation, ComputeError> {
+        let all = periods(self.project.go_live_date, as_of);
+        let last = all.last().ok_or(ComputeError::NoMeasurement {
+            project: self.project.id.clone(),
+            as_of,
+        })?;
+        self.roi(as_of, last)
+    }
+}
+
 /// Computes and stores the ROI of every period with data (see [`periods`]), with the
 /// metered AI cost where the measurement does not report one, and the project's insights.
 /// `daily` holds the client's stored daily roll-ups (any span; days outside a period are
@@ -281,27 +344,21 @@ pub async fn compute_periods(
     let settings = store.settings(&p.client_id).await?;
     let only_project = store.projects_of(&p.client_id).await?.len() == 1;
     let snapshots = store.snapshots(project).await?;
-    let (baseline, current) = comparison(&snapshots, project, as_of)?;
+    comparison(&snapshots, project, as_of)?;
     let ongoing: Vec<&MetricSnapshot> = snapshots
         .iter()
         .filter(|s| s.kind() == SnapshotKind::Ongoing && s.measured_on() <= as_of)
         .collect();
+    let context = RoiContext {
+        project: &p,
+        snapshots: &snapshots,
+        daily,
+        only_project,
+        hourly_rate_usd: settings.hourly_rate_usd,
+    };
     let mut calculations = Vec::new();
     for period in periods(p.go_live_date, as_of) {
-        let m = metered(
-            daily,
-            project,
-            only_project,
-            period.from,
-            as_of,
-            settings.hourly_rate_usd,
-        );
-        let mut options = RoiOptions::as_of(as_of);
-        options.months = Some(period.months);
-        options.period_label = Some(period.label.clone());
-        options.metered_ai_cost_monthly = m.ai_cost_monthly;
-        options.value_lines = m.value_lines;
-        let roi = RoiCalculation::compute(&p, baseline, current, &options)?;
+        let roi = context.roi(as_of, &period)?;
         store.put_roi(&roi).await?;
         calculations.push(roi);
     }

@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod measurements;
 pub mod pricing;
 pub mod reminders;
+pub mod reports;
 pub mod rollup;
 pub mod settings;
 pub mod setup;

@@ -126,6 +126,17 @@ fn api_key_items(key: &crate::api_keys::ApiKeyRecord) -> Result<[Item; 2], Table
     ])
 }
 
+fn report_item(record: &crate::reports::ReportRecord) -> Result<Item, TableError> {
+    Item::from_record(
+        project_pk(&record.project_id),
+        format!(
+            "REPORT#{}#{}#v{:03}",
+            record.kind, record.period, record.version
+        ),
+        record,
+    )
+}
+
 impl Store {
     /// A store over `table`, stamping records with `clock`.
     pub fn new(table: Arc<dyn Table>, clock: Arc<dyn Clock>) -> Self {
@@ -757,6 +768,117 @@ impl Store {
     }
 
     /// Every record a query finds, read as `T`.
+    /// Records a new version of a report, only if that version is not taken.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the version exists; [`StoreError::Table`].
+    pub async fn put_report(
+        &self,
+        record: &crate::reports::ReportRecord,
+    ) -> Result<(), StoreError> {
+        match self
+            .table
+            .put(report_item(record)?, Condition::NotExists)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(TableError::ConditionFailed) => Err(StoreError::Conflict(format!(
+                "{} {} v{} is already issued",
+                record.kind, record.period, record.version
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Replaces a report's record (its delivery state).
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn update_report(
+        &self,
+        record: &crate::reports::ReportRecord,
+    ) -> Result<(), StoreError> {
+        Ok(self
+            .table
+            .put(report_item(record)?, Condition::Always)
+            .await?)
+    }
+
+    /// Every version of a report, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn report_versions(
+        &self,
+        project: &ProjectId,
+        kind: crate::reports::ReportKind,
+        period: &str,
+    ) -> Result<Vec<crate::reports::ReportRecord>, StoreError> {
+        self.records(Query::prefix(
+            project_pk(project),
+            format!("REPORT#{kind}#{period}#v"),
+        ))
+        .await
+    }
+
+    /// Every report of a project, by kind, period and version.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn reports_of(
+        &self,
+        project: &ProjectId,
+    ) -> Result<Vec<crate::reports::ReportRecord>, StoreError> {
+        self.records(Query::prefix(project_pk(project), "REPORT#"))
+            .await
+    }
+
+    /// Stores a report link (and its listing under the project), replacing it; it expires
+    /// with the link.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn put_report_link(
+        &self,
+        link: &crate::reports::LinkRecord,
+    ) -> Result<(), StoreError> {
+        let expires = Some(link.valid_until.timestamp());
+        let mut by_id = Item::from_record(format!("REPORTLINK#{}", link.link_id), "LINK", link)?;
+        by_id.expires_at = expires;
+        let mut listed = Item::from_record(
+            project_pk(&link.project_id),
+            format!("REPORTLINK#{}", link.link_id),
+            link,
+        )?;
+        listed.expires_at = expires;
+        self.table.put(by_id, Condition::Always).await?;
+        Ok(self.table.put(listed, Condition::Always).await?)
+    }
+
+    /// The report link with this id, if stored and unexpired.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn report_link(
+        &self,
+        link_id: &str,
+    ) -> Result<Option<crate::reports::LinkRecord>, StoreError> {
+        self.get_record(&format!("REPORTLINK#{link_id}"), "LINK")
+            .await
+    }
+
+    /// A project's unexpired report links.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn report_links_of(
+        &self,
+        project: &ProjectId,
+    ) -> Result<Vec<crate::reports::LinkRecord>, StoreError> {
+        self.records(Query::prefix(project_pk(project), "REPORTLINK#"))
+            .await
+    }
+
     async fn records<T: for<'de> Deserialize<'de>>(&self, q: Query) -> Result<Vec<T>, StoreError> {
         query_all(self.table.as_ref(), q)
             .await?

@@ -9,10 +9,11 @@
 //! 5. confidence = R² of the fitted model on the history (0 when it explains nothing),
 //!    scaled down by n/28 when there are fewer than four weeks of days.
 //!
-//! At least 7 days are needed.
+//! At least 7 days are needed. [`band`] gives the daily forecast with a band of ±1.96
+//! residual standard errors around it.
 
 use chrono::{Datelike, NaiveDate};
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, MathematicalOps};
 use serde::{Deserialize, Serialize};
 
 /// Fewest days of history a forecast is made from.
@@ -52,71 +53,144 @@ fn line(points: &[(Decimal, Decimal)]) -> (Decimal, Decimal) {
     (my - slope * mx, slope)
 }
 
+/// A least-squares line with day-of-week effects fitted to a daily series
+/// (see [`forecast`]), with what it explains.
+struct Fit {
+    first: NaiveDate,
+    last: NaiveDate,
+    a: Decimal,
+    b: Decimal,
+    season: [Decimal; 7],
+    /// Coefficient of determination, 0–1.
+    r2: Decimal,
+    /// Residual standard error, USD per day.
+    sigma: Decimal,
+    days: usize,
+}
+
+impl Fit {
+    fn at(&self, d: NaiveDate) -> Decimal {
+        let t = Decimal::from((d - self.first).num_days());
+        self.a + self.b * t + self.season[d.weekday().num_days_from_monday() as usize]
+    }
+
+    fn new(daily: &[(NaiveDate, Decimal)]) -> Option<Self> {
+        if daily.len() < MIN_DAYS {
+            return None;
+        }
+        let first = daily[0].0;
+        let t_of = |d: NaiveDate| Decimal::from((d - first).num_days());
+        let weekday = |d: NaiveDate| d.weekday().num_days_from_monday() as usize;
+        let points: Vec<(Decimal, Decimal)> = daily.iter().map(|(d, y)| (t_of(*d), *y)).collect();
+        // Backfitting: the weekday effects and the line are estimated in turn until they
+        // settle (they converge to the joint least-squares fit; 10 rounds are plenty for
+        // daily data).
+        let (mut a, mut b) = line(&points);
+        let mut season = [Decimal::ZERO; 7];
+        for _ in 0..10 {
+            let mut sums = [Decimal::ZERO; 7];
+            let mut counts = [0u32; 7];
+            for (d, y) in daily {
+                let w = weekday(*d);
+                sums[w] += y - (a + b * t_of(*d));
+                counts[w] += 1;
+            }
+            let present: Vec<usize> = (0..7).filter(|w| counts[*w] > 0).collect();
+            for w in &present {
+                season[*w] = sums[*w] / Decimal::from(counts[*w]);
+            }
+            let centre =
+                present.iter().map(|w| season[*w]).sum::<Decimal>() / Decimal::from(present.len());
+            for w in &present {
+                season[*w] -= centre;
+            }
+            let adjusted: Vec<(Decimal, Decimal)> = daily
+                .iter()
+                .map(|(d, y)| (t_of(*d), y - season[weekday(*d)]))
+                .collect();
+            (a, b) = line(&adjusted);
+        }
+        let mut fit = Self {
+            first,
+            last: daily[daily.len() - 1].0,
+            a,
+            b,
+            season,
+            r2: Decimal::ONE,
+            sigma: Decimal::ZERO,
+            days: daily.len(),
+        };
+        let mean = daily.iter().map(|(_, y)| *y).sum::<Decimal>() / Decimal::from(daily.len());
+        let (ss_res, ss_tot) =
+            daily
+                .iter()
+                .fold((Decimal::ZERO, Decimal::ZERO), |(r, t), (d, y)| {
+                    let e = y - fit.at(*d);
+                    (r + e * e, t + (y - mean) * (y - mean))
+                });
+        if !ss_tot.is_zero() {
+            // a flat history is explained perfectly
+            fit.r2 = (Decimal::ONE - ss_res / ss_tot).max(Decimal::ZERO);
+        }
+        // 9 parameters: intercept, slope and 7 weekday effects (one constrained).
+        let dof = Decimal::from(daily.len().saturating_sub(8).max(1));
+        fit.sigma = (ss_res / dof).sqrt().unwrap_or(Decimal::ZERO);
+        Some(fit)
+    }
+}
+
 /// Forecasts from `(day, cost USD)` points, one per day, oldest first (missing days are
 /// simply absent), or `None` with fewer than [`MIN_DAYS`].
 pub fn forecast(daily: &[(NaiveDate, Decimal)]) -> Option<CostForecast> {
-    if daily.len() < MIN_DAYS {
-        return None;
-    }
-    let first = daily[0].0;
-    let t_of = |d: NaiveDate| Decimal::from((d - first).num_days());
-    let weekday = |d: NaiveDate| d.weekday().num_days_from_monday() as usize;
-    let points: Vec<(Decimal, Decimal)> = daily.iter().map(|(d, y)| (t_of(*d), *y)).collect();
-    // Backfitting: the weekday effects and the line are estimated in turn until they settle
-    // (they converge to the joint least-squares fit; 10 rounds are plenty for daily data).
-    let (mut a, mut b) = line(&points);
-    let mut season = [Decimal::ZERO; 7];
-    for _ in 0..10 {
-        let mut sums = [Decimal::ZERO; 7];
-        let mut counts = [0u32; 7];
-        for (d, y) in daily {
-            let w = weekday(*d);
-            sums[w] += y - (a + b * t_of(*d));
-            counts[w] += 1;
-        }
-        let present: Vec<usize> = (0..7).filter(|w| counts[*w] > 0).collect();
-        for w in &present {
-            season[*w] = sums[*w] / Decimal::from(counts[*w]);
-        }
-        let centre =
-            present.iter().map(|w| season[*w]).sum::<Decimal>() / Decimal::from(present.len());
-        for w in &present {
-            season[*w] -= centre;
-        }
-        let adjusted: Vec<(Decimal, Decimal)> = daily
-            .iter()
-            .map(|(d, y)| (t_of(*d), y - season[weekday(*d)]))
-            .collect();
-        (a, b) = line(&adjusted);
-    }
-    let fitted = |d: NaiveDate| a + b * t_of(d) + season[weekday(d)];
-
-    let mean = daily.iter().map(|(_, y)| *y).sum::<Decimal>() / Decimal::from(daily.len());
-    let (ss_res, ss_tot) = daily
-        .iter()
-        .fold((Decimal::ZERO, Decimal::ZERO), |(r, t), (d, y)| {
-            let e = y - fitted(*d);
-            (r + e * e, t + (y - mean) * (y - mean))
-        });
-    let r2 = if ss_tot.is_zero() {
-        Decimal::ONE // a flat history is explained perfectly
-    } else {
-        (Decimal::ONE - ss_res / ss_tot).max(Decimal::ZERO)
-    };
-    let scale = Decimal::from(daily.len().min(28)) / Decimal::from(28);
-    let last = daily[daily.len() - 1].0;
+    let fit = Fit::new(daily)?;
+    let scale = Decimal::from(fit.days.min(28)) / Decimal::from(28);
     let horizon = |days: u64| -> Decimal {
         (1..=days)
-            .map(|k| fitted(last + chrono::Days::new(k)).max(Decimal::ZERO))
+            .map(|k| fit.at(fit.last + chrono::Days::new(k)).max(Decimal::ZERO))
             .sum::<Decimal>()
             .round_dp(2)
     };
     Some(CostForecast {
         next_30_days_usd: horizon(30),
         next_90_days_usd: horizon(90),
-        confidence: (r2 * scale).round_dp(2),
-        history_days: u32::try_from(daily.len()).unwrap_or(u32::MAX),
+        confidence: (fit.r2 * scale).round_dp(2),
+        history_days: u32::try_from(fit.days).unwrap_or(u32::MAX),
     })
+}
+
+/// One forecast day with its band.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BandDay {
+    /// The day.
+    pub day: NaiveDate,
+    /// Expected cost, USD (cents, never below 0).
+    pub expected_usd: Decimal,
+    /// Lower edge: expected − 1.96 × the residual standard error, at least 0, USD.
+    pub low_usd: Decimal,
+    /// Upper edge: expected + 1.96 × the residual standard error, USD.
+    pub high_usd: Decimal,
+}
+
+/// The daily forecast for the `days` days after the last point, with a band of ±1.96
+/// residual standard errors (an approximate 95 % band for a day's cost under normal
+/// residuals), from the same fit as [`forecast`]; empty with fewer than [`MIN_DAYS`] points.
+pub fn band(daily: &[(NaiveDate, Decimal)], days: u64) -> Vec<BandDay> {
+    let Some(fit) = Fit::new(daily) else {
+        return Vec::new();
+    };
+    let spread = fit.sigma * Decimal::new(196, 2);
+    (1..=days)
+        .map(|k| {
+            let day = fit.last + chrono::Days::new(k);
+            let expected = fit.at(day).max(Decimal::ZERO);
+            BandDay {
+                day,
+                expected_usd: expected.round_dp(2),
+                low_usd: (expected - spread).max(Decimal::ZERO).round_dp(2),
+                high_usd: (expected + spread).round_dp(2),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -132,6 +206,34 @@ mod tests {
                 (d, cost(i, d.weekday().num_days_from_monday()))
             })
             .collect()
+    }
+
+    #[test]
+    fn the_band_is_tight_on_a_clean_series_and_widens_with_noise() {
+        let clean = band(&days(28, |_, _| dec!(10)), 30);
+        assert_eq!(clean.len(), 30);
+        assert_eq!(clean[0].day.to_string(), "2026-08-31");
+        assert!(
+            clean
+                .iter()
+                .all(|b| b.low_usd == dec!(10) && b.high_usd == dec!(10))
+        );
+        // ±3 around 10 on alternate days: σ ≈ 3.2, band ≈ ±6.3
+        let noisy = band(
+            &days(28, |i, _| if i % 2 == 0 { dec!(13) } else { dec!(7) }),
+            5,
+        );
+        let width = noisy[0].high_usd - noisy[0].low_usd;
+        assert!(width > dec!(10) && width < dec!(16), "width {width}");
+        assert!(
+            noisy
+                .iter()
+                .all(|b| b.low_usd <= b.expected_usd && b.expected_usd <= b.high_usd)
+        );
+        assert!(
+            band(&days(6, |_, _| dec!(1)), 30).is_empty(),
+            "too little history"
+        );
     }
 
     #[test]

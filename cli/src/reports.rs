@@ -1,0 +1,264 @@
+//! `roi report`: issue, list and withdraw reports by hand; and what `roi serve` needs to
+//! serve report links locally (`/r/{token}`, and `/blobs/…` standing in for S3).
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use clap::{Args, ValueEnum};
+use roi_adapters::dir_blobs::DirBlobStore;
+use roi_app::Store;
+use roi_app::reports::{self, ReportKind, ReportLinks, ReportPeriod, ReportServices};
+use roi_domain::ports::BlobStore;
+
+/// A report kind on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KindArg {
+    /// Weekly executive summary (period: an ISO week, 2026-W47).
+    Weekly,
+    /// Monthly progress report (period: a month, 2026-11).
+    Monthly,
+    /// Quarterly business review (period: a quarter, 2026-Q4).
+    Quarterly,
+    /// Annual ROI report (period: a year of operation, year-1).
+    Annual,
+    /// Executive one-pager (period: a month, 2026-11).
+    Executive,
+}
+
+impl From<KindArg> for ReportKind {
+    fn from(k: KindArg) -> Self {
+        match k {
+            KindArg::Weekly => Self::Weekly,
+            KindArg::Monthly => Self::Monthly,
+            KindArg::Quarterly => Self::Quarterly,
+            KindArg::Annual => Self::Annual,
+            KindArg::Executive => Self::Executive,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  roi report --project acme-logistics-support-assistant --kind monthly --period 2025-04
+  roi report --project acme-logistics-support-assistant --kind executive
+  roi report --project acme-logistics-support-assistant --list
+  roi report --project acme-logistics-support-assistant --kind monthly --period 2025-04 --revoke-links
+
+Issuing again with unchanged figures does nothing; changed figures (a late correction)
+issue the next version, marked restated. The PDF, CSV and XLSX go to the blob store
+(<data dir>/blobs, or the S3 bucket ROI_REPORTS_BUCKET with ROI_STORE=dynamodb), the
+e-mail with its link to the outbox (<data dir>/outbox) or SES.")]
+pub struct ReportArgs {
+    /// The project.
+    #[arg(long)]
+    project: String,
+    /// Which report.
+    #[arg(long, value_enum, required_unless_present = "list")]
+    kind: Option<KindArg>,
+    /// The period; default: the last one that has ended.
+    #[arg(long)]
+    period: Option<String>,
+    /// List the project's issued reports instead.
+    #[arg(long, conflicts_with_all = ["kind", "period", "revoke_links"])]
+    list: bool,
+    /// Withdraw every e-mailed link to this report (all versions).
+    #[arg(long, requires = "period")]
+    revoke_links: bool,
+}
+
+/// The report services of this machine: blobs under `<data dir>/blobs` (or S3 with
+/// `ROI_STORE=dynamodb`), the outbox mailer, links to `ROI_BASE_URL`.
+pub async fn services(
+    store: &Store,
+    data_dir: &std::path::Path,
+    on_aws: bool,
+) -> Result<(ReportServices, Option<Arc<DirBlobStore>>)> {
+    let jobs = crate::commands::local_services(store, data_dir)?;
+    let links = ReportLinks::new(&jobs.signer, &jobs.base_url);
+    let (blobs, local): (Arc<dyn BlobStore>, _) = if on_aws {
+        let bucket = std::env::var("ROI_REPORTS_BUCKET")
+            .context("ROI_REPORTS_BUCKET names the reports bucket when ROI_STORE=dynamodb")?;
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let s3 = roi_adapters::s3::S3BlobStore::new(aws_sdk_s3::Client::new(&config), bucket);
+        (Arc::new(s3), None)
+    } else {
+        let dir = Arc::new(DirBlobStore::new(
+            data_dir.join("blobs"),
+            &jobs.base_url,
+            &crate::commands::form_secret(data_dir)?,
+            Arc::clone(store.clock()),
+        ));
+        (dir.clone(), Some(dir))
+    };
+    Ok((
+        ReportServices {
+            store: store.clone(),
+            blobs,
+            notifier: jobs.notifier,
+            links,
+        },
+        local,
+    ))
+}
+
+/// Runs `roi report`.
+pub async fn report(
+    store: &Store,
+    data_dir: &std::path::Path,
+    on_aws: bool,
+    args: &ReportArgs,
+) -> Result<()> {
+    let project = crate::commands::project_id(&args.project)?;
+    let p = store
+        .project(&project)
+        .await?
+        .with_context(|| format!("project '{project}' does not exist"))?;
+    if args.list {
+        let all = store.reports_of(&project).await?;
+        if all.is_empty() {
+            eprintln!("No report issued for {project} yet.");
+        }
+        for r in all {
+            println!(
+                "{:<10} {:<9} v{:<3} {}  {}  {}",
+                r.kind.name(),
+                r.period,
+                r.version,
+                r.issued_at.format("%Y-%m-%d %H:%M UTC"),
+                if r.delivered {
+                    format!("e-mailed to {}", r.recipients)
+                } else {
+                    "not e-mailed".into()
+                },
+                r.pdf_key
+            );
+        }
+        return Ok(());
+    }
+    let Some(kind) = args.kind.map(ReportKind::from) else {
+        anyhow::bail!("--kind is required");
+    };
+    let period = match &args.period {
+        Some(text) => ReportPeriod::parse(kind, text, p.go_live_date)?,
+        None => {
+            let client = store.client(&p.client_id).await?;
+            ReportPeriod::last_complete(kind, store.client_today(client.as_ref()), p.go_live_date)
+                .with_context(|| format!("no {kind} period of {project} has ended yet"))?
+        }
+    };
+    if args.revoke_links {
+        let n = reports::revoke_links(store, &project, kind, &period.label).await?;
+        println!(
+            "Withdrew {n} link(s) to the {kind} report {}.",
+            period.label
+        );
+        return Ok(());
+    }
+    let (services, local) = services(store, data_dir, on_aws).await?;
+    eprintln!(
+        "Rendering the {} of {} for {}…",
+        kind.title(),
+        p.project_name,
+        period.label
+    );
+    let issued = reports::issue(
+        &services,
+        &roi_reports::TypstRenderer,
+        &project,
+        kind,
+        &period,
+    )
+    .await?;
+    let r = &issued.record;
+    if issued.new {
+        println!(
+            "Issued {kind} {} v{}{} ({} to {}).",
+            r.period,
+            r.version,
+            if r.restated { ", restated" } else { "" },
+            period.from,
+            period.to
+        );
+    } else {
+        println!(
+            "The {kind} report {} v{} already has these figures; nothing issued.",
+            r.period, r.version
+        );
+    }
+    for key in [&r.pdf_key, &r.csv_key, &r.xlsx_key] {
+        match &local {
+            Some(_) => println!("  {}", data_dir.join("blobs").join(key).display()),
+            None => println!("  s3://…/{key}"),
+        }
+    }
+    if issued.emailed {
+        println!(
+            "E-mailed a link to {} recipient(s){}.",
+            r.recipients,
+            if on_aws {
+                String::new()
+            } else {
+                format!("; the message is in {}", data_dir.join("outbox").display())
+            }
+        );
+    } else if !r.delivered {
+        println!(
+            "Not e-mailed: the client has no report recipients (`roi client add --recipient`)."
+        );
+    }
+    Ok(())
+}
+
+/// The report-link routes `roi serve` adds: `/r/{token}` and, for the embedded blob
+/// store, `/blobs/{key}?expires=…&signature=…` (what a presigned S3 URL is on AWS).
+pub fn router(services: &ReportServices, local: Option<Arc<DirBlobStore>>) -> Router {
+    let links = reports::router(Arc::new(reports::LinkState {
+        store: services.store.clone(),
+        blobs: services.blobs.clone(),
+        links: services.links.clone(),
+    }));
+    match local {
+        Some(dir) => links.merge(
+            Router::new()
+                .route("/blobs/{*key}", axum::routing::get(blob))
+                .with_state(dir),
+        ),
+        None => links,
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Signed {
+    expires: i64,
+    signature: String,
+}
+
+async fn blob(
+    State(dir): State<Arc<DirBlobStore>>,
+    Path(key): Path<String>,
+    Query(signed): Query<Signed>,
+) -> Response {
+    if let Err(e) = dir.verify_link(&key, signed.expires, &signed.signature) {
+        return (StatusCode::FORBIDDEN, e.to_string()).into_response();
+    }
+    match dir.get(&key).await {
+        Ok(Some(b)) => (
+            [
+                (header::CONTENT_TYPE, b.content_type),
+                (header::CACHE_CONTROL, "private, no-store".into()),
+            ],
+            b.bytes,
+        )
+            .into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, "no such report").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading a blob failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "try again in a minute").into_response()
+        }
+    }
+}

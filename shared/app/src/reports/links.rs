@@ -1,0 +1,265 @@
+//! Report links: `{base_url}/r/{token}`, signed, expiring, revocable, audited on each
+//! visit, redirecting to a presigned URL of minutes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use roi_domain::ports::BlobStore;
+use roi_domain::{ClientId, ProjectId};
+use serde::{Deserialize, Serialize};
+
+use super::{ReportError, ReportKind, ReportRecord};
+use crate::Store;
+use crate::form_link::{FormSigner, LinkError};
+use crate::store::AuditEntry;
+
+/// The claims of a report link: which link record, and until when (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportLinkClaims {
+    /// The link's id (its record: `REPORTLINK#{id}`).
+    #[serde(rename = "l")]
+    pub link_id: String,
+    /// Expiry, Unix seconds.
+    #[serde(rename = "e")]
+    pub expires_at: i64,
+}
+
+/// A stored report link: what it opens, and whether it was revoked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkRecord {
+    /// The link's id, 128 random bits in hex.
+    pub link_id: String,
+    /// The client.
+    pub client_id: ClientId,
+    /// The project.
+    pub project_id: ProjectId,
+    /// The blob it opens.
+    pub blob_key: String,
+    /// Kind, period and version, for the audit log.
+    pub report: String,
+    /// When it stops working.
+    pub valid_until: DateTime<Utc>,
+    /// Whether it was revoked.
+    pub revoked: bool,
+}
+
+/// Default life of an e-mailed report link, days (issue 6).
+pub const LINK_DAYS: i64 = 30;
+
+/// How long the presigned URL a visit is redirected to lives.
+pub const PRESIGNED_FOR: Duration = Duration::from_secs(5 * 60);
+
+/// Signs report links (`{base_url}/r/{token}`) with a key derived from the form-link
+/// secret for this purpose only.
+#[derive(Debug, Clone)]
+pub struct ReportLinks {
+    signer: FormSigner,
+    /// Where `/r/{token}` is served, e.g. `https://api.example.com`.
+    pub base_url: String,
+    /// How long a link lives (default [`LINK_DAYS`]).
+    pub valid_for: chrono::Duration,
+}
+
+impl ReportLinks {
+    /// Links signed with a key derived from `signer`'s secret.
+    pub fn new(signer: &FormSigner, base_url: &str) -> Self {
+        Self {
+            signer: signer.for_purpose("report-link/v1"),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            valid_for: chrono::Duration::days(LINK_DAYS),
+        }
+    }
+
+    /// The URL for `claims`.
+    pub fn url(&self, claims: &ReportLinkClaims) -> String {
+        format!("{}/r/{}", self.base_url, self.signer.sign_claims(claims))
+    }
+
+    /// The claims of a genuine, unexpired token.
+    ///
+    /// # Errors
+    /// [`LinkError`].
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<ReportLinkClaims, LinkError> {
+        let claims: ReportLinkClaims = self.signer.verify_claims(token)?;
+        if now.timestamp() >= claims.expires_at {
+            return Err(LinkError::Expired);
+        }
+        Ok(claims)
+    }
+
+    /// Stores a new link to `blob_key` and returns its URL.
+    ///
+    /// # Errors
+    /// [`ReportError::Store`]; [`ReportError::BadRequest`] without randomness.
+    pub async fn create(
+        &self,
+        store: &Store,
+        record: &ReportRecord,
+    ) -> Result<(LinkRecord, String), ReportError> {
+        let mut id = [0u8; 16];
+        getrandom::fill(&mut id)
+            .map_err(|e| ReportError::BadRequest(format!("no randomness: {e}")))?;
+        let expires_at = store.clock().now() + self.valid_for;
+        let link = LinkRecord {
+            link_id: hex::encode(id),
+            client_id: record.client_id.clone(),
+            project_id: record.project_id.clone(),
+            blob_key: record.pdf_key.clone(),
+            report: format!("{}/{}/v{}", record.kind, record.period, record.version),
+            valid_until: expires_at,
+            revoked: false,
+        };
+        store.put_report_link(&link).await?;
+        let url = self.url(&ReportLinkClaims {
+            link_id: link.link_id.clone(),
+            expires_at: expires_at.timestamp(),
+        });
+        Ok((link, url))
+    }
+}
+
+/// Why a link was not redeemed; each is one HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Altered or made with another key: 403.
+    #[error("this report link is not valid")]
+    Invalid,
+    /// Past its expiry: 410.
+    #[error("this report link has expired; ask for a new one")]
+    Expired,
+    /// Revoked: 410.
+    #[error("this report link has been withdrawn")]
+    Revoked,
+    /// Storage failed: 503.
+    #[error("the report cannot be opened right now; try again in a minute")]
+    Unavailable,
+}
+
+/// Redeems a report link: checks the token, then that its record exists and is not
+/// revoked, writes `report_opened` to the audit log, and returns a presigned URL valid for
+/// [`PRESIGNED_FOR`].
+///
+/// # Errors
+/// [`OpenError`].
+pub async fn open(
+    store: &Store,
+    blobs: &dyn BlobStore,
+    links: &ReportLinks,
+    token: &str,
+) -> Result<roi_domain::ports::PresignedUrl, OpenError> {
+    let now = store.clock().now();
+    let claims = links.verify(token, now).map_err(|e| match e {
+        LinkError::Tampered => OpenError::Invalid,
+        LinkError::Expired => OpenError::Expired,
+    })?;
+    let link = store
+        .report_link(&claims.link_id)
+        .await
+        .map_err(|_| OpenError::Unavailable)?
+        .ok_or(OpenError::Revoked)?;
+    if link.revoked {
+        return Err(OpenError::Revoked);
+    }
+    store
+        .audit(
+            &link.client_id,
+            &AuditEntry {
+                at: now,
+                action: "report_opened".into(),
+                actor: "link".into(),
+                project_id: Some(link.project_id.clone()),
+                detail: format!("{} via link {}", link.report, &link.link_id[..8]),
+            },
+        )
+        .await
+        .map_err(|_| OpenError::Unavailable)?;
+    blobs
+        .presigned_get(&link.blob_key, PRESIGNED_FOR)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "presigning a report failed");
+            OpenError::Unavailable
+        })
+}
+
+/// What the `/r/{token}` route needs.
+#[derive(Clone)]
+pub struct LinkState {
+    /// Records.
+    pub store: Store,
+    /// Where the PDFs are.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Verifies tokens.
+    pub links: ReportLinks,
+}
+
+/// `GET /r/{token}`: 303 to a fresh presigned URL; 403 for an invalid link, 410 for an
+/// expired or revoked one, 503 when storage fails; errors are a short HTML page (the link
+/// is opened from an e-mail, in a browser).
+pub fn router(state: Arc<LinkState>) -> Router {
+    Router::new()
+        .route("/r/{token}", get(redeem))
+        .with_state(state)
+}
+
+async fn redeem(State(state): State<Arc<LinkState>>, Path(token): Path<String>) -> Response {
+    match open(&state.store, state.blobs.as_ref(), &state.links, &token).await {
+        Ok(url) => {
+            let mut r = StatusCode::SEE_OTHER.into_response();
+            if let Ok(v) = HeaderValue::from_str(&url.url) {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r.headers_mut().insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            );
+            r
+        }
+        Err(e) => {
+            let status = match e {
+                OpenError::Invalid => StatusCode::FORBIDDEN,
+                OpenError::Expired | OpenError::Revoked => StatusCode::GONE,
+                OpenError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            let page = format!(
+                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Report link</title></head><body style=\"font-family:sans-serif;max-width:36em;margin:4em auto;color:#1f2937\"><h1 style=\"font-size:1.3em\">{}</h1><p>Your account manager can send a new link.</p></body></html>",
+                crate::alerts::escape_html(&e.to_string())
+            );
+            let mut r = (status, axum::response::Html(page)).into_response();
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+    }
+}
+
+/// Revokes every link to `project`'s report of `kind` and `period` (all versions); returns
+/// how many were revoked.
+///
+/// # Errors
+/// [`ReportError::Store`].
+pub async fn revoke_links(
+    store: &Store,
+    project: &ProjectId,
+    kind: ReportKind,
+    period: &str,
+) -> Result<u32, ReportError> {
+    let prefix = format!("{kind}/{period}/");
+    let mut n = 0;
+    for mut link in store.report_links_of(project).await? {
+        if link.report.starts_with(&prefix) && !link.revoked {
+            link.revoked = true;
+            store.put_report_link(&link).await?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
