@@ -3,6 +3,9 @@
 //! renders; side by side, WeasyPrint rendering an HTML page of the same figures and the
 //! same SVG charts, in its own warm process.
 //!
+//! It also prints the peak resident memory of the process (the store, the sample data and
+//! every render), standing in for the `generate-report` binary, which renders the same way.
+//!
 //! `cargo bench -p roi-e2e --bench render` (needs `python3 -m pip install weasyprint`).
 
 use std::sync::Arc;
@@ -102,14 +105,14 @@ fn main() {
         let project = samples::sample_project(&store).await;
         samples::sample_usage(
             &store,
-            "2025-02-03".parse().unwrap(),
-            "2025-04-30".parse().unwrap(),
+            "2025-02-03".parse().expect("a day"),
+            "2025-04-30".parse().expect("a day"),
         )
         .await;
         let period = ReportPeriod::parse(
             ReportKind::Monthly,
             "2025-04",
-            "2025-02-03".parse().unwrap(),
+            "2025-02-03".parse().expect("a day"),
         )
         .expect("a month");
         reports::assemble(&store, &project, ReportKind::Monthly, &period)
@@ -147,6 +150,18 @@ fn main() {
         "  typst, warm render, median of {RUNS}:               {warm_ms:8.1} ms  (aim ≤ 50 ms)"
     );
     println!("    of which the 4 SVG charts:                        {charts:8.1} ms");
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.trim_start_matches("VmHWM:").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    println!(
+        "  peak resident memory of this process after {} renders: {peak}  (aim ≤ 128 MB)",
+        RUNS + 2
+    );
     let page = dir.path().join("monthly.html");
     std::fs::write(&page, html(&data)).expect("the HTML page");
     match std::process::Command::new("python3")
