@@ -762,25 +762,36 @@ pub async fn period(
     to: NaiveDate,
 ) -> Result<Option<Rollup>, RollupError> {
     check_range(from, to)?;
-    let mut merged: Option<Rollup> = None;
+    let mut days = Vec::new();
     for day in from.iter_days().take_while(|d| *d <= to) {
         if let Some(r) = store.rollup(client, day).await? {
-            match merged.as_mut() {
-                Some(m) => m.merge(&r),
-                None => {
-                    let mut first = r;
-                    first.wau = None;
-                    first.mau = None;
-                    merged = Some(first);
-                }
-            }
+            days.push(r);
+        }
+    }
+    Ok(merge_days(&days, from, to))
+}
+
+/// Daily roll-ups merged into one covering `from..=to`, or `None` when there is none. WAU
+/// and MAU are dropped: they belong to single days.
+pub fn merge_days<'a>(
+    days: impl IntoIterator<Item = &'a Rollup>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Option<Rollup> {
+    let mut merged: Option<Rollup> = None;
+    for r in days {
+        match merged.as_mut() {
+            Some(m) => m.merge(r),
+            None => merged = Some(r.clone()),
         }
     }
     if let Some(m) = merged.as_mut() {
         m.from = from;
         m.to = to;
+        m.wau = None;
+        m.mau = None;
     }
-    Ok(merged)
+    merged
 }
 
 #[cfg(test)]

@@ -171,15 +171,16 @@ pub fn pdf(data: &ReportData, meta: &ReportMeta) -> Result<Vec<u8>, RenderError>
     inputs.insert("meta".into(), json(meta)?.into_value());
     inputs.insert("charts".into(), charts.into_value());
     let issued = meta.issued_at.date_naive();
+    let (year, month, day) = (
+        chrono::Datelike::year(&issued),
+        u8::try_from(chrono::Datelike::month(&issued)).unwrap_or(1),
+        u8::try_from(chrono::Datelike::day(&issued)).unwrap_or(1),
+    );
     let world = ReportWorld {
         assets: assets(),
         library: LazyHash::new(Library::builder().with_inputs(inputs).build()),
         main: file_id(template_of(data.kind)),
-        today: Datetime::from_ymd(
-            chrono::Datelike::year(&issued),
-            u8::try_from(chrono::Datelike::month(&issued)).unwrap_or(1),
-            u8::try_from(chrono::Datelike::day(&issued)).unwrap_or(1),
-        ),
+        today: Datetime::from_ymd(year, month, day),
     };
     let document: PagedDocument = typst::compile(&world)
         .output
@@ -190,15 +191,8 @@ pub fn pdf(data: &ReportData, meta: &ReportMeta) -> Result<Vec<u8>, RenderError>
             data.project_id, data.kind, data.period.label, meta.version
         )),
         timestamp: Some(typst_pdf::Timestamp::new_utc(
-            Datetime::from_ymd_hms(
-                chrono::Datelike::year(&issued),
-                u8::try_from(chrono::Datelike::month(&issued)).unwrap_or(1),
-                u8::try_from(chrono::Datelike::day(&issued)).unwrap_or(1),
-                0,
-                0,
-                0,
-            )
-            .ok_or_else(|| RenderError("issue date out of range".into()))?,
+            Datetime::from_ymd_hms(year, month, day, 0, 0, 0)
+                .ok_or_else(|| RenderError("issue date out of range".into()))?,
         )),
         ..Default::default()
     };

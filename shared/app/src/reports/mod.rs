@@ -695,14 +695,7 @@ pub async fn assemble(
         .collect();
     // Usage of the period and the one before.
     let merge = |from: NaiveDate, to: NaiveDate| {
-        let mut merged: Option<Rollup> = None;
-        for (_, r) in daily.range(from..=to) {
-            match merged.as_mut() {
-                Some(m) => m.merge(r),
-                None => merged = Some(r.clone()),
-            }
-        }
-        merged
+        crate::rollup::merge_days(daily.range(from..=to).map(|(_, r)| r), from, to)
     };
     let this = merge(period.from, period.to);
     let before = previous_period
