@@ -161,12 +161,28 @@ async fn fill(browser: &Client, field: &str, value: &str) {
     input.send_keys(value).await.unwrap();
 }
 
+/// Clicks submit and waits for the answer page: until the page the click was made on is
+/// gone (its root element goes stale), so nothing is read from it by mistake.
 async fn submit(browser: &Client) {
+    let before = browser.find(Locator::Css("html")).await.unwrap();
     browser
         .find(Locator::Css("button[type=submit]"))
         .await
         .unwrap()
         .click()
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while before.tag_name().await.is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the form's answer page did not load within 15 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    browser
+        .wait()
+        .for_element(Locator::Css("main"))
         .await
         .unwrap();
 }
