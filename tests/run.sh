@@ -21,6 +21,23 @@ if ! python3 -c "import sys, schemathesis.cli; from importlib.metadata import ve
   python3 -m pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
+# The template tools, each in its own virtual environment under target/iac/ (their pins
+# conflict with each other and with moto's): cfn-lint, checkov and aws-sam-translator; the
+# SAM CLI for `sam validate --lint`. tests/it/template.rs runs them.
+iac_venv() {  # name, the command that shows it is there, packages...
+  local name=$1 probe=$2
+  shift 2
+  if [ ! -x "target/iac/$name/bin/$probe" ] || [ "$(cat "target/iac/$name/pins" 2>/dev/null)" != "$*" ]; then
+    echo "installing $* into target/iac/$name" >&2
+    python3 -m venv "target/iac/$name"
+    "target/iac/$name/bin/pip" install --quiet --disable-pip-version-check "$@"
+    echo "$*" >"target/iac/$name/pins"
+  fi
+}
+mkdir -p target/iac
+iac_venv checkov checkov "checkov==3.3.30" "cfn-lint==1.51.0" "aws-sam-translator==1.115.0"
+iac_venv sam sam "aws-sam-cli==1.170.0"
+
 # Debian's Chromium and its WebDriver for the browser tests of the self-reporting forms,
 # and poppler-utils (pdftotext) for reading the reports' PDFs as text.
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \

@@ -16,6 +16,7 @@ use roi_e2e::{moto, samples};
 
 mod ingest_faults;
 mod reports;
+mod template;
 use rust_decimal_macros::dec;
 
 fn clock() -> Arc<dyn Clock> {
