@@ -1,6 +1,8 @@
 //! roi-tracker's workspace-level end-to-end tests (in `it/`), and the test harness every
-//! test binary of the workspace shares: [`moto`], the local AWS emulator, and [`samples`],
+//! test binary of the workspace shares: [`moto`], the local AWS emulator, [`runtime_api`], a stand-in for the Lambda Runtime API, and
+//! [`samples`],
 //! the sample client loaded into any store.
 
 pub mod moto;
+pub mod runtime_api;
 pub mod samples;

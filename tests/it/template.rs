@@ -50,7 +50,8 @@ fn cfn_lint_passes() {
 
 #[test]
 fn sam_validate_lint_passes() {
-    let out = run(Command::new(tool("sam", "sam")).args(["validate", "--lint", "-t", "template.yaml"]));
+    let out =
+        run(Command::new(tool("sam", "sam")).args(["validate", "--lint", "-t", "template.yaml"]));
     let said = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("is a valid SAM Template"), "{said}");
 }
@@ -85,7 +86,9 @@ fn checkov_passes_and_every_suppression_says_why() {
 
 fn expanded() -> Value {
     let script = root().join("tests/sam_expand.py");
-    let out = run(Command::new(tool("checkov", "python")).arg(script).arg("template.yaml"));
+    let out = run(Command::new(tool("checkov", "python"))
+        .arg(script)
+        .arg("template.yaml"));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -126,7 +129,9 @@ fn expanded_template_grants_no_wildcard_and_wires_every_function() {
                 .into_iter()
                 .map(|p| &p["PolicyDocument"])
                 .collect(),
-            "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => vec![&r["Properties"]["PolicyDocument"]],
+            "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => {
+                vec![&r["Properties"]["PolicyDocument"]]
+            }
             _ => continue,
         };
         for doc in docs {
@@ -137,7 +142,10 @@ fn expanded_template_grants_no_wildcard_and_wires_every_function() {
                     assert!(!a.contains('*'), "{name} allows the action {a}");
                 }
                 for resource in as_list(&st["Resource"]) {
-                    assert!(!is_wildcard(resource), "{name} names the resource {resource}");
+                    assert!(
+                        !is_wildcard(resource),
+                        "{name} names the resource {resource}"
+                    );
                 }
                 assert!(st.get("NotAction").is_none() && st.get("NotResource").is_none());
             }
@@ -145,7 +153,8 @@ fn expanded_template_grants_no_wildcard_and_wires_every_function() {
         for arn in as_list(&r["Properties"]["ManagedPolicyArns"]) {
             let arn = arn.as_str().unwrap();
             assert!(
-                arn.ends_with("/AWSLambdaBasicExecutionRole") || arn.ends_with("/AWSXrayWriteOnlyAccess"),
+                arn.ends_with("/AWSLambdaBasicExecutionRole")
+                    || arn.ends_with("/AWSXrayWriteOnlyAccess"),
                 "{name} has the managed policy {arn}"
             );
         }
@@ -167,7 +176,10 @@ fn expanded_template_grants_no_wildcard_and_wires_every_function() {
         assert_eq!(p["LoggingConfig"]["LogFormat"], "JSON", "{name}");
         let env = p["Environment"]["Variables"].as_object().unwrap();
         assert!(env.contains_key("ROI_TABLE"), "{name}");
-        assert!(!env.contains_key("ROI_FORM_SECRET"), "{name}: the key comes from Secrets Manager");
+        assert!(
+            !env.contains_key("ROI_FORM_SECRET"),
+            "{name}: the key comes from Secrets Manager"
+        );
         let log_group = p["LoggingConfig"]["LogGroup"]["Ref"].as_str().unwrap();
         assert!(resources[log_group]["Properties"]["RetentionInDays"].is_object());
         let alarm = resources.values().any(|r| {
@@ -177,8 +189,8 @@ fn expanded_template_grants_no_wildcard_and_wires_every_function() {
         });
         assert!(alarm, "{name} has no error alarm");
         if scheduled {
-            let on_failure = &resources[&format!("{name}EventInvokeConfig")]["Properties"]
-                ["DestinationConfig"]["OnFailure"]["Destination"];
+            let on_failure = &resources[&format!("{name}EventInvokeConfig")]["Properties"]["DestinationConfig"]
+                ["OnFailure"]["Destination"];
             assert_eq!(on_failure["Fn::GetAtt"][0], "FailureQueue", "{name}");
         }
     }
@@ -191,7 +203,10 @@ fn expanded_template_grants_no_wildcard_and_wires_every_function() {
         .iter()
         .map(|s| {
             let t = &s["Properties"]["Target"];
-            assert_eq!(t["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0], "FailureQueue");
+            assert_eq!(
+                t["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0],
+                "FailureQueue"
+            );
             serde_json::from_str(t["Input"].as_str().unwrap()).unwrap()
         })
         .collect();
@@ -199,11 +214,19 @@ fn expanded_template_grants_no_wildcard_and_wires_every_function() {
         assert!(inputs.iter().any(|i| i["job"] == job), "no {job} schedule");
     }
     for kind in ["weekly", "monthly", "quarterly", "annual", "executive"] {
-        assert!(inputs.iter().any(|i| i["kind"] == kind), "no {kind} report schedule");
+        assert!(
+            inputs.iter().any(|i| i["kind"] == kind),
+            "no {kind} report schedule"
+        );
     }
     let alert = schedules
         .iter()
-        .find(|s| s["Properties"]["Target"]["Input"].as_str().unwrap().contains("alert_check"))
+        .find(|s| {
+            s["Properties"]["Target"]["Input"]
+                .as_str()
+                .unwrap()
+                .contains("alert_check")
+        })
         .unwrap();
     assert_eq!(alert["Properties"]["ScheduleExpression"], "rate(5 minutes)");
 
@@ -228,11 +251,22 @@ fn expanded_template_grants_no_wildcard_and_wires_every_function() {
     // Storage as the single-table design and the seeds' retention want it.
     let table = &resources["Table"]["Properties"];
     assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
-    assert_eq!(table["TimeToLiveSpecification"]["AttributeName"], "expires_at");
-    assert_eq!(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true);
+    assert_eq!(
+        table["TimeToLiveSpecification"]["AttributeName"],
+        "expires_at"
+    );
+    assert_eq!(
+        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
     let bucket = &resources["ReportsBucket"]["Properties"];
     let block = &bucket["PublicAccessBlockConfiguration"];
-    for k in ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"] {
+    for k in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
         assert_eq!(block[k], true, "{k}");
     }
     assert_eq!(bucket["VersioningConfiguration"]["Status"], "Enabled");

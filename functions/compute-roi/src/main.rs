@@ -2,13 +2,14 @@
 //! (`{"job": "daily"}`, `{"job": "alert_check"}`, `{"job": "backfill", …}`) and the
 //! `project.changed` events of form submissions. It returns the job's report.
 //!
-//! Configuration: `ROI_TABLE`, `ROI_MAIL_FROM` (a verified SES identity), `ROI_FORM_SECRET`
-//! (signs reminder links, the same as `submit-form`'s), `ROI_BASE_URL` (where forms are
-//! served), plus the AWS SDK's standard variables.
+//! Configuration: `ROI_TABLE`, `ROI_MAIL_FROM` (a verified SES identity),
+//! `ROI_FORM_SECRET_ARN` or `ROI_FORM_SECRET` (signs reminder links, the same key as
+//! `submit-form`'s), `ROI_BASE_URL` (where forms are served), plus the AWS SDK's standard
+//! variables. The SDK clients and the key are set up on the first invocation
+//! (`roi_lambda`).
 
 use std::sync::Arc;
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
 use roi_adapters::dynamodb::DynamoTable;
 use roi_adapters::ses::SesMailer;
 use roi_adapters::webhook::HttpWebhooks;
@@ -17,41 +18,33 @@ use roi_app::alerts::Notifier;
 use roi_app::form_link::FormSigner;
 use roi_app::jobs::{Services, handle_payload};
 use roi_domain::ports::{Clock, SystemClock};
+use roi_lambda::{Error, SdkConfig, form_secret, var};
 
-fn var(name: &str) -> Result<String, Error> {
-    std::env::var(name).map_err(|_| format!("{name} is not set").into())
-}
-
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_target(false)
-        .without_time()
-        .init();
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+async fn services(config: SdkConfig) -> Result<Services, Error> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let table = DynamoTable::new(
         aws_sdk_dynamodb::Client::new(&config),
         var("ROI_TABLE")?,
         Arc::clone(&clock),
     );
-    let services = Services {
+    Ok(Services {
         store: Store::new(Arc::new(table), clock),
         notifier: Notifier {
             mailer: Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(&config))),
             webhooks: Arc::new(HttpWebhooks::default()),
             mail_from: var("ROI_MAIL_FROM")?,
         },
-        signer: FormSigner::new(var("ROI_FORM_SECRET")?.as_bytes())?,
+        signer: FormSigner::new(form_secret(&config).await?.as_bytes())?,
         base_url: var("ROI_BASE_URL")?,
-    };
-    let services = &services;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<serde_json::Value>| async move {
-            let report = handle_payload(services, event.payload).await?;
-            Ok::<_, Error>(serde_json::to_value(report)?)
-        },
-    ))
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    roi_lambda::serve_jobs("compute-roi", services, |services, payload| async move {
+        Ok(serde_json::to_value(
+            handle_payload(&services, payload).await?,
+        )?)
+    })
     .await
 }

@@ -3,13 +3,13 @@
 //! or one report by hand (`"project"` and `"period"` added). It returns the run's counts.
 //!
 //! Configuration: `ROI_TABLE`, `ROI_REPORTS_BUCKET` (where PDFs and exports go),
-//! `ROI_MAIL_FROM` (a verified SES identity), `ROI_FORM_SECRET` (report links are signed
-//! with a key derived from it; `submit-form` redeems them at `GET /r/{token}`),
-//! `ROI_BASE_URL` (where `/r/{token}` is served), plus the AWS SDK's standard variables.
+//! `ROI_MAIL_FROM` (a verified SES identity), `ROI_FORM_SECRET_ARN` or `ROI_FORM_SECRET`
+//! (report links are signed with a key derived from it; `submit-form` redeems them at
+//! `GET /r/{token}`), `ROI_BASE_URL` (where `/r/{token}` is served), plus the AWS SDK's
+//! standard variables. The SDK clients and the key are set up on the first invocation.
 
 use std::sync::Arc;
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
 use roi_adapters::dynamodb::DynamoTable;
 use roi_adapters::s3::S3BlobStore;
 use roi_adapters::ses::SesMailer;
@@ -19,28 +19,18 @@ use roi_app::alerts::Notifier;
 use roi_app::form_link::FormSigner;
 use roi_app::reports::{ReportLinks, ReportServices, run};
 use roi_domain::ports::{Clock, SystemClock};
+use roi_lambda::{Error, SdkConfig, form_secret, var};
 use roi_reports::TypstRenderer;
 
-fn var(name: &str) -> Result<String, Error> {
-    std::env::var(name).map_err(|_| format!("{name} is not set").into())
-}
-
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_target(false)
-        .without_time()
-        .init();
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+async fn services(config: SdkConfig) -> Result<ReportServices, Error> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let table = DynamoTable::new(
         aws_sdk_dynamodb::Client::new(&config),
         var("ROI_TABLE")?,
         Arc::clone(&clock),
     );
-    let signer = FormSigner::new(var("ROI_FORM_SECRET")?.as_bytes())?;
-    let services = ReportServices {
+    let signer = FormSigner::new(form_secret(&config).await?.as_bytes())?;
+    Ok(ReportServices {
         store: Store::new(Arc::new(table), clock),
         blobs: Arc::new(S3BlobStore::new(
             aws_sdk_s3::Client::new(&config),
@@ -52,13 +42,19 @@ async fn main() -> Result<(), Error> {
             mail_from: var("ROI_MAIL_FROM")?,
         },
         links: ReportLinks::new(&signer, &var("ROI_BASE_URL")?),
-    };
-    let services = &services;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<serde_json::Value>| async move {
-            let report = run(services, &TypstRenderer, event.payload).await?;
-            Ok::<_, Error>(serde_json::to_value(report)?)
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    roi_lambda::serve_jobs(
+        "generate-report",
+        services,
+        |services, payload| async move {
+            Ok(serde_json::to_value(
+                run(&services, &TypstRenderer, payload).await?,
+            )?)
         },
-    ))
+    )
     .await
 }

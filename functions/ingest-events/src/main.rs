@@ -1,6 +1,6 @@
-//! `ingest-events`: `POST /v1/events` behind API Gateway's HTTP API. It reads its
-//! configuration once, builds the DynamoDB adapter once, and hands the router of
-//! `roi_app::events_api` to `lambda_http`.
+//! `ingest-events`: `POST /v1/events` and the read endpoints (`/v1/rollups/…`,
+//! `/v1/roi/current`) behind API Gateway's HTTP API: the router of `roi_app::events_api`
+//! under `lambda_http`, built on the first request (`roi_lambda::serve_http`).
 //!
 //! Configuration: `ROI_TABLE` (the DynamoDB table), plus the AWS SDK's standard variables.
 //! Events are priced with the table shipped in this build (`roi prices` shows it).
@@ -12,19 +12,23 @@ use roi_app::Store;
 use roi_app::events_api::{EventsState, router};
 use roi_app::pricing::PriceTable;
 use roi_domain::ports::{Clock, SystemClock};
+use roi_lambda::{Error, SdkConfig, var};
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_target(false)
-        .without_time()
-        .init();
+async fn app(config: SdkConfig) -> Result<axum::Router, Error> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let table = DynamoTable::from_env(Arc::clone(&clock)).await?;
+    let table = DynamoTable::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        var("ROI_TABLE")?,
+        Arc::clone(&clock),
+    );
     let state = EventsState {
         store: Store::new(Arc::new(table), clock),
         prices: PriceTable::shipped().clone(),
     };
-    lambda_http::run(router(Arc::new(state))).await
+    Ok(router(Arc::new(state)))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    roi_lambda::serve_http("ingest-events", app).await
 }

@@ -1,11 +1,11 @@
 //! `submit-form`: the self-reporting forms (`GET`/`POST /forms/{token}`) and the e-mailed
 //! report links (`GET /r/{token}`, redirecting to a presigned S3 URL) behind API Gateway's
-//! HTTP API. It reads its configuration once, builds the adapters once, and hands the
-//! routers of `roi_app::web` and `roi_app::reports` to `lambda_http`.
+//! HTTP API: the routers of `roi_app::web` and `roi_app::reports` under `lambda_http`,
+//! built on the first request (`roi_lambda::serve_http`).
 //!
-//! Configuration: `ROI_TABLE` (the DynamoDB table), `ROI_FORM_SECRET` (the form-link key,
-//! at least 32 bytes; report links use a key derived from it), `ROI_REPORTS_BUCKET` and
-//! `ROI_BASE_URL`, plus the AWS SDK's standard variables.
+//! Configuration: `ROI_TABLE` (the DynamoDB table), `ROI_FORM_SECRET_ARN` or
+//! `ROI_FORM_SECRET` (the form-link key, at least 32 bytes; report links use a key derived
+//! from it) and `ROI_REPORTS_BUCKET`, plus the AWS SDK's standard variables.
 
 use std::sync::Arc;
 
@@ -17,17 +17,10 @@ use roi_app::forms::RecomputeNow;
 use roi_app::reports::{LinkState, ReportLinks};
 use roi_app::web::{AppState, router};
 use roi_domain::ports::{Clock, SystemClock};
+use roi_lambda::{Error, SdkConfig, form_secret, var};
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_target(false)
-        .without_time()
-        .init();
-    let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
-    let signer = FormSigner::new(var("ROI_FORM_SECRET")?.as_bytes())?;
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+async fn app(config: SdkConfig) -> Result<axum::Router, Error> {
+    let signer = FormSigner::new(form_secret(&config).await?.as_bytes())?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let table = DynamoTable::new(
         aws_sdk_dynamodb::Client::new(&config),
@@ -41,13 +34,18 @@ async fn main() -> Result<(), lambda_http::Error> {
             aws_sdk_s3::Client::new(&config),
             var("ROI_REPORTS_BUCKET")?,
         )),
-        links: ReportLinks::new(&signer, &var("ROI_BASE_URL")?),
+        // Only redeems links here, so the base URL of new links is not needed.
+        links: ReportLinks::new(&signer, ""),
     };
     let state = AppState {
         store: store.clone(),
         signer,
         on_change: Arc::new(RecomputeNow(store)),
     };
-    let app = router(Arc::new(state)).merge(roi_app::reports::router(Arc::new(links)));
-    lambda_http::run(app).await
+    Ok(router(Arc::new(state)).merge(roi_app::reports::router(Arc::new(links))))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    roi_lambda::serve_http("submit-form", app).await
 }

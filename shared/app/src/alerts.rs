@@ -439,9 +439,13 @@ async fn send(
         "sent_at": now,
         "message": message,
     });
-    notifier
+    let delivered = notifier
         .notify(settings, recipients, event, &subject, &text, &payload)
-        .await
+        .await;
+    if delivered.emails + delivered.webhooks > 0 {
+        metrics::counter!("alerts_sent", "status" => status.to_owned()).increment(1);
+    }
+    delivered
 }
 
 /// The notice of a finished ROI calculation (webhook event `roi_calculation_complete`; no

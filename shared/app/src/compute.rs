@@ -110,6 +110,7 @@ pub async fn compute_roi(
     }
     let roi = RoiCalculation::compute(&p, baseline, current, &options)?;
     store.put_roi(&roi).await?;
+    metrics::counter!("roi_computed").increment(1);
     Ok(roi)
 }
 
@@ -360,6 +361,7 @@ pub async fn compute_periods(
     for period in periods(p.go_live_date, as_of) {
         let roi = context.roi(as_of, &period)?;
         store.put_roi(&roi).await?;
+        metrics::counter!("roi_computed").increment(1);
         calculations.push(roi);
     }
     let mut trends = Vec::new();

@@ -57,6 +57,7 @@ pub fn router(state: Arc<EventsState>) -> Router {
         .route("/v1/rollups/weekly/{date}", get(get_weekly))
         .route("/v1/roi/current", get(get_current_roi))
         .with_state(state)
+        .layer(axum::middleware::from_fn(crate::correlation::middleware))
 }
 
 fn authorization(headers: &HeaderMap) -> Option<String> {

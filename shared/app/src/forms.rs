@@ -348,6 +348,7 @@ pub async fn submit(
             ),
         };
         store.audit(&project.client_id, &entry).await?;
+        metrics::counter!("forms_submitted").increment(1);
         on_change.changed(&project).await;
     }
     Ok(Submitted {

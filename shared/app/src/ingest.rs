@@ -20,6 +20,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::correlation::CorrelationId;
 use crate::pricing::{PriceTable, cost_mismatch};
 use crate::store::{Store, StoreError};
 
@@ -56,6 +57,9 @@ pub struct StoredEvent {
     /// `ai.usage` only: the reported cost differs from ours by over 1 %.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cost_mismatch: bool,
+    /// The correlation id of the request that delivered it (`crate::correlation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<CorrelationId>,
 }
 
 /// Reads a stored event in one pass: `data` is typed by the `type` read before it (the
@@ -82,6 +86,7 @@ enum Field {
     PriceVersion,
     PricedAs,
     CostMismatch,
+    CorrelationId,
     #[serde(other)]
     Other,
 }
@@ -122,6 +127,7 @@ impl<'de> serde::de::Visitor<'de> for StoredEventVisitor {
         let (mut subject, mut cost_usd, mut price_version, mut priced_as) =
             (None, None, None, None);
         let mut cost_mismatch = false;
+        let mut correlation_id = None;
         while let Some(field) = map.next_key::<Field>()? {
             match field {
                 Field::Type => event_type = Some(map.next_value()?),
@@ -139,6 +145,7 @@ impl<'de> serde::de::Visitor<'de> for StoredEventVisitor {
                 Field::PriceVersion => price_version = map.next_value()?,
                 Field::PricedAs => priced_as = map.next_value()?,
                 Field::CostMismatch => cost_mismatch = map.next_value()?,
+                Field::CorrelationId => correlation_id = map.next_value()?,
                 Field::Other => {
                     map.next_value::<serde::de::IgnoredAny>()?;
                 }
@@ -163,6 +170,7 @@ impl<'de> serde::de::Visitor<'de> for StoredEventVisitor {
             price_version,
             priced_as,
             cost_mismatch,
+            correlation_id,
         })
     }
 }
@@ -388,6 +396,7 @@ pub fn prepare(ctx: &ClientContext, event: Event) -> Result<PreparedEvent, Rejec
         price_version,
         priced_as,
         cost_mismatch: mismatch,
+        correlation_id: crate::correlation::current(),
     };
     let mut item =
         Item::from_record(key.pk.clone(), key.sk.clone(), &stored).map_err(|e| Rejection {
@@ -532,6 +541,10 @@ pub async fn store_events(
         not_written = report.not_written,
         "events ingested"
     );
+    metrics::counter!("events_accepted").increment(report.accepted as u64);
+    metrics::counter!("events_duplicate").increment(report.duplicate as u64);
+    metrics::counter!("events_rejected").increment(report.rejected as u64);
+    metrics::counter!("events_not_written").increment(report.not_written as u64);
     Ok(report)
 }
 

@@ -149,8 +149,9 @@ pub async fn handle_payload(
     services: &Services,
     payload: serde_json::Value,
 ) -> Result<JobReport, JobError> {
+    let id = crate::correlation::for_job(&payload);
     let job = Job::from_payload(payload)?;
-    run(services, &job).await
+    crate::correlation::scope("job", id, run(services, &job)).await
 }
 
 /// Runs one job.

@@ -11,6 +11,7 @@
 pub mod alerts;
 pub mod api_keys;
 pub mod compute;
+pub mod correlation;
 pub mod csv_import;
 pub mod events_api;
 pub mod form_link;

@@ -113,12 +113,15 @@ pub async fn send_reminders(
                 }
             };
             match services.mailer.send(&email).await {
-                Ok(_) => sent.push(ReminderSent {
-                    project_id: project.id.to_string(),
-                    due,
-                    kind,
-                    to,
-                }),
+                Ok(_) => {
+                    metrics::counter!("reminders_sent").increment(1);
+                    sent.push(ReminderSent {
+                        project_id: project.id.to_string(),
+                        due,
+                        kind,
+                        to,
+                    });
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, project = %project.id, %due, kind, "reminder e-mail failed");
                     store.release_reminder(&project.id, due, kind).await?;

@@ -744,7 +744,21 @@ pub async fn rollup_days(
         r.wau = Some(distinct(7));
         r.mau = Some(distinct(30));
         store.put_rollup(&r).await?;
-        tracing::info!(client = %client, %day, events = r.events, "day rolled up");
+        // The batches (correlation ids) the day's events came in, to follow one from
+        // ingestion to here; at most 10 are named.
+        let batches: BTreeSet<&str> = events
+            .iter()
+            .filter_map(|e| e.correlation_id.as_ref().map(|c| c.as_str()))
+            .collect();
+        let named: Vec<&str> = batches.iter().take(10).copied().collect();
+        tracing::info!(
+            client = %client,
+            %day,
+            events = r.events,
+            batches = batches.len(),
+            correlation_ids = ?named,
+            "day rolled up"
+        );
         out.push(r);
     }
     Ok(out)

@@ -48,6 +48,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/forms/{token}", get(get_form).post(post_form))
         .with_state(state)
+        .layer(axum::middleware::from_fn(crate::correlation::middleware))
 }
 
 fn templates() -> &'static Environment<'static> {

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod binary;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;

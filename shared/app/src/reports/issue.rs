@@ -239,6 +239,7 @@ pub async fn issue(
         )
         .await?;
     let emailed = deliver(services, &mut record, &data).await?;
+    metrics::counter!("reports_issued", "kind" => kind.name()).increment(1);
     Ok(Issued {
         record,
         new: true,
@@ -405,6 +406,15 @@ pub const ISSUE_FROM_HOUR: u32 = 7;
 /// [`ReportError`] for a job that cannot start (a bad payload, an unknown project, storage
 /// down); failures of single projects are in the run's `failures`.
 pub async fn run(
+    services: &ReportServices,
+    renderer: &dyn Renderer,
+    payload: serde_json::Value,
+) -> Result<ReportRun, ReportError> {
+    let id = crate::correlation::for_job(&payload);
+    crate::correlation::scope("reports", id, run_job(services, renderer, payload)).await
+}
+
+async fn run_job(
     services: &ReportServices,
     renderer: &dyn Renderer,
     payload: serde_json::Value,

@@ -206,6 +206,7 @@ pub fn router(state: Arc<LinkState>) -> Router {
     Router::new()
         .route("/r/{token}", get(redeem))
         .with_state(state)
+        .layer(axum::middleware::from_fn(crate::correlation::middleware))
 }
 
 async fn redeem(State(state): State<Arc<LinkState>>, Path(token): Path<String>) -> Response {
