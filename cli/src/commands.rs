@@ -248,9 +248,10 @@ async fn schedule(services: roi_app::jobs::Services, reports: roi_app::reports::
 
 /// What the scheduled jobs need on this machine: the store, an `.eml` outbox under the data
 /// directory for e-mail, webhooks over HTTP(S), the form-link signer and `ROI_BASE_URL`.
-pub fn local_services(
+pub async fn local_services(
     store: &Store,
     data_dir: &std::path::Path,
+    on_aws: bool,
 ) -> Result<roi_app::jobs::Services> {
     let base_url = std::env::var("ROI_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
     let mail_from =
@@ -258,16 +259,32 @@ pub fn local_services(
     Ok(roi_app::jobs::Services {
         store: store.clone(),
         notifier: roi_app::alerts::Notifier {
-            mailer: Arc::new(roi_adapters::outbox::OutboxMailer::new(
-                data_dir.join("outbox"),
-                Arc::clone(store.clock()),
-            )),
+            mailer: mailer(store, data_dir, on_aws).await,
             webhooks: Arc::new(roi_adapters::webhook::HttpWebhooks::default()),
             mail_from,
         },
         signer: signer(data_dir)?,
         base_url,
     })
+}
+
+/// SES with `ROI_STORE=dynamodb`, else the `.eml` outbox under the data directory.
+async fn mailer(
+    store: &Store,
+    data_dir: &std::path::Path,
+    on_aws: bool,
+) -> Arc<dyn roi_domain::ports::Mailer> {
+    if on_aws {
+        let config = aws_config_load().await;
+        Arc::new(roi_adapters::ses::SesMailer::new(
+            aws_sdk_sesv2::Client::new(&config),
+        ))
+    } else {
+        Arc::new(roi_adapters::outbox::OutboxMailer::new(
+            data_dir.join("outbox"),
+            Arc::clone(store.clock()),
+        ))
+    }
 }
 
 /// The form-link secret: `ROI_FORM_SECRET`, or else a random one kept in the data
@@ -356,7 +373,9 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
     let store = open_store(&cli).await?;
     match cli.command {
-        Command::Demo => crate::output::demo(&store).await,
+        Command::Demo => {
+            crate::demo::run(&store, &data_dir, matches!(cli.store, StoreKind::Dynamodb)).await
+        }
         Command::Client(ClientCommand::Add {
             name,
             id,
@@ -488,7 +507,9 @@ pub async fn run(cli: Cli) -> Result<()> {
                     .map(str::parse::<ClientId>)
                     .transpose()
                     .map_err(|e| anyhow::anyhow!("--client: {}", e.reason))?;
-                let services = local_services(&store, &data_dir)?;
+                let services =
+                    local_services(&store, &data_dir, matches!(cli.store, StoreKind::Dynamodb))
+                        .await?;
                 let job = roi_app::jobs::Job::Backfill { from, to, client };
                 let report = roi_app::jobs::run(&services, &job).await?;
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -558,7 +579,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             // After the announcement: its line is the first a supervising process reads.
             if !args.no_schedule {
-                let services = local_services(&store, &data_dir)?;
+                let services =
+                    local_services(&store, &data_dir, matches!(cli.store, StoreKind::Dynamodb))
+                        .await?;
                 tokio::spawn(async move { schedule(services, report_services).await });
             }
             axum::serve(
@@ -627,6 +650,13 @@ async fn store_init(cli: &Cli) -> Result<()> {
             );
             table.create_if_missing().await?;
             println!("DynamoDB table {} ready", cli.table);
+            if let Ok(bucket) = std::env::var("ROI_REPORTS_BUCKET") {
+                crate::reports::s3_blobs(bucket.clone())
+                    .await
+                    .create_if_missing()
+                    .await?;
+                println!("S3 bucket {bucket} ready");
+            }
         }
     }
     Ok(())

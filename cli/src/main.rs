@@ -6,6 +6,7 @@
 //! (`AWS_REGION`, credentials, and `AWS_ENDPOINT_URL` for a local emulator).
 
 mod commands;
+mod demo;
 mod output;
 mod reports;
 mod usage;
@@ -61,8 +62,10 @@ pub enum StoreKind {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the whole flow on a sample client: add it, import its baseline and three
-    /// monthly measurements, approve the baseline, and compute its ROI.
+    /// Run the whole pipeline on a sample client: its baseline and three monthly
+    /// measurements from CSV, last month's measurement through the form, usage reports and a
+    /// month of events through the API, roll-ups, ROI, alerts, a reminder, and the monthly
+    /// and executive reports with their e-mails. Safe to run again.
     Demo,
     /// Manage clients.
     #[command(subcommand)]
@@ -96,7 +99,8 @@ enum Command {
     /// Serve the forms, `POST /v1/events`, the read endpoints and report links on this
     /// machine (the routers the Lambda functions run).
     Serve(commands::ServeArgs),
-    /// Prepare the configured store (creates the DynamoDB table if it is missing; for
+    /// Prepare the configured store: with `ROI_STORE=dynamodb`, create the DynamoDB table,
+    /// and the reports bucket `ROI_REPORTS_BUCKET` if it is set, when they are missing (for
     /// local emulators and first set-up).
     #[command(name = "store-init")]
     StoreInit,

@@ -8,7 +8,7 @@ use roi_app::store::Written;
 use roi_app::{Store, compute, measurements, setup};
 use roi_domain::client::{ClientDraft, ProjectDraft};
 use roi_domain::snapshot::ApproveError;
-use roi_domain::{RoiCalculation, SnapshotStatus};
+use roi_domain::{Client, Project, RoiCalculation, SnapshotStatus};
 use rust_decimal::Decimal;
 
 const SAMPLE_BASELINE: &[u8] = include_bytes!("../samples/acme-logistics/baseline-snapshot.csv");
@@ -131,8 +131,13 @@ pub fn roi_table(roi: &RoiCalculation) -> String {
     out
 }
 
-/// `roi demo`: the whole flow on the sample client, safe to run again.
-pub async fn demo(store: &Store) -> Result<()> {
+/// The sample client and project of `roi demo`, with the baseline and three monthly
+/// measurements of `cli/samples/acme-logistics/` imported and the baseline approved; prints
+/// each step and the ROI as of the last imported month. Safe to run again.
+///
+/// # Errors
+/// The first step that fails.
+pub async fn demo_setup(store: &Store) -> Result<(Client, Project)> {
     let (client, _) = setup::add_client(
         store,
         ClientDraft {
@@ -182,7 +187,7 @@ pub async fn demo(store: &Store) -> Result<()> {
         &measurements::import_tracking(store, &project.id, SAMPLE_TRACKING, "demo").await?,
     );
     let as_of = "2025-04-30".parse()?;
-    println!("\n== ROI since go-live");
+    println!("\n== ROI since go-live, as of {as_of}");
     let so_far = compute::compute_roi(
         store,
         &project.id,
@@ -193,19 +198,7 @@ pub async fn demo(store: &Store) -> Result<()> {
     )
     .await?;
     print!("{}", roi_table(&so_far));
-    println!("\n== ROI over the first year at the current monthly figures");
-    let year = compute::compute_roi(
-        store,
-        &project.id,
-        ComputeRequest {
-            as_of: Some(as_of),
-            months: Some(12),
-            ..ComputeRequest::default()
-        },
-    )
-    .await?;
-    print!("{}", roi_table(&year));
-    Ok(())
+    Ok((client, project))
 }
 
 #[cfg(test)]

@@ -78,14 +78,12 @@ pub async fn services(
     data_dir: &std::path::Path,
     on_aws: bool,
 ) -> Result<(ReportServices, Option<Arc<DirBlobStore>>)> {
-    let jobs = crate::commands::local_services(store, data_dir)?;
+    let jobs = crate::commands::local_services(store, data_dir, on_aws).await?;
     let links = ReportLinks::new(&jobs.signer, &jobs.base_url);
     let (blobs, local): (Arc<dyn BlobStore>, _) = if on_aws {
         let bucket = std::env::var("ROI_REPORTS_BUCKET")
             .context("ROI_REPORTS_BUCKET names the reports bucket when ROI_STORE=dynamodb")?;
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let s3 = roi_adapters::s3::S3BlobStore::new(aws_sdk_s3::Client::new(&config), bucket);
-        (Arc::new(s3), None)
+        (Arc::new(s3_blobs(bucket).await), None)
     } else {
         let dir = Arc::new(DirBlobStore::new(
             data_dir.join("blobs"),
@@ -104,6 +102,16 @@ pub async fn services(
         },
         local,
     ))
+}
+
+/// The reports bucket `bucket` on S3. With `AWS_ENDPOINT_URL` set (an emulator such as
+/// moto), requests use path-style addressing, which emulators on loopback need.
+pub async fn s3_blobs(bucket: String) -> roi_adapters::s3::S3BlobStore {
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let s3 = aws_sdk_s3::config::Builder::from(&config)
+        .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
+        .build();
+    roi_adapters::s3::S3BlobStore::new(aws_sdk_s3::Client::from_conf(s3), bucket)
 }
 
 /// Runs `roi report`.

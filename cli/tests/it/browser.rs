@@ -246,7 +246,9 @@ async fn a_person_fills_in_the_form_and_the_measurement_is_stored() {
     assert_eq!(may.value(roi_domain::Metric::CsatScore), Some(84.into()));
     assert_eq!(
         may.value(roi_domain::Metric::ErrorRatePercentage),
-        Some(rust_decimal::Decimal::new(39, 1)),
+        // the form comes filled in with the last stored values: those of the demo's own
+        // form submission for last month
+        Some(rust_decimal::Decimal::new(31, 1)),
         "pre-filled values kept"
     );
 }

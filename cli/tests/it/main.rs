@@ -5,6 +5,7 @@
 
 mod browser;
 mod events;
+mod pipeline;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -256,16 +257,52 @@ fn a_bad_field_value_names_the_field() {
 }
 
 #[test]
-fn the_demo_prints_an_roi_and_can_run_again() {
+fn the_demo_runs_the_whole_pipeline_and_a_second_run_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let first = ok(roi(dir.path(), &["demo"]));
-    assert!(
-        stdout(&first).contains("roi_percentage                       74.81%"),
-        "{}",
-        stdout(&first)
-    );
+    let text = stdout(&first);
+    for expected in [
+        "roi_percentage                       -53.73%",
+        "→ 200, stored",
+        "Anthropic usage report: 3 accepted",
+        "OpenAI usage report: 2 accepted",
+        "595 accepted, 0 duplicate, 0 rejected",
+        "days rolled up, 5 ROI periods computed",
+        "a form link e-mailed to coo@acme-logistics.example",
+        "report   monthly ",
+        "report   executive ",
+    ] {
+        assert!(text.contains(expected), "'{expected}' not in:\n{text}");
+    }
+    let pdfs: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("report "))
+        .map(|l| l.rsplit(": ").next().unwrap())
+        .collect();
+    assert_eq!(pdfs.len(), 2);
+    for pdf in &pdfs {
+        assert!(std::fs::read(pdf).unwrap().starts_with(b"%PDF-"), "{pdf}");
+    }
+    let outbox = || {
+        std::fs::read_dir(dir.path().join("outbox"))
+            .unwrap()
+            .count()
+    };
+    // an alert, the reminder, and the two reports to the client's report recipient
+    assert_eq!(outbox(), 4, "{text}");
+
     let second = ok(roi(dir.path(), &["demo"]));
-    assert!(stdout(&second).contains("unchanged"), "{}", stdout(&second));
+    let again = stdout(&second);
+    for expected in [
+        "unchanged",
+        "0 accepted, 3 already stored",
+        "0 accepted, 595 duplicate",
+        "e-mailed already",
+        "(issued already)",
+    ] {
+        assert!(again.contains(expected), "'{expected}' not in:\n{again}");
+    }
+    assert_eq!(outbox(), 4, "the second run sent e-mail:\n{again}");
 }
 
 #[test]

@@ -110,7 +110,7 @@ pub async fn form_secret(config: &SdkConfig) -> Result<String, StartError> {
     if let Ok(secret) = std::env::var("ROI_FORM_SECRET") {
         return Ok(secret);
     }
-    let arn = var("ROI_FORM_SECRET_ARN").map_err(|_| StartError::Missing("ROI_FORM_SECRET_ARN"))?;
+    let arn = var("ROI_FORM_SECRET_ARN")?;
     let out = aws_sdk_secretsmanager::Client::new(config)
         .get_secret_value()
         .secret_id(arn)

@@ -1,0 +1,369 @@
+//! `roi demo`: the whole pipeline for the sample client Acme Logistics, on whatever store the
+//! command runs on, through the same routers and jobs as the Lambda functions:
+//!
+//! 1. the client, its project, the baseline and three monthly measurements from the seed 000
+//!    CSVs in `cli/samples/acme-logistics/`;
+//! 2. last month's measurement, posted to the self-reporting form as a browser posts it;
+//! 3. usage: the Anthropic and OpenAI usage-report samples of `events/usage-reports/`, and
+//!    a CloudEvents batch of a month of agent runs, business outcomes and AI usage sent to
+//!    `POST /v1/events` with an API key;
+//! 4. the month rolled up and its ROI computed (the `backfill` job), the KPI alert check,
+//!    and the reminder of the next measurement;
+//! 5. the monthly report and the executive one-pager: PDFs, CSV and XLSX in the blob store,
+//!    and the e-mails with their links.
+//!
+//! "Last month" is the last complete month in the client's time zone, so the report links
+//! are fresh whenever it runs. Every step is idempotent: a second run stores nothing new and
+//! sends nothing again.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use chrono::{Datelike, Days, NaiveDate};
+use http_body_util::BodyExt;
+use roi_app::correlation::{CorrelationId, scope};
+use roi_app::form_link::FormSigner;
+use roi_app::forms::RecomputeNow;
+use roi_app::jobs::{self, Job};
+use roi_app::pricing::PriceTable;
+use roi_app::reminders::{ReminderServices, send_reminders};
+use roi_app::reports::{ReportKind, ReportPeriod, issue};
+use roi_app::usage_import::{ReportFormat, import_usage};
+use roi_app::{Store, api_keys, events_api, web};
+use roi_domain::SnapshotKind;
+use roi_domain::cadence::due_dates;
+use tower::ServiceExt;
+
+use crate::output;
+
+const ANTHROPIC_SAMPLE: &str =
+    include_str!("../../events/usage-reports/anthropic-messages-usage-report.json");
+const OPENAI_SAMPLE: &str =
+    include_str!("../../events/usage-reports/openai-usage-completions.json");
+/// The last day of the month the usage-report samples were taken in.
+const SAMPLES_MONTH_END: &str = "2026-11-30";
+/// The demo integration's API key (the development key of `events/README.md`).
+const DEMO_API_KEY: &str = "roi_0000de5e_local-development-key-not-for-production";
+
+/// Runs the demo on `store`, with e-mail, blobs and links from `data_dir` (`on_aws`: SES and
+/// S3 instead). Prints each step and where its output went.
+///
+/// # Errors
+/// The first step that fails.
+pub async fn run(store: &Store, data_dir: &Path, on_aws: bool) -> Result<()> {
+    let (client, project) = output::demo_setup(store).await?;
+    let today = store.client_today(Some(&client));
+    let month = ReportPeriod::last_complete(ReportKind::Monthly, today, project.go_live_date)
+        .context("the sample project has no complete month yet")?;
+    let (reports, local_blobs) = crate::reports::services(store, data_dir, on_aws).await?;
+    let jobs = crate::commands::local_services(store, data_dir, on_aws).await?;
+    println!(
+        "\n== last month: {} ({} to {})",
+        month.label, month.from, month.to
+    );
+
+    // 2. The month's measurement, as a browser posts the form.
+    let due = due_dates(project.go_live_date, month.from, month.to)
+        .last()
+        .map_or(month.to, |d| d.due_on);
+    let link = form_link(&jobs.signer, &project.id, due, store)?;
+    let forms = web::router(Arc::new(web::AppState {
+        store: store.clone(),
+        signer: jobs.signer.clone(),
+        on_change: Arc::new(RecomputeNow(store.clone())),
+    }));
+    let path = format!("/forms/{link}");
+    let (status, _) = call(&forms, Request::get(&path).body(Body::empty())?).await?;
+    if status != StatusCode::OK {
+        bail!("the form did not open: {status}");
+    }
+    let fields = "monthly_labor_cost=33500&monthly_software_cost=1800&monthly_overhead_cost=3200\
+        &monthly_error_cost=1100&avg_task_completion_time=9.8&error_rate_percentage=3.1\
+        &ai_solution_cost=3150&csat_score=84&period_type=";
+    let post = Request::post(&path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("user-agent", "Mozilla/5.0 (roi demo)")
+        .body(Body::from(fields))?;
+    let (status, page) = call(&forms, post).await?;
+    if status != StatusCode::OK {
+        bail!("the form was not accepted ({status}): {page}");
+    }
+    println!(
+        "form     {}{path} (measurement due {due}) → 200, stored",
+        jobs.base_url
+    );
+
+    // 3. Usage: two provider reports, then a month of events through the API.
+    let shift = (month.to - SAMPLES_MONTH_END.parse::<NaiveDate>()?).num_days();
+    for (name, sample, format) in [
+        ("Anthropic", ANTHROPIC_SAMPLE, ReportFormat::Anthropic),
+        ("OpenAI", OPENAI_SAMPLE, ReportFormat::OpenAi),
+    ] {
+        let text = shift_dates(sample, shift)?;
+        let r = import_usage(
+            store,
+            PriceTable::shipped(),
+            &client.id,
+            &text,
+            format,
+            Some(&project.id),
+            "demo",
+        )
+        .await?;
+        println!(
+            "usage    {name} usage report: {} accepted, {} already stored",
+            r.accepted, r.duplicate
+        );
+    }
+    if api_keys::authenticate(store, Some(&format!("Bearer {DEMO_API_KEY}")))
+        .await
+        .is_err()
+    {
+        api_keys::register(store, &client.id, "demo integration", DEMO_API_KEY, "demo").await?;
+    }
+    let api = events_api::router(Arc::new(events_api::EventsState {
+        store: store.clone(),
+        prices: PriceTable::shipped().clone(),
+    }));
+    let batch = month_of_events(&project.id.to_string(), month.from, month.to);
+    let request = Request::post("/v1/events")
+        .header(header::AUTHORIZATION, format!("Bearer {DEMO_API_KEY}"))
+        .header(header::CONTENT_TYPE, "application/cloudevents-batch+json")
+        .header(
+            roi_app::correlation::HEADER,
+            format!("demo-batch-{}", month.label),
+        )
+        .body(Body::from(batch.to_string()))?;
+    let (status, body) = call(&api, request).await?;
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    println!(
+        "events   POST /v1/events, {} CloudEvents → {status}: {} accepted, {} duplicate, {} rejected",
+        batch.as_array().map_or(0, Vec::len),
+        answer["accepted"],
+        answer["duplicate"],
+        answer["rejected"]
+    );
+
+    // 4. The scheduled work: the month's roll-ups and ROI, alerts, the next reminder.
+    let id =
+        CorrelationId::try_from(format!("demo-{}", month.label)).map_err(anyhow::Error::msg)?;
+    let backfill = Job::Backfill {
+        from: month.from,
+        to: month.to,
+        client: Some(client.id.clone()),
+    };
+    let r = scope("demo", id.clone(), jobs::run(&jobs, &backfill)).await?;
+    println!(
+        "compute  {} days rolled up, {} ROI periods computed as of {}",
+        r.days_rolled_up, r.roi_calculations, month.to
+    );
+    let alert = Job::AlertCheck {
+        client: Some(client.id.clone()),
+    };
+    let r = scope("demo", id, jobs::run(&jobs, &alert)).await?;
+    println!("alerts   {} notices sent", r.alert_notices);
+    // The first due date that last month's measurement does not already answer (a
+    // measurement counts for the dates up to 7 days after it).
+    let next_due = due_dates(
+        project.go_live_date,
+        month.to + Days::new(8),
+        month.to + Days::new(200),
+    )
+    .first()
+    .map(|d| d.due_on)
+    .context("no measurement is due after last month")?;
+    let settings = store.settings(&client.id).await?;
+    let sent = send_reminders(
+        store,
+        &ReminderServices {
+            mailer: jobs.notifier.mailer.as_ref(),
+            signer: &jobs.signer,
+            base_url: &jobs.base_url,
+            mail_from: &jobs.notifier.mail_from,
+        },
+        &client,
+        &settings,
+        next_due,
+        store.clock().now(),
+    )
+    .await?;
+    match sent.first() {
+        Some(s) => println!(
+            "reminder the next measurement, due {next_due}: a form link e-mailed to {} (what the daily job sends that day)",
+            s.to.join(", ")
+        ),
+        None => println!("reminder the next measurement, due {next_due}: e-mailed already"),
+    }
+
+    // 5. The reports.
+    let renderer = roi_reports::TypstRenderer;
+    for kind in [ReportKind::Monthly, ReportKind::Executive] {
+        let issued = issue(&reports, &renderer, &project.id, kind, &month).await?;
+        let r = &issued.record;
+        let place = match &local_blobs {
+            Some(_) => data_dir
+                .join("blobs")
+                .join(&r.pdf_key)
+                .display()
+                .to_string(),
+            None => format!(
+                "s3://{}/{}",
+                std::env::var("ROI_REPORTS_BUCKET").unwrap_or_default(),
+                r.pdf_key
+            ),
+        };
+        println!(
+            "report   {} {} v{}: {place}{}",
+            kind.name(),
+            month.label,
+            r.version,
+            if issued.new { "" } else { " (issued already)" }
+        );
+    }
+    if on_aws {
+        println!("\nE-mail went out through SES.");
+    } else {
+        println!(
+            "\nE-mails (alerts, reminder, reports with their links): {}",
+            data_dir.join("outbox").display()
+        );
+        println!(
+            "Open the links with `roi serve` running (it serves /forms, /v1 and /r on {}).",
+            jobs.base_url
+        );
+    }
+    Ok(())
+}
+
+fn form_link(
+    signer: &FormSigner,
+    project: &roi_domain::ProjectId,
+    due: NaiveDate,
+    store: &Store,
+) -> Result<String> {
+    let expires = store.clock().now() + chrono::Duration::days(14);
+    let claims = FormSigner::claims(project.clone(), SnapshotKind::Ongoing, Some(due), expires)
+        .map_err(|e| anyhow::anyhow!("no randomness for a link: {e}"))?;
+    Ok(signer.sign(&claims))
+}
+
+async fn call(router: &axum::Router, request: Request<Body>) -> Result<(StatusCode, String)> {
+    let response = router.clone().oneshot(request).await?;
+    let status = response.status();
+    let bytes = response.into_body().collect().await?.to_bytes();
+    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// The usage-report sample with every date moved by `days`: Anthropic's `starting_at` and
+/// `ending_at` (RFC 3339), OpenAI's `start_time` and `end_time` (Unix seconds).
+fn shift_dates(sample: &str, days: i64) -> Result<String> {
+    fn walk(v: &mut serde_json::Value, days: i64) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    match (k.as_str(), &*v) {
+                        ("starting_at" | "ending_at", serde_json::Value::String(s)) => {
+                            if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+                                *v = (t + chrono::Duration::days(days)).to_rfc3339().into();
+                            }
+                        }
+                        ("start_time" | "end_time", serde_json::Value::Number(n)) => {
+                            if let Some(t) = n.as_i64() {
+                                *v = (t + days * 86_400).into();
+                            }
+                        }
+                        _ => walk(v, days),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(i, days)),
+            _ => {}
+        }
+    }
+    let mut v: serde_json::Value = serde_json::from_str(sample)?;
+    walk(&mut v, days);
+    Ok(v.to_string())
+}
+
+/// A month of the support assistant's events, deterministic for the month: each weekday 8
+/// agent runs (one in eight fails), 6 resolved tickets (6.5 minutes saved each, one avoided
+/// error worth USD 240 a week) and 10 `ai.usage` calls; weekends a third of that.
+fn month_of_events(project: &str, from: NaiveDate, to: NaiveDate) -> serde_json::Value {
+    let source = "https://crm.acme-logistics.example/assistant";
+    let departments = [
+        "customer-service",
+        "customer-service",
+        "billing",
+        "operations",
+    ];
+    let mut events = Vec::new();
+    for day in from.iter_days().take_while(|d| *d <= to) {
+        let weekend = day.weekday().num_days_from_monday() >= 5;
+        let scale = if weekend { 3 } else { 1 };
+        for i in 0..8 / scale {
+            events.push(serde_json::json!({"specversion": "1.0", "id": format!("run-{day}-{i}"),
+                "source": source, "type": "agent.execution", "time": format!("{day}T15:{:02}:00Z", i),
+                "data": {"agent": "ticket-triage", "outcome": if i == 7 { "failure" } else { "success" },
+                         "duration_ms": 1_800 + 150 * i, "project": project}}));
+        }
+        for i in 0..6 / scale {
+            events.push(serde_json::json!({"specversion": "1.0", "id": format!("outcome-{day}-{i}"),
+                "source": source, "type": "business.outcome", "time": format!("{day}T16:{:02}:00Z", i),
+                "data": {"kind": "ticket_resolved", "minutes_saved": 6.5, "ai_assisted": true,
+                         "department": departments[i % departments.len()], "project": project}}));
+        }
+        if day.weekday().num_days_from_monday() == 2 {
+            events.push(serde_json::json!({"specversion": "1.0", "id": format!("avoided-{day}"),
+                "source": source, "type": "business.outcome", "time": format!("{day}T17:00:00Z"),
+                "data": {"kind": "error_avoided", "value_usd": "240.00", "ai_assisted": true, "project": project}}));
+        }
+        for i in 0..10 / scale {
+            let (model, input, output) = if i % 3 == 0 {
+                ("claude-sonnet-4-5-20250929", 9_000 + 300 * i, 1_400)
+            } else {
+                ("gpt-4.1-mini", 4_000 + 150 * i, 600)
+            };
+            events.push(serde_json::json!({"specversion": "1.0", "id": format!("usage-{day}-{i}"),
+                "source": source, "type": "ai.usage", "time": format!("{day}T14:{:02}:00Z", i),
+                "data": {"model": model, "input_tokens": input, "output_tokens": output, "requests": 1,
+                         "user": format!("agent-{:04}", i % 8), "department": departments[i % departments.len()],
+                         "agent": if i % 2 == 0 { "reply-drafter" } else { "ticket-triage" }, "project": project}}));
+        }
+    }
+    serde_json::Value::Array(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_dates_move_by_whole_days_in_both_formats() {
+        let a = shift_dates(
+            r#"{"data":[{"starting_at":"2026-11-18T00:00:00Z","x":1}]}"#,
+            -31,
+        )
+        .unwrap();
+        assert!(a.contains("2026-10-18T00:00:00+00:00"), "{a}");
+        let o = shift_dates(
+            r#"{"data":[{"start_time":1795219200,"end_time":1795305600}]}"#,
+            1,
+        )
+        .unwrap();
+        assert!(o.contains("1795305600") && o.contains("1795392000"), "{o}");
+    }
+
+    #[test]
+    fn a_month_of_events_fits_one_request_and_is_the_same_each_time() {
+        let from: NaiveDate = "2026-10-01".parse().unwrap();
+        let to: NaiveDate = "2026-10-31".parse().unwrap();
+        let a = month_of_events("p", from, to);
+        let n = a.as_array().unwrap().len();
+        assert!(n > 400 && n <= 1000, "{n} events");
+        assert!(a.to_string().len() < 1 << 20);
+        assert_eq!(a, month_of_events("p", from, to));
+    }
+}
