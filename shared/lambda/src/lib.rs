@@ -10,7 +10,7 @@
 //!    web-identity providers;
 //! 3. on the first invocation, the function builds its SDK clients and services, and reads
 //!    the link-signing key with [`form_secret`] (a Secrets Manager call). The result is kept
-//!    for the life of the execution environment (`tokio::sync::OnceCell` in each `main`).
+//!    for the life of the execution environment ([`serve_http`], [`serve_jobs`]).
 //!
 //! Deferring step 3 keeps the start-up close to a hello-world `lambda_runtime` binary
 //! (`cargo bench -p roi-e2e --bench startup` measures it).
