@@ -347,7 +347,8 @@ async fn open_store(cli: &Cli) -> Result<Store> {
     Ok(Store::new(table, clock))
 }
 
-async fn aws_config_load() -> aws_config::SdkConfig {
+/// The AWS SDK configuration of the `roi` command: the SDK's default chain.
+pub(crate) async fn aws_config_load() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 

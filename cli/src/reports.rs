@@ -107,7 +107,7 @@ pub async fn services(
 /// The reports bucket `bucket` on S3. With `AWS_ENDPOINT_URL` set (an emulator such as
 /// moto), requests use path-style addressing, which emulators on loopback need.
 pub async fn s3_blobs(bucket: String) -> roi_adapters::s3::S3BlobStore {
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = crate::commands::aws_config_load().await;
     let s3 = aws_sdk_s3::config::Builder::from(&config)
         .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
         .build();

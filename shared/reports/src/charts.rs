@@ -4,6 +4,7 @@
 
 use chrono::NaiveDate;
 use plotters::coord::ranged1d::SegmentValue;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use roi_app::reports::{MetricRow, NamedAmount, Point};
 use roi_domain::forecast::BandDay;
@@ -59,6 +60,25 @@ fn svg(
         root.present().ok()?;
     }
     Some(out)
+}
+
+/// The grid and labels of a chart over days (x: days since the first, labelled by `x_fmt`).
+fn time_mesh(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    x_fmt: &dyn Fn(&f64) -> String,
+    y_fmt: &dyn Fn(&f64) -> String,
+) -> Option<()> {
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID)
+        .axis_style(MUTED)
+        .x_labels(5)
+        .x_label_formatter(x_fmt)
+        .y_label_formatter(y_fmt)
+        .label_style((FONT, 18).into_font().color(&MUTED))
+        .draw()
+        .ok()
 }
 
 /// Horizontal bars, one per name, from 0 or the smallest value.
@@ -204,17 +224,7 @@ pub fn roi_over_time(points: &[Point]) -> Option<String> {
             .y_label_area_size(72)
             .build_cartesian_2d(-x_max * 0.03..x_max * 1.03, (lo - pad)..(hi + pad))
             .ok()?;
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .axis_style(MUTED)
-            .x_labels(5)
-            .x_label_formatter(&fmt)
-            .y_label_formatter(&|v| format!("{v:.0} %"))
-            .label_style((FONT, 18).into_font().color(&MUTED))
-            .draw()
-            .ok()?;
+        time_mesh(&mut chart, &fmt, &|v| format!("{v:.0} %"))?;
         chart
             .draw_series(std::iter::once(PathElement::new(
                 vec![(-x_max * 0.03, 0.0), (x_max * 1.03, 0.0)],
@@ -266,17 +276,7 @@ pub fn cost_trend(daily: &[Point], band: &[BandDay]) -> Option<String> {
             .y_label_area_size(72)
             .build_cartesian_2d(0f64..x_max, 0f64..hi)
             .ok()?;
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .axis_style(MUTED)
-            .x_labels(5)
-            .x_label_formatter(&fmt)
-            .y_label_formatter(&|v| usd(*v))
-            .label_style((FONT, 18).into_font().color(&MUTED))
-            .draw()
-            .ok()?;
+        time_mesh(&mut chart, &fmt, &|v| usd(*v))?;
         if !band.is_empty() {
             let mut outline: Vec<(f64, f64)> =
                 band.iter().map(|b| (x(b.day), f(b.high_usd))).collect();
