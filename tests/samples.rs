@@ -71,17 +71,26 @@ pub async fn register_dev_api_key(store: &Store) {
         .expect("development API key");
 }
 
-/// Sends the sample client's AI usage for every day of `from..=to` through ingestion, then
-/// rolls the days up: each day 12 to 20 `ai.usage` events (four departments, two models,
+/// Sends the sample client's AI usage for every day of `from..=to` through ingestion, and
+/// rolls the days up, as they would have arrived: 30 days at a time, with `clock` (the
+/// store's and its table's) set to noon UTC of the day after them, and back to where it was
+/// at the end (raw events of days past [`roi_domain::event::RECOMPUTE_WINDOW_DAYS`] could
+/// no longer be taken or rolled up later). Each day 12 to 20 `ai.usage` events (four departments, two models,
 /// eight users; fewer at weekends and slowly growing), 8 agent runs (one in eight fails)
 /// and 6 resolved tickets saving 6.5 minutes each. Deterministic: the same days give the
-/// same events and ids, so a second call stores nothing new. The store's clock must be
-/// after `to`.
+/// same events and ids, so a second call stores nothing new.
 ///
 /// # Panics
 /// When ingestion or the roll-up fails: this is test set-up.
-pub async fn sample_usage(store: &Store, from: chrono::NaiveDate, to: chrono::NaiveDate) {
+pub async fn sample_usage(
+    store: &Store,
+    clock: &roi_domain::ports::FixedClock,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) {
     use chrono::Datelike;
+    use roi_domain::ports::Clock;
+    let was = clock.now();
     let client: roi_domain::ClientId = "acme-logistics".parse().expect("sample client id");
     let project = "acme-logistics-support-assistant";
     let departments = [
@@ -92,6 +101,7 @@ pub async fn sample_usage(store: &Store, from: chrono::NaiveDate, to: chrono::Na
         "sales",
     ];
     let mut lines = Vec::new();
+    let mut first_of_batch = from;
     for (n, day) in from.iter_days().take_while(|d| *d <= to).enumerate() {
         let weekend = day.weekday().num_days_from_monday() >= 5;
         let usage = if weekend { 6 } else { 12 + (n / 15).min(8) };
@@ -149,33 +159,43 @@ pub async fn sample_usage(store: &Store, from: chrono::NaiveDate, to: chrono::Na
                 }
             }));
         }
+        if day < to && (n + 1) % 30 != 0 {
+            continue;
+        }
+        let next_noon = (day + chrono::Days::new(1))
+            .and_hms_opt(12, 0, 0)
+            .expect("noon exists")
+            .and_utc();
+        clock.set(next_noon);
+        for chunk in lines.chunks(1_000) {
+            let body: Vec<u8> = chunk
+                .iter()
+                .flat_map(|e| {
+                    let mut line = serde_json::to_vec(e).expect("event JSON");
+                    line.push(b'\n');
+                    line
+                })
+                .collect();
+            let report = roi_app::ingest::ingest(
+                store,
+                roi_app::pricing::PriceTable::shipped(),
+                &client,
+                &body,
+                roi_domain::event::BodyFormat::NdJson,
+            )
+            .await
+            .expect("sample usage ingested");
+            assert_eq!(
+                (report.rejected, report.not_written),
+                (0, 0),
+                "sample events are valid: {report:?}"
+            );
+        }
+        roi_app::rollup::rollup_days(store, &client, first_of_batch, day)
+            .await
+            .expect("sample days rolled up");
+        lines.clear();
+        first_of_batch = day + chrono::Days::new(1);
     }
-    let prices = roi_app::pricing::PriceTable::shipped();
-    for chunk in lines.chunks(1_000) {
-        let body: Vec<u8> = chunk
-            .iter()
-            .flat_map(|e| {
-                let mut line = serde_json::to_vec(e).expect("event JSON");
-                line.push(b'\n');
-                line
-            })
-            .collect();
-        let report = roi_app::ingest::ingest(
-            store,
-            prices,
-            &client,
-            &body,
-            roi_domain::event::BodyFormat::NdJson,
-        )
-        .await
-        .expect("sample usage ingested");
-        assert_eq!(
-            (report.rejected, report.not_written),
-            (0, 0),
-            "sample events are valid: {report:?}"
-        );
-    }
-    roi_app::rollup::rollup_days(store, &client, from, to)
-        .await
-        .expect("sample days rolled up");
+    clock.set(was);
 }

@@ -260,7 +260,7 @@ pub async fn local_services(
         store: store.clone(),
         notifier: roi_app::alerts::Notifier {
             mailer: mailer(store, data_dir, on_aws).await,
-            webhooks: Arc::new(roi_adapters::webhook::HttpWebhooks::default()),
+            webhooks: Arc::new(roi_adapters::webhook::HttpWebhooks::default().allowing_loopback()),
             mail_from,
         },
         signer: signer(data_dir)?,
@@ -326,6 +326,7 @@ fn signer(data_dir: &std::path::Path) -> Result<roi_app::form_link::FormSigner> 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|_| format!("'{s}' is not a date in YYYY-MM-DD form"))
+        .and_then(roi_domain::dates::in_window)
 }
 
 async fn open_store(cli: &Cli) -> Result<Store> {

@@ -93,9 +93,10 @@ print(f"{first * 1000:.1f} {times[len(times) // 2] * 1000:.1f} {len(pdf)}")
 fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(
+    let fixed = Arc::new(FixedClock::new(
         "2025-05-02T12:00:00Z".parse().expect("a time"),
     ));
+    let clock: Arc<dyn Clock> = fixed.clone();
     let table = Arc::new(
         roi_adapters::redb_table::RedbTable::open(&dir.path().join("roi.redb"), clock.clone())
             .expect("redb"),
@@ -105,6 +106,7 @@ fn main() {
         let project = samples::sample_project(&store).await;
         samples::sample_usage(
             &store,
+            &fixed,
             "2025-02-03".parse().expect("a day"),
             "2025-04-30".parse().expect("a day"),
         )

@@ -4,6 +4,11 @@
 //! was reported accepted exactly once, and no event was reported accepted before it was
 //! written.
 //!
+//! The chaos run (issue 13) sends 20,000 events the same way, mixed with re-stamped resends
+//! and same-identity-other-content copies of events already taken, over ten days, while
+//! single writes fail too; every answer must be explained by what was sent, and the days
+//! rolled up from the table must equal a straight sum over the unique events.
+//!
 //! Two fault sources: a fault-injecting [`Table`] wrapper over the embedded store, and
 //! DynamoDB itself through `aws-smithy-mocks` (unprocessed items and keys; throttling as an
 //! HTTP 400 with the real error body, which the SDK retries).
@@ -152,11 +157,16 @@ struct FaultyTable {
     dice: Dice,
     lose_percent: u64,
     fail_percent: u64,
+    /// Single writes (identity claims, day markers) that fail outright, percent.
+    put_fail_percent: u64,
 }
 
 #[async_trait]
 impl Table for FaultyTable {
     async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
+        if self.dice.roll(self.put_fail_percent) {
+            return Err(TableError::Unavailable("injected".into()));
+        }
         self.inner.put(item, condition).await
     }
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, TableError> {
@@ -192,6 +202,22 @@ impl Table for FaultyTable {
     async fn delete(&self, pk: &str, sk: &str) -> Result<(), TableError> {
         self.inner.delete(pk, sk).await
     }
+    async fn transact_put(&self, puts: Vec<(Item, Condition)>) -> Result<(), TableError> {
+        if self.dice.roll(self.put_fail_percent) {
+            return Err(TableError::Unavailable("injected".into()));
+        }
+        self.inner.transact_put(puts).await
+    }
+}
+
+/// The sample client's rate limits at their maximum: these runs send every event in one
+/// minute of a stopped clock.
+async fn unlimited(store: &Store) {
+    let client = "acme-logistics".parse().unwrap();
+    let mut settings = store.settings(&client).await.unwrap();
+    settings.requests_per_minute = 1_000_000;
+    settings.events_per_minute = 100_000_000;
+    store.put_settings(&client, &settings).await.unwrap();
 }
 
 async fn stored_count(store: &Store) -> usize {
@@ -214,11 +240,13 @@ async fn ten_thousand_events_through_a_faulty_table_are_stored_once_each() {
     let clean = Store::new(Arc::clone(&inner), clock());
     roi_e2e::samples::sample_project(&clean).await;
     roi_e2e::samples::register_dev_api_key(&clean).await;
+    unlimited(&clean).await;
     let faulty = FaultyTable {
         inner: Arc::clone(&inner),
         dice: Dice::new(0x5eed),
         lose_percent: 10,
         fail_percent: 15,
+        put_fail_percent: 0,
     };
     let app = router(Arc::new(EventsState {
         store: Store::new(Arc::new(faulty), clock()),
@@ -369,6 +397,7 @@ async fn ten_thousand_events_through_a_throttling_dynamodb_are_stored_once_each(
         .await
         .unwrap();
     roi_e2e::samples::register_dev_api_key(&store).await;
+    unlimited(&store).await;
     let app = router(Arc::new(EventsState {
         store,
         prices: PriceTable::shipped().clone(),
@@ -397,4 +426,225 @@ async fn ten_thousand_events_through_a_throttling_dynamodb_are_stored_once_each(
         tally.unavailable_answers > 0,
         "{tally:?}: the SDK's retries ran out at times"
     );
+}
+
+/// The departments and projects of the chaos run's events.
+const DEPARTMENTS: [&str; 4] = ["support", "billing", "sales", "operations"];
+
+/// The i-th of the chaos run's unique events: one of 10 days (2026-11-11 to 11-20, late
+/// ones included), one of two projects, one of four departments, and its own token counts.
+fn chaos_event(i: usize, projects: &[String; 2]) -> Value {
+    json!({
+        "specversion": "1.0", "id": format!("c-{i:05}"), "source": SOURCE, "type": "ai.usage",
+        "time": format!("2026-11-{:02}T15:{:02}:{:02}Z", 11 + i % 10, i / 60 % 60, i % 60),
+        "data": {"model": "claude-haiku-4-5", "input_tokens": 1_000 + i, "output_tokens": 10 + i % 50,
+                 "project": projects[i % 2], "department": DEPARTMENTS[i % 4]},
+    })
+}
+
+/// What the chaos run must add up to, summed straight from the unique events: per day,
+/// project and department, cost (claude-haiku-4-5 at $1 and $5 per million input and output
+/// tokens) and tokens.
+#[derive(Debug, Default, PartialEq)]
+struct Sums {
+    cost: std::collections::BTreeMap<(String, String, String), rust_decimal::Decimal>,
+    tokens: std::collections::BTreeMap<(String, String, String), u64>,
+}
+
+fn straight_sums(events: &[Value]) -> Sums {
+    let mut sums = Sums::default();
+    for e in events {
+        let d = &e["data"];
+        let (input, output) = (
+            d["input_tokens"].as_u64().unwrap(),
+            d["output_tokens"].as_u64().unwrap(),
+        );
+        let key = (
+            e["time"].as_str().unwrap()[..10].to_owned(), // 15:xx UTC is the same day in Chicago
+            d["project"].as_str().unwrap().to_owned(),
+            d["department"].as_str().unwrap().to_owned(),
+        );
+        let cost = (rust_decimal::Decimal::from(input) + rust_decimal::Decimal::from(output * 5))
+            / rust_decimal::Decimal::from(1_000_000);
+        *sums.cost.entry(key.clone()).or_default() += cost;
+        *sums.tokens.entry(key).or_default() += input + output;
+    }
+    sums
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_thousand_events_resent_restamped_and_conflicting_roll_up_to_a_straight_sum() {
+    // GIVEN the sample client with two projects, and a table that loses 10 % of batch writes,
+    // fails 15 % of batch calls and 5 % of single writes
+    let dir = tempfile::tempdir().unwrap();
+    let inner: Arc<dyn Table> =
+        Arc::new(RedbTable::open(&dir.path().join("roi.redb"), clock()).unwrap());
+    let clean = Store::new(Arc::clone(&inner), clock());
+    let first = roi_e2e::samples::sample_project(&clean).await;
+    roi_e2e::samples::register_dev_api_key(&clean).await;
+    unlimited(&clean).await;
+    let draft = roi_domain::client::ProjectDraft {
+        client_id: "acme-logistics".parse().unwrap(),
+        project_name: "Invoice Reader".into(),
+        id: None,
+        solution_type: None,
+        status: None,
+        go_live_date: "2025-03-01".into(),
+        one_time_investment: rust_decimal::Decimal::from(20_000),
+        gross_margin: None,
+    };
+    let (second, _) = roi_app::setup::add_project(&clean, draft, "test")
+        .await
+        .unwrap();
+    let projects = [first.to_string(), second.id.to_string()];
+    let faulty = FaultyTable {
+        inner: Arc::clone(&inner),
+        dice: Dice::new(0xc4a05),
+        lose_percent: 10,
+        fail_percent: 15,
+        put_fail_percent: 5,
+    };
+    let app = router(Arc::new(EventsState {
+        store: Store::new(Arc::new(faulty), clock()),
+        prices: PriceTable::shipped().clone(),
+    }));
+    const UNIQUE: usize = 20_000;
+    let originals: Vec<Value> = (0..UNIQUE).map(|i| chaos_event(i, &projects)).collect();
+    let dice = Dice::new(0x5ca1e);
+
+    // WHEN every event is sent until taken, each batch mixed with re-stamped resends and
+    // same-id-other-content copies of events already taken
+    let mut accepted = vec![0u32; UNIQUE];
+    let mut pending: Vec<usize> = (0..UNIQUE).collect();
+    let (mut restamped, mut conflicting, mut rounds) = (0usize, 0usize, 0usize);
+    while !pending.is_empty() {
+        rounds += 1;
+        assert!(rounds <= 100, "{} events never got in", pending.len());
+        let mut again = Vec::new();
+        for chunk in pending.chunks(900) {
+            // (index of the unique event, what is sent, what it is)
+            let mut batch: Vec<(usize, Value, &str)> = chunk
+                .iter()
+                .map(|&i| (i, originals[i].clone(), "original"))
+                .collect();
+            for i in (0..UNIQUE).filter(|&i| accepted[i] > 0).take(100) {
+                if dice.roll(50) {
+                    let mut copy = originals[i].clone();
+                    copy["time"] = json!(format!("2026-11-{:02}T16:00:00Z", 11 + (i + 3) % 10));
+                    batch.push((i, copy, "restamped"));
+                } else {
+                    let mut copy = originals[i].clone();
+                    copy["data"]["output_tokens"] = json!(999);
+                    batch.push((i, copy, "conflicting"));
+                }
+            }
+            let body: Vec<Value> = batch.iter().map(|(_, e, _)| e.clone()).collect();
+            let req = Request::post("/v1/events")
+                .header(header::CONTENT_TYPE, "application/cloudevents-batch+json")
+                .header(header::AUTHORIZATION, format!("Bearer {DEV_API_KEY}"))
+                .body(Body::from(Value::from(body).to_string()))
+                .unwrap();
+            let res = app.clone().oneshot(req).await.unwrap();
+            let status = res.status();
+            let answer: Value =
+                serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes())
+                    .unwrap();
+            let Some(results) = answer["results"].as_array() else {
+                assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
+                again.extend_from_slice(chunk);
+                continue;
+            };
+            // THEN every status is explained by what was sent
+            for (r, (i, _, what)) in results.iter().zip(&batch) {
+                match (*what, r["status"].as_str().unwrap()) {
+                    ("original", "accepted") => accepted[*i] += 1,
+                    ("original", "not_written") => again.push(*i),
+                    ("original", "duplicate") => {
+                        assert!(accepted[*i] > 0, "c-{i} duplicate before it was accepted")
+                    }
+                    ("restamped", "duplicate") => restamped += 1,
+                    ("conflicting", "conflict") => conflicting += 1,
+                    (_, "not_written") => {}
+                    (what, status) => panic!("a {what} copy of c-{i} was {status}: {r}"),
+                }
+            }
+        }
+        pending = again;
+    }
+    assert!(
+        accepted.iter().all(|n| *n == 1),
+        "each accepted exactly once"
+    );
+    assert!(
+        restamped > 1_000 && conflicting > 1_000,
+        "{restamped} re-stamped, {conflicting} conflicting"
+    );
+
+    // AND the days rolled up from what is stored equal the straight sums of the unique events
+    let client: roi_domain::ClientId = "acme-logistics".parse().unwrap();
+    let (from, to) = ("2026-11-11".parse().unwrap(), "2026-11-20".parse().unwrap());
+    let days = roi_app::rollup::rollup_days(&clean, &client, from, to)
+        .await
+        .unwrap();
+    let expected = straight_sums(&originals);
+    let mut stored = Sums::default();
+    for day in &days {
+        assert_eq!(day.events, (UNIQUE / 10) as u64, "{}", day.from);
+    }
+    // The roll-up keeps each breakdown on its own, so the straight sums' finer cells (day,
+    // project, department) are compared through their two marginals.
+    let marginal = |sums: &Sums, pick: fn(&(String, String, String)) -> String| {
+        let mut cost: std::collections::BTreeMap<String, rust_decimal::Decimal> =
+            Default::default();
+        let mut tokens: std::collections::BTreeMap<String, u64> = Default::default();
+        for (k, v) in &sums.cost {
+            *cost.entry(pick(k)).or_default() += v;
+        }
+        for (k, v) in &sums.tokens {
+            *tokens.entry(pick(k)).or_default() += v;
+        }
+        (cost, tokens)
+    };
+    for day in &days {
+        let d = day.from.to_string();
+        for (project, t) in &day.projects {
+            let key = (d.clone(), project.clone(), String::new());
+            *stored.cost.entry(key.clone()).or_default() += t.usage.cost_usd;
+            *stored.tokens.entry(key).or_default() += t.usage.total_tokens();
+        }
+        for (dept, t) in &day.by["department"] {
+            let key = (d.clone(), String::new(), dept.clone());
+            *stored.cost.entry(key.clone()).or_default() += t.cost_usd;
+            *stored.tokens.entry(key).or_default() += t.total_tokens();
+        }
+    }
+    let by_day_project = |k: &(String, String, String)| format!("{} {}", k.0, k.1);
+    let by_day_department = |k: &(String, String, String)| format!("{} {}", k.0, k.2);
+    let only = |sums: &Sums, projects: bool| Sums {
+        cost: sums
+            .cost
+            .iter()
+            .filter(|(k, _)| k.1.is_empty() != projects)
+            .map(|(k, v)| (k.clone(), *v))
+            .collect(),
+        tokens: sums
+            .tokens
+            .iter()
+            .filter(|(k, _)| k.1.is_empty() != projects)
+            .map(|(k, v)| (k.clone(), *v))
+            .collect(),
+    };
+    assert_eq!(
+        marginal(&only(&stored, true), by_day_project),
+        marginal(&expected, by_day_project),
+        "cost and tokens per day and project"
+    );
+    assert_eq!(
+        marginal(&only(&stored, false), by_day_department),
+        marginal(&expected, by_day_department),
+        "cost and tokens per day and department"
+    );
+    let total: rust_decimal::Decimal = expected.cost.values().sum();
+    let rolled: rust_decimal::Decimal = days.iter().map(|d| d.usage.cost_usd).sum();
+    assert_eq!(rolled, total, "cost in all");
 }

@@ -15,6 +15,7 @@ use roi_domain::{ProjectId, RoiCalculation};
 use roi_e2e::{moto, samples};
 
 mod ingest_faults;
+mod integrity;
 mod reports;
 mod template;
 use rust_decimal_macros::dec;

@@ -33,9 +33,9 @@ fn clock() -> Arc<FixedClock> {
 
 /// The sample client with its measurements and four months of usage, on `table`.
 async fn sample(table: Arc<dyn Table>, clock: Arc<FixedClock>) -> (Store, ProjectId) {
-    let store = Store::new(table, clock as Arc<dyn Clock>);
+    let store = Store::new(table, clock.clone() as Arc<dyn Clock>);
     let project = samples::sample_project(&store).await;
-    samples::sample_usage(&store, d("2025-02-03"), d("2025-05-31")).await;
+    samples::sample_usage(&store, &clock, d("2025-02-03"), d("2025-05-31")).await;
     (store, project)
 }
 
@@ -610,7 +610,7 @@ async fn every_scheduler_payload_runs_the_reports_due() {
     let clock = Arc::new(FixedClock::new("2025-05-01T15:00:00Z".parse().unwrap()));
     let store = Store::new(redb(&dir, &clock), clock.clone() as Arc<dyn Clock>);
     let project = samples::sample_project(&store).await;
-    samples::sample_usage(&store, d("2025-04-01"), d("2025-04-30")).await;
+    samples::sample_usage(&store, &clock, d("2025-04-01"), d("2025-04-30")).await;
     let (services, _) = local_services(&dir, &store);
     let events = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events/generate-report");
     let mut ran = Vec::new();

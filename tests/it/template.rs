@@ -270,6 +270,18 @@ fn expanded_template_grants_no_wildcard_and_wires_every_function() {
         assert_eq!(block[k], true, "{k}");
     }
     assert_eq!(bucket["VersioningConfiguration"]["Status"], "Enabled");
+    // reports are read over TLS only (issue 13)
+    let tls = &resources["ReportsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+    assert_eq!(
+        (
+            tls["Effect"].as_str(),
+            tls["Condition"]["Bool"]["aws:SecureTransport"].as_str()
+        ),
+        (Some("Deny"), Some("false"))
+    );
+    // and a report whose e-mail failed raises an alarm
+    let delivery = &resources["ReportDeliveryFailures"]["Properties"];
+    assert_eq!(delivery["MetricName"], "report_delivery_failed");
 }
 
 #[test]

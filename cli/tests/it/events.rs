@@ -23,6 +23,45 @@ fn client(dir: &Path) {
     ));
 }
 
+/// The sample OpenAI usage report (`events/usage-reports/`), its bucket moved to 00:00 UTC
+/// `days_ago` days before today so that its day is one roll-ups still take whenever the
+/// test runs, written into `dir`. Returns its path and the bucket's day in Chicago (the
+/// day before the UTC one).
+fn recent_openai_report(dir: &Path, days_ago: i64) -> (String, String) {
+    let bucket = bucket_start(days_ago);
+    let report = std::fs::read_to_string(format!("{REPORTS}/openai-usage-completions.json"))
+        .unwrap()
+        .replace("1795219200", &bucket.timestamp().to_string())
+        .replace("1795305600", &(bucket.timestamp() + 86_400).to_string());
+    let file = dir.join("openai-usage-completions.json");
+    std::fs::write(&file, report).unwrap();
+    (file.to_str().unwrap().to_owned(), chicago_day(days_ago))
+}
+
+/// 00:00 UTC `days_ago` days before today.
+fn bucket_start(days_ago: i64) -> chrono::DateTime<chrono::Utc> {
+    (chrono::Utc::now() - chrono::Duration::days(days_ago))
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+}
+
+/// The Chicago day of [`bucket_start`] (the UTC day before).
+fn chicago_day(days_ago: i64) -> String {
+    (bucket_start(days_ago).date_naive() - chrono::Days::new(1)).to_string()
+}
+
+/// The day after `day` (YYYY-MM-DD).
+fn next_day(day: &str) -> String {
+    (day.parse::<chrono::NaiveDate>().unwrap() + chrono::Days::new(1)).to_string()
+}
+
+/// `day` moved by `days` (YYYY-MM-DD).
+fn shifted(day: &str, days: i64) -> String {
+    (day.parse::<chrono::NaiveDate>().unwrap() + chrono::Duration::days(days)).to_string()
+}
+
 #[test]
 fn an_api_key_is_printed_once_listed_without_its_secret_and_revoked() {
     let dir = tempfile::tempdir().unwrap();
@@ -87,7 +126,8 @@ fn an_api_key_is_printed_once_listed_without_its_secret_and_revoked() {
 fn a_usage_report_imports_once_and_the_price_table_shows_what_priced_it() {
     let dir = tempfile::tempdir().unwrap();
     client(dir.path());
-    let file = format!("{REPORTS}/openai-usage-completions.json");
+    let (file, chicago_day) = recent_openai_report(dir.path(), 2);
+    let utc_day = next_day(&chicago_day);
     let args = [
         "import",
         "usage",
@@ -107,8 +147,8 @@ fn a_usage_report_imports_once_and_the_price_table_shows_what_priced_it() {
         last_line(&again),
         "0 accepted, 2 duplicate, 0 rejected, 0 not written"
     );
-    // the imported usage rolls up into its day (the OpenAI bucket starts at 00:00 UTC on
-    // the 21st: Chicago's 20th)
+    // the imported usage rolls up into its day (the OpenAI bucket starts at 00:00 UTC:
+    // Chicago's day before)
     let rolled = stdout(&ok(roi(
         dir.path(),
         &[
@@ -116,14 +156,14 @@ fn a_usage_report_imports_once_and_the_price_table_shows_what_priced_it() {
             "--client",
             "acme-logistics",
             "--from",
-            "2026-11-20",
+            &chicago_day,
             "--to",
-            "2026-11-21",
+            &utc_day,
         ],
     )));
     let day = rolled
         .lines()
-        .find(|l| l.starts_with("2026-11-20"))
+        .find(|l| l.starts_with(&chicago_day))
         .unwrap();
     assert!(day.split_whitespace().nth(1) == Some("2"), "{rolled}");
     // the wrong --format is refused as a whole
@@ -174,11 +214,11 @@ fn a_usage_report_imports_once_and_the_price_table_shows_what_priced_it() {
     assert!(gpt4o.contains("2.00") && gpt4o.contains("8.00"), "{gpt4o}");
 }
 
-/// `roi serve` on a free port with one client, a rolled-up day of usage (2026-11-20, the
-/// date the OpenAPI examples name) and a key; returns the server, its port and the key.
+/// `roi serve` on a free port with one client, a rolled-up day of usage (two days ago) and
+/// a key; returns the server, its port and the key.
 fn serve(dir: &Path) -> (crate::browser::Running, u16, String) {
     client(dir);
-    let file = format!("{REPORTS}/openai-usage-completions.json");
+    let (file, day) = recent_openai_report(dir, 2);
     ok(roi(
         dir,
         &[
@@ -193,18 +233,30 @@ fn serve(dir: &Path) -> (crate::browser::Running, u16, String) {
     ));
     ok(roi(
         dir,
-        &[
-            "rollup",
-            "--client",
-            "acme-logistics",
-            "--from",
-            "2026-11-20",
-        ],
+        &["rollup", "--client", "acme-logistics", "--from", &day],
     ));
     let key = last_line(&ok(roi(
         dir,
         &["apikey", "create", "--client", "acme-logistics"],
     )));
+    // schemathesis sends thousands of requests within a minute
+    let limits = dir.join("limits.json");
+    std::fs::write(
+        &limits,
+        r#"{"requests_per_minute": 1000000, "events_per_minute": 100000000}"#,
+    )
+    .unwrap();
+    ok(roi(
+        dir,
+        &[
+            "client",
+            "settings",
+            "--client",
+            "acme-logistics",
+            "--set",
+            limits.to_str().unwrap(),
+        ],
+    ));
     let mut child = Command::new(env!("CARGO_BIN_EXE_roi"))
         .args(["serve", "--port", "0", "--no-schedule"])
         .env("ROI_DATA_DIR", dir)
@@ -221,10 +273,19 @@ fn schemathesis_runs_every_check_against_roi_serve_without_a_failure() {
     // GIVEN roi serve with a client and its key
     let dir = tempfile::tempdir().unwrap();
     let (_server, port, key) = serve(dir.path());
+    // (the read endpoints are asked for the day that has a roll-up)
+    let config = dir.path().join("schemathesis.toml");
+    let settings = std::fs::read_to_string(format!("{INFRA}/schemathesis.toml")).unwrap();
+    let day = chicago_day(2);
+    std::fs::write(
+        &config,
+        format!("{settings}\n[parameters]\ndate = \"{day}\"\n"),
+    )
+    .unwrap();
     // WHEN schemathesis runs all its checks on the described API
     let out = Command::new("python3")
         .args(["-c", "import sys; from schemathesis.cli import schemathesis; sys.argv[0] = 'schemathesis'; schemathesis()"])
-        .args(["--config-file", &format!("{INFRA}/schemathesis.toml"), "run", &format!("{INFRA}/openapi.yaml")])
+        .args(["--config-file", config.to_str().unwrap(), "run", &format!("{INFRA}/openapi.yaml")])
         .args(["--url", &format!("http://127.0.0.1:{port}"), "--checks", "all"])
         .args(["-H", &format!("Authorization: Bearer {key}")])
         .args(["--seed", "20261121", "--no-color"])
@@ -251,7 +312,8 @@ fn a_backfill_rolls_up_the_days_and_computes_every_period_and_settings_are_check
     let dir = tempfile::tempdir().unwrap();
     ok(roi(dir.path(), &["demo"]));
     let project = "acme-logistics-support-assistant";
-    let file = format!("{REPORTS}/openai-usage-completions.json");
+    let (file, day) = recent_openai_report(dir.path(), 9);
+    let (from, to) = (shifted(&day, -3), shifted(&day, 3));
     ok(roi(
         dir.path(),
         &[
@@ -272,20 +334,20 @@ fn a_backfill_rolls_up_the_days_and_computes_every_period_and_settings_are_check
         &[
             "compute",
             "--from",
-            "2026-11-16",
+            &from,
             "--to",
-            "2026-11-22",
+            &to,
             "--client",
             "acme-logistics",
         ],
     ));
-    // THEN every day is rolled up and the five periods are computed as of the 22nd
+    // THEN every day is rolled up and the five periods are computed as of the last
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(report["days_rolled_up"], 7, "{report}");
     assert_eq!(report["roi_calculations"], 5, "{report}");
     assert_eq!(report["failures"], serde_json::json!([]));
     // AND --from without --to is refused by the parser
-    let half = roi(dir.path(), &["compute", "--from", "2026-11-16"]);
+    let half = roi(dir.path(), &["compute", "--from", &from]);
     assert!(
         !half.status.success() && stderr(&half).contains("--to"),
         "{}",

@@ -257,25 +257,52 @@ impl DynamoTable {
 
 const NOT_EXPIRED: &str = "attribute_not_exists(expires_at) OR expires_at > :now";
 
-#[async_trait]
-impl Table for DynamoTable {
-    async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
-        let mut req = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_attributes(item)?));
-        req = match condition {
-            Condition::Always => req,
-            Condition::NotExists => req.condition_expression("attribute_not_exists(pk)"),
+/// A [`Condition`] as the parts of a DynamoDB condition expression (all `None` for
+/// [`Condition::Always`]).
+struct Expression {
+    text: Option<String>,
+    names: Option<HashMap<String, String>>,
+    values: Option<HashMap<String, AttributeValue>>,
+}
+
+impl Expression {
+    fn of(condition: Condition) -> Result<Self, TableError> {
+        Ok(match condition {
+            Condition::Always => Self {
+                text: None,
+                names: None,
+                values: None,
+            },
+            Condition::NotExists => Self {
+                text: Some("attribute_not_exists(pk)".into()),
+                names: None,
+                values: None,
+            },
             Condition::AttributeEquals { name, value } => {
                 let v = serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(&value)
                     .map_err(|e| TableError::InvalidItem(e.to_string()))?;
-                req.condition_expression("#c = :c")
-                    .expression_attribute_names("#c", name)
-                    .expression_attribute_values(":c", v)
+                Self {
+                    text: Some("#c = :c".into()),
+                    names: Some(HashMap::from([("#c".to_owned(), name)])),
+                    values: Some(HashMap::from([(":c".to_owned(), v)])),
+                }
             }
-        };
+        })
+    }
+}
+
+#[async_trait]
+impl Table for DynamoTable {
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
+        let expression = Expression::of(condition)?;
+        let req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_attributes(item)?))
+            .set_condition_expression(expression.text)
+            .set_expression_attribute_names(expression.names)
+            .set_expression_attribute_values(expression.values);
         match req.send().await {
             Ok(_) => Ok(()),
             Err(e)
@@ -285,6 +312,50 @@ impl Table for DynamoTable {
                 Err(TableError::ConditionFailed)
             }
             Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn transact_put(&self, puts: Vec<(Item, Condition)>) -> Result<(), TableError> {
+        use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+        roi_domain::ports::check_transaction(&puts)?;
+        let mut items = Vec::with_capacity(puts.len());
+        for (item, condition) in puts {
+            let expression = Expression::of(condition)?;
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(to_attributes(item)?))
+                .set_condition_expression(expression.text)
+                .set_expression_attribute_names(expression.names)
+                .set_expression_attribute_values(expression.values)
+                .build()
+                .map_err(|e| TableError::InvalidItem(e.to_string()))?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        let sent = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                // A cancelled transaction says why per item; a failed condition is ours to
+                // report as such, anything else (a conflict with another transaction, a
+                // throttle) leaves nothing written and may be retried.
+                let condition_failed = e.as_service_error().is_some_and(|s| match s {
+                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => c
+                        .cancellation_reasons()
+                        .iter()
+                        .any(|r| r.code() == Some("ConditionalCheckFailed")),
+                    _ => false,
+                });
+                if condition_failed {
+                    Err(TableError::ConditionFailed)
+                } else {
+                    Err(unavailable(e))
+                }
+            }
         }
     }
 

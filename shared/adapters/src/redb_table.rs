@@ -155,6 +155,36 @@ impl Table for RedbTable {
         .await
     }
 
+    async fn transact_put(&self, puts: Vec<(Item, Condition)>) -> Result<(), TableError> {
+        roi_domain::ports::check_transaction(&puts)?;
+        let encoded: Vec<(Vec<u8>, Vec<u8>, Condition)> = puts
+            .into_iter()
+            .map(|(item, condition)| encode(&item).map(|(k, v)| (k, v, condition)))
+            .collect::<Result<_, _>>()?;
+        self.blocking(move |db| {
+            // One write transaction: every condition is checked before anything is written,
+            // and nothing is committed unless all hold.
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut table = txn.open_table(ITEMS).map_err(unavailable)?;
+                for (key, _, condition) in &encoded {
+                    let existing = table.get(key.as_slice()).map_err(unavailable)?;
+                    let holds = condition_holds(existing.as_ref().map(|g| g.value()), condition)?;
+                    if !holds {
+                        return Err(TableError::ConditionFailed);
+                    }
+                }
+                for (key, value, _) in &encoded {
+                    table
+                        .insert(key.as_slice(), value.as_slice())
+                        .map_err(unavailable)?;
+                }
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, TableError> {
         let key = key_bytes(pk, sk)?;
         let now = self.clock.now();

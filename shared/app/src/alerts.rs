@@ -240,7 +240,8 @@ pub async fn observe(
                 && let Some(by) = r.by.get("department")
             {
                 for (dept, totals) in by {
-                    *spent.entry(dept.clone()).or_default() += totals.cost_usd;
+                    let sum = spent.entry(dept.clone()).or_default();
+                    *sum = sum.saturating_add(totals.cost_usd);
                 }
             }
         }
@@ -248,8 +249,18 @@ pub async fn observe(
             if budget.is_zero() {
                 continue;
             }
-            let used = spent.get(dept).copied().unwrap_or_default() * Decimal::ONE_HUNDRED / budget;
-            out.push((Kpi::DepartmentBudget, dept.clone(), used.round_dp(2)));
+            let used = spent
+                .get(dept)
+                .copied()
+                .unwrap_or_default()
+                .checked_mul(Decimal::ONE_HUNDRED)
+                .and_then(|u| u.checked_div(*budget));
+            match used {
+                Some(used) => out.push((Kpi::DepartmentBudget, dept.clone(), used.round_dp(2))),
+                None => {
+                    tracing::warn!(client = %client.id, %dept, "budget share beyond the decimal range; not checked")
+                }
+            }
         }
     }
     Ok(out)
@@ -303,6 +314,10 @@ pub async fn check(
                         kpi.name(),
                         value.normalize()
                     );
+                    let claim = notice_claim(&old, "resolved");
+                    if !store.claim_notice(&client.id, &claim).await? {
+                        continue; // another run is sending it
+                    }
                     let delivered = send(
                         notifier,
                         &settings,
@@ -319,6 +334,7 @@ pub async fn check(
                         old.last_sent_at = Some(now);
                     } else {
                         old.firing = true; // try the recovery notice again next run
+                        store.release_notice(&client.id, &claim).await?;
                     }
                     run.notices.push(Notice {
                         event: "alert_triggered".into(),
@@ -364,6 +380,16 @@ pub async fn check(
             _ => ("alert_triggered", "firing"),
         };
         let message = signal.message();
+        let claim = notice_claim(
+            &AlertState {
+                last_sent_at: previous.as_ref().and_then(|p| p.last_sent_at),
+                ..state.clone()
+            },
+            status,
+        );
+        if !store.claim_notice(&client.id, &claim).await? {
+            continue; // another run read the same state and is sending this notice
+        }
         let delivered = send(
             notifier,
             &settings,
@@ -379,8 +405,11 @@ pub async fn check(
         if delivered.taken() {
             state.last_sent_at = Some(now);
             store.put_alert_state(&client.id, &state).await?;
-        } else if let Some(p) = previous {
-            store.put_alert_state(&client.id, &p).await?; // unchanged: notify next run
+        } else {
+            store.release_notice(&client.id, &claim).await?;
+            if let Some(p) = previous {
+                store.put_alert_state(&client.id, &p).await?; // unchanged: notify next run
+            }
         }
         run.notices.push(Notice {
             event: event.into(),
@@ -397,6 +426,20 @@ pub async fn check(
         }
     }
     Ok(run)
+}
+
+/// What names one notice decision: the alert, the notice's status and level, and when the
+/// notice before it went out (`never` for the first). Overlapping runs that read the same
+/// state (the hourly daily job and the 5-minute check) name the same notice, so only the
+/// first to claim it ([`Store::claim_notice`]) sends it.
+fn notice_claim(state: &AlertState, status: &str) -> String {
+    let previous = state
+        .last_sent_at
+        .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339());
+    format!(
+        "{}\u{0}{}\u{0}{status}\u{0}{:?}\u{0}{previous}",
+        state.rule, state.scope, state.level
+    )
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -394,6 +394,44 @@ pub async fn compute_periods(
     Ok((calculations, insights))
 }
 
+/// The client's stored daily roll-ups from `from` (clamped to a year and a bit before `to`)
+/// to `to`.
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn stored_rollups(
+    store: &Store,
+    client: &roi_domain::ClientId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<BTreeMap<NaiveDate, Rollup>, StoreError> {
+    let earliest =
+        to - chrono::Days::new(u64::try_from(crate::rollup::MAX_SPAN_DAYS - 1).unwrap_or(0));
+    let mut out = BTreeMap::new();
+    for day in from.max(earliest).iter_days().take_while(|d| *d <= to) {
+        if let Some(r) = store.rollup(client, day).await? {
+            out.insert(day, r);
+        }
+    }
+    Ok(out)
+}
+
+/// Recomputes every ROI period of `project` as of its client's today from the stored
+/// roll-ups: the scheduled run's computation for one project ([`compute_periods`]), which
+/// also follows a form submission, so every reader sees one answer.
+///
+/// # Errors
+/// [`ComputeError`].
+pub async fn recompute_project(
+    store: &Store,
+    project: &roi_domain::Project,
+) -> Result<(Vec<RoiCalculation>, ProjectInsights), ComputeError> {
+    let client = store.client(&project.client_id).await?;
+    let today = store.client_today(client.as_ref());
+    let daily = stored_rollups(store, &project.client_id, project.go_live_date, today).await?;
+    compute_periods(store, &project.id, today, &daily).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

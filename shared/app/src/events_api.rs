@@ -9,13 +9,14 @@
 //! | answer | when |
 //! |---|---|
 //! | 200 | every event accepted; one result per event |
-//! | 207 | some duplicate, rejected or not written; one result per event |
+//! | 207 | some duplicate, conflicting, rejected or not written; one result per event |
 //! | 422 | every event rejected; one result per event, each with its reason |
-//! | 400 | the body cannot be read as events (problem+json) |
+//! | 400 | the body cannot be read as events, or a date outside 2000-01-01..=2099-12-31 (problem+json) |
 //! | 401 | no API key, or not a valid one (`WWW-Authenticate: Bearer`) |
 //! | 403 | a revoked key |
 //! | 413 | over 1 MiB or 1,000 events |
 //! | 415 | a media type other than CloudEvents JSON, batch, or NDJSON |
+//! | 429 | the key's requests or events of this minute are spent (`Retry-After`); nothing was read |
 //! | 503 | storage unavailable (`Retry-After`); results say which events were written |
 //!
 //! Internal errors are logged and answered "internal error"; no storage detail reaches the
@@ -27,7 +28,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, NaiveDate, Timelike};
 use roi_domain::event::{BodyFormat, DecodeError, MAX_EVENTS_PER_REQUEST, MAX_REQUEST_BYTES};
 use serde_json::{Map, Value};
 
@@ -67,12 +68,12 @@ fn authorization(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn bad_date(text: &str) -> Response {
+fn bad_date(text: &str, reason: &str) -> Response {
     problem(
         StatusCode::BAD_REQUEST,
         "/problems/bad-date",
         "Bad date",
-        &format!("'{text}' is not a date in YYYY-MM-DD form"),
+        &format!("'{text}': {reason}"),
     )
 }
 
@@ -105,7 +106,10 @@ async fn caller_and_date(
     date: &str,
 ) -> Result<(Authenticated, NaiveDate), Response> {
     let who = caller(state, authorization(headers).as_deref()).await?;
-    let day = date.parse::<NaiveDate>().map_err(|_| bad_date(date))?;
+    let day = date
+        .parse::<NaiveDate>()
+        .map_err(|_| bad_date(date, "is not a date in YYYY-MM-DD form"))?;
+    let day = roi_domain::dates::in_window(day).map_err(|reason| bad_date(date, &reason))?;
     Ok((who, day))
 }
 
@@ -139,8 +143,17 @@ async fn get_weekly(
         Ok(found) => found,
         Err(refused) => return refused,
     };
-    let monday = day - chrono::Days::new(u64::from(day.weekday().num_days_from_monday()));
-    let sunday = monday + chrono::Days::new(6);
+    // The week, within the accepted dates (the first and last weeks of the window are
+    // shorter).
+    let from_monday = u64::from(day.weekday().num_days_from_monday());
+    let monday = day
+        .checked_sub_days(chrono::Days::new(from_monday))
+        .unwrap_or(day);
+    let sunday = day
+        .checked_add_days(chrono::Days::new(6 - from_monday))
+        .unwrap_or(day)
+        .min(roi_domain::dates::LAST_DATE);
+    let monday = monday.max(roi_domain::dates::FIRST_DATE);
     let found = rollup::period(&state.store, &who.client_id, monday, sunday).await;
     rollup_answer(found, &format!("the week of {monday}"))
 }
@@ -224,6 +237,61 @@ fn too_large(detail: &str) -> Response {
     )
 }
 
+/// The answer refusing a request over its key's budget of the minute (the client's
+/// `requests_per_minute` and `events_per_minute`), `429` with `Retry-After` the seconds
+/// to the next minute; `None` when the budget allows it (and is taken).
+async fn rate_limited(
+    state: &EventsState,
+    caller: &Authenticated,
+    body: &[u8],
+    format: BodyFormat,
+) -> Option<Response> {
+    let settings = match state.store.settings(&caller.client_id).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "settings unreadable; the request is not rate checked");
+            return Some(unavailable(None));
+        }
+    };
+    // A body that cannot be split counts as one event: ingestion answers it 400.
+    let events = roi_domain::event::split(body, format).map_or(1, |e| e.len());
+    let now = state.store.clock().now();
+    let window = now
+        .with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(now);
+    let limits = (
+        u64::from(settings.requests_per_minute),
+        u64::from(settings.events_per_minute),
+    );
+    let taken = state
+        .store
+        .take_rate(&caller.key_id, window, (1, events as u64), limits)
+        .await;
+    match taken {
+        Ok(true) => None,
+        Ok(false) => {
+            let wait = 60 - i64::from(now.second());
+            let mut r = problem(
+                StatusCode::TOO_MANY_REQUESTS,
+                "/problems/rate-limited",
+                "Too many requests",
+                &format!(
+                    "This API key may send {} requests and {} events a minute; send again in {wait} s.",
+                    settings.requests_per_minute, settings.events_per_minute
+                ),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            Some(r)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "rate counter failed");
+            Some(unavailable(None))
+        }
+    }
+}
+
 /// The client an `Authorization` header speaks for, or the answer refusing it.
 async fn caller(
     state: &EventsState,
@@ -282,6 +350,9 @@ async fn post_events(State(state): State<Arc<EventsState>>, req: Request) -> Res
             "Send application/cloudevents+json (one event), application/cloudevents-batch+json (an array) or application/x-ndjson (one event per line).",
         );
     };
+    if let Some(refused) = rate_limited(&state, &caller, &body, format).await {
+        return refused;
+    }
     match ingest::ingest(
         &state.store,
         &state.prices,

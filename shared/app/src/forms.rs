@@ -199,6 +199,42 @@ pub struct IdempotencyRecord {
     pub kind: SnapshotKind,
     /// Its date.
     pub measured_on: NaiveDate,
+    /// SHA-256 of the submitted fields (absent in records written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_sha256: Option<String>,
+}
+
+/// What ties a submission to one measurement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubmissionKey {
+    /// The caller's `Idempotency-Key` header: a retry of one request. The same key with
+    /// other fields is refused ([`SubmitError::KeyReused`]), as the IETF Idempotency-Key
+    /// draft asks.
+    Header(String),
+    /// The form link's nonce (a browser sends no key): the same link with other fields is
+    /// the person correcting what they typed.
+    Link(String),
+}
+
+impl SubmissionKey {
+    fn stored(&self) -> String {
+        match self {
+            SubmissionKey::Header(k) => format!("key:{k}"),
+            SubmissionKey::Link(n) => format!("nonce:{n}"),
+        }
+    }
+}
+
+/// SHA-256 (hex) of the submitted fields, names and trimmed values in name order.
+fn payload_sha256(input: &FormInput) -> String {
+    let mut h = Sha256::new();
+    for (name, value) in &input.0 {
+        h.update(name.as_bytes());
+        h.update([0u8]);
+        h.update(value.trim().as_bytes());
+        h.update([0u8]);
+    }
+    hex::encode(h.finalize())
 }
 
 /// Reacts to a project's measurements changing: recomputes ROI (locally, at once) or
@@ -210,24 +246,22 @@ pub trait ProjectChanged: Send + Sync {
     async fn changed(&self, project: &Project);
 }
 
-/// Recomputes the project's ROI at once (today, since go-live), as the local runner and the
-/// Lambda function do until the scheduled computation takes the project-changed event.
+/// Recomputes the project's ROI periods at once, as of today, with the scheduled run's
+/// computation ([`crate::compute::recompute_project`]: metered cost, value lines, every
+/// period), as the local runner and the Lambda function do.
 #[derive(Debug, Clone)]
 pub struct RecomputeNow(pub Store);
 
 #[async_trait::async_trait]
 impl ProjectChanged for RecomputeNow {
     async fn changed(&self, project: &Project) {
-        match crate::compute::compute_roi(
-            &self.0,
-            &project.id,
-            crate::compute::ComputeRequest::default(),
-        )
-        .await
-        {
-            Ok(roi) => {
-                tracing::info!(project = %project.id, roi_percentage = %roi.roi_percentage, "ROI recomputed")
-            }
+        match crate::compute::recompute_project(&self.0, project).await {
+            Ok((calculations, _)) => tracing::info!(
+                project = %project.id,
+                roi_percentage = ?calculations.last().map(|c| c.roi_percentage),
+                periods = calculations.len(),
+                "ROI recomputed"
+            ),
             Err(e) => tracing::info!(project = %project.id, reason = %e, "ROI not recomputed"),
         }
     }
@@ -248,6 +282,11 @@ pub enum SubmitError {
     /// The link's project no longer exists.
     #[error("the project of this link does not exist")]
     UnknownProject,
+    /// The `Idempotency-Key` was used before for a submission with other fields.
+    #[error(
+        "this Idempotency-Key was already used for a submission with other values; nothing was stored (send a correction with a new key)"
+    )]
+    KeyReused,
     /// Field errors; the form is shown again with them.
     #[error("invalid submission")]
     Invalid(ValidationErrors),
@@ -264,12 +303,14 @@ pub enum SubmitError {
 /// - A valid submission becomes a snapshot: a baseline is `submitted` (awaiting
 ///   `roi baseline approve`); an ongoing one is `recorded`, or `needs_review` when a field
 ///   moved more than 50 %.
-/// - `idempotency_key` (the `Idempotency-Key` header, or the link's nonce for the HTML
-///   form) ties the submission to one measurement: the same fields again change nothing
-///   ([`Written::Unchanged`]); changed fields are a correction ([`Written::Corrected`]),
-///   audited; the same key for another date is a conflict.
+/// - `key` ([`SubmissionKey`]) ties the submission to one measurement: the same fields
+///   again change nothing ([`Written::Unchanged`]); through the same link, changed fields
+///   are a correction ([`Written::Corrected`]); with the same `Idempotency-Key`, changed
+///   fields are refused ([`SubmitError::KeyReused`]); the same key for another date is a
+///   conflict.
 /// - Each change is audited with `fingerprint` (a hash of the client's IP and user agent,
-///   never the values themselves), then `on_change` is told.
+///   never the values themselves): the snapshot, the key's record and the audit entry are
+///   written in one transaction. Then `on_change` is told.
 ///
 /// # Errors
 /// [`SubmitError`]; on any error nothing is stored.
@@ -277,7 +318,7 @@ pub async fn submit(
     store: &Store,
     claims: &FormClaims,
     input: &FormInput,
-    idempotency_key: &str,
+    key: &SubmissionKey,
     fingerprint: &str,
     on_change: &dyn ProjectChanged,
 ) -> Result<Submitted, SubmitError> {
@@ -302,8 +343,10 @@ pub async fn submit(
     };
     let snapshot = draft.validate(ctx, now).map_err(SubmitError::Invalid)?;
 
-    let previous_use = store.idempotency(&project.id, idempotency_key).await?;
-    if let Some(record) = previous_use
+    let idempotency_key = key.stored();
+    let payload = payload_sha256(input);
+    let previous_use = store.idempotency(&project.id, &idempotency_key).await?;
+    if let Some(record) = &previous_use
         && (record.measured_on != snapshot.measured_on() || record.kind != snapshot.kind())
     {
         return Err(SubmitError::Conflict(format!(
@@ -311,18 +354,45 @@ pub async fn submit(
             record.kind, record.measured_on
         )));
     }
-    let written = store.put_snapshot(&snapshot).await.map_err(|e| match e {
-        StoreError::Locked(m) => SubmitError::Conflict(m),
-        e => SubmitError::Store(e),
-    })?;
+    if let (SubmissionKey::Header(_), Some(record)) = (key, &previous_use)
+        && record
+            .payload_sha256
+            .as_ref()
+            .is_some_and(|p| *p != payload)
+    {
+        return Err(SubmitError::KeyReused);
+    }
     let record = IdempotencyRecord {
         snapshot_id: snapshot.id().to_string(),
         kind: snapshot.kind(),
         measured_on: snapshot.measured_on(),
+        payload_sha256: Some(payload),
     };
-    store
-        .put_idempotency(&project.id, idempotency_key, &record)
-        .await?;
+    let audit = |written: Written| {
+        let action = match written {
+            Written::Corrected => format!("{}_corrected", snapshot.kind()),
+            _ => format!("{}_recorded", snapshot.kind()),
+        };
+        let entry = AuditEntry {
+            at: now,
+            action,
+            actor: "form".into(),
+            project_id: Some(project.id.clone()),
+            detail: format!(
+                "snapshot {} of {} from client {fingerprint}",
+                snapshot.id(),
+                snapshot.measured_on()
+            ),
+        };
+        (project.client_id.clone(), entry)
+    };
+    let written = store
+        .put_submission(&snapshot, &idempotency_key, &record, audit)
+        .await
+        .map_err(|e| match e {
+            StoreError::Locked(m) | StoreError::Conflict(m) => SubmitError::Conflict(m),
+            e => SubmitError::Store(e),
+        })?;
     let stored = match written {
         // A replay answers with what is stored, so the response is the same as the first.
         Written::Unchanged => existing
@@ -332,22 +402,6 @@ pub async fn submit(
         _ => snapshot,
     };
     if written != Written::Unchanged {
-        let action = match written {
-            Written::Corrected => format!("{}_corrected", stored.kind()),
-            _ => format!("{}_recorded", stored.kind()),
-        };
-        let entry = AuditEntry {
-            at: now,
-            action,
-            actor: "form".into(),
-            project_id: Some(project.id.clone()),
-            detail: format!(
-                "snapshot {} of {} from client {fingerprint}",
-                stored.id(),
-                stored.measured_on()
-            ),
-        };
-        store.audit(&project.client_id, &entry).await?;
         metrics::counter!("forms_submitted").increment(1);
         on_change.changed(&project).await;
     }

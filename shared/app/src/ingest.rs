@@ -2,17 +2,25 @@
 //! write them, and say per event what happened.
 //!
 //! An event is reported `accepted` only once it is durably written (BatchWriteItem with its
-//! unprocessed items resent, ARCHITECTURE.md). Its key derives from its CloudEvents
-//! `source` and `id` ([`EventKey`]), so an event sent again is found and reported
-//! `duplicate`, never written or counted twice. The client always comes from the caller's
-//! API key: every key written starts `EVENTS#{client}#`.
+//! unprocessed items resent, ARCHITECTURE.md). Its identity is its CloudEvents `source` and
+//! `id`, as the spec defines it, never its `time`: before its raw record is written, the
+//! event *claims* its identity with a conditional put of an [`EventClaim`] (pk
+//! `EVENTID#{client}#{event_id}`), which holds the digest of its payload and where its raw
+//! record goes. A resend of a claimed identity is `duplicate` when the payload is the same
+//! (even with another `time`), and `conflict` when it differs; either way nothing is stored
+//! twice. A claim whose raw record is missing (a write that failed or was cut short after the
+//! claim) is completed by the resend, at the claimed key. Claims live as long as raw events
+//! ([`EVENT_TTL_DAYS`] days). The client always comes from the caller's API key: every key
+//! written names it.
 
 use std::collections::{HashMap, HashSet};
 
+use futures_util::StreamExt;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use roi_domain::event::{
-    self, BodyFormat, DecodeError, EVENT_TTL_DAYS, Event, EventData, EventKey, EventType, Named,
-    Rejection,
+    self, BodyFormat, DecodeError, EVENT_TTL_DAYS, Event, EventClaim, EventData, EventKey,
+    EventType, Named, Rejection,
 };
 use roi_domain::ports::{Item, Key, TableError};
 use roi_domain::{ClientId, FieldError};
@@ -184,6 +192,9 @@ pub enum EventStatus {
     /// Stored already (same `source` and `id`), by an earlier request or earlier in this
     /// one; not written again.
     Duplicate,
+    /// Its identity (`source` and `id`) is stored already with another payload; nothing
+    /// was written. Give a new event a new `id`.
+    Conflict,
     /// Invalid; `field` and `reason` say why. Sending it again as is will not help.
     Rejected,
     /// Valid, but storage did not take it after retries; send it again later.
@@ -219,6 +230,8 @@ pub struct IngestReport {
     pub accepted: usize,
     /// Events stored already.
     pub duplicate: usize,
+    /// Events whose identity is stored already with another payload.
+    pub conflict: usize,
     /// Invalid events.
     pub rejected: usize,
     /// Valid events storage did not take; retry them.
@@ -379,6 +392,21 @@ pub fn prepare(ctx: &ClientContext, event: Event) -> Result<PreparedEvent, Rejec
         &event.id,
         event.time,
     );
+    let today = ctx.now.with_timezone(&ctx.time_zone).date_naive();
+    if key.day < event::first_open_day(today) {
+        return Err(Rejection {
+            named,
+            error: FieldError::new(
+                "time",
+                format!(
+                    "its day, {}, is more than {} days ago: that day's roll-up is final (raw events are kept {EVENT_TTL_DAYS} days), so the event could never be counted",
+                    key.day,
+                    event::RECOMPUTE_WINDOW_DAYS
+                ),
+            ),
+        });
+    }
+    let digest = event.payload_digest();
     let mut data = event.data;
     if let Some(user) = data.user_mut() {
         *user = user_hash(&ctx.client, user);
@@ -398,12 +426,23 @@ pub fn prepare(ctx: &ClientContext, event: Event) -> Result<PreparedEvent, Rejec
         cost_mismatch: mismatch,
         correlation_id: crate::correlation::current(),
     };
-    let mut item =
-        Item::from_record(key.pk.clone(), key.sk.clone(), &stored).map_err(|e| Rejection {
-            named: named.clone(),
-            error: FieldError::new("event", format!("cannot be stored: {e}")),
-        })?;
-    item.expires_at = Some((ctx.now + chrono::Duration::days(EVENT_TTL_DAYS)).timestamp());
+    let expires_at = Some((ctx.now + chrono::Duration::days(EVENT_TTL_DAYS)).timestamp());
+    let cannot = |e: TableError| Rejection {
+        named: named.clone(),
+        error: FieldError::new("event", format!("cannot be stored: {e}")),
+    };
+    let mut item = Item::from_record(key.pk.clone(), key.sk.clone(), &stored).map_err(cannot)?;
+    item.expires_at = expires_at;
+    let claim = EventClaim {
+        digest,
+        raw_pk: key.pk.clone(),
+        raw_sk: key.sk.clone(),
+        time: stored.time,
+        day: stored.day,
+    };
+    let (claim_pk, claim_sk) = key.claim(ctx.client.as_str());
+    let mut claim_item = Item::from_record(claim_pk, claim_sk, &claim).map_err(cannot)?;
+    claim_item.expires_at = expires_at;
     Ok(PreparedEvent {
         key: Key {
             pk: key.pk,
@@ -411,9 +450,28 @@ pub fn prepare(ctx: &ClientContext, event: Event) -> Result<PreparedEvent, Rejec
         },
         event_id: key.event_id,
         item,
+        claim,
+        claim_item,
+        stored,
         named,
         warnings,
     })
+}
+
+impl PreparedEvent {
+    /// The raw record as the claim placed it: this event's content, at the claim's key,
+    /// `time` and day (the same as [`PreparedEvent::item`] unless `time` was re-stamped).
+    fn item_at(&self, claim: &EventClaim) -> Result<Item, TableError> {
+        if claim.raw_pk == self.key.pk && claim.raw_sk == self.key.sk {
+            return Ok(self.item.clone());
+        }
+        let mut stored = self.stored.clone();
+        stored.time = claim.time;
+        stored.day = claim.day;
+        let mut item = Item::from_record(claim.raw_pk.clone(), claim.raw_sk.clone(), &stored)?;
+        item.expires_at = self.item.expires_at;
+        Ok(item)
+    }
 }
 
 /// An event ready to write.
@@ -425,18 +483,42 @@ pub struct PreparedEvent {
     pub event_id: String,
     /// The item.
     pub item: Item,
+    /// The identity claim it makes.
+    pub claim: EventClaim,
+    /// The claim as an item.
+    pub claim_item: Item,
+    /// The record in `item`.
+    pub stored: StoredEvent,
     /// Its CloudEvents names.
     pub named: Named,
     /// Notes for the sender.
     pub warnings: Vec<String>,
 }
 
-/// Stores checked events for `client`: prices them, skips those stored already, writes the
-/// rest, and reports each.
+/// How many identity claims are written at once (conditional puts, one call each).
+const CLAIMS_IN_FLIGHT: usize = 32;
+
+/// What became of one valid event before the raw write.
+enum Fate {
+    /// An earlier copy in the same request stands for it; `conflicting` when its payload
+    /// differs from that copy's.
+    Repeat { conflicting: bool },
+    /// Its identity is stored with another payload.
+    Conflict,
+    /// Its raw record is stored already.
+    Duplicate,
+    /// Its raw record is to be written, as `item`, on its client's `day`.
+    Write { item: Item, day: NaiveDate },
+    /// Its claim could not be read or written; retry later.
+    NotWritten,
+}
+
+/// Stores checked events for `client`: prices them, claims each identity, writes the raw
+/// records of the new ones (and of claims whose record is missing), and reports each.
 ///
 /// # Errors
 /// [`IngestError::UnknownClient`]; [`IngestError::Store`] when storage fails before any
-/// write (nothing was written).
+/// raw record is written (claims taken are completed by the resend).
 pub async fn store_events(
     store: &Store,
     prices: &PriceTable,
@@ -448,104 +530,221 @@ pub async fn store_events(
         .into_iter()
         .map(|c| c.and_then(|e| prepare(&ctx, e)))
         .collect();
-
-    // Duplicates within the request: the first copy stands for the others.
-    let mut first_of: HashMap<&str, usize> = HashMap::new();
-    let mut repeats = HashSet::new();
-    for (i, p) in prepared.iter().enumerate() {
-        if let Ok(p) = p
-            && first_of.insert(p.event_id.as_str(), i).is_some()
-        {
-            repeats.insert(i);
-        }
-    }
-    let firsts = || {
-        prepared
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !repeats.contains(i))
-            .filter_map(|(_, p)| p.as_ref().ok())
-    };
-    let stored: HashSet<Key> = store
-        .existing_keys(firsts().map(|p| p.key.clone()).collect())
-        .await?
-        .into_iter()
+    let mut fates = repeats(&prepared);
+    let firsts: Vec<(usize, &PreparedEvent)> = prepared
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !fates.contains_key(i))
+        .filter_map(|(i, p)| Some((i, p.as_ref().ok()?)))
         .collect();
-    let to_write: Vec<Item> = firsts()
-        .filter(|p| !stored.contains(&p.key))
-        .map(|p| p.item.clone())
-        .collect();
-    let unwritten: HashSet<Key> = match store.put_batch(to_write).await {
-        Ok(()) => HashSet::new(),
-        Err(StoreError::Table(TableError::Incomplete { unwritten })) => {
-            unwritten.into_iter().collect()
-        }
-        Err(StoreError::Table(TableError::Unavailable(reason))) => {
-            tracing::warn!(%reason, "no event of the request was written");
-            firsts().map(|p| p.key.clone()).collect()
-        }
-        Err(e) => return Err(e.into()),
-    };
-
-    let mut report = IngestReport {
-        accepted: 0,
-        duplicate: 0,
-        rejected: 0,
-        not_written: 0,
-        results: Vec::with_capacity(prepared.len()),
-    };
-    for (index, p) in prepared.into_iter().enumerate() {
-        let result = match p {
-            Err(r) => {
-                report.rejected += 1;
-                EventResult {
-                    index,
-                    named: r.named,
-                    status: EventStatus::Rejected,
-                    field: Some(r.error.field),
-                    reason: Some(r.error.reason),
-                    warnings: Vec::new(),
-                }
-            }
-            Ok(p) => {
-                let (status, reason) = if repeats.contains(&index) || stored.contains(&p.key) {
-                    report.duplicate += 1;
-                    (EventStatus::Duplicate, None)
-                } else if unwritten.contains(&p.key) {
-                    report.not_written += 1;
-                    (
-                        EventStatus::NotWritten,
-                        Some("storage did not take the event; send it again later".to_owned()),
-                    )
-                } else {
-                    report.accepted += 1;
-                    (EventStatus::Accepted, None)
-                };
-                EventResult {
-                    index,
-                    named: p.named,
-                    status,
-                    field: None,
-                    reason,
-                    warnings: p.warnings,
-                }
-            }
-        };
-        report.results.push(result);
-    }
+    fates.extend(identities(store, &firsts).await?);
+    let unwritten = write(store, client, &fates).await?;
+    let report = explain(prepared, &fates, &unwritten);
     tracing::info!(
         client = %client,
         accepted = report.accepted,
         duplicate = report.duplicate,
+        conflict = report.conflict,
         rejected = report.rejected,
         not_written = report.not_written,
         "events ingested"
     );
     metrics::counter!("events_accepted").increment(report.accepted as u64);
     metrics::counter!("events_duplicate").increment(report.duplicate as u64);
+    metrics::counter!("events_conflict").increment(report.conflict as u64);
     metrics::counter!("events_rejected").increment(report.rejected as u64);
     metrics::counter!("events_not_written").increment(report.not_written as u64);
     Ok(report)
+}
+
+/// Repeats within one request: the first copy of an identity stands for the others.
+fn repeats(prepared: &[Result<PreparedEvent, Rejection>]) -> HashMap<usize, Fate> {
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    let mut fates = HashMap::new();
+    for (i, p) in prepared.iter().enumerate() {
+        let Ok(p) = p else { continue };
+        match first_of.get(p.event_id.as_str()) {
+            Some(&first) => {
+                let conflicting =
+                    matches!(&prepared[first], Ok(f) if f.claim.digest != p.claim.digest);
+                fates.insert(i, Fate::Repeat { conflicting });
+            }
+            None => {
+                first_of.insert(p.event_id.as_str(), i);
+            }
+        }
+    }
+    fates
+}
+
+/// The fate of each first copy: the claims stored are read, the others claimed with a
+/// conditional put each; a claim of the same payload is a duplicate when its raw record is
+/// stored, and is completed (its record written at the claimed key) when it is not.
+async fn identities(
+    store: &Store,
+    firsts: &[(usize, &PreparedEvent)],
+) -> Result<HashMap<usize, Fate>, StoreError> {
+    let mut claims = store
+        .event_claims(firsts.iter().map(|(_, p)| p.claim_item.key()).collect())
+        .await?;
+    let unclaimed: Vec<(usize, Item)> = firsts
+        .iter()
+        .filter(|(_, p)| !claims.contains_key(&p.claim_item.key()))
+        .map(|(i, p)| (*i, p.claim_item.clone()))
+        .collect();
+    let claimed: Vec<(usize, Result<Option<EventClaim>, StoreError>)> =
+        futures_util::stream::iter(unclaimed)
+            .map(|(i, item)| async move { (i, store.claim_event(item).await) })
+            .buffer_unordered(CLAIMS_IN_FLIGHT)
+            .collect()
+            .await;
+    let by_index: HashMap<usize, &PreparedEvent> = firsts.iter().copied().collect();
+    let mut fates = HashMap::new();
+    for (i, result) in claimed {
+        let Some(p) = by_index.get(&i) else {
+            continue;
+        };
+        match result {
+            Ok(None) => {
+                let (item, day) = (p.item.clone(), p.claim.day);
+                fates.insert(i, Fate::Write { item, day });
+            }
+            Ok(Some(theirs)) => {
+                claims.insert(p.claim_item.key(), theirs);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "an event's identity could not be claimed");
+                fates.insert(i, Fate::NotWritten);
+            }
+        }
+    }
+    let raw_key = |c: &EventClaim| Key {
+        pk: c.raw_pk.clone(),
+        sk: c.raw_sk.clone(),
+    };
+    let same_payload = |p: &PreparedEvent| {
+        claims
+            .get(&p.claim_item.key())
+            .filter(|c| c.digest == p.claim.digest)
+    };
+    let to_check: Vec<Key> = firsts
+        .iter()
+        .filter(|(i, _)| !fates.contains_key(i))
+        .filter_map(|(_, p)| same_payload(p).map(raw_key))
+        .collect();
+    let raw_stored: HashSet<Key> = store.existing_keys(to_check).await?.into_iter().collect();
+    for (i, p) in firsts
+        .iter()
+        .filter(|(i, _)| !fates.contains_key(i))
+        .collect::<Vec<_>>()
+    {
+        let fate = match claims.get(&p.claim_item.key()) {
+            None => Fate::NotWritten,
+            Some(c) if c.digest != p.claim.digest => Fate::Conflict,
+            Some(c) if raw_stored.contains(&raw_key(c)) => Fate::Duplicate,
+            Some(c) => match p.item_at(c) {
+                Ok(item) => Fate::Write { item, day: c.day },
+                Err(e) => {
+                    tracing::error!(error = %e, "a claimed event cannot be rebuilt");
+                    Fate::NotWritten
+                }
+            },
+        };
+        fates.insert(*i, fate);
+    }
+    Ok(fates)
+}
+
+/// Writes the raw records the fates call for, after marking the client-days they change
+/// (so a late event is always rolled up); returns the keys storage did not take.
+async fn write(
+    store: &Store,
+    client: &ClientId,
+    fates: &HashMap<usize, Fate>,
+) -> Result<HashSet<Key>, StoreError> {
+    let writes: Vec<(&Item, NaiveDate)> = fates
+        .values()
+        .filter_map(|f| match f {
+            Fate::Write { item, day } => Some((item, *day)),
+            _ => None,
+        })
+        .collect();
+    let days: std::collections::BTreeSet<NaiveDate> = writes.iter().map(|(_, d)| *d).collect();
+    store.mark_days_changed(client, &days).await?;
+    let items: Vec<Item> = writes.iter().map(|(item, _)| (*item).clone()).collect();
+    match store.put_batch(items).await {
+        Ok(()) => Ok(HashSet::new()),
+        Err(StoreError::Table(TableError::Incomplete { unwritten })) => {
+            Ok(unwritten.into_iter().collect())
+        }
+        Err(StoreError::Table(TableError::Unavailable(reason))) => {
+            tracing::warn!(%reason, "no event of the request was written");
+            Ok(writes.iter().map(|(item, _)| item.key()).collect())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// One result per event, in request order, with the counts.
+fn explain(
+    prepared: Vec<Result<PreparedEvent, Rejection>>,
+    fates: &HashMap<usize, Fate>,
+    unwritten: &HashSet<Key>,
+) -> IngestReport {
+    const RESEND: &str = "storage did not take the event; send it again later";
+    const CONFLICT: &str = "an event with this source and id is stored already with other content; it was not stored again (give a new event a new id)";
+    let mut report = IngestReport {
+        accepted: 0,
+        duplicate: 0,
+        conflict: 0,
+        rejected: 0,
+        not_written: 0,
+        results: Vec::with_capacity(prepared.len()),
+    };
+    for (index, p) in prepared.into_iter().enumerate() {
+        let p = match p {
+            Ok(p) => p,
+            Err(r) => {
+                report.rejected += 1;
+                report.results.push(EventResult {
+                    index,
+                    named: r.named,
+                    status: EventStatus::Rejected,
+                    field: Some(r.error.field),
+                    reason: Some(r.error.reason),
+                    warnings: Vec::new(),
+                });
+                continue;
+            }
+        };
+        let (status, reason) = match fates.get(&index) {
+            Some(Fate::Repeat { conflicting: false } | Fate::Duplicate) => {
+                report.duplicate += 1;
+                (EventStatus::Duplicate, None)
+            }
+            Some(Fate::Repeat { conflicting: true } | Fate::Conflict) => {
+                report.conflict += 1;
+                (EventStatus::Conflict, Some(CONFLICT.to_owned()))
+            }
+            Some(Fate::Write { item, .. }) if !unwritten.contains(&item.key()) => {
+                report.accepted += 1;
+                (EventStatus::Accepted, None)
+            }
+            Some(Fate::Write { .. } | Fate::NotWritten) | None => {
+                report.not_written += 1;
+                (EventStatus::NotWritten, Some(RESEND.to_owned()))
+            }
+        };
+        report.results.push(EventResult {
+            index,
+            named: p.named,
+            status,
+            field: None,
+            reason,
+            warnings: p.warnings,
+        });
+    }
+    report
 }
 
 #[cfg(test)]

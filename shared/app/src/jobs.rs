@@ -3,7 +3,7 @@
 //!
 //! | job | when | does |
 //! |---|---|---|
-//! | `daily` | after midnight (EventBridge Scheduler) | rolls up each client's yesterday, computes every project's ROI periods and insights as of yesterday, checks alerts, sends reminders |
+//! | `daily` | after midnight (EventBridge Scheduler) | rolls up each client's yesterday and every earlier day changed since its roll-up (late events, imports), computes every project's ROI periods and insights as of yesterday, checks alerts, sends reminders |
 //! | `alert_check` | every 5 minutes | checks alerts |
 //! | `backfill` | by hand | rolls up `from..=to`, then ROI as of `to` |
 //! | `project_changed` | a form submission | recomputes that project's ROI as of today |
@@ -97,7 +97,17 @@ impl Job {
                 .map_err(|e: roi_domain::FieldError| JobError::NotAJob(e.reason))?;
             return Ok(Self::ProjectChanged { project_id });
         }
-        serde_json::from_value(payload).map_err(|e| JobError::NotAJob(e.to_string()))
+        let job: Self =
+            serde_json::from_value(payload).map_err(|e| JobError::NotAJob(e.to_string()))?;
+        let dates = match &job {
+            Job::Daily { date, .. } => date.iter().copied().collect(),
+            Job::Backfill { from, to, .. } => vec![*from, *to],
+            Job::AlertCheck { .. } | Job::ProjectChanged { .. } => Vec::new(),
+        };
+        for date in dates {
+            roi_domain::dates::in_window(date).map_err(JobError::BadRange)?;
+        }
+        Ok(job)
     }
 }
 
@@ -108,6 +118,9 @@ pub struct JobReport {
     pub clients: u32,
     /// Client-days rolled up.
     pub days_rolled_up: u32,
+    /// Client-days asked for but final, kept as stored: their raw events may have expired
+    /// (`roi_domain::event::RECOMPUTE_WINDOW_DAYS`).
+    pub days_final: u32,
     /// ROI calculations stored.
     pub roi_calculations: u32,
     /// Projects skipped for want of an approved baseline or a measurement.
@@ -185,9 +198,10 @@ pub async fn run(services: &Services, job: &Job) -> Result<JobReport, JobError> 
                 report.clients += 1;
                 let today = store.client_today(Some(&c));
                 let day = date.unwrap_or(today - chrono::Days::new(1));
-                let rolled = roll(store, &c.id, day, day).await;
-                if let Ok(n) = &rolled {
-                    report.days_rolled_up += n;
+                let rolled = roll_changed(store, &c.id, day, today).await;
+                if let Ok((rolled, kept)) = &rolled {
+                    report.days_rolled_up += rolled;
+                    report.days_final += kept;
                 }
                 step(&mut report, &c.id, "roll-up", rolled.map(|_| ()));
                 compute_client(services, &c, day, &mut report).await;
@@ -212,6 +226,8 @@ pub async fn run(services: &Services, job: &Job) -> Result<JobReport, JobError> 
                 let rolled = roll(store, &c.id, *from, *to).await;
                 if let Ok(n) = &rolled {
                     report.days_rolled_up += n;
+                    let asked = u32::try_from((*to - *from).num_days() + 1).unwrap_or(u32::MAX);
+                    report.days_final += asked.saturating_sub(*n);
                 }
                 step(&mut report, &c.id, "roll-up", rolled.map(|_| ()));
                 compute_client(services, &c, *to, &mut report).await;
@@ -226,7 +242,9 @@ pub async fn run(services: &Services, job: &Job) -> Result<JobReport, JobError> 
             })?;
             report.clients = 1;
             let today = store.client_today(Some(&client));
-            let daily = stored_rollups(store, &client.id, project.go_live_date, today).await?;
+            let daily =
+                crate::compute::stored_rollups(store, &client.id, project.go_live_date, today)
+                    .await?;
             compute_project(services, &client, &project.id, today, &daily, &mut report).await;
         }
     }
@@ -255,22 +273,40 @@ async fn roll(
     Ok(u32::try_from(rollup_days(store, client, from, to).await?.len()).unwrap_or(u32::MAX))
 }
 
-/// The client's stored daily roll-ups from `from` (clamped to a year and a bit before `to`)
-/// to `to`.
-async fn stored_rollups(
+/// Rolls up `day` and every earlier day marked changed since its roll-up (late events,
+/// imports), oldest first; each roll-up marks its day caught up. A marked day that is already final
+/// (`roi_domain::event::first_open_day`) is logged and closed, never rewritten. Returns the
+/// days rolled up and the final days met.
+async fn roll_changed(
     store: &Store,
     client: &ClientId,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<BTreeMap<NaiveDate, Rollup>, StoreError> {
-    let earliest = to - chrono::Days::new(u64::try_from(MAX_SPAN_DAYS - 1).unwrap_or(0));
-    let mut out = BTreeMap::new();
-    for day in from.max(earliest).iter_days().take_while(|d| *d <= to) {
-        if let Some(r) = store.rollup(client, day).await? {
-            out.insert(day, r);
+    day: NaiveDate,
+    today: NaiveDate,
+) -> Result<(u32, u32), RollupError> {
+    let markers: Vec<_> = store
+        .changed_days(client)
+        .await?
+        .into_iter()
+        .filter(|m| m.day <= day)
+        .collect();
+    let first_open = roi_domain::event::first_open_day(today);
+    let mut days: std::collections::BTreeSet<NaiveDate> = markers.iter().map(|m| m.day).collect();
+    days.insert(day);
+    let (mut rolled, mut kept) = (0u32, 0u32);
+    for d in days {
+        if d < first_open {
+            tracing::warn!(%client, day = %d, "a changed day is final; its roll-up is kept");
+            if let Some(marker) = markers.iter().find(|m| m.day == d) {
+                store.day_rolled_up(client, marker).await?;
+            }
+            kept += 1;
+            continue;
         }
+        // closes the day's marker too
+        rollup_days(store, client, d, d).await?;
+        rolled += 1;
     }
-    Ok(out)
+    Ok((rolled, kept))
 }
 
 async fn compute_client(
@@ -287,7 +323,7 @@ async fn compute_client(
     let Some(first_live) = projects.iter().map(|p| p.go_live_date).min() else {
         return;
     };
-    let daily = match stored_rollups(store, &client.id, first_live, as_of).await {
+    let daily = match crate::compute::stored_rollups(store, &client.id, first_live, as_of).await {
         Ok(d) => d,
         Err(e) => return step(report, &client.id, "roll-ups", Err(e)),
     };

@@ -234,15 +234,25 @@ impl PriceTable {
         })
     }
 
-    /// Prices one usage event, or `None` for a model the table does not list.
+    /// Prices one usage event, or `None` for a model the table does not list (or a cost
+    /// beyond the decimal range).
     pub fn price(&self, usage: &AiUsage) -> Option<Cost> {
         let row = self.find(&usage.model)?;
-        let tokens = |n: u64| Decimal::from(n);
-        let micro = tokens(usage.input_tokens) * row.input
-            + tokens(usage.output_tokens) * row.output
-            + tokens(usage.cache_read_tokens) * row.cache_read
-            + tokens(usage.cache_write_tokens) * row.cache_write
-            + tokens(usage.cache_write_1h_tokens) * row.cache_write_1h;
+        // Checked: validated events (≤ 10^12 tokens each) at any sane price cannot overflow;
+        // an absurd negotiated price leaves the event unpriced rather than crash.
+        let micro = [
+            (usage.input_tokens, row.input),
+            (usage.output_tokens, row.output),
+            (usage.cache_read_tokens, row.cache_read),
+            (usage.cache_write_tokens, row.cache_write),
+            (usage.cache_write_1h_tokens, row.cache_write_1h),
+        ]
+        .into_iter()
+        .try_fold(Decimal::ZERO, |sum, (tokens, price)| {
+            Decimal::from(tokens)
+                .checked_mul(price)
+                .and_then(|c| sum.checked_add(c))
+        })?;
         Some(Cost {
             cost_usd: (micro / Decimal::from(1_000_000)).normalize(),
             price_version: self.version.clone(),
@@ -257,7 +267,15 @@ pub fn cost_mismatch(reported: Decimal, computed: Decimal) -> bool {
     if computed.is_zero() {
         return !reported.is_zero();
     }
-    (reported - computed).abs() * Decimal::ONE_HUNDRED > computed.abs() * COST_MISMATCH_PERCENT
+    let gap = (reported - computed)
+        .abs()
+        .checked_mul(Decimal::ONE_HUNDRED);
+    let allowed = computed.abs().checked_mul(COST_MISMATCH_PERCENT);
+    match (gap, allowed) {
+        (Some(gap), Some(allowed)) => gap > allowed,
+        // a difference beyond the decimal range is certainly over 1 %
+        _ => true,
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use base64::Engine;
 use chrono::NaiveDate;
 use roi_domain::ClientId;
-use roi_domain::event::{AuditOutcome, EventData, Outcome, OutcomeKind, SessionPhase};
+use roi_domain::event::{
+    AuditOutcome, EventData, Outcome, OutcomeKind, SessionPhase, first_open_day,
+};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sketches_ddsketch::{Config, DDSketch};
@@ -448,6 +450,75 @@ impl Rollup {
     }
 }
 
+/// How many named entries a roll-up map keeps when stored or shown (features, custom
+/// outcomes, error categories, and per dimension in the read endpoints): the largest 200,
+/// the rest summed under [`OTHER`]. Keeps every item far below DynamoDB's 400 KB and every
+/// answer far below Lambda's 6 MB, whatever the number of names in the events.
+pub const MAX_NAMED_ENTRIES: usize = 200;
+
+/// The name the entries beyond [`MAX_NAMED_ENTRIES`] are summed under.
+pub const OTHER: &str = "(other)";
+
+/// Keeps the `n` largest counts of `map` (ties by name) and sums the rest under [`OTHER`];
+/// the total is unchanged.
+pub fn cap_counts(map: &mut BTreeMap<String, u64>, n: usize) {
+    if map.len() <= n {
+        return;
+    }
+    let mut entries: Vec<(String, u64)> = std::mem::take(map).into_iter().collect();
+    entries.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let rest: u64 = entries[n..]
+        .iter()
+        .map(|(_, v)| *v)
+        .fold(0, u64::saturating_add);
+    entries.truncate(n);
+    map.extend(entries);
+    let other = map.entry(OTHER.to_owned()).or_default();
+    *other = other.saturating_add(rest);
+}
+
+/// Keeps the `n` groups of `map` with the highest cost (then the most events) and merges
+/// the rest into [`OTHER`]; the totals are unchanged.
+pub fn cap_groups(map: &mut BTreeMap<String, UsageTotals>, n: usize) {
+    if map.len() <= n {
+        return;
+    }
+    let mut entries: Vec<(String, UsageTotals)> = std::mem::take(map).into_iter().collect();
+    entries.sort_by(|a, b| {
+        (b.1.cost_usd, b.1.events)
+            .cmp(&(a.1.cost_usd, a.1.events))
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    let mut other = UsageTotals::default();
+    for (_, t) in entries.drain(n..) {
+        other.merge(&t);
+    }
+    map.extend(entries);
+    map.entry(OTHER.to_owned()).or_default().merge(&other);
+}
+
+impl Rollup {
+    /// The same roll-up with its unbounded maps capped ([`MAX_NAMED_ENTRIES`]): what is
+    /// stored. The usage groups are stored one item each and are not capped here.
+    pub fn capped(&self) -> Self {
+        let mut r = self.clone();
+        cap_counts(&mut r.features, MAX_NAMED_ENTRIES);
+        cap_counts(&mut r.outcomes.custom, MAX_NAMED_ENTRIES);
+        for project in r.projects.values_mut() {
+            cap_counts(&mut project.outcomes.custom, MAX_NAMED_ENTRIES);
+        }
+        for agent in r.agents.values_mut() {
+            cap_counts(&mut agent.error_categories, MAX_NAMED_ENTRIES);
+            let kept: std::collections::BTreeSet<String> =
+                agent.error_categories.keys().cloned().collect();
+            agent
+                .error_samples
+                .retain(|category, _| kept.contains(category));
+        }
+        r
+    }
+}
+
 /// The value under `key`, inserted as the default when missing; the key is copied only then
 /// (a day has a million events and a few thousand keys).
 fn entry<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
@@ -579,7 +650,8 @@ pub struct RollupView {
     pub mau: Option<u64>,
     /// AI cost and tokens.
     pub usage: UsageTotals,
-    /// Cost and tokens by dimension, then value; users appear as their hashes.
+    /// Cost and tokens by dimension, then value; users appear as their hashes. At most
+    /// [`MAX_NAMED_ENTRIES`] values per dimension, the rest under [`OTHER`].
     pub by: BTreeMap<String, BTreeMap<String, UsageTotals>>,
     /// Sessions started and ended, and ended sessions' duration, ms.
     pub sessions: SessionView,
@@ -664,7 +736,15 @@ impl From<&Rollup> for RollupView {
             wau: r.wau,
             mau: r.mau,
             usage: r.usage.clone(),
-            by: r.by.clone(),
+            by: r
+                .by
+                .iter()
+                .map(|(dim, groups)| {
+                    let mut groups = groups.clone();
+                    cap_groups(&mut groups, MAX_NAMED_ENTRIES);
+                    (dim.clone(), groups)
+                })
+                .collect(),
             sessions: SessionView {
                 started: r.sessions.started,
                 ended: r.sessions.ended,
@@ -698,6 +778,9 @@ pub enum RollupError {
 pub const MAX_SPAN_DAYS: i64 = 400;
 
 fn check_range(from: NaiveDate, to: NaiveDate) -> Result<(), RollupError> {
+    for day in [from, to] {
+        roi_domain::dates::in_window(day).map_err(RollupError::BadRange)?;
+    }
     if from > to {
         return Err(RollupError::BadRange(format!("{from} is after {to}")));
     }
@@ -709,9 +792,13 @@ fn check_range(from: NaiveDate, to: NaiveDate) -> Result<(), RollupError> {
     Ok(())
 }
 
-/// Computes and stores the roll-ups of `client` for every day of `from..=to`, in order,
-/// replacing stored ones. WAU and MAU union the users of the day with those of the stored
-/// roll-ups of the 6 and 29 days before it, so a backfill runs oldest day first.
+/// Computes and stores the roll-ups of `client` for every day of `from..=to` that can
+/// still be recomputed in full, in order, replacing stored ones, and records each day's
+/// change marker (`Store::mark_days_changed`) as caught up. A day before
+/// [`first_open_day`] of the client's today is final: its raw events may have expired, so
+/// it is skipped (and logged), never replaced by a roll-up of fewer events. WAU and MAU
+/// union the users of the day with those of the stored roll-ups of the 6 and 29 days
+/// before it, so a backfill runs oldest day first.
 ///
 /// # Errors
 /// [`RollupError`].
@@ -722,9 +809,27 @@ pub async fn rollup_days(
     to: NaiveDate,
 ) -> Result<Vec<Rollup>, RollupError> {
     check_range(from, to)?;
+    let today = store.client_today(store.client(client).await?.as_ref());
+    let first_open = first_open_day(today);
+    if from < first_open {
+        tracing::warn!(
+            client = %client,
+            %from,
+            until = %first_open.min(to + chrono::Days::new(1)),
+            "days whose raw events may have expired are final and kept as stored"
+        );
+    }
+    // Read before the events: an event written after this read marks its day again, and the
+    // marker then stays for the next run (`Store::day_rolled_up` checks `changed_at`).
+    let changed: BTreeMap<NaiveDate, crate::store::ChangedDay> = store
+        .changed_days(client)
+        .await?
+        .into_iter()
+        .map(|m| (m.day, m))
+        .collect();
     let mut users_of: BTreeMap<NaiveDate, BTreeSet<String>> = BTreeMap::new();
     let mut out = Vec::new();
-    for day in from.iter_days().take_while(|d| *d <= to) {
+    for day in from.max(first_open).iter_days().take_while(|d| *d <= to) {
         let events = store.events_of_day(client, day).await?;
         let mut r = roll_up(client.clone(), day, &events);
         users_of.insert(day, r.users.clone());
@@ -744,6 +849,9 @@ pub async fn rollup_days(
         r.wau = Some(distinct(7));
         r.mau = Some(distinct(30));
         store.put_rollup(&r).await?;
+        if let Some(marker) = changed.get(&day) {
+            store.day_rolled_up(client, marker).await?;
+        }
         // The batches (correlation ids) the day's events came in, to follow one from
         // ingestion to here; at most 10 are named.
         let batches: BTreeSet<&str> = events
@@ -828,6 +936,37 @@ mod tests {
 
     fn exact(sorted: &[f64], q: f64) -> f64 {
         sorted[(q * (sorted.len() - 1) as f64).floor() as usize]
+    }
+
+    #[test]
+    fn capped_maps_keep_the_largest_and_their_total() {
+        let mut counts: BTreeMap<String, u64> =
+            (0..500u64).map(|i| (format!("f{i:03}"), i)).collect();
+        let total: u64 = counts.values().sum();
+        cap_counts(&mut counts, MAX_NAMED_ENTRIES);
+        assert_eq!(counts.len(), MAX_NAMED_ENTRIES + 1);
+        assert_eq!(counts.values().sum::<u64>(), total);
+        assert!(counts.contains_key("f499") && !counts.contains_key("f000"));
+        let mut groups: BTreeMap<String, UsageTotals> = (0..300u64)
+            .map(|i| {
+                let t = UsageTotals {
+                    events: 1,
+                    input_tokens: i,
+                    cost_usd: Decimal::from(i),
+                    ..UsageTotals::default()
+                };
+                (format!("u{i:03}"), t)
+            })
+            .collect();
+        cap_groups(&mut groups, 10);
+        assert_eq!(groups.len(), 11);
+        assert_eq!(groups[OTHER].events, 290);
+        let cost: Decimal = groups.values().map(|t| t.cost_usd).sum();
+        assert_eq!(cost, Decimal::from((0..300u64).sum::<u64>()));
+        // a small map is left alone
+        let mut few = BTreeMap::from([("a".to_owned(), 1u64)]);
+        cap_counts(&mut few, MAX_NAMED_ENTRIES);
+        assert_eq!(few.len(), 1);
     }
 
     #[test]

@@ -52,7 +52,20 @@ pub struct ClientSettings {
     pub notify_recovery: bool,
     /// Whether success signals (a target beaten) are notified.
     pub notify_success: bool,
+    /// Requests each of the client's API keys may make to `POST /v1/events` per minute
+    /// (default [`DEFAULT_REQUESTS_PER_MINUTE`]; 1 to 1,000,000).
+    pub requests_per_minute: u32,
+    /// Events each of the client's API keys may send per minute (default
+    /// [`DEFAULT_EVENTS_PER_MINUTE`]; 1 to 100,000,000).
+    pub events_per_minute: u32,
 }
+
+/// Requests per API key and minute unless a client's settings say otherwise: 600 (10 a
+/// second, each with up to 1,000 events).
+pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 600;
+
+/// Events per API key and minute unless a client's settings say otherwise: 60,000.
+pub const DEFAULT_EVENTS_PER_MINUTE: u32 = 60_000;
 
 impl Default for ClientSettings {
     fn default() -> Self {
@@ -65,6 +78,8 @@ impl Default for ClientSettings {
             alert_repeat_minutes: 60,
             notify_recovery: true,
             notify_success: true,
+            requests_per_minute: DEFAULT_REQUESTS_PER_MINUTE,
+            events_per_minute: DEFAULT_EVENTS_PER_MINUTE,
         }
     }
 }
@@ -115,6 +130,12 @@ impl ClientSettings {
                     WEBHOOK_EVENTS.join(", ")
                 ));
             }
+        }
+        if !(1..=1_000_000).contains(&self.requests_per_minute) {
+            return bad("requests_per_minute must be from 1 to 1000000".into());
+        }
+        if !(1..=100_000_000).contains(&self.events_per_minute) {
+            return bad("events_per_minute must be from 1 to 100000000".into());
         }
         if self.alert_repeat_minutes == 0 {
             return bad("alert_repeat_minutes must be at least 1".into());

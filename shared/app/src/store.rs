@@ -12,13 +12,17 @@
 //! | project insights | `PROJECT#{project}` | `INSIGHTS#{as_of}` |
 //! | reminder sent | `PROJECT#{project}` | `REMINDER#{due}#{kind}` |
 //! | alert state | `CLIENT#{client}` | `ALERT#{rule}#{scope}` |
+//! | alert notice claim | `CLIENT#{client}` | `NOTICE#{sha256(rule, scope, status, level, previous notice)}` (TTL 90 days) |
 //! | idempotency record | `PROJECT#{project}` | `IDEMPOTENCY#{sha256(key)}` (TTL 90 days) |
 //! | audit entry | `AUDIT#{client}#{YYYY-MM}` | `{time}#{id}` |
 //! | API key | `APIKEY#{sha256(key)}` | `KEY` |
 //! | API key listing | `CLIENT#{client}` | `APIKEY#{key_id}` |
 //! | negotiated prices | `CLIENT#{client}` | `PRICES` |
 //! | raw event | `EVENTS#{client}#{day}#{shard}` | `{time}#{event_id}` (TTL 90 days) |
-//! | daily roll-up | `ROLLUP#{client}#{day}` | `SUMMARY`, `USERS#{n}`, `usage#{dimension}#{value}`, `agent#{agent}`, `project#{project}` |
+//! | event identity claim | `EVENTID#{client}#{event_id}` | `ID` (TTL 90 days) |
+//! | changed client-day | `CLIENT#{client}` | `CHANGED#{day}` (TTL 90 days) |
+//! | rate counter | `RATE#{key id}` | `{minute}` (TTL 3 minutes) |
+//! | daily roll-up | `ROLLUP#{client}#{day}` | `SUMMARY`, `USERS#{n}`, `usage#{dimension}#{value}`, `agent#{agent}`, `project#{project}` (a name over 200 bytes as `~{hash}`: [`group_sk`]) |
 //!
 //! A project's own record sits in its partition so that `--project P` needs no client; the
 //! listing item under the client lets a client's projects be listed with one query.
@@ -27,6 +31,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use roi_domain::event::EventClaim;
 use roi_domain::ports::{
     Clock, Condition, Item, Key, Query, SortKey, Table, TableError, query_all,
 };
@@ -90,6 +95,14 @@ fn idempotency_sk(key: &str) -> String {
     )
 }
 
+/// Alert notices are named by free text (a scope is a department or agent name): hashed.
+fn notice_sk(notice: &str) -> String {
+    format!(
+        "NOTICE#{}",
+        hex::encode(&Sha256::digest(notice.as_bytes())[..16])
+    )
+}
+
 fn client_pk(id: &ClientId) -> String {
     format!("CLIENT#{id}")
 }
@@ -109,8 +122,64 @@ struct Users {
     users: Vec<String>,
 }
 
+/// The longest group name (a department, model, agent, project… from event data) written
+/// into a roll-up sort key as it is, bytes; a longer one is hashed ([`group_sk`]).
+pub const MAX_NAME_BYTES_IN_KEY: usize = 200;
+
+/// The attribute of a roll-up group item that holds the group's name.
+const GROUP_NAME: &str = "group_name";
+
+/// The sort key of a roll-up group item: `{prefix}{name}` while the name is at most
+/// [`MAX_NAME_BYTES_IN_KEY`] bytes, else `{prefix}~{first 128 bits of SHA-256(name), hex}`.
+/// Either way under 300 bytes, far from DynamoDB's 1,024.
+pub fn group_sk(prefix: &str, name: &str) -> String {
+    if name.len() <= MAX_NAME_BYTES_IN_KEY {
+        format!("{prefix}{name}")
+    } else {
+        format!(
+            "{prefix}~{}",
+            hex::encode(&Sha256::digest(name.as_bytes())[..16])
+        )
+    }
+}
+
+/// A roll-up group's name: the one its item carries, else (items written before names were
+/// kept) the one in its sort key.
+fn group_name(item: &Item, from_key: &str) -> Result<String, StoreError> {
+    #[derive(Deserialize)]
+    struct Named {
+        group_name: Option<String>,
+    }
+    Ok(item
+        .to_record::<Named>()?
+        .group_name
+        .unwrap_or_else(|| from_key.to_owned()))
+}
+
+/// A roll-up group item: the record under [`group_sk`], with its name beside it.
+fn group_item<T: Serialize>(
+    pk: &str,
+    prefix: &str,
+    name: &str,
+    record: &T,
+) -> Result<Item, TableError> {
+    let mut item = Item::from_record(pk, group_sk(prefix, name), record)?;
+    item.attrs.insert(GROUP_NAME.into(), Value::from(name));
+    Ok(item)
+}
+
 fn rollup_pk(client: &ClientId, day: chrono::NaiveDate) -> String {
     format!("ROLLUP#{client}#{day}")
+}
+
+/// An audit entry's item: pk `AUDIT#{client}#{YYYY-MM}`, sk `{time}#{id}`, the id a hash of
+/// the entry, so a retried write lands on the same key.
+fn audit_item(client: &ClientId, entry: &AuditEntry) -> Result<Item, StoreError> {
+    let body = serde_json::to_vec(entry).map_err(|e| TableError::InvalidItem(e.to_string()))?;
+    let id = hex::encode(&Sha256::digest(&body)[..6]);
+    let pk = format!("AUDIT#{client}#{}", entry.at.format("%Y-%m"));
+    let sk = format!("{}#{id}", entry.at.format("%Y-%m-%dT%H:%M:%S%.6fZ"));
+    Ok(Item::from_record(pk, sk, entry)?)
 }
 
 /// An API key's two records: its listing under the client, and the hash record requests
@@ -314,6 +383,63 @@ impl Store {
         }
     }
 
+    /// Stores a form submission: the snapshot (created, or replacing a stored one as
+    /// [`Store::put_snapshot`] decides), the idempotency record of `key`, and `audit` (built
+    /// for the outcome) in one transaction, so none is stored without the others. The same
+    /// measurement again writes nothing but a missing idempotency record.
+    ///
+    /// # Errors
+    /// [`StoreError::Locked`] for an approved baseline; [`StoreError::Conflict`] when the
+    /// snapshot or the key changed under us; [`StoreError::Table`].
+    pub async fn put_submission(
+        &self,
+        snapshot: &MetricSnapshot,
+        key: &str,
+        record: &crate::forms::IdempotencyRecord,
+        audit: impl FnOnce(Written) -> (ClientId, AuditEntry),
+    ) -> Result<Written, StoreError> {
+        let pk = project_pk(snapshot.project_id());
+        let sk = snapshot_sk(snapshot);
+        let existing: Option<MetricSnapshot> = self.get_record(&pk, &sk).await?;
+        let mut idempotency = Item::from_record(pk.clone(), idempotency_sk(key), record)?;
+        idempotency.expires_at =
+            Some((self.clock.now() + chrono::Duration::days(IDEMPOTENCY_TTL_DAYS)).timestamp());
+        let (condition, written) = match &existing {
+            None => (Condition::NotExists, Written::Created),
+            Some(old) if old.same_measurement(snapshot) => {
+                self.table.put(idempotency, Condition::Always).await?;
+                return Ok(Written::Unchanged);
+            }
+            Some(old) if old.status() == roi_domain::SnapshotStatus::Approved => {
+                return Err(StoreError::Locked(format!(
+                    "the baseline of {} is approved and locked",
+                    old.measured_on()
+                )));
+            }
+            Some(old) => (
+                Condition::AttributeEquals {
+                    name: "recorded_at".into(),
+                    value: serde_json::to_value(old.recorded_at()).unwrap_or(Value::Null),
+                },
+                Written::Corrected,
+            ),
+        };
+        let (client, entry) = audit(written);
+        let puts = vec![
+            (Item::from_record(pk, sk, snapshot)?, condition),
+            (idempotency, Condition::Always),
+            (audit_item(&client, &entry)?, Condition::NotExists),
+        ];
+        match self.table.transact_put(puts).await {
+            Ok(()) => Ok(written),
+            Err(TableError::ConditionFailed) => Err(StoreError::Conflict(format!(
+                "snapshot {} was changed by someone else meanwhile; try again",
+                snapshot.id()
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Stores an approved baseline over its submitted self; only a `submitted` one is
     /// replaced, so two approvals racing cannot both win.
     ///
@@ -440,6 +566,36 @@ impl Store {
             .await?)
     }
 
+    /// Claims an alert notice before it is sent: `true` when this call took it, `false`
+    /// when another run did (then it is that run's to send). `notice` names the decision
+    /// fully (rule, scope, status, level, and when the previous notice went out), so two
+    /// runs that read the same alert state make the same claim; it is hashed into the key.
+    /// Kept 90 days.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn claim_notice(&self, client: &ClientId, notice: &str) -> Result<bool, StoreError> {
+        let record = serde_json::json!({ "notice": notice, "claimed_at": self.clock.now() });
+        let mut item = Item::from_record(client_pk(client), notice_sk(notice), &record)?;
+        item.expires_at = Some((self.clock.now() + chrono::Duration::days(90)).timestamp());
+        match self.table.put(item, Condition::NotExists).await {
+            Ok(()) => Ok(true),
+            Err(TableError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Releases a notice claim whose sending failed, so the next run tries again.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn release_notice(&self, client: &ClientId, notice: &str) -> Result<(), StoreError> {
+        Ok(self
+            .table
+            .delete(&client_pk(client), &notice_sk(notice))
+            .await?)
+    }
+
     /// Stores a project's insights of an as-of date, replacing them.
     ///
     /// # Errors
@@ -494,33 +650,12 @@ impl Store {
             .await
     }
 
-    /// Remembers which measurement an idempotency key wrote, for
-    /// [`IDEMPOTENCY_TTL_DAYS`] days (longer than any form link lives).
-    ///
-    /// # Errors
-    /// [`StoreError::Table`].
-    pub async fn put_idempotency(
-        &self,
-        project: &ProjectId,
-        key: &str,
-        record: &crate::forms::IdempotencyRecord,
-    ) -> Result<(), StoreError> {
-        let mut item = Item::from_record(project_pk(project), idempotency_sk(key), record)?;
-        item.expires_at =
-            Some((self.clock.now() + chrono::Duration::days(IDEMPOTENCY_TTL_DAYS)).timestamp());
-        Ok(self.table.put(item, Condition::Always).await?)
-    }
-
     /// Appends an audit entry for `client` (append-only: written only if absent).
     ///
     /// # Errors
     /// [`StoreError::Table`].
     pub async fn audit(&self, client: &ClientId, entry: &AuditEntry) -> Result<(), StoreError> {
-        let body = serde_json::to_vec(entry).unwrap_or_default();
-        let id = hex::encode(&Sha256::digest(&body)[..6]);
-        let pk = format!("AUDIT#{client}#{}", entry.at.format("%Y-%m"));
-        let sk = format!("{}#{id}", entry.at.format("%Y-%m-%dT%H:%M:%S%.6fZ"));
-        let item = Item::from_record(pk, sk, entry)?;
+        let item = audit_item(client, entry)?;
         match self.table.put(item, Condition::NotExists).await {
             Ok(()) | Err(TableError::ConditionFailed) => Ok(()), // the same entry, retried
             Err(e) => Err(e.into()),
@@ -629,6 +764,169 @@ impl Store {
         Ok(self.table.put(item, Condition::Always).await?)
     }
 
+    /// The identity claims stored under these keys ([`EventKey::claim`]), by key.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    ///
+    /// [`EventKey::claim`]: roi_domain::event::EventKey::claim
+    pub async fn event_claims(
+        &self,
+        keys: Vec<Key>,
+    ) -> Result<std::collections::HashMap<Key, EventClaim>, StoreError> {
+        if keys.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        self.table
+            .batch_get(keys)
+            .await?
+            .iter()
+            .map(|i| Ok((i.key(), i.to_record()?)))
+            .collect()
+    }
+
+    /// Claims an event's identity with a conditional put of `claim` (an item built from an
+    /// [`EventClaim`]): `None` when this call took it, or the claim stored before.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn claim_event(&self, claim: Item) -> Result<Option<EventClaim>, StoreError> {
+        let (pk, sk) = (claim.pk.clone(), claim.sk.clone());
+        match self.table.put(claim, Condition::NotExists).await {
+            Ok(()) => Ok(None),
+            Err(TableError::ConditionFailed) => match self.get_record(&pk, &sk).await? {
+                Some(theirs) => Ok(Some(theirs)),
+                // claimed, then expired in between: the identity is free again
+                None => Err(StoreError::Conflict(format!(
+                    "the claim {pk} changed while being read; send the event again"
+                ))),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Marks client-days as changed (an event or an import was written for them), so the
+    /// next scheduled run rolls them up again; each marker stamps `changed_at` (now).
+    /// Written before the events they announce, so a write cut short after them is still
+    /// followed by a roll-up.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn mark_days_changed(
+        &self,
+        client: &ClientId,
+        days: &std::collections::BTreeSet<chrono::NaiveDate>,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        for day in days {
+            let marker = ChangedDay {
+                day: *day,
+                changed_at: now,
+                rolled_up: false,
+            };
+            let mut item = Item::from_record(client_pk(client), format!("CHANGED#{day}"), &marker)?;
+            item.expires_at =
+                Some((now + chrono::Duration::days(roi_domain::event::EVENT_TTL_DAYS)).timestamp());
+            self.table.put(item, Condition::Always).await?;
+        }
+        Ok(())
+    }
+
+    /// A client's days changed since they were last rolled up, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn changed_days(&self, client: &ClientId) -> Result<Vec<ChangedDay>, StoreError> {
+        let all: Vec<ChangedDay> = self
+            .records(Query::prefix(client_pk(client), "CHANGED#"))
+            .await?;
+        Ok(all.into_iter().filter(|m| !m.rolled_up).collect())
+    }
+
+    /// Records that `marker`'s day was rolled up, unless it changed again meanwhile (then
+    /// it stays for the next run).
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn day_rolled_up(
+        &self,
+        client: &ClientId,
+        marker: &ChangedDay,
+    ) -> Result<(), StoreError> {
+        let done = ChangedDay {
+            rolled_up: true,
+            ..marker.clone()
+        };
+        let mut item =
+            Item::from_record(client_pk(client), format!("CHANGED#{}", marker.day), &done)?;
+        item.expires_at = Some(
+            (marker.changed_at + chrono::Duration::days(roi_domain::event::EVENT_TTL_DAYS))
+                .timestamp(),
+        );
+        let unchanged = Condition::AttributeEquals {
+            name: "changed_at".into(),
+            value: serde_json::to_value(marker.changed_at).unwrap_or(Value::Null),
+        };
+        match self.table.put(item, unchanged).await {
+            Ok(()) | Err(TableError::ConditionFailed) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Takes `requests` and `events` from an API key's budget of the minute starting at
+    /// `window` (a counter item per key and minute, pk `RATE#{key id}`, sk the minute,
+    /// expiring two minutes after it), unless that would exceed `limits` (requests, events).
+    /// The counter is updated with a conditional write on the count read, retried when
+    /// another request got in between, so concurrent requests never both take the last of
+    /// a budget. Returns whether the budget allowed it.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`]; [`StoreError::Conflict`] when the counter kept changing.
+    pub async fn take_rate(
+        &self,
+        key_id: &str,
+        window: DateTime<Utc>,
+        (requests, events): (u64, u64),
+        (max_requests, max_events): (u64, u64),
+    ) -> Result<bool, StoreError> {
+        #[derive(Serialize, Deserialize)]
+        struct Counter {
+            requests: u64,
+            events: u64,
+        }
+        let pk = format!("RATE#{key_id}");
+        let sk = window.format("%Y-%m-%dT%H:%M").to_string();
+        for _ in 0..8 {
+            let seen: Option<Counter> = self.get_record(&pk, &sk).await?;
+            let (used_requests, used_events) =
+                seen.as_ref().map_or((0, 0), |c| (c.requests, c.events));
+            let next = Counter {
+                requests: used_requests.saturating_add(requests),
+                events: used_events.saturating_add(events),
+            };
+            if next.requests > max_requests || next.events > max_events {
+                return Ok(false);
+            }
+            let condition = match &seen {
+                None => Condition::NotExists,
+                Some(c) => Condition::AttributeEquals {
+                    name: "requests".into(),
+                    value: Value::from(c.requests),
+                },
+            };
+            let mut item = Item::from_record(pk.clone(), sk.clone(), &next)?;
+            item.expires_at = Some(window.timestamp() + 180);
+            match self.table.put(item, condition).await {
+                Ok(()) => return Ok(true),
+                Err(TableError::ConditionFailed) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict(format!(
+            "the rate counter of key {key_id} kept changing"
+        )))
+    }
+
     /// Which of these keys hold an item already (events already stored).
     ///
     /// # Errors
@@ -672,13 +970,20 @@ impl Store {
     }
 
     /// Stores a client-day's roll-up, replacing the one stored: a summary item, the user
-    /// set in chunks of [`ROLLUP_USERS_PER_ITEM`], one item per usage group and per agent;
-    /// items of groups that are gone are deleted.
+    /// set in chunks of [`ROLLUP_USERS_PER_ITEM`], one item per usage group, per agent and
+    /// per project; items of groups that are gone are deleted. Its open-ended maps are
+    /// capped first (`Rollup::capped`).
+    ///
+    /// Group names come from event data (up to 256 characters, so up to 1 KiB of UTF-8):
+    /// a name longer than [`MAX_NAME_BYTES_IN_KEY`] bytes is replaced in the sort key by its
+    /// hash ([`group_sk`]), and every group item carries its name, so DynamoDB's 1,024-byte
+    /// sort-key limit is never reached.
     ///
     /// # Errors
     /// [`StoreError::Table`].
     pub async fn put_rollup(&self, r: &crate::rollup::Rollup) -> Result<(), StoreError> {
         let pk = rollup_pk(&r.client_id, r.from);
+        let r = &r.capped();
         let mut items = Vec::new();
         let mut summary = r.clone();
         summary.by.clear();
@@ -697,19 +1002,14 @@ impl Store {
         }
         for (dim, groups) in &r.by {
             for (value, totals) in groups {
-                items.push(Item::from_record(
-                    pk.clone(),
-                    format!("usage#{dim}#{value}"),
-                    totals,
-                )?);
+                items.push(group_item(&pk, &format!("usage#{dim}#"), value, totals)?);
             }
         }
         for (agent, stats) in &r.agents {
-            items.push(Item::from_record(
-                pk.clone(),
-                format!("agent#{agent}"),
-                stats,
-            )?);
+            items.push(group_item(&pk, "agent#", agent, stats)?);
+        }
+        for (project, totals) in &r.projects {
+            items.push(group_item(&pk, "project#", project, totals)?);
         }
         let keep: std::collections::HashSet<String> = items.iter().map(|i| i.sk.clone()).collect();
         let stored = query_all(self.table.as_ref(), Query::partition(pk.clone())).await?;
@@ -742,11 +1042,12 @@ impl Store {
                 let (dim, value) = rest.split_once('#').unwrap_or((rest, ""));
                 r.by.entry(dim.to_owned())
                     .or_default()
-                    .insert(value.to_owned(), item.to_record()?);
+                    .insert(group_name(item, value)?, item.to_record()?);
             } else if let Some(agent) = item.sk.strip_prefix("agent#") {
-                r.agents.insert(agent.to_owned(), item.to_record()?);
+                r.agents.insert(group_name(item, agent)?, item.to_record()?);
             } else if let Some(project) = item.sk.strip_prefix("project#") {
-                r.projects.insert(project.to_owned(), item.to_record()?);
+                r.projects
+                    .insert(group_name(item, project)?, item.to_record()?);
             }
         }
         Ok(Some(r))
@@ -923,6 +1224,18 @@ pub fn current_baseline(snapshots: &[MetricSnapshot]) -> Option<&MetricSnapshot>
         .filter(|s| s.status() == roi_domain::SnapshotStatus::Approved)
         .max_by_key(|s| s.measured_on())
         .or_else(|| baselines.max_by_key(|s| s.measured_on()))
+}
+
+/// A client-day whose raw events changed after it was rolled up (pk `CLIENT#{client}`, sk
+/// `CHANGED#{day}`, TTL 90 days).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangedDay {
+    /// The client's day.
+    pub day: chrono::NaiveDate,
+    /// When an event for it was last written, UTC.
+    pub changed_at: DateTime<Utc>,
+    /// Whether the roll-up has caught up with `changed_at`.
+    pub rolled_up: bool,
 }
 
 /// What went wrong reading or writing records.

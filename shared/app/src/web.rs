@@ -48,7 +48,34 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/forms/{token}", get(get_form).post(post_form))
         .with_state(state)
+        .layer(axum::middleware::map_response(page_headers))
         .layer(axum::middleware::from_fn(crate::correlation::middleware))
+}
+
+/// The Content Security Policy of every page: nothing loads but the page itself and its
+/// inline style; no script, no framing, forms post only back here.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
+     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// axum middleware: every answer carries [`CONTENT_SECURITY_POLICY`],
+/// `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer` (a form link's
+/// token is in the URL, and must not leave in a `Referer`).
+pub async fn page_headers(mut response: axum::response::Response) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
 }
 
 fn templates() -> &'static Environment<'static> {
@@ -391,7 +418,7 @@ async fn form_page(
                 help: metric.help(),
                 step: if kind.is_integer() { "1" } else { "any" },
                 min: Some(plain(min)),
-                max: max.map(plain),
+                max: Some(plain(max)),
                 value: value_of(metric.name(), Some(metric)),
                 baseline: match (claims.kind, baseline.and_then(|b| b.value(metric))) {
                     (SnapshotKind::Ongoing, Some(v)) => shown(v, kind),
@@ -483,17 +510,13 @@ fn period_name(p: VolumePeriod) -> &'static str {
     }
 }
 
+/// The caller's address: the peer of the connection (`roi serve`), or API Gateway's source
+/// IP (set as `ConnectInfo` by the Lambda entry point). Never `X-Forwarded-For`, which the
+/// caller writes.
 fn client_ip(req: &Request) -> String {
-    req.headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|s| s.trim().to_owned())
-        .or_else(|| {
-            req.extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-        })
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
         .unwrap_or_default()
 }
 
@@ -544,7 +567,9 @@ async fn post_form(
         return too_large();
     }
     let idempotency_key = match req.headers().get("idempotency-key").map(|v| v.to_str()) {
-        Some(Ok(k)) if !k.trim().is_empty() && k.len() <= 255 => format!("key:{}", k.trim()),
+        Some(Ok(k)) if !k.trim().is_empty() && k.len() <= 255 => {
+            forms::SubmissionKey::Header(k.trim().to_owned())
+        }
         Some(_) => {
             return refuse(
                 d,
@@ -553,7 +578,7 @@ async fn post_form(
                 "The Idempotency-Key header must be 1 to 255 visible characters.",
             );
         }
-        None => format!("nonce:{}", claims.nonce),
+        None => forms::SubmissionKey::Link(claims.nonce.to_string()),
     };
     let user_agent = req
         .headers()
@@ -609,6 +634,12 @@ async fn post_form(
             "The project of this link no longer exists.",
         ),
         Err(SubmitError::Conflict(m)) => refuse(d, StatusCode::CONFLICT, "Conflict", &m),
+        Err(e @ SubmitError::KeyReused) => refuse(
+            d,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Idempotency-Key reused",
+            &e.to_string(),
+        ),
         Err(SubmitError::Store(e)) => internal(&e),
     }
 }

@@ -359,12 +359,9 @@ impl ProjectDraft {
             }
         };
         let go_live = NaiveDate::parse_from_str(self.go_live_date.trim(), "%Y-%m-%d")
-            .map_err(|_| {
-                errors.push(FieldError::new(
-                    "go_live_date",
-                    format!("'{}' is not a date in YYYY-MM-DD form", self.go_live_date),
-                ))
-            })
+            .map_err(|_| format!("'{}' is not a date in YYYY-MM-DD form", self.go_live_date))
+            .and_then(crate::dates::in_window)
+            .map_err(|reason| errors.push(FieldError::new("go_live_date", reason)))
             .ok();
         let investment = Money::try_from(self.one_time_investment)
             .map_err(|r| errors.push(FieldError::new("one_time_investment", r)))

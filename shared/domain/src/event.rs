@@ -35,10 +35,32 @@ pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 pub const EVENT_SHARDS: u8 = 8;
 /// How long raw events are kept: 90 days (ARCHITECTURE.md key design); roll-ups stay.
 pub const EVENT_TTL_DAYS: i64 = 90;
+/// How many of a client's days, counted back from its today, can still be rolled up again
+/// from raw events: 88. An event is received no earlier than its day and kept
+/// [`EVENT_TTL_DAYS`] from receipt; one day each is kept in hand for time zones and clock
+/// skew. An older day's roll-up is final: it is never recomputed (that would replace it
+/// with one made from fewer events), and an event for it is refused.
+pub const RECOMPUTE_WINDOW_DAYS: u64 = 88;
+
+/// The first of a client's days that can still be rolled up again when its today is
+/// `today` ([`RECOMPUTE_WINDOW_DAYS`]); days before it are final.
+pub fn first_open_day(today: NaiveDate) -> NaiveDate {
+    today
+        .checked_sub_days(chrono::Days::new(RECOMPUTE_WINDOW_DAYS))
+        .unwrap_or(NaiveDate::MIN)
+}
+
 /// How far in the future an event's `time` may lie (clock skew of the sender): 5 minutes.
 pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
 /// The longest text attribute accepted (`id`, `source`, names in `data`), characters.
 pub const MAX_TEXT_CHARS: usize = 256;
+/// The most tokens of one kind one event may carry: 10^12 (a usage report's day of a
+/// large organisation is far below it; sums over a year of events stay inside `u64`).
+pub const MAX_TOKENS_PER_EVENT: u64 = 1_000_000_000_000;
+/// The largest amount of money one event may carry (`cost_usd`, `value_usd`): 10^9 USD.
+pub const MAX_EVENT_USD: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
+/// The most minutes one event may say were saved (`minutes_saved`): 10^9.
+pub const MAX_EVENT_MINUTES: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
 
 /// How a request body carries its events, from its `Content-Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -545,6 +567,25 @@ impl Event {
     pub fn event_type(&self) -> EventType {
         self.data.event_type()
     }
+
+    /// SHA-256 (64 hex digits) of what the event says apart from its identity and `time`:
+    /// its type, `subject` and typed `data` (as validated, before the user id is hashed).
+    /// A resend of one identity (`source`, `id`) with the same digest is a duplicate, even
+    /// with a re-stamped `time`; with another digest it is a conflict. Numbers compare as
+    /// written: `"3.0"` and `"3"` differ.
+    pub fn payload_digest(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.event_type().as_str().as_bytes());
+        h.update([0u8]);
+        h.update(self.subject.as_deref().unwrap_or_default().as_bytes());
+        h.update([0u8]);
+        // Typed data serializes its fields in declaration order: the same data, the same bytes.
+        match serde_json::to_vec(&self.data) {
+            Ok(bytes) => h.update(bytes),
+            Err(e) => h.update(format!("unserializable: {e}").as_bytes()),
+        }
+        hex::encode(h.finalize())
+    }
 }
 
 /// The identity a rejection can still name: what the envelope said, if readable.
@@ -823,13 +864,29 @@ fn require(field: &str, value: Option<&str>) -> Result<(), FieldError> {
     check_text(field, value)
 }
 
-fn non_negative(field: &str, value: Option<Decimal>) -> Result<(), FieldError> {
+/// A number from 0 to `max` inclusive, when given.
+fn within(field: &str, value: Option<Decimal>, max: Decimal) -> Result<(), FieldError> {
     match value {
         Some(v) if v.is_sign_negative() && !v.is_zero() => Err(FieldError::new(
             field,
             format!("must not be negative, got {v}"),
         )),
+        Some(v) if v > max => Err(FieldError::new(
+            field,
+            format!("must be at most {max}, got {v}"),
+        )),
         _ => Ok(()),
+    }
+}
+
+fn at_most_tokens(field: &str, value: u64) -> Result<(), FieldError> {
+    if value > MAX_TOKENS_PER_EVENT {
+        Err(FieldError::new(
+            field,
+            format!("must be at most {MAX_TOKENS_PER_EVENT} tokens, got {value}"),
+        ))
+    } else {
+        Ok(())
     }
 }
 
@@ -860,7 +917,16 @@ fn check_data(data: &EventData) -> Result<(), FieldError> {
             if let Some(n) = d.requests {
                 at_least_one("data.requests", n)?;
             }
-            non_negative("data.cost_usd", d.cost_usd)?;
+            for (field, tokens) in [
+                ("data.input_tokens", d.input_tokens),
+                ("data.output_tokens", d.output_tokens),
+                ("data.cache_read_tokens", d.cache_read_tokens),
+                ("data.cache_write_tokens", d.cache_write_tokens),
+                ("data.cache_write_1h_tokens", d.cache_write_1h_tokens),
+            ] {
+                at_most_tokens(field, tokens)?;
+            }
+            within("data.cost_usd", d.cost_usd, MAX_EVENT_USD)?;
         }
         EventData::AgentExecution(d) => {
             require("data.agent", a.agent)?;
@@ -907,8 +973,8 @@ fn check_data(data: &EventData) -> Result<(), FieldError> {
                 }
                 (_, None) => {}
             }
-            non_negative("data.value_usd", d.value_usd)?;
-            non_negative("data.minutes_saved", d.minutes_saved)?;
+            within("data.value_usd", d.value_usd, MAX_EVENT_USD)?;
+            within("data.minutes_saved", d.minutes_saved, MAX_EVENT_MINUTES)?;
             at_least_one("data.count", d.count)?;
         }
         EventData::Audit(d) => {
@@ -966,6 +1032,28 @@ impl EventKey {
     pub fn partition(client: &str, day: NaiveDate, shard: u8) -> String {
         format!("EVENTS#{client}#{day}#{shard}")
     }
+
+    /// The key of the event's identity claim (ARCHITECTURE.md: the dedup record may not
+    /// depend on `time`): pk `EVENTID#{client}#{event_id}`, sk `ID`.
+    pub fn claim(&self, client: &str) -> (String, &'static str) {
+        (format!("EVENTID#{client}#{}", self.event_id), "ID")
+    }
+}
+
+/// An event's identity claim (pk `EVENTID#{client}#{event_id}`, sk `ID`, TTL
+/// [`EVENT_TTL_DAYS`] days): written once, with a conditional put, before the raw record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventClaim {
+    /// SHA-256 of the payload without `time` ([`Event::payload_digest`]).
+    pub digest: String,
+    /// The raw record's partition key.
+    pub raw_pk: String,
+    /// The raw record's sort key.
+    pub raw_sk: String,
+    /// `time` as first received, UTC.
+    pub time: DateTime<Utc>,
+    /// The client's day of that `time`.
+    pub day: NaiveDate,
 }
 
 #[cfg(test)]
@@ -986,6 +1074,44 @@ mod tests {
 
     fn reason(raw: &str) -> FieldError {
         validate(raw, now()).unwrap_err().error
+    }
+
+    #[test]
+    fn the_payload_digest_ignores_time_and_sees_everything_else() {
+        let event = |time: &str, tokens: u32| {
+            let raw = format!(
+                r#"{{"specversion":"1.0","id":"e-1","source":"crm/bot","type":"ai.usage","time":"{time}","data":{{"model":"m","input_tokens":{tokens},"output_tokens":1}}}}"#
+            );
+            validate(&raw, now()).unwrap()
+        };
+        let first = event("2026-11-21T10:00:00Z", 5);
+        assert_eq!(first.payload_digest().len(), 64);
+        assert_eq!(
+            first.payload_digest(),
+            event("2026-11-21T10:00:05Z", 5).payload_digest(),
+            "a re-stamped resend is the same payload"
+        );
+        assert_ne!(
+            first.payload_digest(),
+            event("2026-11-21T10:00:00Z", 6).payload_digest()
+        );
+        let mut subject = first.clone();
+        subject.subject = Some("ticket-1".into());
+        assert_ne!(first.payload_digest(), subject.payload_digest());
+    }
+
+    #[test]
+    fn the_largest_accepted_amounts_pass_and_one_more_is_refused() {
+        let at = |field: &str, value: &str| {
+            usage(&format!(
+                r#"{{"model":"m","input_tokens":{},"output_tokens":1,"{field}":{value}}}"#,
+                MAX_TOKENS_PER_EVENT
+            ))
+        };
+        assert!(validate(&at("cost_usd", "\"1000000000\""), now()).is_ok());
+        assert!(validate(&at("cost_usd", "\"1000000000.01\""), now()).is_err());
+        assert!(validate(&at("cache_read_tokens", "1000000000000"), now()).is_ok());
+        assert!(validate(&at("cache_read_tokens", "1000000000001"), now()).is_err());
     }
 
     #[test]
@@ -1043,6 +1169,17 @@ mod tests {
                 usage(r#"{"model":"m","input_tokens":1,"output_tokens":1,"cost_usd":"-2"}"#),
                 "data.cost_usd",
                 "negative",
+            ),
+            (
+                // issue 13: this value crashed the ingest handler
+                usage(r#"{"model":"m","input_tokens":1,"output_tokens":1,"cost_usd":"1e27"}"#),
+                "data.cost_usd",
+                "at most 1000000000",
+            ),
+            (
+                usage(r#"{"model":"m","input_tokens":1000000000001,"output_tokens":1}"#),
+                "data.input_tokens",
+                "at most 1000000000000 tokens",
             ),
             (
                 usage(r#"{"model":"","input_tokens":1,"output_tokens":1}"#),

@@ -7,6 +7,7 @@
 
 pub mod cadence;
 pub mod client;
+pub mod dates;
 pub mod error;
 pub mod event;
 pub mod forecast;

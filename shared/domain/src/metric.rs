@@ -12,6 +12,8 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+pub use crate::units::MAX_MEASURED_VALUE;
+
 /// The seed 000 categories a metric belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -138,12 +140,15 @@ impl MetricKind {
         self.accepted_units().contains(&unit.as_str())
     }
 
-    /// The valid range as `(min, max)`, inclusive; `None` for no upper bound.
-    pub fn range(self) -> (Decimal, Option<Decimal>) {
+    /// The valid range as `(min, max)`, inclusive. Percentages and scores stop at 100, NPS
+    /// runs from −100 to 100 (seed 000 §7.1); every other kind stops at
+    /// [`MAX_MEASURED_VALUE`], so that no stored measurement can overflow the ROI
+    /// arithmetic (ARCHITECTURE.md, "Rules of the numbers").
+    pub fn range(self) -> (Decimal, Decimal) {
         match self {
-            MetricKind::Percent | MetricKind::Score => (Decimal::ZERO, Some(Decimal::ONE_HUNDRED)),
-            MetricKind::Nps => (-Decimal::ONE_HUNDRED, Some(Decimal::ONE_HUNDRED)),
-            _ => (Decimal::ZERO, None),
+            MetricKind::Percent | MetricKind::Score => (Decimal::ZERO, Decimal::ONE_HUNDRED),
+            MetricKind::Nps => (-Decimal::ONE_HUNDRED, Decimal::ONE_HUNDRED),
+            _ => (Decimal::ZERO, MAX_MEASURED_VALUE),
         }
     }
 
@@ -161,17 +166,13 @@ impl MetricKind {
         if self.is_integer() && !value.fract().is_zero() {
             return Err(format!("must be a whole number, got {value}"));
         }
-        match max {
-            Some(max) if value < min || value > max => Err(format!(
+        if value < min || value > max {
+            return Err(format!(
                 "must be between {min} and {max} ({}), got {value}",
                 self.unit()
-            )),
-            None if value < min => Err(format!(
-                "must be zero or more ({}), got {value}",
-                self.unit()
-            )),
-            _ => Ok(()),
+            ));
         }
+        Ok(())
     }
 }
 
@@ -397,6 +398,25 @@ mod tests {
         assert!(MetricKind::Percent.check(dec!(100.5)).is_err());
         assert!(MetricKind::Money.check(dec!(-1)).is_err());
         assert!(MetricKind::Count.check(dec!(3)).is_ok());
+    }
+
+    #[test]
+    fn every_kind_stops_at_its_documented_maximum() {
+        assert_eq!(MAX_MEASURED_VALUE, dec!(1_000_000_000_000));
+        for kind in [
+            MetricKind::Money,
+            MetricKind::Count,
+            MetricKind::Minutes,
+            MetricKind::Hours,
+            MetricKind::Days,
+        ] {
+            assert!(kind.check(MAX_MEASURED_VALUE).is_ok(), "{kind:?}");
+            let beyond = kind.check(MAX_MEASURED_VALUE + Decimal::ONE).unwrap_err();
+            assert!(beyond.contains("between 0 and 1000000000000"), "{beyond}");
+        }
+        // the poisoned form value of issue 13 is refused
+        let huge: Decimal = "50000000000000000000000000000".parse().unwrap();
+        assert!(MetricKind::Money.check(huge).is_err());
     }
 
     #[test]

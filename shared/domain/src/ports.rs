@@ -13,6 +13,9 @@ use serde_json::{Map, Value};
 /// Attribute names a [`Table`] keeps for itself; an item's attributes may not use them.
 pub const RESERVED_ATTRIBUTES: [&str; 3] = ["pk", "sk", "expires_at"];
 
+/// The most puts one [`Table::transact_put`] takes (DynamoDB's TransactWriteItems: 100).
+pub const TRANSACT_MAX: usize = 100;
+
 /// The most items DynamoDB's BatchWriteItem takes in one call; adapters chunk by it.
 pub const BATCH_WRITE_MAX: usize = 25;
 
@@ -234,13 +237,17 @@ pub enum TableError {
 ///   expired one), in no particular order;
 /// - `batch_put` any number of items (chunks of [`BATCH_WRITE_MAX`]), retrying the items the
 ///   engine leaves unprocessed with backoff, so that on `Ok` every item is durably written;
-/// - `delete` the item under a key (no error if absent).
+/// - `delete` the item under a key (no error if absent);
+/// - `transact_put` up to [`TRANSACT_MAX`] items of distinct keys, each only if its
+///   [`Condition`] holds, all or none.
 ///
 /// # Errors
-/// - [`TableError::ConditionFailed`] when a `put`'s condition does not hold.
+/// - [`TableError::ConditionFailed`] when a `put`'s condition does not hold, or any of a
+///   `transact_put`'s (then nothing of it is written).
 /// - [`TableError::Incomplete`] when `batch_put` ran out of retries; the listed keys are not
 ///   written, the rest are.
-/// - [`TableError::InvalidItem`] for empty keys or reserved attribute names.
+/// - [`TableError::InvalidItem`] for empty keys or reserved attribute names, and for a
+///   `transact_put` that is empty, over [`TRANSACT_MAX`], or names a key twice.
 /// - [`TableError::Unavailable`] when the engine is unreachable after retries.
 #[async_trait]
 pub trait Table: Send + Sync {
@@ -256,6 +263,32 @@ pub trait Table: Send + Sync {
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), TableError>;
     /// Deletes the item under `(pk, sk)`.
     async fn delete(&self, pk: &str, sk: &str) -> Result<(), TableError>;
+    /// Writes every item, each only if its condition holds, all or none.
+    async fn transact_put(&self, puts: Vec<(Item, Condition)>) -> Result<(), TableError>;
+}
+
+/// Checks a transaction's shape: 1 to [`TRANSACT_MAX`] puts of distinct, valid keys.
+///
+/// # Errors
+/// [`TableError::InvalidItem`] naming the problem.
+pub fn check_transaction(puts: &[(Item, Condition)]) -> Result<(), TableError> {
+    if puts.is_empty() || puts.len() > TRANSACT_MAX {
+        return Err(TableError::InvalidItem(format!(
+            "a transaction writes 1 to {TRANSACT_MAX} items, not {}",
+            puts.len()
+        )));
+    }
+    let mut keys = std::collections::HashSet::new();
+    for (item, _) in puts {
+        item.check()?;
+        if !keys.insert(item.key()) {
+            return Err(TableError::InvalidItem(format!(
+                "a transaction names {} / {} twice",
+                item.pk, item.sk
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Reads every page of `query`.
@@ -466,6 +499,14 @@ impl FixedClock {
     /// A clock stopped at `at`.
     pub fn new(at: DateTime<Utc>) -> Self {
         Self(Mutex::new(at))
+    }
+
+    /// Sets the clock to `at` (forward or back: a test loading a history day by day).
+    pub fn set(&self, at: DateTime<Utc>) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = at;
     }
 
     /// Moves the clock forward by `by`.

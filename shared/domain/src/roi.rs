@@ -105,6 +105,20 @@ pub enum RoiError {
     /// A figure overflowed the decimal range.
     #[error("the figures are too large to compute")]
     Overflow,
+    /// A stored measurement holds a value beyond its metric's range (written before the
+    /// range existed); correct it.
+    #[error("measurement {snapshot}: {field} {reason}")]
+    OutOfRange {
+        /// The snapshot at fault.
+        snapshot: SnapshotId,
+        /// The metric.
+        field: String,
+        /// Why.
+        reason: String,
+    },
+    /// More months than [`MAX_PERIOD_MONTHS`] were asked for.
+    #[error("a period of {0} months is longer than the {MAX_PERIOD_MONTHS} months allowed")]
+    TooManyMonths(u32),
     /// The baseline is not approved yet.
     #[error("baseline {0} is not approved yet; run `roi baseline approve` first")]
     BaselineNotApproved(SnapshotId),
@@ -121,40 +135,71 @@ pub enum RoiError {
     },
 }
 
+/// The longest period one calculation covers: 1,200 months (a century).
+pub const MAX_PERIOD_MONTHS: u32 = 1200;
+
+/// Σ of `values`, or [`RoiError::Overflow`].
+fn checked_sum(values: impl IntoIterator<Item = Decimal>) -> Result<Decimal, RoiError> {
+    values
+        .into_iter()
+        .try_fold(Decimal::ZERO, |a, b| a.checked_add(b))
+        .ok_or(RoiError::Overflow)
+}
+
 impl RoiInputs {
     /// Running cost per month, USD: the sum of the running cost lines.
-    pub fn running_cost_monthly(&self) -> Decimal {
-        self.running_cost_lines
-            .iter()
-            .map(|l| l.monthly_usd.amount())
-            .sum()
+    ///
+    /// # Errors
+    /// [`RoiError::Overflow`] beyond the decimal range.
+    pub fn running_cost_monthly(&self) -> Result<Decimal, RoiError> {
+        checked_sum(
+            self.running_cost_lines
+                .iter()
+                .map(|l| l.monthly_usd.amount()),
+        )
     }
 
     /// Gross monthly benefit, USD (module definition).
-    pub fn gross_monthly_benefit(&self) -> Decimal {
-        let cost_delta = self.baseline_total_monthly_cost - self.ongoing_total_monthly_cost;
-        let values: Decimal = self
-            .value_lines
-            .iter()
-            .map(|l| l.monthly_usd.amount())
-            .sum();
-        cost_delta + self.monthly_revenue_increase * self.gross_margin.fraction() + values
-    }
-
-    /// Computes every figure of the module definition at full precision.
     ///
     /// # Errors
-    /// [`RoiError::NoMonths`] for N = 0, [`RoiError::ZeroCost`] when costs over the period
-    /// are zero, [`RoiError::Overflow`] beyond the decimal range.
+    /// [`RoiError::Overflow`] beyond the decimal range.
+    pub fn gross_monthly_benefit(&self) -> Result<Decimal, RoiError> {
+        let cost_delta = self
+            .baseline_total_monthly_cost
+            .checked_sub(self.ongoing_total_monthly_cost);
+        let revenue = self
+            .monthly_revenue_increase
+            .checked_mul(self.gross_margin.fraction());
+        let values = checked_sum(self.value_lines.iter().map(|l| l.monthly_usd.amount()))?;
+        checked_sum([
+            cost_delta.ok_or(RoiError::Overflow)?,
+            revenue.ok_or(RoiError::Overflow)?,
+            values,
+        ])
+    }
+
+    /// Computes every figure of the module definition at full precision, with checked
+    /// arithmetic throughout.
+    ///
+    /// # Errors
+    /// [`RoiError::NoMonths`] for N = 0, [`RoiError::TooManyMonths`] beyond
+    /// [`MAX_PERIOD_MONTHS`], [`RoiError::ZeroCost`] when costs over the period are zero,
+    /// [`RoiError::Overflow`] beyond the decimal range.
     pub fn evaluate(&self) -> Result<RoiFigures, RoiError> {
         if self.months == 0 {
             return Err(RoiError::NoMonths);
         }
+        if self.months > MAX_PERIOD_MONTHS {
+            return Err(RoiError::TooManyMonths(self.months));
+        }
         let n = Decimal::from(self.months);
-        let gross = self.gross_monthly_benefit();
-        let running = self.running_cost_monthly();
-        let savings =
-            self.baseline_total_monthly_cost - (self.ongoing_total_monthly_cost + running);
+        let gross = self.gross_monthly_benefit()?;
+        let running = self.running_cost_monthly()?;
+        let savings = self
+            .ongoing_total_monthly_cost
+            .checked_add(running)
+            .and_then(|spent| self.baseline_total_monthly_cost.checked_sub(spent))
+            .ok_or(RoiError::Overflow)?;
         let benefits = n.checked_mul(gross).ok_or(RoiError::Overflow)?;
         let costs = n
             .checked_mul(running)
@@ -163,11 +208,12 @@ impl RoiInputs {
         if costs.is_zero() {
             return Err(RoiError::ZeroCost);
         }
-        let roi = (benefits - costs)
-            .checked_div(costs)
+        let roi = benefits
+            .checked_sub(costs)
+            .and_then(|net| net.checked_div(costs))
             .and_then(|r| r.checked_mul(Decimal::ONE_HUNDRED))
             .ok_or(RoiError::Overflow)?;
-        let net = gross - running;
+        let net = gross.checked_sub(running).ok_or(RoiError::Overflow)?;
         let payback = if net > Decimal::ZERO {
             Some(
                 self.one_time_investment
@@ -182,7 +228,9 @@ impl RoiInputs {
             gross_monthly_benefit: gross,
             running_cost_monthly: running,
             cost_savings_monthly: savings,
-            cost_savings_annual: savings * Decimal::from(12),
+            cost_savings_annual: savings
+                .checked_mul(Decimal::from(12))
+                .ok_or(RoiError::Overflow)?,
             benefits_total: benefits,
             costs_total: costs,
             roi_percentage: roi,
@@ -193,16 +241,31 @@ impl RoiInputs {
     /// Net present value over the period, USD, at an annual discount rate compounded
     /// monthly at rate/12:
     /// NPV = −investment + Σ_{t=1..N} (gross monthly benefit − running cost) / (1 + r/12)^t.
-    pub fn npv(&self, annual_discount_rate: Percentage) -> Decimal {
+    ///
+    /// # Errors
+    /// [`RoiError::TooManyMonths`] beyond [`MAX_PERIOD_MONTHS`], [`RoiError::Overflow`]
+    /// beyond the decimal range.
+    pub fn npv(&self, annual_discount_rate: Percentage) -> Result<Decimal, RoiError> {
+        if self.months > MAX_PERIOD_MONTHS {
+            return Err(RoiError::TooManyMonths(self.months));
+        }
         let monthly = annual_discount_rate.fraction() / Decimal::from(12);
-        let net = self.gross_monthly_benefit() - self.running_cost_monthly();
+        let net = self
+            .gross_monthly_benefit()?
+            .checked_sub(self.running_cost_monthly()?)
+            .ok_or(RoiError::Overflow)?;
         let mut factor = Decimal::ONE;
         let mut total = -self.one_time_investment.amount();
         for _ in 0..self.months {
-            factor *= Decimal::ONE + monthly;
-            total += net / factor;
+            factor = factor
+                .checked_mul(Decimal::ONE + monthly)
+                .ok_or(RoiError::Overflow)?;
+            total = net
+                .checked_div(factor)
+                .and_then(|v| total.checked_add(v))
+                .ok_or(RoiError::Overflow)?;
         }
-        total
+        Ok(total)
     }
 }
 
@@ -358,9 +421,19 @@ impl RoiCalculation {
                 go_live: project.go_live_date,
             });
         }
+        for snapshot in [baseline, current] {
+            snapshot.check_ranges().map_err(|e| RoiError::OutOfRange {
+                snapshot: snapshot.id().clone(),
+                field: e.field,
+                reason: e.reason,
+            })?;
+        }
         let months = options
             .months
             .unwrap_or_else(|| whole_months_between(project.go_live_date, options.as_of).max(1));
+        if months > MAX_PERIOD_MONTHS {
+            return Err(RoiError::TooManyMonths(months));
+        }
 
         let reported = current.value(Metric::AiSolutionCost);
         let (ai_cost, ai_cost_source) = match (reported, options.metered_ai_cost_monthly) {
@@ -393,15 +466,21 @@ impl RoiCalculation {
         let f = inputs.evaluate()?;
 
         let pair = |m: Metric| Some((baseline.value(m)?, current.value(m)?));
+        // Ratios of measured values: absent where undefined (a zero, or a ratio beyond the
+        // decimal range, as with a tiny denominator).
         let relative_drop = |m: Metric| {
             let (before, now) = pair(m)?;
-            (!before.is_zero()).then(|| round_ratio((before - now) / before * Decimal::ONE_HUNDRED))
+            let drop = (before - now).checked_div(before)?;
+            drop.checked_mul(Decimal::ONE_HUNDRED).map(round_ratio)
         };
         let points = |m: Metric| pair(m).map(|(before, now)| round_ratio(now - before));
         let efficiency = pair(Metric::AvgTaskCompletionTime).and_then(|(before, now)| {
-            (!now.is_zero())
-                .then(|| round_ratio((before / now - Decimal::ONE) * Decimal::ONE_HUNDRED))
+            let ratio = before.checked_div(now)?;
+            (ratio - Decimal::ONE)
+                .checked_mul(Decimal::ONE_HUNDRED)
+                .map(round_ratio)
         });
+        let npv = inputs.npv(options.annual_discount_rate)?;
 
         let digest = Sha256::digest(format!("{}|{}|{months}", project.id, options.as_of));
         Ok(RoiCalculation {
@@ -426,7 +505,7 @@ impl RoiCalculation {
             customer_satisfaction_improvement: points(Metric::CsatScore),
             conversion_rate_improvement: points(Metric::ConversionRatePercentage),
             efficiency_gain_percentage: efficiency,
-            npv: round_money(inputs.npv(options.annual_discount_rate)),
+            npv: round_money(npv),
             discount_rate_percentage: options.annual_discount_rate.value(),
             gross_monthly_benefit: round_money(f.gross_monthly_benefit),
             running_cost_monthly: round_money(f.running_cost_monthly),
@@ -441,11 +520,22 @@ impl RoiCalculation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::units::MAX_MEASURED_VALUE;
     use proptest::prelude::*;
     use rust_decimal_macros::dec;
 
     fn money(d: Decimal) -> Money {
         Money::try_from(d).unwrap()
+    }
+
+    #[test]
+    fn too_many_months_are_refused_before_any_arithmetic() {
+        let inputs = value_only(MAX_PERIOD_MONTHS + 1, dec!(1000), dec!(1200), dec!(0));
+        assert_eq!(
+            inputs.evaluate().unwrap_err(),
+            RoiError::TooManyMonths(MAX_PERIOD_MONTHS + 1)
+        );
+        assert!(inputs.npv(Percentage::HUNDRED).is_err());
     }
 
     fn value_only(
@@ -531,10 +621,10 @@ mod tests {
         assert_eq!(f.payback_period_months.unwrap().round_dp(4), dec!(4.2857)); // 30,000 / 7,000
         // NPV at 0 % is the undiscounted net: 6 × 7,000 − 30,000
         assert_eq!(
-            inputs.npv(Percentage::try_from(dec!(0)).unwrap()),
+            inputs.npv(Percentage::try_from(dec!(0)).unwrap()).unwrap(),
             dec!(12000)
         );
-        assert!(inputs.npv(Percentage::try_from(dec!(12)).unwrap()) < dec!(12000));
+        assert!(inputs.npv(Percentage::try_from(dec!(12)).unwrap()).unwrap() < dec!(12000));
     }
 
     #[test]
@@ -565,6 +655,37 @@ mod tests {
     }
 
     proptest! {
+        /// Every input at its documented extremes (money 0..=10^12 USD, 1..=1,200 months,
+        /// revenue change ±10^12, margin 0..=100 %) gives figures or an error, never a panic.
+        #[test]
+        fn documented_extremes_never_panic(
+            months in prop_oneof![Just(1u32), Just(MAX_PERIOD_MONTHS), 1u32..=MAX_PERIOD_MONTHS],
+            investment in prop_oneof![Just(Decimal::ZERO), Just(MAX_MEASURED_VALUE)],
+            baseline in prop_oneof![Just(Decimal::ZERO), Just(MAX_MEASURED_VALUE), Just(Decimal::new(1, 28))],
+            ongoing in prop_oneof![Just(Decimal::ZERO), Just(MAX_MEASURED_VALUE)],
+            revenue in prop_oneof![Just(-MAX_MEASURED_VALUE), Just(Decimal::ZERO), Just(MAX_MEASURED_VALUE)],
+            margin in prop_oneof![Just(Decimal::ZERO), Just(Decimal::ONE_HUNDRED)],
+            lines in 0usize..20,
+        ) {
+            let line = |name: &str| MonthlyLine { name: name.into(), monthly_usd: money(MAX_MEASURED_VALUE) };
+            let inputs = RoiInputs {
+                months,
+                one_time_investment: money(investment),
+                baseline_total_monthly_cost: baseline,
+                ongoing_total_monthly_cost: ongoing,
+                monthly_revenue_increase: revenue,
+                gross_margin: Percentage::try_from(margin).unwrap(),
+                value_lines: (0..lines).map(|_| line("value")).collect(),
+                running_cost_lines: (0..lines).map(|_| line("cost")).collect(),
+            };
+            match inputs.evaluate() {
+                Ok(_) | Err(RoiError::ZeroCost | RoiError::Overflow) => {}
+                Err(e) => prop_assert!(false, "unexpected {e}"),
+            }
+            let rate = Percentage::try_from(Decimal::ONE_HUNDRED).unwrap();
+            prop_assert!(matches!(inputs.npv(rate), Ok(_) | Err(RoiError::Overflow)));
+        }
+
         /// ROI and payback agree: the period covers the payback period exactly when ROI ≥ 0.
         #[test]
         fn roi_and_payback_are_consistent(

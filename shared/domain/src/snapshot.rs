@@ -164,6 +164,9 @@ impl SnapshotDraft {
         recorded_at: DateTime<Utc>,
     ) -> Result<MetricSnapshot, ValidationErrors> {
         let mut errors = Vec::new();
+        if let Err(reason) = crate::dates::in_window(self.measured_on) {
+            errors.push(FieldError::new("measured_on", reason));
+        }
         for (metric, value) in &self.values {
             if let Err(reason) = metric.kind().check(*value) {
                 errors.push(FieldError::new(metric.name(), reason));
@@ -181,8 +184,13 @@ impl SnapshotDraft {
             .collect();
         match self.values.get(&Metric::TotalMonthlyCost) {
             Some(total) if components.len() == Metric::COST_COMPONENTS.len() => {
-                let sum: Decimal = components.iter().sum();
-                if (sum - *total).abs() > Decimal::new(1, 2) {
+                // Values beyond their range are reported above; their sum may not exist.
+                let sum = components
+                    .iter()
+                    .try_fold(Decimal::ZERO, |a, b| a.checked_add(*b));
+                if let Some(sum) = sum
+                    && (sum - *total).abs() > Decimal::new(1, 2)
+                {
                     errors.push(FieldError::new(
                         Metric::TotalMonthlyCost.name(),
                         format!(
@@ -261,7 +269,15 @@ fn variance_flags(prev: &MetricSnapshot, values: &BTreeMap<Metric, Decimal>) -> 
             if previous.is_zero() {
                 return None; // no relative change is defined from zero
             }
-            let change = (*current - previous) / previous.abs() * Decimal::ONE_HUNDRED;
+            // Checked: a tiny previous value makes the ratio overflow; that is a change
+            // far beyond the threshold, shown as the largest measurable one.
+            let change = (*current - previous)
+                .checked_div(previous.abs())
+                .and_then(|r| r.checked_mul(Decimal::ONE_HUNDRED))
+                .unwrap_or_else(|| {
+                    let max = crate::metric::MAX_MEASURED_VALUE;
+                    if *current < previous { -max } else { max }
+                });
             (change.abs() > REVIEW_VARIANCE_PERCENT).then(|| VarianceFlag {
                 metric: *metric,
                 previous,
@@ -363,8 +379,30 @@ impl MetricSnapshot {
                 .iter()
                 .filter_map(|m| self.value(*m))
                 .collect();
-            (!parts.is_empty()).then(|| parts.iter().sum())
+            (!parts.is_empty()).then(|| {
+                // Validated values (≤ 10^12 each) cannot overflow; a record stored before the
+                // bounds existed is refused by [`MetricSnapshot::check_ranges`] first.
+                parts
+                    .iter()
+                    .try_fold(Decimal::ZERO, |a, b| a.checked_add(*b))
+                    .unwrap_or(Decimal::MAX)
+            })
         })
+    }
+
+    /// Checks every stored value against its metric's range (a record read back from
+    /// storage was validated by the rules in force when it was written, perhaps looser).
+    ///
+    /// # Errors
+    /// A [`FieldError`] naming the first metric out of range.
+    pub fn check_ranges(&self) -> Result<(), FieldError> {
+        for (metric, value) in &self.values {
+            metric
+                .kind()
+                .check(*value)
+                .map_err(|reason| FieldError::new(metric.name(), reason))?;
+        }
+        Ok(())
     }
 
     /// Whether this snapshot may feed an ROI calculation: an approved baseline, or any

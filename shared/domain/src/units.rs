@@ -7,8 +7,15 @@ use std::fmt;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
-/// A non-negative amount of money in USD (seed 000 §7.1: "all currency values must be
-/// positive"; zero is allowed, a cost can be nil).
+/// The largest value a measurement of money, counts, minutes, hours or days may take:
+/// 1,000,000,000,000 (a trillion USD a month, a trillion tasks). Far beyond any client's
+/// figures, and far enough below `Decimal`'s limit (about 7.9 × 10^28) that sums and products
+/// of ROI over 1,200 months cannot overflow.
+pub const MAX_MEASURED_VALUE: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
+
+/// A non-negative amount of money in USD, at most [`MAX_MEASURED_VALUE`] (a trillion)
+/// (seed 000 §7.1: "all currency values must be positive"; zero is allowed, a cost can be
+/// nil).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "Decimal", into = "Decimal")]
 pub struct Money(Decimal);
@@ -27,10 +34,14 @@ impl TryFrom<Decimal> for Money {
     type Error = String;
 
     /// # Errors
-    /// A reason when the amount is negative.
+    /// A reason when the amount is negative or over [`MAX_MEASURED_VALUE`].
     fn try_from(value: Decimal) -> Result<Self, Self::Error> {
         if value.is_sign_negative() && !value.is_zero() {
             Err(format!("must be zero or more (USD), got {value}"))
+        } else if value > MAX_MEASURED_VALUE {
+            Err(format!(
+                "must be at most {MAX_MEASURED_VALUE} (USD), got {value}"
+            ))
         } else {
             Ok(Self(value))
         }

@@ -140,12 +140,32 @@ where
     let config = aws_config().await;
     let app = tokio::sync::OnceCell::<axum::Router>::new();
     let (app, config, build) = (&app, &config, &build);
-    let handler = lambda_http::service_fn(move |request: lambda_http::Request| async move {
+    let handler = lambda_http::service_fn(move |mut request: lambda_http::Request| async move {
         let router = app.get_or_try_init(|| build(config.clone())).await?;
+        if let Some(ip) = source_ip(&request) {
+            let peer = std::net::SocketAddr::new(ip, 0);
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+        }
         let response = router.clone().oneshot(request).await?;
         Ok::<_, Error>(response)
     });
     metrics_cloudwatch_embedded::lambda::service::run_http(collector, handler).await
+}
+
+/// The caller's address as API Gateway saw it (`requestContext.http.sourceIp`), handed to
+/// the routers as axum's `ConnectInfo`, as `roi serve` hands them the socket's peer. A
+/// client's `X-Forwarded-For` is never trusted for it.
+pub fn source_ip(request: &lambda_http::Request) -> Option<std::net::IpAddr> {
+    use lambda_http::RequestExt;
+    #[allow(unreachable_patterns)] // other variants exist only with other lambda_http features
+    match request.request_context_ref()? {
+        lambda_http::request::RequestContext::ApiGatewayV2(ctx) => {
+            ctx.http.source_ip.as_deref()?.parse().ok()
+        }
+        _ => None,
+    }
 }
 
 /// Runs a function invoked with JSON payloads (EventBridge Scheduler, EventBridge events, by
@@ -179,4 +199,23 @@ where
         },
     );
     metrics_cloudwatch_embedded::lambda::service::run(collector, handler).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_source_ip_is_api_gateways_not_the_callers_header() {
+        // GIVEN a form post whose caller claims another address in X-Forwarded-For
+        let mut payload: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../events/submit-form/post-urlencoded-valid.json"
+        ))
+        .unwrap_or_default();
+        payload["headers"]["x-forwarded-for"] = serde_json::json!("10.0.0.1, 203.0.113.24");
+        let request = lambda_http::request::from_str(&payload.to_string());
+        // THEN the address used is the one API Gateway saw
+        let ip = request.ok().as_ref().and_then(source_ip);
+        assert_eq!(ip, "203.0.113.24".parse().ok());
+    }
 }

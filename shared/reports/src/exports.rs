@@ -161,10 +161,26 @@ pub fn csv(data: &ReportData, meta: &ReportMeta) -> Result<Vec<u8>, RenderError>
     w.write_record(["section", "name", "value", "unit"])
         .map_err(err)?;
     for r in rows(data, meta) {
-        w.write_record([r.section, &r.name, &r.value.to_string(), &r.unit])
+        let value = match &r.value {
+            Value::Number(d) => d.to_string(),
+            Value::Text(t) => inert(t),
+        };
+        w.write_record([r.section, &inert(&r.name), &value, &inert(&r.unit)])
             .map_err(err)?;
     }
     w.into_inner().map_err(|e| RenderError(format!("CSV: {e}")))
+}
+
+/// A text cell a spreadsheet will not run: text from event data (a department, a model
+/// name) that starts with `=`, `+`, `-`, `@`, a tab or a carriage return would be read as a
+/// formula when the CSV is opened, so it gets a leading `'` (OWASP, "CSV Injection").
+/// Numbers are written as numbers and need none.
+pub fn inert(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
 }
 
 /// The figures as an XLSX workbook: sheet `Figures` (as the CSV, numbers as numbers) and
@@ -212,4 +228,26 @@ pub fn xlsx(data: &ReportData, meta: &ReportMeta) -> Result<Vec<u8>, RenderError
     }
     users.set_column_width(0, 36).map_err(err)?;
     book.save_to_buffer().map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_leading_text_is_made_inert_and_other_text_is_kept() {
+        for formula in [
+            "=HYPERLINK(\"http://x\")",
+            "+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
+            assert_eq!(inert(formula), format!("'{formula}"));
+        }
+        for plain in ["support", "claude-sonnet-4-5", "a=b", ""] {
+            assert_eq!(inert(plain), plain);
+        }
+    }
 }

@@ -62,6 +62,7 @@ async fn a_webhook_is_signed_and_retried_until_the_receiver_takes_it() {
     let url = serve(receiver.clone()).await;
     // WHEN one webhook is delivered
     let result = HttpWebhooks::new(Backoff::immediate(3))
+        .allowing_loopback()
         .deliver(&delivery(&url))
         .await;
     // THEN it arrives on the third attempt, each attempt signed
@@ -89,7 +90,7 @@ async fn a_refusal_is_not_retried_and_silence_is_reported_undeliverable() {
     let receiver = Receiver::default();
     receiver.script.lock().unwrap().push(400);
     let url = serve(receiver.clone()).await;
-    let hooks = HttpWebhooks::new(Backoff::immediate(3));
+    let hooks = HttpWebhooks::new(Backoff::immediate(3)).allowing_loopback();
     let refused = hooks.deliver(&delivery(&url)).await;
     assert!(
         matches!(refused, Err(WebhookError::Rejected(ref why)) if why.contains("400")),
@@ -110,4 +111,22 @@ async fn a_refusal_is_not_retried_and_silence_is_reported_undeliverable() {
         matches!(insecure, Err(WebhookError::Rejected(_))),
         "{insecure:?}"
     );
+}
+
+#[tokio::test]
+async fn a_redirect_is_a_refusal_and_is_not_followed() {
+    // GIVEN a receiver that answers 307 (a redirect to anywhere)
+    let receiver = Receiver::default();
+    receiver.script.lock().unwrap().push(307);
+    let url = serve(receiver.clone()).await;
+    // WHEN a webhook is delivered THEN it is refused after one request, never followed
+    let result = HttpWebhooks::new(Backoff::immediate(3))
+        .allowing_loopback()
+        .deliver(&delivery(&url))
+        .await;
+    assert!(
+        matches!(result, Err(WebhookError::Rejected(ref why)) if why.contains("not followed")),
+        "{result:?}"
+    );
+    assert_eq!(receiver.seen.lock().unwrap().len(), 1);
 }

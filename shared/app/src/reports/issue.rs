@@ -44,6 +44,15 @@ pub struct ReportRecord {
     pub delivered: bool,
     /// How many recipients it went to.
     pub recipients: u32,
+    /// Whether the PDF, CSV and XLSX are stored: the version is claimed (recorded with
+    /// `false`) before its files are written, and committed after. Records from before
+    /// claims existed were written after their files, so they read as `true`.
+    #[serde(default = "written")]
+    pub files_written: bool,
+}
+
+fn written() -> bool {
+    true
 }
 
 impl ReportRecord {
@@ -145,7 +154,11 @@ pub async fn issue(
     if let Some(l) = latest
         && l.digest == digest
     {
+        // This version is claimed already: complete what its first run did not finish.
         let mut record = l.clone();
+        if !record.files_written {
+            write_files(services, renderer, &data, &mut record).await?;
+        }
         let emailed = if record.delivered {
             false
         } else {
@@ -158,23 +171,6 @@ pub async fn issue(
         });
     }
     let version = latest.map_or(1, |l| l.version + 1);
-    let meta = ReportMeta {
-        version,
-        restated: version > 1,
-        issued_at: store.clock().now(),
-        digest: digest[..12].to_owned(),
-    };
-    let started = std::time::Instant::now();
-    let rendered = renderer.render(&data, &meta)?;
-    tracing::info!(
-        project = %project,
-        kind = %kind,
-        period = %period.label,
-        version,
-        pdf_bytes = rendered.pdf.len(),
-        render_ms = started.elapsed().as_millis() as u64,
-        "report rendered"
-    );
     let prefix = ReportRecord::key_prefix(&data.client_id, project, kind, &period.label, version);
     let mut record = ReportRecord {
         client_id: data.client_id.clone(),
@@ -182,31 +178,18 @@ pub async fn issue(
         kind,
         period: period.label.clone(),
         version,
-        restated: meta.restated,
+        restated: version > 1,
         digest,
-        issued_at: meta.issued_at,
+        issued_at: store.clock().now(),
         pdf_key: format!("{prefix}.pdf"),
         csv_key: format!("{prefix}.csv"),
         xlsx_key: format!("{prefix}.xlsx"),
         delivered: false,
         recipients: 0,
+        files_written: false,
     };
-    services
-        .blobs
-        .put(&record.pdf_key, rendered.pdf, "application/pdf")
-        .await?;
-    services
-        .blobs
-        .put(&record.csv_key, rendered.csv, "text/csv; charset=utf-8")
-        .await?;
-    services
-        .blobs
-        .put(
-            &record.xlsx_key,
-            rendered.xlsx,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-        .await?;
+    // Claim the version before any file is written: a duplicate delivery of the same
+    // scheduled run cannot overwrite the winner's files.
     match store.put_report(&record).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => {
@@ -222,18 +205,20 @@ pub async fn issue(
         }
         Err(e) => return Err(e.into()),
     }
+    write_files(services, renderer, &data, &mut record).await?;
+    let meta_restated = record.restated;
     store
         .audit(
             &data.client_id,
             &AuditEntry {
-                at: meta.issued_at,
+                at: record.issued_at,
                 action: "report_issued".into(),
                 actor: "report".into(),
                 project_id: Some(project.clone()),
                 detail: format!(
                     "{kind} {} v{version}{}",
                     period.label,
-                    if meta.restated { " (restated)" } else { "" }
+                    if meta_restated { " (restated)" } else { "" }
                 ),
             },
         )
@@ -245,6 +230,51 @@ pub async fn issue(
         new: true,
         emailed,
     })
+}
+
+/// Renders `record`'s version of the report, stores its PDF, CSV and XLSX, and commits the
+/// claimed record (`files_written`). A retry renders the same data with the same metadata,
+/// so it writes the same files.
+async fn write_files(
+    services: &ReportServices,
+    renderer: &dyn Renderer,
+    data: &ReportData,
+    record: &mut ReportRecord,
+) -> Result<(), ReportError> {
+    let meta = ReportMeta {
+        version: record.version,
+        restated: record.restated,
+        issued_at: record.issued_at,
+        digest: record.digest.chars().take(12).collect(),
+    };
+    let started = std::time::Instant::now();
+    let rendered = renderer.render(data, &meta)?;
+    tracing::info!(
+        project = %record.project_id,
+        kind = %record.kind,
+        period = %record.period,
+        version = record.version,
+        pdf_bytes = rendered.pdf.len(),
+        render_ms = started.elapsed().as_millis() as u64,
+        "report rendered"
+    );
+    let blobs = &services.blobs;
+    blobs
+        .put(&record.pdf_key, rendered.pdf, "application/pdf")
+        .await?;
+    blobs
+        .put(&record.csv_key, rendered.csv, "text/csv; charset=utf-8")
+        .await?;
+    blobs
+        .put(
+            &record.xlsx_key,
+            rendered.xlsx,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        .await?;
+    record.files_written = true;
+    services.store.update_report(record).await?;
+    Ok(())
 }
 
 /// E-mails a link to `record`'s PDF to its recipients and marks it delivered.
@@ -275,7 +305,10 @@ async fn deliver(
     match services.notifier.mailer.send(&email).await {
         Ok(_) => {}
         Err(e) => {
+            // The next scheduled run of its kind delivers it again (`run`); the metric has
+            // an alarm (infra/template.yaml, ReportDeliveryFailures).
             tracing::warn!(error = %e, project = %record.project_id, "report e-mail failed");
+            metrics::counter!("report_delivery_failed", "kind" => record.kind.name()).increment(1);
             return Ok(false);
         }
     }
@@ -486,10 +519,14 @@ async fn run_job(
                 run.not_due += 1;
                 continue;
             }
-            if !store
+            let versions = store
                 .report_versions(&p.id, job.kind, &period.label)
-                .await?
-                .is_empty()
+                .await?;
+            // A version stored, written and e-mailed is done; one whose files or e-mail did
+            // not go out is completed by `issue` (the same data finds the same version).
+            if versions
+                .last()
+                .is_some_and(|v| v.files_written && v.delivered)
             {
                 run.already_issued += 1;
                 continue;

@@ -206,6 +206,7 @@ pub fn router(state: Arc<LinkState>) -> Router {
     Router::new()
         .route("/r/{token}", get(redeem))
         .with_state(state)
+        .layer(axum::middleware::map_response(crate::web::page_headers))
         .layer(axum::middleware::from_fn(crate::correlation::middleware))
 }
 

@@ -373,3 +373,70 @@ async fn negotiated_prices_price_a_clients_events_and_name_their_version() {
     assert_eq!(beta.cost_usd, Some(dec!(2.5)), "Beta pays list price");
     assert_eq!(beta.price_version.as_deref(), Some("2026-11-21"));
 }
+
+#[tokio::test]
+async fn a_flood_from_one_key_is_refused_while_another_clients_events_still_land() {
+    // GIVEN Alpha limited to 5 requests a minute, Beta with the defaults
+    let t = tenants().await;
+    let mut settings = t.store.settings(&t.alpha).await.unwrap();
+    settings.requests_per_minute = 5;
+    t.store.put_settings(&t.alpha, &settings).await.unwrap();
+    let event = |i: usize| {
+        json!({"specversion": "1.0", "id": format!("r-{i}"), "source": "s", "type": "ai.usage",
+               "time": "2026-11-21T10:00:00Z", "data": {"model": "claude-haiku-4-5", "input_tokens": 1, "output_tokens": 1}})
+    };
+    let post = |key: String, i: usize| {
+        let app = t.app.clone();
+        async move {
+            let req = axum::http::Request::post("/v1/events")
+                .header(header::CONTENT_TYPE, "application/cloudevents+json")
+                .header(header::AUTHORIZATION, format!("Bearer {key}"))
+                .body(axum::body::Body::from(event(i).to_string()))
+                .unwrap();
+            app.oneshot(req).await.unwrap()
+        }
+    };
+    // WHEN Alpha sends 10 requests in one minute, and Beta one after them
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for i in 0..10 {
+        let res = post(t.alpha_key.clone(), i).await;
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            retry_after = res.headers().get(header::RETRY_AFTER).cloned();
+        }
+        statuses.push(res.status());
+    }
+    let beta = post(t.beta_key.clone(), 99).await;
+    // THEN Alpha's first 5 land and the rest are told when to come back
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count(),
+        5
+    );
+    assert_eq!(
+        retry_after.unwrap(),
+        "60",
+        "the clock stands at a whole minute"
+    );
+    // AND Beta's event lands
+    assert_eq!(beta.status(), StatusCode::OK);
+    // AND an events budget refuses a batch that would exceed it
+    settings.requests_per_minute = 1000;
+    settings.events_per_minute = 3;
+    t.store.put_settings(&t.beta, &settings).await.unwrap();
+    let batch: Vec<Value> = (100..105).map(event).collect();
+    let req = axum::http::Request::post("/v1/events")
+        .header(header::CONTENT_TYPE, "application/cloudevents-batch+json")
+        .header(header::AUTHORIZATION, format!("Bearer {}", t.beta_key))
+        .body(axum::body::Body::from(Value::from(batch).to_string()))
+        .unwrap();
+    let res = t.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+}

@@ -158,6 +158,36 @@ impl Ops {
             .map(|e| e.subject.clone())
             .collect()
     }
+    /// A $0.001 monthly budget for support, and today's usage of support rolled up (150 %
+    /// of it); returns the settings stored.
+    async fn overspent_support_budget(&self) -> ClientSettings {
+        let mut settings = self.store.settings(&self.client.id).await.unwrap();
+        settings
+            .thresholds
+            .department_budgets_usd
+            .insert("support".into(), dec!(0.001));
+        self.store
+            .put_settings(&self.client.id, &settings)
+            .await
+            .unwrap();
+        let body = json!([{"specversion": "1.0", "id": "u1", "source": "s", "type": "ai.usage", "time": "2025-06-10T08:00:00Z",
+            "data": {"model": "claude-haiku-4-5", "input_tokens": 1000, "output_tokens": 100, "department": "support"}}]);
+        ingest(
+            &self.store,
+            PriceTable::shipped(),
+            &self.client.id,
+            body.to_string().as_bytes(),
+            BodyFormat::Batch,
+        )
+        .await
+        .unwrap();
+        let today = "2025-06-10".parse().unwrap();
+        rollup_days(&self.store, &self.client.id, today, today)
+            .await
+            .unwrap();
+        settings
+    }
+
     fn clear(&self) {
         self.mail.0.lock().unwrap().clear();
         self.hooks.0.lock().unwrap().clear();
@@ -180,27 +210,7 @@ impl Ops {
 async fn an_alert_notifies_once_repeats_hourly_and_says_when_it_recovers() {
     // GIVEN a $0.001 monthly budget for support, already spent today
     let o = ops("2025-06-10T12:00:00Z").await;
-    let mut settings = o.store.settings(&o.client.id).await.unwrap();
-    settings
-        .thresholds
-        .department_budgets_usd
-        .insert("support".into(), dec!(0.001));
-    o.store.put_settings(&o.client.id, &settings).await.unwrap();
-    let body = json!([{"specversion": "1.0", "id": "u1", "source": "s", "type": "ai.usage", "time": "2025-06-10T08:00:00Z",
-        "data": {"model": "claude-haiku-4-5", "input_tokens": 1000, "output_tokens": 100, "department": "support"}}]);
-    ingest(
-        &o.store,
-        PriceTable::shipped(),
-        &o.client.id,
-        body.to_string().as_bytes(),
-        BodyFormat::Batch,
-    )
-    .await
-    .unwrap();
-    let today = "2025-06-10".parse().unwrap();
-    rollup_days(&o.store, &o.client.id, today, today)
-        .await
-        .unwrap();
+    let mut settings = o.overspent_support_budget().await;
     // WHEN the check runs: it starts firing (150 % of budget)
     let rule = "department_budget";
     let pair = |e: &str, s: &str| vec![(e.to_owned(), s.to_owned())];
@@ -423,4 +433,54 @@ async fn the_daily_job_rolls_up_computes_every_period_and_tells_the_webhook() {
     .await
     .unwrap();
     assert_eq!(o.store.roi_calculations(&o.project).await.unwrap(), calcs);
+}
+
+/// An outbox that takes its time: a run sending through it is overtaken by another.
+struct SlowOutbox(Outbox);
+
+#[async_trait]
+impl Mailer for SlowOutbox {
+    async fn send(&self, email: &Email) -> Result<String, MailError> {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        self.0.send(email).await
+    }
+}
+
+#[tokio::test]
+async fn overlapping_alert_checks_send_each_notice_once() {
+    // GIVEN a $0.001 monthly budget for support, already spent today, and slow e-mail
+    let o = ops("2025-06-10T12:00:00Z").await;
+    o.overspent_support_budget().await;
+    let slow = Arc::new(SlowOutbox(Outbox::default()));
+    let notifier = Notifier {
+        mailer: slow.clone(),
+        webhooks: o.hooks.clone(),
+        mail_from: "roi@consultancy.example".into(),
+    };
+    // WHEN two checks run at once (the hourly daily job and the 5-minute check), each
+    // reading the alert's state before the other has written it
+    let now = o.clock.now();
+    let (a, b) = tokio::join!(
+        alerts::check(&o.store, &notifier, &o.client, now),
+        alerts::check(&o.store, &notifier, &o.client, now)
+    );
+    // THEN the alert's notice is sent once, by one of them
+    let budget = |run: &alerts::AlertRun| {
+        run.notices
+            .iter()
+            .filter(|n| n.message.contains("department_budget"))
+            .count()
+    };
+    assert_eq!(budget(&a.unwrap()) + budget(&b.unwrap()), 1);
+    let sent = slow.0.0.lock().unwrap();
+    let about_budget = sent
+        .iter()
+        .filter(|e| e.subject.contains("department_budget"))
+        .count();
+    assert_eq!(
+        about_budget,
+        1,
+        "{:?}",
+        sent.iter().map(|e| &e.subject).collect::<Vec<_>>()
+    );
 }

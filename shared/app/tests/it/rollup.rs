@@ -382,6 +382,24 @@ async fn the_read_endpoints_show_a_client_only_its_own_figures() {
             .0,
         StatusCode::BAD_REQUEST
     );
+    // AND a date chrono reads but no week can be built around is refused, not a panic
+    // (issue 13: the week's Sunday overflowed the date range)
+    for date in ["+262142-12-31", "1999-12-31", "2100-01-01"] {
+        let (s, problem) = get(
+            &app,
+            &format!("/v1/rollups/weekly/{date}"),
+            Some(&alpha_key),
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{date}: {problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("2000-01-01 to 2099-12-31"),
+            "{problem}"
+        );
+    }
     let (s, roi) = get(&app, "/v1/roi/current", Some(&alpha_key)).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(roi["projects"], json!([]), "Alpha has no project yet");

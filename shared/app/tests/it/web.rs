@@ -147,7 +147,23 @@ async fn the_ongoing_form_is_grouped_prefilled_and_shows_the_baseline() {
 #[tokio::test]
 async fn a_baseline_form_leaves_out_the_ongoing_only_fields() {
     let web = web().await;
-    let (status, page) = web.get(&web.token(SnapshotKind::Baseline, None)).await;
+    let token = web.token(SnapshotKind::Baseline, None);
+    // every page forbids framing, sniffing and leaking its token in a Referer
+    let (_, headers, _) = web
+        .send(
+            Request::get(format!("/forms/{token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        headers["content-security-policy"],
+        roi_app::web::CONTENT_SECURITY_POLICY
+    );
+    assert!(roi_app::web::CONTENT_SECURITY_POLICY.contains("frame-ancestors 'none'"));
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    let (status, page) = web.get(&token).await;
     assert_eq!(status, StatusCode::OK);
     assert!(!page.contains(r#"name="ai_solution_cost""#));
     assert!(
@@ -205,6 +221,28 @@ async fn a_browser_submission_is_stored_audited_and_recomputes_roi() {
             > rois_before,
         "ROI recomputed"
     );
+    // AND recomputed as the scheduled run does (issue 13): every period, each with its
+    // label, not one calculation by a second formula
+    let today = "2025-05-02".parse().unwrap();
+    let labels: Vec<String> = web
+        .w
+        .store
+        .roi_calculations(&web.w.project)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.calculation_date == today)
+        .map(|c| c.period_analyzed)
+        .collect();
+    let expected: Vec<String> = roi_app::compute::periods("2025-02-03".parse().unwrap(), today)
+        .into_iter()
+        .map(|p| p.label)
+        .collect();
+    assert!(expected.len() > 1, "{expected:?}");
+    assert_eq!(labels.len(), expected.len(), "{labels:?}");
+    for label in expected {
+        assert!(labels.contains(&label), "{label} in {labels:?}");
+    }
 }
 
 #[tokio::test]
@@ -240,7 +278,7 @@ async fn invalid_values_come_back_beside_their_fields_with_the_values_kept() {
 }
 
 #[tokio::test]
-async fn json_submissions_are_idempotent_and_a_changed_resend_is_a_correction() {
+async fn json_submissions_are_idempotent_and_a_reused_key_with_other_values_is_refused() {
     let web = web().await;
     let token = web.token(SnapshotKind::Ongoing, Some("2025-05-31"));
     let (s1, h1, b1) = web
@@ -259,11 +297,29 @@ async fn json_submissions_are_idempotent_and_a_changed_resend_is_a_correction() 
     assert_eq!(h2.get("idempotent-replayed").unwrap(), "true");
     assert_eq!(web.ongoing_count().await, 4, "one record");
 
+    // the same key with other values is refused (issue 13: it silently corrected before)
     let corrected = GOOD_JSON.replace("10.5", "10.8");
-    let (s3, _, _) = web
-        .post(&token, "application/json", corrected, Some("sync-2025-05"))
+    let (s3, h3, b3) = web
+        .post(
+            &token,
+            "application/json",
+            corrected.clone(),
+            Some("sync-2025-05"),
+        )
         .await;
-    assert_eq!(s3, StatusCode::CREATED);
+    assert_eq!(s3, StatusCode::UNPROCESSABLE_ENTITY, "{b3}");
+    assert_eq!(h3["content-type"], "application/problem+json");
+    assert!(b3.contains("Idempotency-Key"), "{b3}");
+    // a correction comes with a new key
+    let (s4, _, _) = web
+        .post(
+            &token,
+            "application/json",
+            corrected,
+            Some("sync-2025-05-fix"),
+        )
+        .await;
+    assert_eq!(s4, StatusCode::CREATED);
     assert_eq!(web.ongoing_count().await, 4, "still one record");
     let audit = web
         .w

@@ -38,6 +38,7 @@ macro_rules! table_suite {
                 batch_get_reads_found_keys_beyond_100_and_skips_the_rest,
                 expiry_is_kept_and_expired_items_are_never_read,
                 delete_removes_and_tolerates_absence,
+                a_transaction_writes_all_or_nothing,
             ]
         );
     };

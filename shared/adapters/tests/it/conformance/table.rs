@@ -349,3 +349,61 @@ impl NowTs for FixedClock {
         roi_domain::ports::Clock::now(self).timestamp()
     }
 }
+
+pub async fn a_transaction_writes_all_or_nothing(f: &Fixture) {
+    // GIVEN one item stored
+    let t = f.table.as_ref();
+    t.put(item(&f.pk, "A", json!({"v": 1})), Condition::Always)
+        .await
+        .unwrap();
+    // WHEN a transaction writes B and C but conditions A on a value it does not hold
+    let refused = t
+        .transact_put(vec![
+            (item(&f.pk, "B", json!({"v": 2})), Condition::NotExists),
+            (item(&f.pk, "C", json!({"v": 3})), Condition::Always),
+            (
+                item(&f.pk, "A", json!({"v": 10})),
+                Condition::AttributeEquals {
+                    name: "v".into(),
+                    value: json!(9),
+                },
+            ),
+        ])
+        .await;
+    // THEN it is refused and nothing of it is written
+    assert_eq!(refused, Err(TableError::ConditionFailed));
+    assert!(t.get(&f.pk, "B").await.unwrap().is_none());
+    assert!(t.get(&f.pk, "C").await.unwrap().is_none());
+    assert_eq!(t.get(&f.pk, "A").await.unwrap().unwrap().attrs["v"], 1);
+    // WHEN every condition holds THEN every item is written
+    t.transact_put(vec![
+        (item(&f.pk, "B", json!({"v": 2})), Condition::NotExists),
+        (
+            item(&f.pk, "A", json!({"v": 10})),
+            Condition::AttributeEquals {
+                name: "v".into(),
+                value: json!(1),
+            },
+        ),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(t.get(&f.pk, "A").await.unwrap().unwrap().attrs["v"], 10);
+    assert_eq!(t.get(&f.pk, "B").await.unwrap().unwrap().attrs["v"], 2);
+    // AND a transaction naming one key twice, or none, is refused before any write
+    let twice = t
+        .transact_put(vec![
+            (item(&f.pk, "D", json!({})), Condition::Always),
+            (item(&f.pk, "D", json!({})), Condition::Always),
+        ])
+        .await;
+    assert!(
+        matches!(twice, Err(TableError::InvalidItem(_))),
+        "{twice:?}"
+    );
+    assert!(t.get(&f.pk, "D").await.unwrap().is_none());
+    assert!(matches!(
+        t.transact_put(Vec::new()).await,
+        Err(TableError::InvalidItem(_))
+    ));
+}

@@ -1,0 +1,463 @@
+//! Figures that cannot be lost, doubled or poisoned (issue 13): each finding replayed on the
+//! embedded store and on DynamoDB in moto, through the same use cases.
+
+use std::sync::Arc;
+
+use roi_adapters::dynamodb::DynamoTable;
+use roi_adapters::redb_table::RedbTable;
+use roi_app::Store;
+use roi_app::compute::{ComputeError, ComputeRequest, compute_roi};
+use roi_app::ingest::{EventStatus, IngestReport, ingest};
+use roi_app::jobs::{Job, Services, run};
+use roi_app::pricing::PriceTable;
+use roi_app::rollup::rollup_days;
+use roi_app::setup::add_project;
+use roi_domain::client::ProjectDraft;
+use roi_domain::event::BodyFormat;
+use roi_domain::ports::{Clock, FixedClock, Item, Table};
+use roi_domain::{ClientId, RoiError};
+use roi_e2e::{moto, samples};
+use rust_decimal_macros::dec;
+use serde_json::{Value, json};
+
+/// 2026-11-21 noon UTC: the sample client's (Chicago) yesterday is 2026-11-20.
+fn clock() -> Arc<FixedClock> {
+    Arc::new(FixedClock::new("2026-11-21T12:00:00Z".parse().unwrap()))
+}
+
+/// Both engines, each with its own table and `clock`: redb in `dir`, and DynamoDB in moto.
+async fn engines(
+    dir: &tempfile::TempDir,
+    clock: &Arc<FixedClock>,
+) -> [(&'static str, Arc<dyn Table>); 2] {
+    let redb = RedbTable::open(
+        &dir.path().join("roi.redb"),
+        clock.clone() as Arc<dyn Clock>,
+    )
+    .unwrap();
+    let config = moto::sdk_config().await;
+    let dynamo = DynamoTable::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        moto::unique("integrity"),
+        clock.clone() as Arc<dyn Clock>,
+    );
+    dynamo.create_if_missing().await.unwrap();
+    [("redb", Arc::new(redb)), ("dynamodb", Arc::new(dynamo))]
+}
+
+fn acme() -> ClientId {
+    "acme-logistics".parse().unwrap()
+}
+
+fn usage(id: &str, time: &str, data: Value) -> Value {
+    json!({"specversion": "1.0", "id": id, "source": "https://crm.acme.example", "type": "ai.usage", "time": time, "data": data})
+}
+
+async fn send(store: &Store, events: &[Value]) -> IngestReport {
+    let body = Value::from(events.to_vec()).to_string();
+    ingest(
+        store,
+        PriceTable::shipped(),
+        &acme(),
+        body.as_bytes(),
+        BodyFormat::Batch,
+    )
+    .await
+    .unwrap()
+}
+
+/// The scheduled jobs' services over `store`, e-mail to an outbox in `dir`.
+fn services(store: &Store, dir: &tempfile::TempDir) -> Services {
+    Services {
+        store: store.clone(),
+        notifier: roi_app::alerts::Notifier {
+            mailer: Arc::new(roi_adapters::outbox::OutboxMailer::new(
+                dir.path(),
+                Arc::clone(store.clock()),
+            )),
+            webhooks: Arc::new(roi_adapters::webhook::HttpWebhooks::default()),
+            mail_from: "roi@consultancy.example".into(),
+        },
+        signer: roi_app::form_link::FormSigner::new(b"integrity-test-secret-0123456789").unwrap(),
+        base_url: "http://127.0.0.1".into(),
+    }
+}
+
+fn daily() -> Job {
+    Job::Daily {
+        date: None,
+        client: None,
+    }
+}
+
+fn statuses(report: &IngestReport) -> Vec<EventStatus> {
+    report.results.iter().map(|r| r.status).collect()
+}
+
+#[tokio::test]
+async fn usage_per_project_survives_the_stored_rollup_and_long_names_fit_the_key() {
+    for (engine, table) in engines(&tempfile::tempdir().unwrap(), &clock()).await {
+        // GIVEN the sample client with a second project, and usage of both on one day, one
+        // event from a department whose name is 256 four-byte characters (1 KiB)
+        let store = Store::new(table, clock());
+        samples::sample_project(&store).await;
+        let draft = ProjectDraft {
+            client_id: acme(),
+            project_name: "Invoice Reader".into(),
+            id: None,
+            solution_type: None,
+            status: None,
+            go_live_date: "2025-03-01".into(),
+            one_time_investment: dec!(20000),
+            gross_margin: None,
+        };
+        let (second, _) = add_project(&store, draft, "test").await.unwrap();
+        let long_name = "𝔇".repeat(256);
+        let data = |project: &str, tokens: u64, department: &str| {
+            json!({"model": "claude-haiku-4-5", "input_tokens": tokens, "output_tokens": 0,
+                   "project": project, "department": department})
+        };
+        let report = send(
+            &store,
+            &[
+                usage(
+                    "a",
+                    "2026-11-20T15:00:00Z",
+                    data("acme-logistics-support-assistant", 1_000_000, "support"),
+                ),
+                usage(
+                    "b",
+                    "2026-11-20T15:01:00Z",
+                    data(second.id.as_str(), 2_000_000, &long_name),
+                ),
+            ],
+        )
+        .await;
+        assert_eq!(report.accepted, 2, "{engine}: {report:?}");
+        // WHEN the day is rolled up and read back from the table
+        let day = "2026-11-20".parse().unwrap();
+        let computed = rollup_days(&store, &acme(), day, day).await.unwrap();
+        let stored = store.rollup(&acme(), day).await.unwrap().unwrap();
+        // THEN each project keeps its own usage (claude-haiku-4-5: $1 per million input tokens)
+        assert_eq!(
+            stored, computed[0],
+            "{engine}: what is stored is what was computed"
+        );
+        let cost = |p: &str| stored.projects[p].usage.cost_usd;
+        assert_eq!(
+            cost("acme-logistics-support-assistant"),
+            dec!(1),
+            "{engine}"
+        );
+        assert_eq!(cost(second.id.as_str()), dec!(2), "{engine}");
+        // AND the long department name reads back whole
+        assert_eq!(stored.by["department"][&long_name].events, 1, "{engine}");
+    }
+}
+
+#[tokio::test]
+async fn a_resend_with_another_time_is_a_duplicate_and_another_payload_a_conflict() {
+    for (engine, table) in engines(&tempfile::tempdir().unwrap(), &clock()).await {
+        // GIVEN one $3 event (3 million input tokens of claude-haiku-4-5) stored
+        let store = Store::new(table, clock());
+        samples::sample_project(&store).await;
+        let data =
+            json!({"model": "claude-haiku-4-5", "input_tokens": 3_000_000, "output_tokens": 0});
+        let first = send(
+            &store,
+            &[usage("e-1", "2026-11-20T15:00:00Z", data.clone())],
+        )
+        .await;
+        assert_eq!(statuses(&first), [EventStatus::Accepted], "{engine}");
+        // WHEN the producer resends it re-stamped 5 s later, and once across midnight
+        let restamped = send(
+            &store,
+            &[
+                usage("e-1", "2026-11-20T15:00:05Z", data.clone()),
+                usage("e-1", "2026-11-21T07:00:00Z", data.clone()),
+            ],
+        )
+        .await;
+        // AND sends the same identity with other content
+        let mut other = data.clone();
+        other["input_tokens"] = json!(4_000_000);
+        let conflicting = send(&store, &[usage("e-1", "2026-11-20T15:00:00Z", other)]).await;
+        // THEN the resends are duplicates, the other content a conflict, and one copy is stored
+        assert_eq!(
+            statuses(&restamped),
+            [EventStatus::Duplicate, EventStatus::Duplicate],
+            "{engine}"
+        );
+        assert_eq!(statuses(&conflicting), [EventStatus::Conflict], "{engine}");
+        assert_eq!(conflicting.conflict, 1);
+        let day = "2026-11-20".parse().unwrap();
+        rollup_days(&store, &acme(), day, "2026-11-21".parse().unwrap())
+            .await
+            .unwrap();
+        let rolled = store.rollup(&acme(), day).await.unwrap().unwrap();
+        assert_eq!(rolled.usage.cost_usd, dec!(3), "{engine}: counted once");
+        let next = store
+            .rollup(&acme(), "2026-11-21".parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(next.events, 0, "{engine}: not on the re-stamped day either");
+    }
+}
+
+#[tokio::test]
+async fn a_claimed_event_whose_record_was_lost_is_completed_by_its_resend() {
+    for (engine, table) in engines(&tempfile::tempdir().unwrap(), &clock()).await {
+        // GIVEN an event whose raw record was lost after its identity was claimed (a write
+        // cut short)
+        let store = Store::new(Arc::clone(&table), clock());
+        samples::sample_project(&store).await;
+        let event = usage(
+            "e-9",
+            "2026-11-20T15:00:00Z",
+            json!({"model": "claude-haiku-4-5", "input_tokens": 1_000_000, "output_tokens": 0}),
+        );
+        send(&store, std::slice::from_ref(&event)).await;
+        let day = "2026-11-20".parse().unwrap();
+        let raw = store.events_of_day(&acme(), day).await.unwrap();
+        assert_eq!(raw.len(), 1);
+        for shard in 0..roi_domain::event::EVENT_SHARDS {
+            let pk = roi_domain::event::EventKey::partition("acme-logistics", day, shard);
+            for item in roi_domain::ports::query_all(
+                table.as_ref(),
+                roi_domain::ports::Query::partition(pk.clone()),
+            )
+            .await
+            .unwrap()
+            {
+                table.delete(&pk, &item.sk).await.unwrap();
+            }
+        }
+        // WHEN it is resent, re-stamped
+        let mut resent = event.clone();
+        resent["time"] = json!("2026-11-20T15:00:09Z");
+        let report = send(&store, &[resent]).await;
+        // THEN it is accepted and stored once, at the time it was first received
+        assert_eq!(statuses(&report), [EventStatus::Accepted], "{engine}");
+        let raw = store.events_of_day(&acme(), day).await.unwrap();
+        assert_eq!(raw.len(), 1, "{engine}");
+        assert_eq!(
+            raw[0].time.to_rfc3339(),
+            "2026-11-20T15:00:00+00:00",
+            "{engine}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_backfill_over_days_whose_events_expired_keeps_their_rollups() {
+    let start = clock();
+    for (engine, table) in engines(&tempfile::tempdir().unwrap(), &start).await {
+        // GIVEN a day rolled up from its events
+        start.set("2026-11-21T12:00:00Z".parse().unwrap());
+        let store = Store::new(table, start.clone() as Arc<dyn Clock>);
+        samples::sample_project(&store).await;
+        let data =
+            json!({"model": "claude-haiku-4-5", "input_tokens": 1_000_000, "output_tokens": 0});
+        send(
+            &store,
+            &[usage("old", "2026-11-20T15:00:00Z", data.clone())],
+        )
+        .await;
+        let day = "2026-11-20".parse().unwrap();
+        rollup_days(&store, &acme(), day, day).await.unwrap();
+        let before = store.rollup(&acme(), day).await.unwrap().unwrap();
+        assert_eq!(before.events, 1);
+        // WHEN 100 days later its raw events have expired and a backfill covers the day
+        start.advance(chrono::Duration::days(100));
+        assert!(
+            store.events_of_day(&acme(), day).await.unwrap().is_empty(),
+            "{engine}: expired"
+        );
+        let rolled = rollup_days(&store, &acme(), day, day + chrono::Days::new(20))
+            .await
+            .unwrap();
+        // THEN only the days still open are rolled up; the expired day keeps its roll-up
+        let today = store.client_today(store.client(&acme()).await.unwrap().as_ref());
+        let first_open = roi_domain::event::first_open_day(today);
+        assert!(first_open > day, "{engine}: the day is final");
+        let days: Vec<_> = rolled.iter().map(|r| r.from).collect();
+        let open: Vec<_> = first_open
+            .iter_days()
+            .take_while(|d| *d <= day + chrono::Days::new(20))
+            .collect();
+        assert_eq!(days, open, "{engine}");
+        assert_eq!(
+            store.rollup(&acme(), day).await.unwrap().unwrap(),
+            before,
+            "{engine}"
+        );
+        // AND a late event for that day is refused with the reason
+        let late = send(&store, &[usage("late", "2026-11-20T16:00:00Z", data)]).await;
+        assert_eq!(statuses(&late), [EventStatus::Rejected], "{engine}");
+        let reason = late.results[0].reason.clone().unwrap();
+        assert!(reason.contains("roll-up is final"), "{reason}");
+    }
+}
+
+#[tokio::test]
+async fn a_poisoned_measurement_fails_its_own_project_and_the_daily_job_goes_on() {
+    for (engine, table) in engines(&tempfile::tempdir().unwrap(), &clock()).await {
+        // GIVEN the sample project, whose latest measurement was stored (before the bounds
+        // existed) with a labour cost of 5 × 10^28 USD
+        let store = Store::new(Arc::clone(&table), clock());
+        let project = samples::sample_project(&store).await;
+        let latest = store.snapshots(&project).await.unwrap().pop().unwrap();
+        let pk = format!("PROJECT#{project}");
+        let sk = format!(
+            "SNAPSHOT#{}#{}#{}",
+            latest.measured_on(),
+            latest.kind(),
+            latest.id()
+        );
+        let mut item = table
+            .get(&pk, &sk)
+            .await
+            .unwrap()
+            .expect("the snapshot's item");
+        let mut record: Value = item.to_record().unwrap();
+        record["values"]["monthly_labor_cost"] = json!("50000000000000000000000000000");
+        record["values"]["monthly_software_cost"] = json!("50000000000000000000000000000");
+        item = Item {
+            attrs: record.as_object().unwrap().clone(),
+            ..item
+        };
+        table
+            .put(item, roi_domain::ports::Condition::Always)
+            .await
+            .unwrap();
+        // AND a healthy second client
+        let other = roi_domain::client::ClientDraft {
+            company_name: "Beta Co".into(),
+            time_zone: Some("UTC".into()),
+            ..Default::default()
+        };
+        roi_app::setup::add_client(&store, other, "test")
+            .await
+            .unwrap();
+        // WHEN its ROI is computed
+        let refused = compute_roi(&store, &project, ComputeRequest::default()).await;
+        // THEN the computation refuses, naming the measurement and the field; nothing panics
+        match refused {
+            Err(ComputeError::Roi(RoiError::OutOfRange {
+                snapshot, field, ..
+            })) => {
+                assert_eq!(&snapshot, latest.id(), "{engine}");
+                assert_eq!(field, "monthly_labor_cost");
+            }
+            other => panic!("{engine}: {other:?}"),
+        }
+        // AND the daily job reports the failure and still rolls up both clients' days
+        let dir = tempfile::tempdir().unwrap();
+        let report = run(&services(&store, &dir), &daily()).await.unwrap();
+        assert_eq!(
+            (report.clients, report.days_rolled_up),
+            (2, 2),
+            "{engine}: {report:?}"
+        );
+        assert!(
+            report
+                .failures
+                .iter()
+                .any(|f| f.contains("monthly_labor_cost")),
+            "{engine}: {report:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn late_events_are_rolled_up_by_the_next_daily_run() {
+    for (engine, table) in engines(&tempfile::tempdir().unwrap(), &clock()).await {
+        // GIVEN the sample client; on the 21st, usage of yesterday and of four days ago
+        let store = Store::new(table, clock());
+        samples::sample_project(&store).await;
+        let dir = tempfile::tempdir().unwrap();
+        let services = services(&store, &dir);
+        let data =
+            json!({"model": "claude-haiku-4-5", "input_tokens": 1_000_000, "output_tokens": 0});
+        send(
+            &store,
+            &[
+                usage("now", "2026-11-20T15:00:00Z", data.clone()),
+                usage("late-1", "2026-11-17T15:00:00Z", data.clone()),
+            ],
+        )
+        .await;
+        // WHEN the daily job runs
+        let first = run(&services, &daily()).await.unwrap();
+        // THEN it rolls up yesterday and the late day
+        assert_eq!(first.days_rolled_up, 2, "{engine}: {first:?}");
+        let day = "2026-11-17".parse().unwrap();
+        assert_eq!(
+            store.rollup(&acme(), day).await.unwrap().unwrap().events,
+            1,
+            "{engine}"
+        );
+        // AND the next run only yesterday, the late day being caught up
+        let second = run(&services, &daily()).await.unwrap();
+        assert_eq!(second.days_rolled_up, 1, "{engine}: {second:?}");
+        // WHEN another late event of that day arrives THEN the next run counts it
+        send(&store, &[usage("late-2", "2026-11-17T16:00:00Z", data)]).await;
+        let third = run(&services, &daily()).await.unwrap();
+        assert_eq!(third.days_rolled_up, 2, "{engine}: {third:?}");
+        let rolled = store.rollup(&acme(), day).await.unwrap().unwrap();
+        assert_eq!(
+            (rolled.events, rolled.usage.cost_usd),
+            (2, dec!(2)),
+            "{engine}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_day_of_many_names_is_stored_and_shown_within_bounds() {
+    for (engine, table) in engines(&tempfile::tempdir().unwrap(), &clock()).await {
+        // GIVEN a day with 300 distinct features and 300 distinct users
+        let store = Store::new(table, clock());
+        samples::sample_project(&store).await;
+        let events: Vec<Value> = (0..300)
+            .flat_map(|i| {
+                let time = "2026-11-20T15:00:00Z";
+                [
+                    json!({"specversion": "1.0", "id": format!("f-{i}"), "source": "app", "type": "feature.usage",
+                           "time": time, "data": {"feature": format!("feature-{i:03}"), "user": format!("u-{i}"), "count": i + 1}}),
+                    usage(&format!("u-{i}"), time, json!({"model": "claude-haiku-4-5", "input_tokens": 1000 + i,
+                           "output_tokens": 0, "user": format!("u-{i}")})),
+                ]
+            })
+            .collect();
+        assert_eq!(send(&store, &events).await.accepted, 600, "{engine}");
+        // WHEN the day is rolled up and read back
+        let day = "2026-11-20".parse().unwrap();
+        rollup_days(&store, &acme(), day, day).await.unwrap();
+        let stored = store.rollup(&acme(), day).await.unwrap().unwrap();
+        // THEN the stored features are the 200 largest plus the rest summed, nothing lost
+        assert_eq!(
+            stored.features.len(),
+            roi_app::rollup::MAX_NAMED_ENTRIES + 1,
+            "{engine}"
+        );
+        assert_eq!(
+            stored.features.values().sum::<u64>(),
+            (1..=300).sum::<u64>()
+        );
+        assert_eq!(
+            stored.features[roi_app::rollup::OTHER],
+            (1..=100).sum::<u64>()
+        );
+        // AND every user counts, while the read endpoint shows the 200 costliest users
+        assert_eq!(stored.active_users(), 300, "{engine}");
+        let view = roi_app::rollup::RollupView::from(&stored);
+        assert_eq!(
+            view.by["user"].len(),
+            roi_app::rollup::MAX_NAMED_ENTRIES + 1
+        );
+        assert_eq!(view.by["user"][roi_app::rollup::OTHER].events, 100);
+        assert_eq!(view.usage.events, 300);
+    }
+}
