@@ -16,6 +16,8 @@ use chrono::{Datelike, NaiveDate};
 use rust_decimal::{Decimal, MathematicalOps};
 use serde::{Deserialize, Serialize};
 
+use crate::units::MAX_MEASURED_VALUE;
+
 /// Fewest days of history a forecast is made from.
 pub const MIN_DAYS: usize = 7;
 
@@ -140,8 +142,13 @@ impl Fit {
 }
 
 /// Forecasts from `(day, cost USD)` points, one per day, oldest first (missing days are
-/// simply absent), or `None` with fewer than [`MIN_DAYS`].
+/// simply absent), or `None` with fewer than [`MIN_DAYS`] or with a day's cost beyond
+/// ±[`MAX_MEASURED_VALUE`] (10^12 USD): within it, the squares of the fit stay far inside
+/// `Decimal`'s range, so no input can make it overflow.
 pub fn forecast(daily: &[(NaiveDate, Decimal)]) -> Option<CostForecast> {
+    if daily.iter().any(|(_, v)| v.abs() > MAX_MEASURED_VALUE) {
+        return None;
+    }
     let fit = Fit::new(daily)?;
     let scale = Decimal::from(fit.days.min(28)) / Decimal::from(28);
     let horizon = |days: u64| -> Decimal {
@@ -234,6 +241,26 @@ mod tests {
             band(&days(6, |_, _| dec!(1)), 30).is_empty(),
             "too little history"
         );
+    }
+
+    #[test]
+    fn costs_at_the_range_extremes_forecast_and_beyond_it_do_not() {
+        let swinging = days(90, |i, _| {
+            if i % 2 == 0 {
+                MAX_MEASURED_VALUE
+            } else {
+                Decimal::ZERO
+            }
+        });
+        assert!(forecast(&swinging).is_some());
+        let poisoned = days(28, |i, _| {
+            if i == 3 {
+                MAX_MEASURED_VALUE + Decimal::ONE
+            } else {
+                dec!(10)
+            }
+        });
+        assert_eq!(forecast(&poisoned), None);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::metric::Direction;
+use crate::units::MAX_MEASURED_VALUE;
 
 /// The band of relative change, percent, inside which a series is stable: 5 %.
 pub const STABLE_BAND_PERCENT: Decimal = Decimal::from_parts(5, 0, 0, false, 0);
@@ -28,8 +29,14 @@ pub enum Trend {
 }
 
 /// The trend of `points` (any order) for a metric whose better way is `direction`;
-/// `None` with fewer than two distinct days. Also returns the relative change, percent.
+/// `None` with fewer than two distinct days, or with a value beyond ±[`MAX_MEASURED_VALUE`]
+/// (a measurement stored before the ranges existed: within them, with dates inside
+/// [`crate::dates`]' window, the sums of products cannot overflow). Also returns the
+/// relative change, percent.
 pub fn trend(points: &[(NaiveDate, Decimal)], direction: Direction) -> Option<(Trend, Decimal)> {
+    if points.iter().any(|(_, v)| v.abs() > MAX_MEASURED_VALUE) {
+        return None;
+    }
     let first = points.iter().map(|(d, _)| *d).min()?;
     let xs: Vec<Decimal> = points
         .iter()
@@ -83,6 +90,15 @@ mod tests {
             .enumerate()
             .map(|(i, v)| (start + chrono::Days::new(7 * i as u64), *v))
             .collect()
+    }
+
+    #[test]
+    fn values_at_the_range_extremes_give_a_trend_and_beyond_it_none() {
+        let max = MAX_MEASURED_VALUE;
+        let extreme = series(&[Decimal::ZERO, max, Decimal::new(1, 28), max]);
+        assert!(trend(&extreme, Direction::HigherIsBetter).is_some());
+        let poisoned = series(&[dec!(1), dec!(50000000000000000000000000000)]);
+        assert_eq!(trend(&poisoned, Direction::HigherIsBetter), None);
     }
 
     #[test]
