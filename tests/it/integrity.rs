@@ -461,3 +461,104 @@ async fn a_day_of_many_names_is_stored_and_shown_within_bounds() {
         assert_eq!(view.usage.events, 300);
     }
 }
+
+/// A table whose next `batch_put` writes only its first half (then says so), as a write
+/// cut short by throttling or a crash would.
+struct CutShort {
+    inner: Arc<dyn Table>,
+    armed: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl Table for CutShort {
+    async fn put(
+        &self,
+        item: Item,
+        condition: roi_domain::ports::Condition,
+    ) -> Result<(), roi_domain::ports::TableError> {
+        self.inner.put(item, condition).await
+    }
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, roi_domain::ports::TableError> {
+        self.inner.get(pk, sk).await
+    }
+    async fn query(
+        &self,
+        query: roi_domain::ports::Query,
+    ) -> Result<roi_domain::ports::Page, roi_domain::ports::TableError> {
+        self.inner.query(query).await
+    }
+    async fn batch_get(
+        &self,
+        keys: Vec<roi_domain::ports::Key>,
+    ) -> Result<Vec<Item>, roi_domain::ports::TableError> {
+        self.inner.batch_get(keys).await
+    }
+    async fn batch_put(&self, items: Vec<Item>) -> Result<(), roi_domain::ports::TableError> {
+        if !self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            return self.inner.batch_put(items).await;
+        }
+        let mut items = items;
+        let lost = items.split_off(items.len() / 2);
+        self.inner.batch_put(items).await?;
+        Err(roi_domain::ports::TableError::Incomplete {
+            unwritten: lost.iter().map(Item::key).collect(),
+        })
+    }
+    async fn delete(&self, pk: &str, sk: &str) -> Result<(), roi_domain::ports::TableError> {
+        self.inner.delete(pk, sk).await
+    }
+    async fn transact_put(
+        &self,
+        puts: Vec<(Item, roi_domain::ports::Condition)>,
+    ) -> Result<(), roi_domain::ports::TableError> {
+        self.inner.transact_put(puts).await
+    }
+}
+
+#[tokio::test]
+async fn a_rollup_write_cut_short_leaves_the_previous_one_whole() {
+    for (engine, table) in engines(&tempfile::tempdir().unwrap(), &clock()).await {
+        // GIVEN a day rolled up from events of three departments
+        let cut = Arc::new(CutShort {
+            inner: table,
+            armed: std::sync::atomic::AtomicBool::new(false),
+        });
+        let store = Store::new(cut.clone(), clock());
+        samples::sample_project(&store).await;
+        let data = |dept: &str| json!({"model": "claude-haiku-4-5", "input_tokens": 1_000_000, "output_tokens": 0, "department": dept});
+        let first: Vec<Value> = ["a", "b", "c"]
+            .iter()
+            .enumerate()
+            .map(|(i, d)| usage(&format!("e-{i}"), "2026-11-20T15:00:00Z", data(d)))
+            .collect();
+        send(&store, &first).await;
+        let day = "2026-11-20".parse().unwrap();
+        rollup_days(&store, &acme(), day, day).await.unwrap();
+        let before = store.rollup(&acme(), day).await.unwrap().unwrap();
+        // WHEN late events of other departments arrive and the day's new roll-up is cut
+        // short half-way through its write
+        let late: Vec<Value> = ["d", "e", "f"]
+            .iter()
+            .enumerate()
+            .map(|(i, d)| usage(&format!("l-{i}"), "2026-11-20T16:00:00Z", data(d)))
+            .collect();
+        send(&store, &late).await;
+        cut.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            rollup_days(&store, &acme(), day, day).await.is_err(),
+            "{engine}"
+        );
+        // THEN readers still see the previous roll-up whole, not a mixture
+        assert_eq!(
+            store.rollup(&acme(), day).await.unwrap().unwrap(),
+            before,
+            "{engine}"
+        );
+        // AND the next run writes the new one whole
+        let after = rollup_days(&store, &acme(), day, day).await.unwrap();
+        let stored = store.rollup(&acme(), day).await.unwrap().unwrap();
+        assert_eq!(stored, after[0], "{engine}");
+        assert_eq!(stored.by["department"].len(), 6, "{engine}");
+        assert_eq!(store.rollup_users(&acme(), day).await.unwrap().len(), 0);
+    }
+}

@@ -22,7 +22,7 @@
 //! | event identity claim | `EVENTID#{client}#{event_id}` | `ID` (TTL 90 days) |
 //! | changed client-day | `CLIENT#{client}` | `CHANGED#{day}` (TTL 90 days) |
 //! | rate counter | `RATE#{key id}` | `{minute}` (TTL 3 minutes) |
-//! | daily roll-up | `ROLLUP#{client}#{day}` | `SUMMARY`, `USERS#{n}`, `usage#{dimension}#{value}`, `agent#{agent}`, `project#{project}` (a name over 200 bytes as `~{hash}`: [`group_sk`]) |
+//! | daily roll-up | `ROLLUP#{client}#{day}` | `CURRENT` (the generation in force), then per generation `G{id}#` + `SUMMARY`, `USERS#{n}`, `usage#{dimension}#{value}`, `agent#{agent}`, `project#{project}` (a name over 200 bytes as `~{hash}`: [`group_sk`]) |
 //!
 //! A project's own record sits in its partition so that `--project P` needs no client; the
 //! listing item under the client lets a client's projects be listed with one query.
@@ -166,6 +166,34 @@ fn group_item<T: Serialize>(
     let mut item = Item::from_record(pk, group_sk(prefix, name), record)?;
     item.attrs.insert(GROUP_NAME.into(), Value::from(name));
     Ok(item)
+}
+
+/// The sort key of the item naming a roll-up day's generation in force.
+const CURRENT: &str = "CURRENT";
+
+/// Which generation of a roll-up day is in force: a random id per write, so two runs
+/// writing the same day at once never share (or delete) each other's items.
+#[derive(Serialize, Deserialize)]
+struct Generation {
+    generation: String,
+}
+
+impl Generation {
+    /// A new generation id: 16 random hex digits (the clock's nanoseconds if the system
+    /// has no randomness to give).
+    fn new(now: DateTime<Utc>) -> Self {
+        let mut bytes = [0u8; 8];
+        let generation = match getrandom::fill(&mut bytes) {
+            Ok(()) => hex::encode(bytes),
+            Err(_) => format!("{:016x}", now.timestamp_nanos_opt().unwrap_or_default()),
+        };
+        Self { generation }
+    }
+}
+
+/// The sort-key prefix of a roll-up generation's items: `G{id}#`.
+fn generation_prefix(generation: &str) -> String {
+    format!("G{generation}#")
 }
 
 fn rollup_pk(client: &ClientId, day: chrono::NaiveDate) -> String {
@@ -969,10 +997,14 @@ impl Store {
         Ok(events)
     }
 
-    /// Stores a client-day's roll-up, replacing the one stored: a summary item, the user
-    /// set in chunks of [`ROLLUP_USERS_PER_ITEM`], one item per usage group, per agent and
-    /// per project; items of groups that are gone are deleted. Its open-ended maps are
-    /// capped first (`Rollup::capped`).
+    /// Stores a client-day's roll-up, replacing the one stored, so that a reader sees the
+    /// old roll-up or the new one, never a mixture: the new one is written as a new
+    /// generation (sort keys `G{id}#…`, the id random: a summary item, the user set in chunks of
+    /// [`ROLLUP_USERS_PER_ITEM`], one item per usage group, per agent and per project), then
+    /// the `CURRENT` item is moved to it with a write conditioned on the generation read
+    /// before, then the items of other generations are deleted. A write cut short leaves the old generation
+    /// in force (its stray items go with the next write). Its open-ended maps are capped
+    /// first (`Rollup::capped`).
     ///
     /// Group names come from event data (up to 256 characters, so up to 1 KiB of UTF-8):
     /// a name longer than [`MAX_NAME_BYTES_IN_KEY`] bytes is replaced in the sort key by its
@@ -980,47 +1012,86 @@ impl Store {
     /// sort-key limit is never reached.
     ///
     /// # Errors
-    /// [`StoreError::Table`].
+    /// [`StoreError::Table`]; [`StoreError::Conflict`] when another write moved the day's
+    /// generation meanwhile (its roll-up is in force; this one's items are removed).
     pub async fn put_rollup(&self, r: &crate::rollup::Rollup) -> Result<(), StoreError> {
         let pk = rollup_pk(&r.client_id, r.from);
         let r = &r.capped();
+        let current: Option<Generation> = self.get_record(&pk, CURRENT).await?;
+        let next = Generation::new(self.clock.now());
+        let prefix = generation_prefix(&next.generation);
         let mut items = Vec::new();
         let mut summary = r.clone();
         summary.by.clear();
         summary.users.clear();
         summary.agents.clear();
         summary.projects.clear();
-        items.push(Item::from_record(pk.clone(), "SUMMARY", &summary)?);
+        items.push(Item::from_record(
+            pk.clone(),
+            format!("{prefix}SUMMARY"),
+            &summary,
+        )?);
         let users: Vec<&String> = r.users.iter().collect();
         for (n, chunk) in users.chunks(ROLLUP_USERS_PER_ITEM).enumerate() {
             let record = serde_json::json!({ "users": chunk });
             items.push(Item::from_record(
                 pk.clone(),
-                format!("USERS#{n:03}"),
+                format!("{prefix}USERS#{n:03}"),
                 &record,
             )?);
         }
         for (dim, groups) in &r.by {
             for (value, totals) in groups {
-                items.push(group_item(&pk, &format!("usage#{dim}#"), value, totals)?);
+                items.push(group_item(
+                    &pk,
+                    &format!("{prefix}usage#{dim}#"),
+                    value,
+                    totals,
+                )?);
             }
         }
         for (agent, stats) in &r.agents {
-            items.push(group_item(&pk, "agent#", agent, stats)?);
+            items.push(group_item(&pk, &format!("{prefix}agent#"), agent, stats)?);
         }
         for (project, totals) in &r.projects {
-            items.push(group_item(&pk, "project#", project, totals)?);
+            items.push(group_item(
+                &pk,
+                &format!("{prefix}project#"),
+                project,
+                totals,
+            )?);
         }
-        let keep: std::collections::HashSet<String> = items.iter().map(|i| i.sk.clone()).collect();
-        let stored = query_all(self.table.as_ref(), Query::partition(pk.clone())).await?;
         self.table.batch_put(items).await?;
-        for gone in stored.iter().filter(|i| !keep.contains(&i.sk)) {
+        let pointer = Item::from_record(pk.clone(), CURRENT, &next)?;
+        let condition = match &current {
+            None => Condition::NotExists,
+            Some(c) => Condition::AttributeEquals {
+                name: "generation".into(),
+                value: Value::from(c.generation.clone()),
+            },
+        };
+        let moved = self.table.put(pointer, condition).await;
+        // What no reader is pointed at any more (or, when another write won, ours).
+        let stored = query_all(self.table.as_ref(), Query::partition(pk.clone())).await?;
+        let keep = |sk: &str| match &moved {
+            Ok(()) => sk == CURRENT || sk.starts_with(&prefix),
+            Err(_) => !sk.starts_with(&prefix),
+        };
+        for gone in stored.iter().filter(|i| !keep(&i.sk)) {
             self.table.delete(&pk, &gone.sk).await?;
         }
-        Ok(())
+        match moved {
+            Ok(()) => Ok(()),
+            Err(TableError::ConditionFailed) => Err(StoreError::Conflict(format!(
+                "the roll-up of {} {} was replaced by another run meanwhile",
+                r.client_id, r.from
+            ))),
+            Err(e) => Err(e.into()),
+        }
     }
 
-    /// A client-day's stored roll-up.
+    /// A client-day's stored roll-up: the generation `CURRENT` names, or the items of a
+    /// roll-up written before generations (no `CURRENT`).
     ///
     /// # Errors
     /// [`StoreError::Table`].
@@ -1031,21 +1102,29 @@ impl Store {
     ) -> Result<Option<crate::rollup::Rollup>, StoreError> {
         let pk = rollup_pk(client, day);
         let items = query_all(self.table.as_ref(), Query::partition(pk)).await?;
-        let Some(summary) = items.iter().find(|i| i.sk == "SUMMARY") else {
+        let prefix = match items.iter().find(|i| i.sk == CURRENT) {
+            Some(c) => generation_prefix(&c.to_record::<Generation>()?.generation),
+            None => String::new(),
+        };
+        let items: Vec<(&Item, &str)> = items
+            .iter()
+            .filter_map(|i| Some((i, i.sk.strip_prefix(prefix.as_str())?)))
+            .collect();
+        let Some((summary, _)) = items.iter().find(|(_, sk)| *sk == "SUMMARY") else {
             return Ok(None);
         };
         let mut r: crate::rollup::Rollup = summary.to_record()?;
-        for item in &items {
-            if item.sk.starts_with("USERS#") {
+        for (item, sk) in &items {
+            if sk.starts_with("USERS#") {
                 r.users.extend(item.to_record::<Users>()?.users);
-            } else if let Some(rest) = item.sk.strip_prefix("usage#") {
+            } else if let Some(rest) = sk.strip_prefix("usage#") {
                 let (dim, value) = rest.split_once('#').unwrap_or((rest, ""));
                 r.by.entry(dim.to_owned())
                     .or_default()
                     .insert(group_name(item, value)?, item.to_record()?);
-            } else if let Some(agent) = item.sk.strip_prefix("agent#") {
+            } else if let Some(agent) = sk.strip_prefix("agent#") {
                 r.agents.insert(group_name(item, agent)?, item.to_record()?);
-            } else if let Some(project) = item.sk.strip_prefix("project#") {
+            } else if let Some(project) = sk.strip_prefix("project#") {
                 r.projects
                     .insert(group_name(item, project)?, item.to_record()?);
             }
@@ -1062,8 +1141,11 @@ impl Store {
         client: &ClientId,
         day: chrono::NaiveDate,
     ) -> Result<Vec<String>, StoreError> {
+        let pk = rollup_pk(client, day);
+        let current: Option<Generation> = self.get_record(&pk, CURRENT).await?;
+        let prefix = current.map_or_else(String::new, |c| generation_prefix(&c.generation));
         let chunks: Vec<Users> = self
-            .records(Query::prefix(rollup_pk(client, day), "USERS#"))
+            .records(Query::prefix(pk, format!("{prefix}USERS#")))
             .await?;
         Ok(chunks.into_iter().flat_map(|c| c.users).collect())
     }
