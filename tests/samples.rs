@@ -56,6 +56,29 @@ pub async fn sample_project(store: &Store) -> ProjectId {
     project.id
 }
 
+/// Adds the sample client's second project, Invoice Reader (go-live 2025-03-01, $20,000
+/// invested), after [`sample_project`], and returns its id.
+///
+/// # Panics
+/// When it cannot be stored: this is test set-up.
+pub async fn second_project(store: &Store) -> ProjectId {
+    let draft = ProjectDraft {
+        client_id: "acme-logistics".parse().expect("sample client id"),
+        project_name: "Invoice Reader".into(),
+        id: None,
+        solution_type: None,
+        status: None,
+        go_live_date: "2025-03-01".into(),
+        one_time_investment: 20_000.into(),
+        gross_margin: None,
+    };
+    add_project(store, draft, "test")
+        .await
+        .expect("second sample project")
+        .0
+        .id
+}
+
 /// The development API key of `events/ingest-events/` (client `acme-logistics`). Never
 /// registered outside tests and local runs.
 pub const DEV_API_KEY: &str = "roi_0000de5e_local-development-key-not-for-production";

@@ -210,6 +210,23 @@ impl Table for FaultyTable {
     }
 }
 
+/// The events API over `inner` seen through a [`FaultyTable`] that loses 10 % of batch
+/// writes, fails 15 % of batch calls and `put_fail_percent` % of single writes, its dice
+/// seeded with `seed`.
+fn faulty_app(inner: &Arc<dyn Table>, seed: u64, put_fail_percent: u64) -> axum::Router {
+    let faulty = FaultyTable {
+        inner: Arc::clone(inner),
+        dice: Dice::new(seed),
+        lose_percent: 10,
+        fail_percent: 15,
+        put_fail_percent,
+    };
+    router(Arc::new(EventsState {
+        store: Store::new(Arc::new(faulty), clock()),
+        prices: PriceTable::shipped().clone(),
+    }))
+}
+
 /// The sample client's rate limits at their maximum: these runs send every event in one
 /// minute of a stopped clock.
 async fn unlimited(store: &Store) {
@@ -241,17 +258,7 @@ async fn ten_thousand_events_through_a_faulty_table_are_stored_once_each() {
     roi_e2e::samples::sample_project(&clean).await;
     roi_e2e::samples::register_dev_api_key(&clean).await;
     unlimited(&clean).await;
-    let faulty = FaultyTable {
-        inner: Arc::clone(&inner),
-        dice: Dice::new(0x5eed),
-        lose_percent: 10,
-        fail_percent: 15,
-        put_fail_percent: 0,
-    };
-    let app = router(Arc::new(EventsState {
-        store: Store::new(Arc::new(faulty), clock()),
-        prices: PriceTable::shipped().clone(),
-    }));
+    let app = faulty_app(&inner, 0x5eed, 0);
     // WHEN 10,000 events are sent, and resent until taken
     let tally = send_until_stored(&app, |keys| {
         let clean = clean.clone();
@@ -483,31 +490,9 @@ async fn twenty_thousand_events_resent_restamped_and_conflicting_roll_up_to_a_st
     let first = roi_e2e::samples::sample_project(&clean).await;
     roi_e2e::samples::register_dev_api_key(&clean).await;
     unlimited(&clean).await;
-    let draft = roi_domain::client::ProjectDraft {
-        client_id: "acme-logistics".parse().unwrap(),
-        project_name: "Invoice Reader".into(),
-        id: None,
-        solution_type: None,
-        status: None,
-        go_live_date: "2025-03-01".into(),
-        one_time_investment: rust_decimal::Decimal::from(20_000),
-        gross_margin: None,
-    };
-    let (second, _) = roi_app::setup::add_project(&clean, draft, "test")
-        .await
-        .unwrap();
-    let projects = [first.to_string(), second.id.to_string()];
-    let faulty = FaultyTable {
-        inner: Arc::clone(&inner),
-        dice: Dice::new(0xc4a05),
-        lose_percent: 10,
-        fail_percent: 15,
-        put_fail_percent: 5,
-    };
-    let app = router(Arc::new(EventsState {
-        store: Store::new(Arc::new(faulty), clock()),
-        prices: PriceTable::shipped().clone(),
-    }));
+    let second = roi_e2e::samples::second_project(&clean).await;
+    let projects = [first.to_string(), second.to_string()];
+    let app = faulty_app(&inner, 0xc4a05, 5);
     const UNIQUE: usize = 20_000;
     let originals: Vec<Value> = (0..UNIQUE).map(|i| chaos_event(i, &projects)).collect();
     let dice = Dice::new(0x5ca1e);

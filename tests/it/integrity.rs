@@ -11,8 +11,6 @@ use roi_app::ingest::{EventStatus, IngestReport, ingest};
 use roi_app::jobs::{Job, Services, run};
 use roi_app::pricing::PriceTable;
 use roi_app::rollup::rollup_days;
-use roi_app::setup::add_project;
-use roi_domain::client::ProjectDraft;
 use roi_domain::event::BodyFormat;
 use roi_domain::ports::{Clock, FixedClock, Item, Table};
 use roi_domain::{ClientId, RoiError};
@@ -101,17 +99,7 @@ async fn usage_per_project_survives_the_stored_rollup_and_long_names_fit_the_key
         // event from a department whose name is 256 four-byte characters (1 KiB)
         let store = Store::new(table, clock());
         samples::sample_project(&store).await;
-        let draft = ProjectDraft {
-            client_id: acme(),
-            project_name: "Invoice Reader".into(),
-            id: None,
-            solution_type: None,
-            status: None,
-            go_live_date: "2025-03-01".into(),
-            one_time_investment: dec!(20000),
-            gross_margin: None,
-        };
-        let (second, _) = add_project(&store, draft, "test").await.unwrap();
+        let second = samples::second_project(&store).await;
         let long_name = "𝔇".repeat(256);
         let data = |project: &str, tokens: u64, department: &str| {
             json!({"model": "claude-haiku-4-5", "input_tokens": tokens, "output_tokens": 0,
@@ -128,7 +116,7 @@ async fn usage_per_project_survives_the_stored_rollup_and_long_names_fit_the_key
                 usage(
                     "b",
                     "2026-11-20T15:01:00Z",
-                    data(second.id.as_str(), 2_000_000, &long_name),
+                    data(second.as_str(), 2_000_000, &long_name),
                 ),
             ],
         )
@@ -149,7 +137,7 @@ async fn usage_per_project_survives_the_stored_rollup_and_long_names_fit_the_key
             dec!(1),
             "{engine}"
         );
-        assert_eq!(cost(second.id.as_str()), dec!(2), "{engine}");
+        assert_eq!(cost(second.as_str()), dec!(2), "{engine}");
         // AND the long department name reads back whole
         assert_eq!(stored.by["department"][&long_name].events, 1, "{engine}");
     }

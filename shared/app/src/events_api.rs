@@ -228,6 +228,15 @@ fn unavailable(results: Option<&IngestReport>) -> Response {
     r
 }
 
+fn malformed(e: &DecodeError) -> Response {
+    problem(
+        StatusCode::BAD_REQUEST,
+        "/problems/malformed-body",
+        "Malformed body",
+        &e.to_string(),
+    )
+}
+
 fn too_large(detail: &str) -> Response {
     problem(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -243,8 +252,7 @@ fn too_large(detail: &str) -> Response {
 async fn rate_limited(
     state: &EventsState,
     caller: &Authenticated,
-    body: &[u8],
-    format: BodyFormat,
+    events: usize,
 ) -> Option<Response> {
     let settings = match state.store.settings(&caller.client_id).await {
         Ok(s) => s,
@@ -253,8 +261,6 @@ async fn rate_limited(
             return Some(unavailable(None));
         }
     };
-    // A body that cannot be split counts as one event: ingestion answers it 400.
-    let events = roi_domain::event::split(body, format).map_or(1, |e| e.len());
     let now = state.store.clock().now();
     let window = now
         .with_second(0)
@@ -350,18 +356,17 @@ async fn post_events(State(state): State<Arc<EventsState>>, req: Request) -> Res
             "Send application/cloudevents+json (one event), application/cloudevents-batch+json (an array) or application/x-ndjson (one event per line).",
         );
     };
-    if let Some(refused) = rate_limited(&state, &caller, &body, format).await {
+    let framed = match roi_domain::event::split(&body, format) {
+        Ok(framed) => framed,
+        Err(e @ DecodeError::TooManyEvents { .. }) => {
+            return too_large(&format!("{e}. {limit_text}"));
+        }
+        Err(e) => return malformed(&e),
+    };
+    if let Some(refused) = rate_limited(&state, &caller, framed.len()).await {
         return refused;
     }
-    match ingest::ingest(
-        &state.store,
-        &state.prices,
-        &caller.client_id,
-        &body,
-        format,
-    )
-    .await
-    {
+    match ingest::ingest_framed(&state.store, &state.prices, &caller.client_id, framed).await {
         Ok(report) if report.not_written > 0 => unavailable(Some(&report)),
         Ok(report) => {
             let status = if report.all_accepted() {
@@ -373,15 +378,8 @@ async fn post_events(State(state): State<Arc<EventsState>>, req: Request) -> Res
             };
             (status, axum::Json(report)).into_response()
         }
-        Err(IngestError::Decode(e @ DecodeError::TooManyEvents { .. })) => {
-            too_large(&format!("{e}. {limit_text}"))
-        }
-        Err(IngestError::Decode(e)) => problem(
-            StatusCode::BAD_REQUEST,
-            "/problems/malformed-body",
-            "Malformed body",
-            &e.to_string(),
-        ),
+        // (the body was framed above; only `ingest` decodes)
+        Err(IngestError::Decode(e)) => malformed(&e),
         Err(IngestError::UnknownClient(client)) => {
             tracing::error!(%client, key = %caller.key_id, "a valid key names a missing client");
             problem(

@@ -272,8 +272,22 @@ pub async fn ingest(
     body: &[u8],
     format: BodyFormat,
 ) -> Result<IngestReport, IngestError> {
+    ingest_framed(store, prices, client, event::split(body, format)?).await
+}
+
+/// Validates and stores events already framed by [`event::split`] (the events API splits
+/// once, to count them against the key's rate budget, then hands them here).
+///
+/// # Errors
+/// As [`ingest`], but for decoding.
+pub async fn ingest_framed(
+    store: &Store,
+    prices: &PriceTable,
+    client: &ClientId,
+    framed: Vec<event::RawEvent<'_>>,
+) -> Result<IngestReport, IngestError> {
     let now = store.clock().now();
-    let checked = event::split(body, format)?
+    let checked = framed
         .into_iter()
         .map(|raw| match raw {
             Ok(text) => event::validate(text, now),
