@@ -22,10 +22,20 @@ pub const REPORT_RECIPIENT: &str = "coo@acme-logistics.example";
 /// # Panics
 /// When any step fails: this is test set-up.
 pub async fn sample_project(store: &Store) -> ProjectId {
+    client_like_the_sample(store, "Acme Logistics", REPORT_RECIPIENT).await
+}
+
+/// Adds a client named `company` (time zone America/Chicago, reports to `recipient`) with
+/// the sample project and measurements of [`sample_project`], and returns the project id
+/// (`{client id}-support-assistant`).
+///
+/// # Panics
+/// When any step fails: this is test set-up.
+pub async fn client_like_the_sample(store: &Store, company: &str, recipient: &str) -> ProjectId {
     let client = ClientDraft {
-        company_name: "Acme Logistics".into(),
+        company_name: company.into(),
         time_zone: Some("America/Chicago".into()),
-        report_recipients: vec![REPORT_RECIPIENT.into()],
+        report_recipients: vec![recipient.into()],
         ..ClientDraft::default()
     };
     let (client, _) = add_client(store, client, "test")

@@ -265,6 +265,7 @@ pub async fn local_services(
         },
         signer: signer(data_dir)?,
         base_url,
+        queue: None,
     })
 }
 

@@ -78,6 +78,7 @@ fn services(store: &Store, dir: &tempfile::TempDir) -> Services {
         },
         signer: roi_app::form_link::FormSigner::new(b"integrity-test-secret-0123456789").unwrap(),
         base_url: "http://127.0.0.1".into(),
+        queue: None,
     }
 }
 
@@ -86,6 +87,40 @@ fn daily() -> Job {
         date: None,
         client: None,
     }
+}
+
+/// Rewrites the project's latest measurement as if stored before the bounds existed: a
+/// labour and a software cost of 5 × 10^28 USD each. Returns the item as it was.
+async fn poison_latest_measurement(
+    store: &Store,
+    table: &dyn Table,
+    project: &roi_domain::ProjectId,
+) -> Item {
+    let latest = store.snapshots(project).await.unwrap().pop().unwrap();
+    let pk = format!("PROJECT#{project}");
+    let sk = format!(
+        "SNAPSHOT#{}#{}#{}",
+        latest.measured_on(),
+        latest.kind(),
+        latest.id()
+    );
+    let healthy = table
+        .get(&pk, &sk)
+        .await
+        .unwrap()
+        .expect("the snapshot's item");
+    let mut record: Value = healthy.to_record().unwrap();
+    record["values"]["monthly_labor_cost"] = json!("50000000000000000000000000000");
+    record["values"]["monthly_software_cost"] = json!("50000000000000000000000000000");
+    let poisoned = Item {
+        attrs: record.as_object().unwrap().clone(),
+        ..healthy.clone()
+    };
+    table
+        .put(poisoned, roi_domain::ports::Condition::Always)
+        .await
+        .unwrap();
+    healthy
 }
 
 fn statuses(report: &IngestReport) -> Vec<EventStatus> {
@@ -296,29 +331,7 @@ async fn a_poisoned_measurement_fails_its_own_project_and_the_daily_job_goes_on(
         let store = Store::new(Arc::clone(&table), clock());
         let project = samples::sample_project(&store).await;
         let latest = store.snapshots(&project).await.unwrap().pop().unwrap();
-        let pk = format!("PROJECT#{project}");
-        let sk = format!(
-            "SNAPSHOT#{}#{}#{}",
-            latest.measured_on(),
-            latest.kind(),
-            latest.id()
-        );
-        let mut item = table
-            .get(&pk, &sk)
-            .await
-            .unwrap()
-            .expect("the snapshot's item");
-        let mut record: Value = item.to_record().unwrap();
-        record["values"]["monthly_labor_cost"] = json!("50000000000000000000000000000");
-        record["values"]["monthly_software_cost"] = json!("50000000000000000000000000000");
-        item = Item {
-            attrs: record.as_object().unwrap().clone(),
-            ..item
-        };
-        table
-            .put(item, roi_domain::ports::Condition::Always)
-            .await
-            .unwrap();
+        poison_latest_measurement(&store, table.as_ref(), &project).await;
         // AND a healthy second client
         let other = roi_domain::client::ClientDraft {
             company_name: "Beta Co".into(),
@@ -549,4 +562,292 @@ async fn a_rollup_write_cut_short_leaves_the_previous_one_whole() {
         assert_eq!(stored.by["department"].len(), 6, "{engine}");
         assert_eq!(store.rollup_users(&acme(), day).await.unwrap().len(), 0);
     }
+}
+
+/// 2026-11-03 noon in Chicago: a measurement of the sample project is due today (21 months
+/// after go-live), and yesterday is 2026-11-02.
+fn reminder_day() -> Arc<FixedClock> {
+    Arc::new(FixedClock::new("2026-11-03T18:00:00Z".parse().unwrap()))
+}
+
+/// The clients of the fan-out tests, in the order a job meets them; the middle one is
+/// poisoned.
+const THREE: [(&str, &str, &str); 3] = [
+    ("alpha-freight", "Alpha Freight", "cfo@alpha.example"),
+    ("mango-foods", "Mango Foods", "cfo@mango.example"),
+    ("zulu-parts", "Zulu Parts", "cfo@zulu.example"),
+];
+
+/// Adds the three clients, each with the sample project and measurements, and poisons the
+/// middle one's latest measurement. Returns each client's project and the healthy item.
+async fn three_clients_the_middle_poisoned(
+    store: &Store,
+    table: &dyn Table,
+) -> (Vec<roi_domain::ProjectId>, Item) {
+    let mut projects = Vec::new();
+    for (_, company, recipient) in THREE {
+        projects.push(samples::client_like_the_sample(store, company, recipient).await);
+    }
+    let healthy = poison_latest_measurement(store, table, &projects[1]).await;
+    (projects, healthy)
+}
+
+/// Whether `client` got its roll-up of 2026-11-02, its ROI as of that day, and its reminder.
+async fn got_its_daily_work(
+    store: &Store,
+    outbox: &std::path::Path,
+    (client, project, recipient): (&str, &roi_domain::ProjectId, &str),
+) -> (bool, bool, bool) {
+    let yesterday: chrono::NaiveDate = "2026-11-02".parse().unwrap();
+    let client: ClientId = client.parse().unwrap();
+    let rolled = store.rollup(&client, yesterday).await.unwrap().is_some();
+    let roi = store
+        .roi_calculations(project)
+        .await
+        .unwrap()
+        .iter()
+        .any(|c| c.calculation_date == yesterday);
+    let mailer = roi_adapters::outbox::OutboxMailer::new(outbox, Arc::clone(store.clock()));
+    let reminded = mailer.messages().unwrap().iter().any(|path| {
+        let eml = std::fs::read_to_string(path).unwrap();
+        eml.contains(&format!("To: {recipient}")) && eml.contains("/forms/")
+    });
+    (rolled, roi, reminded)
+}
+
+#[tokio::test]
+async fn a_poisoned_client_between_two_healthy_ones_fails_alone_in_process() {
+    for (engine, table) in engines(&tempfile::tempdir().unwrap(), &reminder_day()).await {
+        // GIVEN three clients, the middle one's latest measurement poisoned
+        let store = Store::new(Arc::clone(&table), reminder_day());
+        let (projects, _) = three_clients_the_middle_poisoned(&store, table.as_ref()).await;
+        // WHEN the daily job runs in-process (roi serve)
+        let dir = tempfile::tempdir().unwrap();
+        let report = run(&services(&store, &dir), &daily()).await.unwrap();
+        // THEN one unit failed, naming its client and the field
+        assert_eq!(
+            (report.clients, report.units_failed),
+            (3, 1),
+            "{engine}: {report:?}"
+        );
+        assert!(
+            report.failures.len() == 1
+                && report.failures[0].starts_with("mango-foods: ROI of mango-foods")
+                && report.failures[0].contains("monthly_labor_cost"),
+            "{engine}: {report:?}"
+        );
+        // AND both healthy clients got their roll-up, ROI and reminder
+        for i in [0, 2] {
+            let (client, _, recipient) = THREE[i];
+            assert_eq!(
+                got_its_daily_work(&store, dir.path(), (client, &projects[i], recipient)).await,
+                (true, true, true),
+                "{engine}: {client}"
+            );
+        }
+        // AND the poisoned one everything but its ROI
+        let (client, _, recipient) = THREE[1];
+        assert_eq!(
+            got_its_daily_work(&store, dir.path(), (client, &projects[1], recipient)).await,
+            (true, false, true),
+            "{engine}"
+        );
+    }
+}
+
+/// What Lambda's SQS event source does: receives up to ten messages and hands them to the
+/// function as one event. Returns the event and each message's (id, receipt handle).
+async fn deliver(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    arn: &str,
+) -> (Value, Vec<(String, String)>) {
+    let out = sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let mut records = Vec::new();
+    let mut receipts = Vec::new();
+    for m in out.messages.unwrap_or_default() {
+        let (id, receipt) = (m.message_id.unwrap(), m.receipt_handle.unwrap());
+        records.push(
+            json!({"messageId": id, "receiptHandle": receipt, "body": m.body.unwrap(),
+            "attributes": {}, "messageAttributes": {}, "md5OfBody": m.md5_of_body,
+            "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "us-east-1"}),
+        );
+        receipts.push((id, receipt));
+    }
+    (json!({ "Records": records }), receipts)
+}
+
+/// What the event source does with the function's answer: deletes every message it did not
+/// name as failed. Returns the failed message ids.
+async fn settle(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    receipts: &[(String, String)],
+    answer: roi_app::jobs::Answer,
+) -> Vec<String> {
+    let roi_app::jobs::Answer::Units(response) = answer else {
+        panic!("an SQS event is answered with batch item failures: {answer:?}");
+    };
+    let failed: Vec<String> = response
+        .batch_item_failures
+        .into_iter()
+        .map(|f| f.item_identifier)
+        .collect();
+    for (id, receipt) in receipts.iter().filter(|(id, _)| !failed.contains(id)) {
+        sqs.delete_message()
+            .queue_url(url)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("deleting {id}: {e}"));
+    }
+    failed
+}
+
+async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    sqs.get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone()
+}
+
+#[tokio::test]
+async fn on_aws_a_poisoned_clients_unit_is_retried_dead_lettered_and_replayed() {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    use roi_app::jobs::{Answer, handle_invocation};
+    // GIVEN DynamoDB and SQS in moto: the units queue redrives to a dead-letter queue after
+    // two receives (the template says three), with no visibility delay for the test
+    let config = moto::sdk_config().await;
+    let table = DynamoTable::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        moto::unique("fan-out"),
+        reminder_day() as Arc<dyn Clock>,
+    );
+    table.create_if_missing().await.unwrap();
+    let table: Arc<dyn Table> = Arc::new(table);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let create = |name: String| sqs.create_queue().queue_name(name);
+    let dlq = create(moto::unique("units-dlq"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let policy = json!({"deadLetterTargetArn": queue_arn(&sqs, &dlq).await, "maxReceiveCount": 2});
+    let units = create(moto::unique("units"))
+        .attributes(QueueAttributeName::RedrivePolicy, policy.to_string())
+        .attributes(QueueAttributeName::VisibilityTimeout, "0")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let (units_arn, dlq_arn) = (queue_arn(&sqs, &units).await, queue_arn(&sqs, &dlq).await);
+    // AND three clients, the middle one poisoned
+    let store = Store::new(Arc::clone(&table), reminder_day());
+    let (projects, healthy) = three_clients_the_middle_poisoned(&store, table.as_ref()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let services = Services {
+        queue: Some(Arc::new(roi_adapters::sqs::SqsQueue::new(
+            sqs.clone(),
+            units.clone(),
+        ))),
+        ..services(&store, &dir)
+    };
+
+    // WHEN the daily schedule fires THEN it only queues one unit per client
+    let answer = handle_invocation(
+        &services,
+        json!({"job": "daily", "correlation_id": "sched-daily-7"}),
+    )
+    .await
+    .unwrap();
+    let Answer::Job(report) = answer else {
+        panic!("{answer:?}")
+    };
+    assert_eq!(
+        (report.units_queued, report.days_rolled_up),
+        (3, 0),
+        "{report:?}"
+    );
+    assert!(
+        !got_its_daily_work(
+            &store,
+            dir.path(),
+            ("alpha-freight", &projects[0], "cfo@alpha.example")
+        )
+        .await
+        .0
+    );
+
+    // WHEN the event source hands the units to compute-roi
+    let (event, receipts) = deliver(&sqs, &units, &units_arn).await;
+    assert_eq!(receipts.len(), 3);
+    let answer = handle_invocation(&services, event).await.unwrap();
+    let failed = settle(&sqs, &units, &receipts, answer).await;
+    // THEN only the poisoned client's message is named as failed
+    let poisoned: Vec<&String> = receipts
+        .iter()
+        .map(|(id, _)| id)
+        .filter(|id| failed.contains(id))
+        .collect();
+    assert_eq!(poisoned.len(), 1, "{failed:?}");
+    // AND both healthy clients got their roll-up, ROI and reminder
+    for i in [0, 2] {
+        let (client, _, recipient) = THREE[i];
+        assert_eq!(
+            got_its_daily_work(&store, dir.path(), (client, &projects[i], recipient)).await,
+            (true, true, true),
+            "{client}"
+        );
+    }
+
+    // WHEN SQS delivers the failed unit again, it fails again, and after its second receive
+    // it is moved to the dead-letter queue
+    let (event, receipts) = deliver(&sqs, &units, &units_arn).await;
+    assert_eq!(receipts.len(), 1, "only the failed unit comes back");
+    let again = handle_invocation(&services, event).await.unwrap();
+    assert_eq!(settle(&sqs, &units, &receipts, again).await.len(), 1);
+    let (event, receipts) = deliver(&sqs, &units, &units_arn).await;
+    assert!(receipts.is_empty(), "{event}");
+    let (event, receipts) = deliver(&sqs, &dlq, &dlq_arn).await;
+    assert_eq!(receipts.len(), 1);
+    let body: Value = serde_json::from_str(event["Records"][0]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (body["job"].as_str(), body["client"].as_str()),
+        (Some("daily"), Some("mango-foods")),
+        "the dead letter names its job and client: {body}"
+    );
+    assert_eq!(
+        body["correlation_id"], "sched-daily-7",
+        "and the schedule's correlation id"
+    );
+
+    // WHEN the measurement is corrected and the dead letter replayed THEN the unit succeeds
+    table
+        .put(healthy, roi_domain::ports::Condition::Always)
+        .await
+        .unwrap();
+    let replayed = handle_invocation(&services, event).await.unwrap();
+    assert_eq!(
+        settle(&sqs, &dlq, &receipts, replayed).await,
+        Vec::<String>::new()
+    );
+    let (client, _, recipient) = THREE[1];
+    assert_eq!(
+        got_its_daily_work(&store, dir.path(), (client, &projects[1], recipient)).await,
+        (true, true, true)
+    );
 }

@@ -282,6 +282,85 @@ fn expanded_template_grants_no_wildcard_and_wires_every_function() {
     // and a report whose e-mail failed raises an alarm
     let delivery = &resources["ReportDeliveryFailures"]["Properties"];
     assert_eq!(delivery["MetricName"], "report_delivery_failed");
+
+    // Scheduled work fans out on SQS, one unit per client (issue 13): compute-roi queues
+    // and consumes them with partial batch failures; a unit failing three times is
+    // dead-lettered, with an alarm.
+    let compute = &resources["ComputeRoiFunction"]["Properties"];
+    assert_eq!(
+        compute["Environment"]["Variables"]["ROI_JOB_QUEUE_URL"]["Ref"],
+        "JobQueue"
+    );
+    let queue = &resources["JobQueue"]["Properties"];
+    assert_eq!(
+        queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0],
+        "JobDeadLetterQueue"
+    );
+    assert_eq!(queue["RedrivePolicy"]["maxReceiveCount"], 3);
+    assert!(
+        queue["VisibilityTimeout"].as_u64().unwrap() >= 6 * compute["Timeout"].as_u64().unwrap(),
+        "a unit stays hidden while compute-roi may still run it"
+    );
+    let mapping = &resources["ComputeRoiUnits"]["Properties"];
+    assert_eq!(mapping["EventSourceArn"]["Fn::GetAtt"][0], "JobQueue");
+    assert_eq!(
+        mapping["FunctionResponseTypes"][0],
+        "ReportBatchItemFailures"
+    );
+    let dead = &resources["JobDeadLetterAlarm"]["Properties"];
+    assert_eq!(
+        (
+            dead["MetricName"].as_str(),
+            dead["Dimensions"][0]["Value"]["Fn::GetAtt"][0].as_str()
+        ),
+        (
+            Some("ApproximateNumberOfMessagesVisible"),
+            Some("JobDeadLetterQueue")
+        )
+    );
+
+    // Each role allows only the table actions its function's code calls (reviewed for
+    // issue 13: BatchGetItem is the event claims and raw-key checks of ingestion; BatchWrite
+    // and Delete are ingestion's batches, the roll-up generations and released claims).
+    for (function, actions) in [
+        ("SubmitFormFunction", vec!["GetItem", "Query", "PutItem"]),
+        (
+            "IngestEventsFunction",
+            vec![
+                "GetItem",
+                "Query",
+                "PutItem",
+                "BatchGetItem",
+                "BatchWriteItem",
+            ],
+        ),
+        (
+            "ComputeRoiFunction",
+            vec![
+                "GetItem",
+                "Query",
+                "PutItem",
+                "BatchWriteItem",
+                "DeleteItem",
+            ],
+        ),
+        (
+            "GenerateReportFunction",
+            vec!["GetItem", "Query", "PutItem"],
+        ),
+    ] {
+        let role = &resources[&format!("{function}Role")]["Properties"]["Policies"];
+        let allowed: std::collections::BTreeSet<String> = as_list(role)
+            .into_iter()
+            .flat_map(|p| as_list(&p["PolicyDocument"]["Statement"]))
+            .filter(|st| st["Effect"] == "Allow")
+            .flat_map(|st| as_list(&st["Action"]))
+            .filter_map(|a| a.as_str()?.strip_prefix("dynamodb:").map(str::to_owned))
+            .collect();
+        let expected: std::collections::BTreeSet<String> =
+            actions.into_iter().map(str::to_owned).collect();
+        assert_eq!(allowed, expected, "{function}");
+    }
 }
 
 #[test]

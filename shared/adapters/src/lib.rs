@@ -5,6 +5,7 @@
 //! | [`Table`](roi_domain::ports::Table) | [`dynamodb::DynamoTable`] | [`redb_table::RedbTable`] |
 //! | [`BlobStore`](roi_domain::ports::BlobStore) | [`s3::S3BlobStore`] | [`dir_blobs::DirBlobStore`] |
 //! | [`Mailer`](roi_domain::ports::Mailer) | [`ses::SesMailer`] | [`outbox::OutboxMailer`] |
+//! | [`WorkQueue`](roi_domain::ports::WorkQueue) | [`sqs::SqsQueue`] | none: `roi serve` runs each unit in-process (`roi_app::jobs::run`) |
 //!
 //! Every adapter of a port passes the same conformance suite (`tests/it/conformance`).
 
@@ -15,4 +16,5 @@ pub mod outbox;
 pub mod redb_table;
 pub mod s3;
 pub mod ses;
+pub mod sqs;
 pub mod webhook;

@@ -8,14 +8,32 @@
 //! | `backfill` | by hand | rolls up `from..=to`, then ROI as of `to` |
 //! | `project_changed` | a form submission | recomputes that project's ROI as of today |
 //!
-//! Every step is idempotent, so a retried or overlapping run changes nothing. A client or
-//! project that fails is logged and reported; the others go on.
+//! A scheduled job for every client is split into **units**, one per client (the job with
+//! its `client` set). Each unit runs on its own: a failing client, project or day is
+//! logged with the client id, reported and counted (`job_units_failed`), and the other
+//! units go on.
+//!
+//! - On AWS (`Services::queue` set), the scheduled invocation only queues the units on
+//!   SQS ([`handle_payload`]); `compute-roi` consumes them ([`handle_units`]) and reports
+//!   each failed unit as a batch item failure, so SQS delivers it again and, after the
+//!   queue's `maxReceiveCount`, moves it to the dead-letter queue (README, "When a client's
+//!   scheduled work fails").
+//! - Under `roi serve` and `roi compute` (no queue), [`run`] runs the units one after the
+//!   other in-process.
+//!
+//! Every step is idempotent (deterministic keys, claims before e-mail), so a retried,
+//! duplicated or overlapping unit changes nothing.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use chrono::NaiveDate;
+use roi_domain::ports::{QueueError, WorkQueue};
 use roi_domain::{Client, ClientId, ProjectId};
 use serde::{Deserialize, Serialize};
+
+use crate::correlation::CorrelationId;
 
 use crate::alerts::{self, Notifier};
 use crate::compute::{ComputeError, compute_periods};
@@ -77,6 +95,9 @@ pub enum JobError {
     /// Storage failed before any work.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The units could not be queued; the scheduler's retry queues them all again.
+    #[error("queueing the units: {0}")]
+    Queue(#[from] QueueError),
 }
 
 impl Job {
@@ -99,7 +120,17 @@ impl Job {
         }
         let job: Self =
             serde_json::from_value(payload).map_err(|e| JobError::NotAJob(e.to_string()))?;
-        let dates = match &job {
+        job.check()?;
+        Ok(job)
+    }
+
+    /// Checks the job's dates: each within `roi_domain::dates`' window, and a backfill's
+    /// range in order and at most [`MAX_SPAN_DAYS`] days.
+    ///
+    /// # Errors
+    /// [`JobError::BadRange`].
+    pub fn check(&self) -> Result<(), JobError> {
+        let dates = match self {
             Job::Daily { date, .. } => date.iter().copied().collect(),
             Job::Backfill { from, to, .. } => vec![*from, *to],
             Job::AlertCheck { .. } | Job::ProjectChanged { .. } => Vec::new(),
@@ -107,7 +138,41 @@ impl Job {
         for date in dates {
             roi_domain::dates::in_window(date).map_err(JobError::BadRange)?;
         }
-        Ok(job)
+        if let Job::Backfill { from, to, .. } = self
+            && (from > to || (*to - *from).num_days() >= MAX_SPAN_DAYS)
+        {
+            return Err(JobError::BadRange(format!(
+                "backfill {from} to {to}: the first day must not be after the last, and at most {MAX_SPAN_DAYS} days"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The one client this job is narrowed to, if any (a project-changed job names a project).
+    pub fn client(&self) -> Option<&ClientId> {
+        match self {
+            Job::Daily { client, .. }
+            | Job::AlertCheck { client }
+            | Job::Backfill { client, .. } => client.as_ref(),
+            Job::ProjectChanged { .. } => None,
+        }
+    }
+
+    /// Whether the job covers every client, and so splits into one unit per client.
+    pub fn fans_out(&self) -> bool {
+        !matches!(self, Job::ProjectChanged { .. }) && self.client().is_none()
+    }
+
+    /// This job's unit for `id`: the same job narrowed to that client.
+    pub fn unit_for(&self, id: ClientId) -> Job {
+        let mut unit = self.clone();
+        match &mut unit {
+            Job::Daily { client, .. }
+            | Job::AlertCheck { client }
+            | Job::Backfill { client, .. } => *client = Some(id),
+            Job::ProjectChanged { .. } => {}
+        }
+        unit
     }
 }
 
@@ -129,6 +194,11 @@ pub struct JobReport {
     pub alert_notices: u32,
     /// Reminders sent.
     pub reminders: u32,
+    /// Units (one client each) queued for `compute-roi` to run, when the job was queued
+    /// rather than run.
+    pub units_queued: u32,
+    /// Units with at least one failure.
+    pub units_failed: u32,
     /// What failed, one line each (details in the logs).
     pub failures: Vec<String>,
 }
@@ -143,18 +213,55 @@ pub struct Services {
     pub signer: FormSigner,
     /// Where forms are served.
     pub base_url: String,
+    /// Where a job for every client queues its units (SQS on AWS); `None` runs them
+    /// in-process.
+    pub queue: Option<Arc<dyn WorkQueue>>,
 }
 
 impl std::fmt::Debug for Services {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Services")
             .field("base_url", &self.base_url)
+            .field("queue", &self.queue.is_some())
             .finish_non_exhaustive()
     }
 }
 
-/// Reads an invocation payload ([`Job::from_payload`]) and runs the job: the `compute-roi`
-/// function's handler.
+/// What one invocation of `compute-roi` answers: a job's report, or, for an SQS event, the
+/// batch item failures (`{"batchItemFailures": [{"itemIdentifier": message id}]}`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    /// A job ran or queued its units.
+    Job(JobReport),
+    /// The units of an SQS event ran; the failed ones are named.
+    Units(SqsBatchResponse),
+}
+
+/// The `compute-roi` function's handler: an SQS event (`Records[].eventSource` =
+/// `aws:sqs`) goes to [`handle_units`], anything else to [`handle_payload`].
+///
+/// # Errors
+/// [`JobError`] from [`handle_payload`]; an SQS event never fails as a whole.
+pub async fn handle_invocation(
+    services: &Services,
+    payload: serde_json::Value,
+) -> Result<Answer, JobError> {
+    let from_sqs = payload
+        .pointer("/Records/0/eventSource")
+        .and_then(|v| v.as_str())
+        == Some("aws:sqs");
+    if from_sqs {
+        let event: SqsEvent =
+            serde_json::from_value(payload).map_err(|e| JobError::NotAJob(e.to_string()))?;
+        return Ok(Answer::Units(handle_units(services, event).await));
+    }
+    Ok(Answer::Job(handle_payload(services, payload).await?))
+}
+
+/// Reads an invocation payload ([`Job::from_payload`]) and does the job: with a queue, a job
+/// for every client only queues its units ([`JobReport::units_queued`]); otherwise, or for
+/// a job narrowed to one client or project, it runs ([`run`]).
 ///
 /// # Errors
 /// [`JobError`].
@@ -164,92 +271,171 @@ pub async fn handle_payload(
 ) -> Result<JobReport, JobError> {
     let id = crate::correlation::for_job(&payload);
     let job = Job::from_payload(payload)?;
-    crate::correlation::scope("job", id, run(services, &job)).await
+    crate::correlation::scope("job", id.clone(), async {
+        match &services.queue {
+            Some(queue) if job.fans_out() => {
+                enqueue(&services.store, queue.as_ref(), &job, &id).await
+            }
+            _ => run(services, &job).await,
+        }
+    })
+    .await
 }
 
-/// Runs one job.
+/// Queues one unit per client, each carrying the job's correlation id.
+async fn enqueue(
+    store: &Store,
+    queue: &dyn WorkQueue,
+    job: &Job,
+    id: &CorrelationId,
+) -> Result<JobReport, JobError> {
+    let clients = store.clients().await?;
+    let mut bodies = Vec::with_capacity(clients.len());
+    for client in clients {
+        let mut unit = serde_json::to_value(job.unit_for(client.id))
+            .map_err(|e| JobError::NotAJob(e.to_string()))?;
+        unit["correlation_id"] = id.as_str().into();
+        bodies.push(unit.to_string());
+    }
+    queue.send(&bodies).await?;
+    let n = u32::try_from(bodies.len()).unwrap_or(u32::MAX);
+    let report = JobReport {
+        clients: n,
+        units_queued: n,
+        ..JobReport::default()
+    };
+    tracing::info!(job = ?job, units = n, "units queued");
+    Ok(report)
+}
+
+/// Runs the units of an SQS event one after the other (each as [`run`] would), and names the
+/// messages whose unit failed, or could not be read, so SQS delivers them again (then to
+/// the dead-letter queue). Successful messages are deleted by Lambda.
+pub async fn handle_units(services: &Services, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for message in event.records {
+        let Some(message_id) = message.message_id else {
+            tracing::error!("an SQS message without a message id; it cannot be reported");
+            continue;
+        };
+        let unit = message
+            .body
+            .as_deref()
+            .map(serde_json::from_str::<serde_json::Value>)
+            .unwrap_or(Ok(serde_json::Value::Null));
+        let outcome = match unit {
+            Ok(payload) => {
+                let id = crate::correlation::for_job(&payload);
+                crate::correlation::scope("unit", id, async {
+                    let job = Job::from_payload(payload)?;
+                    run(services, &job).await
+                })
+                .await
+            }
+            Err(e) => Err(JobError::NotAJob(e.to_string())),
+        };
+        let failed = match &outcome {
+            Ok(report) => report.units_failed > 0,
+            Err(e) => {
+                metrics::counter!("job_units_failed").increment(1);
+                tracing::error!(message_id, error = %e, "a queued unit could not run");
+                true
+            }
+        };
+        if failed {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = message_id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}
+
+/// Runs one job in-process: for every client (or the one it names), its unit, each on its
+/// own (module docs).
 ///
 /// # Errors
-/// [`JobError`] for a job that cannot start; failures of single clients or projects are in
-/// the report.
+/// [`JobError`] for a job that cannot start; failures of single clients, days or projects
+/// are in the report.
 pub async fn run(services: &Services, job: &Job) -> Result<JobReport, JobError> {
+    job.check()?;
     let store = &services.store;
     let mut report = JobReport::default();
-    let clients = |only: &Option<ClientId>| {
-        let only = only.clone();
-        async move {
-            let all = store.clients().await?;
-            match only {
-                None => Ok(all),
-                Some(id) => {
-                    let found: Vec<Client> = all.into_iter().filter(|c| c.id == id).collect();
-                    if found.is_empty() {
-                        Err(JobError::Unknown(format!("client '{id}' does not exist")))
-                    } else {
-                        Ok(found)
-                    }
-                }
-            }
-        }
+    if let Job::ProjectChanged { project_id } = job {
+        project_changed(services, project_id, &mut report).await?;
+        tracing::info!(job = ?job, report = ?report, "job done");
+        return Ok(report);
+    }
+    let clients = match job.client() {
+        None => store.clients().await?,
+        Some(id) => vec![
+            store
+                .client(id)
+                .await?
+                .ok_or_else(|| JobError::Unknown(format!("client '{id}' does not exist")))?,
+        ],
     };
-    match job {
-        Job::Daily { date, client } => {
-            for c in clients(client).await? {
-                report.clients += 1;
-                let today = store.client_today(Some(&c));
-                let day = date.unwrap_or(today - chrono::Days::new(1));
-                let rolled = roll_changed(store, &c.id, day, today).await;
-                if let Ok((rolled, kept)) = &rolled {
-                    report.days_rolled_up += rolled;
-                    report.days_final += kept;
-                }
-                step(&mut report, &c.id, "roll-up", rolled.map(|_| ()));
-                compute_client(services, &c, day, &mut report).await;
-                alert_check(services, &c, &mut report).await;
-                remind(services, &c, today, &mut report).await;
-            }
-        }
-        Job::AlertCheck { client } => {
-            for c in clients(client).await? {
-                report.clients += 1;
-                alert_check(services, &c, &mut report).await;
-            }
-        }
-        Job::Backfill { from, to, client } => {
-            if from > to || (*to - *from).num_days() >= MAX_SPAN_DAYS {
-                return Err(JobError::BadRange(format!(
-                    "backfill {from} to {to}: the first day must not be after the last, and at most {MAX_SPAN_DAYS} days"
-                )));
-            }
-            for c in clients(client).await? {
-                report.clients += 1;
-                let rolled = roll(store, &c.id, *from, *to).await;
-                if let Ok(n) = &rolled {
-                    report.days_rolled_up += n;
-                    let asked = u32::try_from((*to - *from).num_days() + 1).unwrap_or(u32::MAX);
-                    report.days_final += asked.saturating_sub(*n);
-                }
-                step(&mut report, &c.id, "roll-up", rolled.map(|_| ()));
-                compute_client(services, &c, *to, &mut report).await;
-            }
-        }
-        Job::ProjectChanged { project_id } => {
-            let project = store.project(project_id).await?.ok_or_else(|| {
-                JobError::Unknown(format!("project '{project_id}' does not exist"))
-            })?;
-            let client = store.client(&project.client_id).await?.ok_or_else(|| {
-                JobError::Unknown(format!("client '{}' does not exist", project.client_id))
-            })?;
-            report.clients = 1;
-            let today = store.client_today(Some(&client));
-            let daily =
-                crate::compute::stored_rollups(store, &client.id, project.go_live_date, today)
-                    .await?;
-            compute_project(services, &client, &project.id, today, &daily, &mut report).await;
+    for client in clients {
+        report.clients += 1;
+        let before = report.failures.len();
+        run_unit(services, job, &client, &mut report).await;
+        if report.failures.len() > before {
+            report.units_failed += 1;
+            metrics::counter!("job_units_failed").increment(1);
+            tracing::error!(client = %client.id, "a client's unit failed; the other clients go on");
         }
     }
     tracing::info!(job = ?job, report = ?report, "job done");
     Ok(report)
+}
+
+/// One client's part of `job`.
+async fn run_unit(services: &Services, job: &Job, c: &Client, report: &mut JobReport) {
+    let store = &services.store;
+    match job {
+        Job::Daily { date, .. } => {
+            let today = store.client_today(Some(c));
+            let day = date.unwrap_or(today - chrono::Days::new(1));
+            roll_changed(store, &c.id, day, today, report).await;
+            compute_client(services, c, day, report).await;
+            alert_check(services, c, report).await;
+            remind(services, c, today, report).await;
+        }
+        Job::AlertCheck { .. } => alert_check(services, c, report).await,
+        Job::Backfill { from, to, .. } => {
+            let rolled = roll(store, &c.id, *from, *to).await;
+            if let Ok(n) = &rolled {
+                report.days_rolled_up += n;
+                let asked = u32::try_from((*to - *from).num_days() + 1).unwrap_or(u32::MAX);
+                report.days_final += asked.saturating_sub(*n);
+            }
+            step(report, &c.id, "roll-up", rolled.map(|_| ()));
+            compute_client(services, c, *to, report).await;
+        }
+        Job::ProjectChanged { .. } => {}
+    }
+}
+
+/// A project's measurements changed: its ROI periods as of its client's today.
+async fn project_changed(
+    services: &Services,
+    project_id: &ProjectId,
+    report: &mut JobReport,
+) -> Result<(), JobError> {
+    let store = &services.store;
+    let project = store
+        .project(project_id)
+        .await?
+        .ok_or_else(|| JobError::Unknown(format!("project '{project_id}' does not exist")))?;
+    let client = store.client(&project.client_id).await?.ok_or_else(|| {
+        JobError::Unknown(format!("client '{}' does not exist", project.client_id))
+    })?;
+    report.clients = 1;
+    let today = store.client_today(Some(&client));
+    let daily =
+        crate::compute::stored_rollups(store, &client.id, project.go_live_date, today).await?;
+    compute_project(services, &client, &project.id, today, &daily, report).await;
+    Ok(())
 }
 
 fn step<E: std::fmt::Display>(
@@ -274,39 +460,42 @@ async fn roll(
 }
 
 /// Rolls up `day` and every earlier day marked changed since its roll-up (late events,
-/// imports), oldest first; each roll-up marks its day caught up. A marked day that is already final
-/// (`roi_domain::event::first_open_day`) is logged and closed, never rewritten. Returns the
-/// days rolled up and the final days met.
+/// imports), oldest first, each day on its own (a failing day is reported, the next goes
+/// on); each roll-up marks its day caught up. A marked day that is already final
+/// (`roi_domain::event::first_open_day`) is logged and closed, never rewritten.
 async fn roll_changed(
     store: &Store,
     client: &ClientId,
     day: NaiveDate,
     today: NaiveDate,
-) -> Result<(u32, u32), RollupError> {
-    let markers: Vec<_> = store
-        .changed_days(client)
-        .await?
-        .into_iter()
-        .filter(|m| m.day <= day)
-        .collect();
+    report: &mut JobReport,
+) {
+    let markers: Vec<_> = match store.changed_days(client).await {
+        Ok(m) => m.into_iter().filter(|m| m.day <= day).collect(),
+        Err(e) => {
+            step(report, client, "changed days", Err(e));
+            Vec::new()
+        }
+    };
     let first_open = roi_domain::event::first_open_day(today);
     let mut days: std::collections::BTreeSet<NaiveDate> = markers.iter().map(|m| m.day).collect();
     days.insert(day);
-    let (mut rolled, mut kept) = (0u32, 0u32);
     for d in days {
         if d < first_open {
             tracing::warn!(%client, day = %d, "a changed day is final; its roll-up is kept");
             if let Some(marker) = markers.iter().find(|m| m.day == d) {
-                store.day_rolled_up(client, marker).await?;
+                let closed = store.day_rolled_up(client, marker).await;
+                step(report, client, &format!("roll-up of {d}"), closed);
             }
-            kept += 1;
+            report.days_final += 1;
             continue;
         }
         // closes the day's marker too
-        rollup_days(store, client, d, d).await?;
-        rolled += 1;
+        match rollup_days(store, client, d, d).await {
+            Ok(_) => report.days_rolled_up += 1,
+            Err(e) => step(report, client, &format!("roll-up of {d}"), Err::<(), _>(e)),
+        }
     }
-    Ok((rolled, kept))
 }
 
 async fn compute_client(

@@ -15,7 +15,7 @@ use roi_app::Store;
 use roi_app::alerts::Notifier;
 use roi_app::form_link::FormSigner;
 use roi_app::ingest::ingest;
-use roi_app::jobs::{JobError, Services, handle_payload};
+use roi_app::jobs::{Answer, JobError, Services, handle_invocation, handle_payload};
 use roi_app::pricing::PriceTable;
 use roi_domain::event::BodyFormat;
 use roi_domain::ports::{Clock, FixedClock, Table, WebhookDelivery, WebhookError, Webhooks};
@@ -74,6 +74,7 @@ async fn every_event_does_what_its_name_says(table: Arc<dyn Table>, outbox: &std
         },
         signer: FormSigner::new(b"local-development-secret-not-for-production").unwrap(),
         base_url: "http://127.0.0.1:8080".into(),
+        queue: None,
     };
 
     // backfill: five days rolled up, then every period as of the 20th
@@ -140,6 +141,25 @@ async fn every_event_does_what_its_name_says(table: Arc<dyn Table>, outbox: &std
             .unwrap()
             .iter()
             .any(|c| c.calculation_date.to_string() == "2026-11-21")
+    );
+
+    // an SQS event of two units: the known client's runs, the unknown one's is named failed
+    let r = handle_invocation(&services, payload("units.json"))
+        .await
+        .unwrap();
+    let Answer::Units(batch) = r else {
+        panic!("{r:?}")
+    };
+    let failed: Vec<&str> = batch
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["7d1e9f20-3b4c-4a5d-8e6f-2a3b4c5d6e02"]);
+    assert_eq!(
+        serde_json::to_value(&batch).unwrap()["batchItemFailures"][0]["itemIdentifier"],
+        "7d1e9f20-3b4c-4a5d-8e6f-2a3b4c5d6e02",
+        "the shape Lambda's event source reads"
     );
 
     // anything else is refused with a reason

@@ -114,6 +114,7 @@ async fn ops(now: &str) -> Ops {
         },
         signer: FormSigner::new(b"jobs-test-secret-jobs-test-secret!!").unwrap(),
         base_url: "https://roi.example".into(),
+        queue: None,
     };
     Ops {
         store,
