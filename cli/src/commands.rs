@@ -47,7 +47,13 @@ pub enum ClientCommand {
         /// The client's id.
         #[arg(long, value_name = "ID")]
         client: String,
-        /// A JSON file of settings; fields left out keep their defaults.
+        /// A JSON file of settings; fields left out keep their defaults. Each webhook's
+        /// `secret` is moved to the secret store (Secrets Manager with
+        /// `ROI_STORE=dynamodb`, the data directory's `secrets/` otherwise) under
+        /// `$ROI_WEBHOOK_SECRET_PREFIX{client}/…` (default prefix `roi-tracker/webhooks/`,
+        /// the stack output `WebhookSecretPrefix`); the settings keep only its
+        /// `secret_name`, and a webhook shown with a `secret_name` keeps its secret when
+        /// saved again.
         #[arg(long, value_name = "FILE")]
         set: Option<PathBuf>,
     },
@@ -261,12 +267,31 @@ pub async fn local_services(
         notifier: roi_app::alerts::Notifier {
             mailer: mailer(store, data_dir, on_aws).await,
             webhooks: Arc::new(roi_adapters::webhook::HttpWebhooks::default().allowing_loopback()),
+            secrets: secrets(data_dir, on_aws).await,
             mail_from,
         },
         signer: signer(data_dir)?,
         base_url,
         queue: None,
     })
+}
+
+/// Where webhook secrets are kept: Secrets Manager with `ROI_STORE=dynamodb`, else the data
+/// directory's `secrets/` (files readable by their owner only).
+pub async fn secrets(
+    data_dir: &std::path::Path,
+    on_aws: bool,
+) -> Arc<dyn roi_domain::ports::SecretStore> {
+    if on_aws {
+        let config = aws_config_load().await;
+        Arc::new(roi_adapters::secrets_manager::SecretsManagerStore::new(
+            aws_sdk_secretsmanager::Client::new(&config),
+        ))
+    } else {
+        Arc::new(roi_adapters::dir_secrets::DirSecrets::new(
+            data_dir.join("secrets"),
+        ))
+    }
 }
 
 /// SES with `ROI_STORE=dynamodb`, else the `.eml` outbox under the data directory.
@@ -421,9 +446,15 @@ pub async fn run(cli: Cli) -> Result<()> {
                     .with_context(|| format!("reading {}", file.display()))?;
                 let settings: roi_app::settings::ClientSettings = serde_json::from_str(&text)
                     .with_context(|| format!("{} is not a settings file", file.display()))?;
-                settings.check()?;
-                store.put_settings(&client, &settings).await?;
-                eprintln!("Stored the settings of {client}.");
+                let prefix = std::env::var("ROI_WEBHOOK_SECRET_PREFIX")
+                    .unwrap_or_else(|_| roi_app::settings::DEFAULT_SECRET_PREFIX.into());
+                let on_aws = matches!(cli.store, StoreKind::Dynamodb);
+                let secrets = secrets(&data_dir, on_aws).await;
+                roi_app::settings::save(&store, secrets.as_ref(), &prefix, &client, settings)
+                    .await?;
+                eprintln!(
+                    "Stored the settings of {client}; webhook secrets are kept under {prefix}{client}/."
+                );
             }
             println!(
                 "{}",

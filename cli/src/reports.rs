@@ -97,7 +97,8 @@ pub async fn services(
         ReportServices {
             store: store.clone(),
             blobs,
-            notifier: jobs.notifier,
+            mailer: jobs.notifier.mailer,
+            mail_from: jobs.notifier.mail_from,
             links,
         },
         local,

@@ -74,6 +74,9 @@ fn services(store: &Store, dir: &tempfile::TempDir) -> Services {
                 Arc::clone(store.clock()),
             )),
             webhooks: Arc::new(roi_adapters::webhook::HttpWebhooks::default()),
+            secrets: Arc::new(roi_adapters::dir_secrets::DirSecrets::new(
+                dir.path().join("secrets"),
+            )),
             mail_from: "roi@consultancy.example".into(),
         },
         signer: roi_app::form_link::FormSigner::new(b"integrity-test-secret-0123456789").unwrap(),

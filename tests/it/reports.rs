@@ -9,7 +9,6 @@ use roi_adapters::dir_blobs::DirBlobStore;
 use roi_adapters::outbox::OutboxMailer;
 use roi_adapters::redb_table::RedbTable;
 use roi_app::Store;
-use roi_app::alerts::Notifier;
 use roi_app::form_link::FormSigner;
 use roi_app::reports::{
     self, Issued, ReportData, ReportKind, ReportLinks, ReportMeta, ReportPeriod, ReportServices,
@@ -252,14 +251,11 @@ fn local_services(dir: &tempfile::TempDir, store: &Store) -> (ReportServices, Ar
     let services = ReportServices {
         store: store.clone(),
         blobs: blobs.clone(),
-        notifier: Notifier {
-            mailer: Arc::new(OutboxMailer::new(
-                dir.path().join("outbox"),
-                Arc::clone(store.clock()),
-            )),
-            webhooks: Arc::new(roi_adapters::webhook::HttpWebhooks::default()),
-            mail_from: "reports@roi.example".into(),
-        },
+        mailer: Arc::new(OutboxMailer::new(
+            dir.path().join("outbox"),
+            Arc::clone(store.clock()),
+        )),
+        mail_from: "reports@roi.example".into(),
         links: ReportLinks::new(&FormSigner::new(SECRET).unwrap(), "http://127.0.0.1:8080"),
     };
     (services, blobs)
@@ -440,11 +436,8 @@ mod links {
         let services = ReportServices {
             store: store.clone(),
             blobs: blobs.clone(),
-            notifier: Notifier {
-                mailer: Arc::new(roi_adapters::ses::SesMailer::new(ses)),
-                webhooks: Arc::new(roi_adapters::webhook::HttpWebhooks::default()),
-                mail_from: sender.clone(),
-            },
+            mailer: Arc::new(roi_adapters::ses::SesMailer::new(ses)),
+            mail_from: sender.clone(),
             links: links.clone(),
         };
         let issued = reports::issue(

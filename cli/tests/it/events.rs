@@ -398,4 +398,41 @@ fn a_backfill_rolls_up_the_days_and_computes_every_period_and_settings_are_check
         "{}",
         stderr(&bad)
     );
+    // a webhook's secret goes to the secret store; the settings keep its name
+    std::fs::write(
+        &settings,
+        r#"{"webhooks": [{"url": "https://hooks.acme.example/roi", "secret": "whsec-0123456789abcdef"}]}"#,
+    )
+    .unwrap();
+    let args = [
+        "client",
+        "settings",
+        "--client",
+        "acme-logistics",
+        "--set",
+        settings.to_str().unwrap(),
+    ];
+    let hooked = roi(dir.path(), &args);
+    let shown = stdout(&hooked);
+    assert!(!shown.contains("whsec-0123456789abcdef"), "{shown}");
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    let name = shown["webhooks"][0]["secret_name"].as_str().unwrap();
+    assert!(
+        name.starts_with("roi-tracker/webhooks/acme-logistics/"),
+        "{name}"
+    );
+    let kept = name
+        .split('/')
+        .fold(dir.path().join("secrets"), |p, s| p.join(s));
+    assert_eq!(
+        std::fs::read_to_string(&kept).unwrap(),
+        "whsec-0123456789abcdef"
+    );
+    // AND the settings as shown can be saved again without the secret
+    std::fs::write(&settings, serde_json::to_string(&shown).unwrap()).unwrap();
+    assert!(roi(dir.path(), &args).status.success());
+    assert_eq!(
+        std::fs::read_to_string(&kept).unwrap(),
+        "whsec-0123456789abcdef"
+    );
 }

@@ -8,12 +8,14 @@
 //! its units; unset, they run in this invocation), `ROI_MAIL_FROM` (a verified SES identity),
 //! `ROI_FORM_SECRET_ARN` or `ROI_FORM_SECRET` (signs reminder links, the same key as
 //! `submit-form`'s), `ROI_BASE_URL` (where forms are served), plus the AWS SDK's standard
-//! variables. The SDK clients and the key are set up on the first invocation
-//! (`roi_lambda`).
+//! variables. Webhook signing secrets are read from Secrets Manager under the names the
+//! client settings keep (`roi_app::settings::save`). The SDK clients and the key are set up
+//! on the first invocation (`roi_lambda`).
 
 use std::sync::Arc;
 
 use roi_adapters::dynamodb::DynamoTable;
+use roi_adapters::secrets_manager::SecretsManagerStore;
 use roi_adapters::ses::SesMailer;
 use roi_adapters::sqs::SqsQueue;
 use roi_adapters::webhook::HttpWebhooks;
@@ -36,6 +38,9 @@ async fn services(config: SdkConfig) -> Result<Services, Error> {
         notifier: Notifier {
             mailer: Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(&config))),
             webhooks: Arc::new(HttpWebhooks::default()),
+            secrets: Arc::new(SecretsManagerStore::new(
+                aws_sdk_secretsmanager::Client::new(&config),
+            )),
             mail_from: var("ROI_MAIL_FROM")?,
         },
         signer: FormSigner::new(form_secret(&config).await?.as_bytes())?,

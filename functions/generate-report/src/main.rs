@@ -13,9 +13,7 @@ use std::sync::Arc;
 use roi_adapters::dynamodb::DynamoTable;
 use roi_adapters::s3::S3BlobStore;
 use roi_adapters::ses::SesMailer;
-use roi_adapters::webhook::HttpWebhooks;
 use roi_app::Store;
-use roi_app::alerts::Notifier;
 use roi_app::form_link::FormSigner;
 use roi_app::reports::{ReportLinks, ReportServices, run};
 use roi_domain::ports::{Clock, SystemClock};
@@ -36,11 +34,8 @@ async fn services(config: SdkConfig) -> Result<ReportServices, Error> {
             aws_sdk_s3::Client::new(&config),
             var("ROI_REPORTS_BUCKET")?,
         )),
-        notifier: Notifier {
-            mailer: Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(&config))),
-            webhooks: Arc::new(HttpWebhooks::default()),
-            mail_from: var("ROI_MAIL_FROM")?,
-        },
+        mailer: Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(&config))),
+        mail_from: var("ROI_MAIL_FROM")?,
         links: ReportLinks::new(&signer, &var("ROI_BASE_URL")?),
     })
 }

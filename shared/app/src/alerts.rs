@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use roi_domain::kpi::{Kpi, Level, Signal, evaluate};
-use roi_domain::ports::{Email, Mailer, WebhookDelivery, Webhooks};
+use roi_domain::ports::{Email, Mailer, SecretStore, WebhookDelivery, Webhooks};
 use roi_domain::{Client, ClientId, Metric, SnapshotKind};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -35,6 +35,8 @@ pub struct Notifier {
     pub mailer: Arc<dyn Mailer>,
     /// Webhooks.
     pub webhooks: Arc<dyn Webhooks>,
+    /// Where the webhooks' signing secrets are kept (`crate::settings::save`).
+    pub secrets: Arc<dyn SecretStore>,
     /// The sender address of every e-mail (a verified SES identity on AWS).
     pub mail_from: String,
 }
@@ -97,9 +99,13 @@ impl Notifier {
         let body = serde_json::to_vec(payload).unwrap_or_default();
         let delivery_id = hex::encode(&Sha256::digest(&body)[..16]);
         for hook in settings.webhooks.iter().filter(|w| w.wants(event)) {
+            let Some(secret) = self.webhook_secret(hook).await else {
+                d.failures += 1;
+                continue;
+            };
             let delivery = WebhookDelivery {
                 url: hook.url.clone(),
-                secret: hook.secret.clone(),
+                secret,
                 event: event.to_owned(),
                 delivery_id: delivery_id.clone(),
                 body: body.clone(),
@@ -113,6 +119,31 @@ impl Notifier {
             }
         }
         d
+    }
+}
+
+impl Notifier {
+    /// The signing secret of `hook`: from the secret store, or written in the settings
+    /// item (settings stored before secrets moved out; saving them again moves it). `None`
+    /// (logged) when it cannot be read: the notice is not sent to that webhook and counts
+    /// as failed, so the next run tries again.
+    async fn webhook_secret(&self, hook: &crate::settings::WebhookSubscription) -> Option<String> {
+        if !hook.secret.is_empty() {
+            tracing::warn!(url = %hook.url, "a webhook secret is kept in the settings item; save the settings again to move it to the secret store");
+            return Some(hook.secret.clone());
+        }
+        let name = hook.secret_name.as_deref()?;
+        match self.secrets.get(name).await {
+            Ok(Some(secret)) => Some(secret),
+            Ok(None) => {
+                tracing::error!(url = %hook.url, secret = name, "the webhook's secret is missing");
+                None
+            }
+            Err(e) => {
+                tracing::error!(url = %hook.url, secret = name, error = %e, "the webhook's secret could not be read");
+                None
+            }
+        }
     }
 }
 

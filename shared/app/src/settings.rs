@@ -1,10 +1,24 @@
 //! A client's settings for the scheduled work: KPI thresholds, the hourly rate time saved is
 //! valued at, alert recipients and webhooks, the account manager reminders go to, and how
-//! alerts repeat. Everything has a default; `roi client settings` shows and changes them.
+//! alerts repeat. Everything has a default; `roi client settings` shows and changes them
+//! ([`save`]).
+//!
+//! Webhook signing secrets never stay in the settings item: [`save`] puts each in the
+//! [`SecretStore`] (Secrets Manager on AWS, the data directory's `secrets/` locally) under
+//! `{prefix}{client}/{first 16 hex digits of SHA-256(url)}` and keeps only that name.
 
+use roi_domain::ClientId;
 use roi_domain::kpi::Thresholds;
+use roi_domain::ports::{SecretError, SecretStore};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::store::{Store, StoreError};
+
+/// Where webhook secrets are kept unless `ROI_WEBHOOK_SECRET_PREFIX` names another prefix:
+/// the stack `roi-tracker`'s (the template grants `{stack name}/webhooks/*`).
+pub const DEFAULT_SECRET_PREFIX: &str = "roi-tracker/webhooks/";
 
 /// The webhook events (seed 003 "Webhook Integration").
 pub const WEBHOOK_EVENTS: [&str; 3] = [
@@ -18,8 +32,13 @@ pub const WEBHOOK_EVENTS: [&str; 3] = [
 pub struct WebhookSubscription {
     /// Where to POST (https; http only to loopback).
     pub url: String,
-    /// The HMAC-SHA256 signing secret (at least 16 characters).
+    /// The HMAC-SHA256 signing secret (at least 16 characters), as a person writes it in a
+    /// settings file; [`save`] moves it to the secret store and empties it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub secret: String,
+    /// The name of the signing secret in the secret store, set by [`save`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
     /// Which of [`WEBHOOK_EVENTS`] to send (all when empty).
     #[serde(default)]
     pub events: Vec<String>,
@@ -114,11 +133,23 @@ impl ClientSettings {
             if !roi_domain::ports::webhook_url_allowed(&w.url) {
                 return bad(format!("webhook '{}' must be an https:// URL", w.url));
             }
-            if w.secret.chars().count() < 16 {
-                return bad(format!(
-                    "the secret of webhook '{}' must have at least 16 characters",
-                    w.url
-                ));
+            match (&w.secret, &w.secret_name) {
+                (secret, _) if !secret.is_empty() && secret.chars().count() < 16 => {
+                    return bad(format!(
+                        "the secret of webhook '{}' must have at least 16 characters",
+                        w.url
+                    ));
+                }
+                (secret, None) if secret.is_empty() => {
+                    return bad(format!("webhook '{}' needs a secret", w.url));
+                }
+                (_, Some(name)) if !roi_domain::ports::secret_name_allowed(name) => {
+                    return bad(format!(
+                        "the secret_name of webhook '{}' is not a secret name",
+                        w.url
+                    ));
+                }
+                _ => {}
             }
             if let Some(e) = w
                 .events
@@ -144,6 +175,54 @@ impl ClientSettings {
     }
 }
 
+/// Why settings could not be saved.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveSettingsError {
+    /// The settings are not valid; nothing was stored.
+    #[error(transparent)]
+    Invalid(#[from] SettingsError),
+    /// A webhook secret could not be stored; the settings were not changed.
+    #[error("storing a webhook secret: {0}")]
+    Secret(#[from] SecretError),
+    /// The settings item could not be written (the secrets already were; saving again
+    /// replaces them).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The secret-store name of the webhook at `url` of `client`, under `prefix`.
+pub fn secret_name(prefix: &str, client: &ClientId, url: &str) -> String {
+    let digest = hex::encode(Sha256::digest(url.as_bytes()));
+    format!("{prefix}{client}/{}", &digest[..16])
+}
+
+/// Checks `settings`, puts every webhook secret written in them into `secrets` (under
+/// [`secret_name`] with `prefix`), and stores the settings with only the secrets' names.
+/// Returns the settings as stored.
+///
+/// # Errors
+/// [`SaveSettingsError`]: invalid settings and a failed secret store change nothing stored.
+pub async fn save(
+    store: &Store,
+    secrets: &dyn SecretStore,
+    prefix: &str,
+    client: &ClientId,
+    mut settings: ClientSettings,
+) -> Result<ClientSettings, SaveSettingsError> {
+    settings.check()?;
+    for hook in &mut settings.webhooks {
+        if hook.secret.is_empty() {
+            continue;
+        }
+        let name = secret_name(prefix, client, &hook.url);
+        secrets.put(&name, &hook.secret).await?;
+        hook.secret_name = Some(name);
+        hook.secret.clear();
+    }
+    store.put_settings(client, &settings).await?;
+    Ok(settings)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +236,7 @@ mod tests {
             webhooks: vec![WebhookSubscription {
                 url: url.into(),
                 secret: secret.into(),
+                secret_name: None,
                 events: vec![],
             }],
             ..ClientSettings::default()
@@ -175,6 +255,18 @@ mod tests {
                 .0
                 .contains("16")
         );
+        assert!(
+            hook("https://hooks.example.com", "")
+                .check()
+                .unwrap_err()
+                .0
+                .contains("needs a secret")
+        );
+        let mut named = hook("https://hooks.example.com", "");
+        named.webhooks[0].secret_name = Some("roi-tracker/webhooks/acme/0123abcd".into());
+        assert!(named.check().is_ok());
+        named.webhooks[0].secret_name = Some("../etc/passwd".into());
+        assert!(named.check().is_err());
         let mut wrong = hook("https://hooks.example.com", "0123456789abcdef");
         wrong.webhooks[0].events = vec!["roi_done".into()];
         assert!(wrong.check().unwrap_err().0.contains("roi_done"));

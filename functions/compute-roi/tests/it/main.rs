@@ -70,6 +70,9 @@ async fn every_event_does_what_its_name_says(table: Arc<dyn Table>, outbox: &std
         notifier: Notifier {
             mailer: Arc::new(OutboxMailer::new(outbox, clock())),
             webhooks: Arc::new(NoWebhooks),
+            secrets: Arc::new(roi_adapters::dir_secrets::DirSecrets::new(
+                outbox.with_file_name("secrets"),
+            )),
             mail_from: "roi@consultancy.example".into(),
         },
         signer: FormSigner::new(b"local-development-secret-not-for-production").unwrap(),

@@ -7,7 +7,7 @@ use roi_adapters::s3::S3BlobStore;
 use roi_adapters::ses::SesMailer;
 use roi_domain::ports::{Clock, FixedClock};
 
-use crate::conformance::{blob, mail, table};
+use crate::conformance::{blob, mail, secret, table};
 use roi_e2e::moto;
 
 mod dynamodb {
@@ -174,4 +174,20 @@ mod ses {
             "{got:?}"
         );
     }
+}
+
+mod secrets_manager {
+    use super::*;
+
+    async fn fixture() -> secret::Fixture {
+        let config = moto::sdk_config().await;
+        secret::Fixture {
+            store: Arc::new(roi_adapters::secrets_manager::SecretsManagerStore::new(
+                aws_sdk_secretsmanager::Client::new(&config),
+            )),
+            prefix: moto::unique("roi"),
+        }
+    }
+
+    crate::secret_suite!(fixture());
 }

@@ -7,7 +7,7 @@ use roi_adapters::outbox::OutboxMailer;
 use roi_adapters::redb_table::RedbTable;
 use roi_domain::ports::{Clock, FixedClock};
 
-use crate::conformance::{blob, mail, table};
+use crate::conformance::{blob, mail, secret, table};
 
 fn clock() -> Arc<FixedClock> {
     Arc::new(FixedClock::new(chrono::Utc::now()))
@@ -216,4 +216,45 @@ mod outbox {
     }
 
     crate::mail_suite!(fixture());
+}
+
+mod directory_secrets {
+    use super::*;
+
+    pub struct Guarded(secret::Fixture, #[allow(dead_code)] tempfile::TempDir);
+    impl std::ops::Deref for Guarded {
+        type Target = secret::Fixture;
+        fn deref(&self) -> &secret::Fixture {
+            &self.0
+        }
+    }
+
+    async fn fixture() -> Guarded {
+        let dir = tempfile::tempdir().unwrap();
+        let store = roi_adapters::dir_secrets::DirSecrets::new(dir.path().join("secrets"));
+        Guarded(
+            secret::Fixture {
+                store: Arc::new(store),
+                prefix: "roi-tracker".into(),
+            },
+            dir,
+        )
+    }
+
+    crate::secret_suite!(fixture());
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn only_the_owner_can_read_a_secret() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let store = roi_adapters::dir_secrets::DirSecrets::new(dir.path().join("secrets"));
+        roi_domain::ports::SecretStore::put(&store, "roi-tracker/webhooks/acme/1", "s3cret-value")
+            .await
+            .unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let file = dir.path().join("secrets/roi-tracker/webhooks/acme/1");
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(mode(file.parent().unwrap()), 0o700);
+    }
 }

@@ -75,8 +75,10 @@ pub struct ReportServices {
     pub store: Store,
     /// Where PDFs and exports go (S3 on AWS).
     pub blobs: Arc<dyn BlobStore>,
-    /// E-mail (SES v2 on AWS) and its sender address.
-    pub notifier: crate::alerts::Notifier,
+    /// E-mail (SES v2 on AWS).
+    pub mailer: Arc<dyn roi_domain::ports::Mailer>,
+    /// The sender address of report e-mails (a verified SES identity on AWS).
+    pub mail_from: String,
     /// Signs the e-mailed links.
     pub links: ReportLinks,
 }
@@ -295,14 +297,14 @@ async fn deliver(
     }
     let (link, url) = services.links.create(store, record).await?;
     let email = report_email(
-        &services.notifier.mail_from,
+        &services.mail_from,
         &to,
         record,
         data,
         &url,
         link.valid_until,
     );
-    match services.notifier.mailer.send(&email).await {
+    match services.mailer.send(&email).await {
         Ok(_) => {}
         Err(e) => {
             // The next scheduled run of its kind delivers it again (`run`); the metric has

@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use roi_adapters::dir_secrets::DirSecrets;
 use roi_adapters::redb_table::RedbTable;
 use roi_app::Store;
 use roi_app::alerts::{self, Notifier};
@@ -13,7 +14,7 @@ use roi_app::jobs::{Job, Services, run};
 use roi_app::measurements::{approve_baseline, import_baseline, import_tracking};
 use roi_app::pricing::PriceTable;
 use roi_app::rollup::rollup_days;
-use roi_app::settings::{ClientSettings, WebhookSubscription};
+use roi_app::settings::{ClientSettings, DEFAULT_SECRET_PREFIX, WebhookSubscription, save};
 use roi_app::setup::{add_client, add_project};
 use roi_domain::client::{ClientDraft, ProjectDraft};
 use roi_domain::event::BodyFormat;
@@ -99,17 +100,41 @@ async fn ops(now: &str) -> Ops {
         webhooks: vec![WebhookSubscription {
             url: "https://hooks.acme.example/roi".into(),
             secret: "whsec-0123456789abcdef".into(),
+            secret_name: None,
             events: vec![],
         }],
         ..ClientSettings::default()
     };
-    store.put_settings(&client.id, &settings).await.unwrap();
+    let secrets = Arc::new(DirSecrets::new(dir.path().join("secrets")));
+    let stored = save(
+        &store,
+        secrets.as_ref(),
+        DEFAULT_SECRET_PREFIX,
+        &client.id,
+        settings,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        stored.webhooks[0].secret_name.as_deref(),
+        Some("roi-tracker/webhooks/acme-logistics/46f5cd1780d575a6")
+    );
+    let kept = store.settings(&client.id).await.unwrap();
+    assert_eq!(
+        (
+            kept.webhooks[0].secret.as_str(),
+            &kept.webhooks[0].secret_name
+        ),
+        ("", &stored.webhooks[0].secret_name),
+        "the settings item keeps the secret's name, not the secret"
+    );
     let (mail, hooks) = (Arc::new(Outbox::default()), Arc::new(Hooks::default()));
     let services = Services {
         store: store.clone(),
         notifier: Notifier {
             mailer: mail.clone(),
             webhooks: hooks.clone(),
+            secrets,
             mail_from: "roi@consultancy.example".into(),
         },
         signer: FormSigner::new(b"jobs-test-secret-jobs-test-secret!!").unwrap(),
@@ -243,6 +268,10 @@ async fn an_alert_notifies_once_repeats_hourly_and_says_when_it_recovers() {
         .cloned()
         .unwrap();
     assert_eq!(hook.event, "alert_triggered");
+    assert_eq!(
+        hook.secret, "whsec-0123456789abcdef",
+        "signed with the secret read back from the secret store"
+    );
     let payload: serde_json::Value = serde_json::from_slice(&hook.body).unwrap();
     assert_eq!(
         (payload["rule"].as_str(), payload["scope"].as_str()),
@@ -456,6 +485,7 @@ async fn overlapping_alert_checks_send_each_notice_once() {
     let notifier = Notifier {
         mailer: slow.clone(),
         webhooks: o.hooks.clone(),
+        secrets: Arc::clone(&o.services.notifier.secrets),
         mail_from: "roi@consultancy.example".into(),
     };
     // WHEN two checks run at once (the hourly daily job and the 5-minute check), each

@@ -4,6 +4,7 @@
 
 pub mod blob;
 pub mod mail;
+pub mod secret;
 pub mod table;
 
 /// Runs every case of a suite module as its own test, for one adapter.
@@ -70,6 +71,22 @@ macro_rules! mail_suite {
             [
                 a_sent_message_arrives_whole,
                 a_message_without_recipients_is_rejected
+            ]
+        );
+    };
+}
+
+/// Every case of the [`SecretStore`](roi_domain::ports::SecretStore) contract, for one
+/// adapter.
+#[macro_export]
+macro_rules! secret_suite {
+    ($make:expr) => {
+        $crate::suite!(
+            secret,
+            $make,
+            [
+                a_secret_reads_back_and_a_second_put_replaces_it,
+                an_unknown_name_reads_as_none_and_bad_input_is_refused,
             ]
         );
     };
