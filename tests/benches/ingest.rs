@@ -222,15 +222,8 @@ fn main() {
         events
             .iter()
             .map(|e| {
-                roi_domain::event::EventKey::new(
-                    "acme-logistics",
-                    ctx.time_zone,
-                    &e.source,
-                    &e.id,
-                    e.time,
-                )
-                .sk
-                .len()
+                let key = roi_domain::event::EventKey::new(ctx.time_zone, &e.source, &e.id, e.time);
+                roi_app::store::keys::raw_event(&ctx.client, &key).1.len()
             })
             .sum()
     });

@@ -78,13 +78,13 @@ fn event(i: usize) -> Value {
 
 fn key_of(e: &Value) -> Key {
     let k = EventKey::new(
-        "acme-logistics",
         chrono_tz::America::Chicago,
         SOURCE,
         e["id"].as_str().unwrap(),
         e["time"].as_str().unwrap().parse().unwrap(),
     );
-    Key { pk: k.pk, sk: k.sk }
+    let (pk, sk) = roi_app::store::keys::raw_event(&"acme-logistics".parse().unwrap(), &k);
+    Key { pk, sk }
 }
 
 /// What the sender saw.

@@ -248,7 +248,7 @@ async fn a_claimed_event_whose_record_was_lost_is_completed_by_its_resend() {
         let raw = store.events_of_day(&acme(), day).await.unwrap();
         assert_eq!(raw.len(), 1);
         for shard in 0..roi_domain::event::EVENT_SHARDS {
-            let pk = roi_domain::event::EventKey::partition("acme-logistics", day, shard);
+            let pk = roi_app::store::keys::raw_events(&acme(), day, shard);
             for item in roi_domain::ports::query_all(
                 table.as_ref(),
                 roi_domain::ports::Query::partition(pk.clone()),

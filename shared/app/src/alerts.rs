@@ -297,10 +297,6 @@ pub async fn observe(
     Ok(out)
 }
 
-fn state_sk(rule: &str, scope: &str) -> String {
-    format!("ALERT#{rule}#{scope}")
-}
-
 /// Checks a client's KPIs at `now` and notifies per the dedup rules (module docs).
 ///
 /// # Errors
@@ -318,7 +314,7 @@ pub async fn check(
         .alert_states(&client.id)
         .await?
         .into_iter()
-        .map(|s| (state_sk(&s.rule, &s.scope), s))
+        .map(|s| (crate::store::keys::alert(&s.rule, &s.scope), s))
         .collect();
     let recipients = if settings.alert_recipients.is_empty() {
         client.report_recipients.clone()
@@ -330,7 +326,7 @@ pub async fn check(
     let mut seen = std::collections::HashSet::new();
 
     for (kpi, scope, value) in observed {
-        let key = state_sk(kpi.name(), &scope);
+        let key = crate::store::keys::alert(kpi.name(), &scope);
         seen.insert(key.clone());
         let signal = evaluate(kpi, &scope, value, settings.thresholds.limits(kpi));
         let previous = states.get(&key).cloned();

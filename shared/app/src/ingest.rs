@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 
 use crate::correlation::CorrelationId;
 use crate::pricing::{PriceTable, cost_mismatch};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, keys};
 
 /// A raw event as stored under its [`EventKey`] (TTL [`EVENT_TTL_DAYS`] days).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -399,13 +399,7 @@ pub fn prepare(ctx: &ClientContext, event: Event) -> Result<PreparedEvent, Rejec
             )),
         }
     }
-    let key = EventKey::new(
-        ctx.client.as_str(),
-        ctx.time_zone,
-        &event.source,
-        &event.id,
-        event.time,
-    );
+    let key = EventKey::new(ctx.time_zone, &event.source, &event.id, event.time);
     let today = ctx.now.with_timezone(&ctx.time_zone).date_naive();
     if key.day < event::first_open_day(today) {
         return Err(Rejection {
@@ -445,22 +439,23 @@ pub fn prepare(ctx: &ClientContext, event: Event) -> Result<PreparedEvent, Rejec
         named: named.clone(),
         error: FieldError::new("event", format!("cannot be stored: {e}")),
     };
-    let mut item = Item::from_record(key.pk.clone(), key.sk.clone(), &stored).map_err(cannot)?;
+    let (raw_pk, raw_sk) = keys::raw_event(&ctx.client, &key);
+    let mut item = Item::from_record(raw_pk.clone(), raw_sk.clone(), &stored).map_err(cannot)?;
     item.expires_at = expires_at;
     let claim = EventClaim {
         digest,
-        raw_pk: key.pk.clone(),
-        raw_sk: key.sk.clone(),
+        raw_pk: raw_pk.clone(),
+        raw_sk: raw_sk.clone(),
         time: stored.time,
         day: stored.day,
     };
-    let (claim_pk, claim_sk) = key.claim(ctx.client.as_str());
+    let (claim_pk, claim_sk) = keys::event_claim(&ctx.client, &key);
     let mut claim_item = Item::from_record(claim_pk, claim_sk, &claim).map_err(cannot)?;
     claim_item.expires_at = expires_at;
     Ok(PreparedEvent {
         key: Key {
-            pk: key.pk,
-            sk: key.sk,
+            pk: raw_pk,
+            sk: raw_sk,
         },
         event_id: key.event_id,
         item,

@@ -15,7 +15,7 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -985,8 +985,8 @@ fn check_data(data: &EventData) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// Where an event is stored (ARCHITECTURE.md key design, "raw event"):
-/// pk `EVENTS#{client}#{day}#{shard}`, sk `{time}#{event_id}`.
+/// An event's storage identity (its keys are `roi_app::store::keys::raw_event` and
+/// `event_claim`).
 ///
 /// `event_id` is the first 128 bits of SHA-256(`source` NUL `id`) in hex, so the CloudEvents
 /// identity alone decides the key: a resent event lands on its own key. `day` is the
@@ -994,49 +994,31 @@ fn check_data(data: &EventData) -> Result<(), FieldError> {
 /// hash, so one client-day spreads evenly over its partitions.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EventKey {
-    /// Partition key.
-    pub pk: String,
-    /// Sort key.
-    pub sk: String,
     /// The 32-hex-digit event id.
     pub event_id: String,
+    /// The partition shard of the event's client-day, 0..[`EVENT_SHARDS`].
+    pub shard: u8,
     /// The client's day of the event.
     pub day: NaiveDate,
+    /// The event's `time`, UTC.
+    pub time: DateTime<Utc>,
 }
 
 impl EventKey {
-    /// The key of an event from `source` with `id` at `time`, for a client (`client` is a
-    /// validated client id) in time zone `tz`.
-    pub fn new(client: &str, tz: Tz, source: &str, id: &str, time: DateTime<Utc>) -> Self {
+    /// The identity of an event from `source` with `id` at `time`, for a client in time
+    /// zone `tz`.
+    pub fn new(tz: Tz, source: &str, id: &str, time: DateTime<Utc>) -> Self {
         let mut hasher = Sha256::new();
         hasher.update(source.as_bytes());
         hasher.update([0u8]);
         hasher.update(id.as_bytes());
         let digest = hasher.finalize();
-        let event_id = hex::encode(&digest[..16]);
-        let shard = digest[0] % EVENT_SHARDS;
-        let day = time.with_timezone(&tz).date_naive();
         Self {
-            pk: Self::partition(client, day, shard),
-            sk: format!(
-                "{}#{event_id}",
-                time.to_rfc3339_opts(SecondsFormat::Millis, true)
-            ),
-            event_id,
-            day,
+            event_id: hex::encode(&digest[..16]),
+            shard: digest[0] % EVENT_SHARDS,
+            day: time.with_timezone(&tz).date_naive(),
+            time,
         }
-    }
-
-    /// The partition of one shard of one client-day; a day's events are the union of
-    /// shards `0..EVENT_SHARDS`.
-    pub fn partition(client: &str, day: NaiveDate, shard: u8) -> String {
-        format!("EVENTS#{client}#{day}#{shard}")
-    }
-
-    /// The key of the event's identity claim (ARCHITECTURE.md: the dedup record may not
-    /// depend on `time`): pk `EVENTID#{client}#{event_id}`, sk `ID`.
-    pub fn claim(&self, client: &str) -> (String, &'static str) {
-        (format!("EVENTID#{client}#{}", self.event_id), "ID")
     }
 }
 
@@ -1390,24 +1372,21 @@ mod tests {
     #[test]
     fn the_key_depends_on_source_and_id_only() {
         let t = Utc.with_ymd_and_hms(2026, 11, 21, 23, 30, 0).unwrap();
-        let a = EventKey::new("acme", chrono_tz::UTC, "crm/bot", "e-1", t);
-        assert_eq!(
-            a,
-            EventKey::new("acme", chrono_tz::UTC, "crm/bot", "e-1", t)
-        );
+        let a = EventKey::new(chrono_tz::UTC, "crm/bot", "e-1", t);
+        assert_eq!(a, EventKey::new(chrono_tz::UTC, "crm/bot", "e-1", t));
         assert_ne!(
             a.event_id,
-            EventKey::new("acme", chrono_tz::UTC, "crm/bot2", "e-1", t).event_id
+            EventKey::new(chrono_tz::UTC, "crm/bot2", "e-1", t).event_id
         );
         // "a" + "bc" and "ab" + "c" must not collide
         assert_ne!(
-            EventKey::new("acme", chrono_tz::UTC, "a", "bc", t).event_id,
-            EventKey::new("acme", chrono_tz::UTC, "ab", "c", t).event_id
+            EventKey::new(chrono_tz::UTC, "a", "bc", t).event_id,
+            EventKey::new(chrono_tz::UTC, "ab", "c", t).event_id
         );
-        assert!(a.pk.starts_with("EVENTS#acme#2026-11-21#"));
-        assert_eq!(a.sk, format!("2026-11-21T23:30:00.000Z#{}", a.event_id));
+        assert_eq!((a.day.to_string(), a.time), ("2026-11-21".into(), t));
+        assert!(a.shard < EVENT_SHARDS);
         // the client's day, not UTC's
-        let tokyo = EventKey::new("acme", chrono_tz::Asia::Tokyo, "crm/bot", "e-1", t);
+        let tokyo = EventKey::new(chrono_tz::Asia::Tokyo, "crm/bot", "e-1", t);
         assert_eq!(tokyo.day.to_string(), "2026-11-22");
     }
 

@@ -1,7 +1,7 @@
 //! Reports (issue 6; seed 000 §6.2, seed 003 weekly summaries, seed 004 FR-016.4): what a
 //! report says, gathered from the store ([`assemble`]); issuing it once per input
 //! ([`issue`]): rendered by a [`Renderer`] (the `roi-reports` crate: typst, charts,
-//! CSV / XLSX), stored in the [`BlobStore`], recorded, and e-mailed as a signed link
+//! CSV / XLSX), stored in the [`BlobStore`](roi_domain::ports::BlobStore), recorded, and e-mailed as a signed link
 //! ([`ReportLinks`]) that `GET /r/{token}` ([`router`]) redeems.
 //!
 //! Keys: the PDF is `reports/{client}/{project}/{kind}/{period}/v{n}.pdf` (CSV and XLSX

@@ -1,0 +1,134 @@
+//! API keys and their rate counters.
+
+use chrono::{DateTime, Utc};
+use roi_domain::ClientId;
+use roi_domain::ports::{Condition, Item, Query, TableError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::keys;
+use super::{Store, StoreError};
+
+/// An API key's two records: its listing under the client, and the hash record requests
+/// are authenticated by.
+fn api_key_items(key: &crate::api_keys::ApiKeyRecord) -> Result<[Item; 2], TableError> {
+    Ok([
+        Item::from_record(
+            keys::client(&key.client_id),
+            keys::api_key_listing(&key.key_id),
+            key,
+        )?,
+        Item::from_record(keys::api_key(&key.hash), keys::API_KEY, key)?,
+    ])
+}
+
+impl Store {
+    /// Stores a new API key: its hash record (the only way in) and its listing under the
+    /// client, each written only if absent.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] if the hash or the key id is taken (never, for random keys);
+    /// [`StoreError::Table`].
+    pub async fn add_api_key(&self, key: &crate::api_keys::ApiKeyRecord) -> Result<(), StoreError> {
+        for item in api_key_items(key)? {
+            match self.table.put(item, Condition::NotExists).await {
+                Ok(()) => {}
+                Err(TableError::ConditionFailed) => {
+                    return Err(StoreError::Conflict("the API key exists already".into()));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces both records of an API key (after a revocation).
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn update_api_key(
+        &self,
+        key: &crate::api_keys::ApiKeyRecord,
+    ) -> Result<(), StoreError> {
+        for item in api_key_items(key)? {
+            self.table.put(item, Condition::Always).await?;
+        }
+        Ok(())
+    }
+
+    /// The API key whose SHA-256 (hex) is `hash`.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn api_key_by_hash(
+        &self,
+        hash: &str,
+    ) -> Result<Option<crate::api_keys::ApiKeyRecord>, StoreError> {
+        self.get_record(&keys::api_key(hash), keys::API_KEY).await
+    }
+
+    /// A client's API keys, by key id.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn api_keys_of(
+        &self,
+        client: &ClientId,
+    ) -> Result<Vec<crate::api_keys::ApiKeyRecord>, StoreError> {
+        self.records(Query::prefix(keys::client(client), keys::prefix::API_KEY))
+            .await
+    }
+
+    /// Takes `requests` and `events` from an API key's budget of the minute starting at
+    /// `window` (a counter item per key and minute, pk `RATE#{key id}`, sk the minute,
+    /// expiring two minutes after it), unless that would exceed `limits` (requests, events).
+    /// The counter is updated with a conditional write on the count read, retried when
+    /// another request got in between, so concurrent requests never both take the last of
+    /// a budget. Returns whether the budget allowed it.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`]; [`StoreError::Conflict`] when the counter kept changing.
+    pub async fn take_rate(
+        &self,
+        key_id: &str,
+        window: DateTime<Utc>,
+        (requests, events): (u64, u64),
+        (max_requests, max_events): (u64, u64),
+    ) -> Result<bool, StoreError> {
+        #[derive(Serialize, Deserialize)]
+        struct Counter {
+            requests: u64,
+            events: u64,
+        }
+        let (pk, sk) = keys::rate(key_id, window);
+        for _ in 0..8 {
+            let seen: Option<Counter> = self.get_record(&pk, &sk).await?;
+            let (used_requests, used_events) =
+                seen.as_ref().map_or((0, 0), |c| (c.requests, c.events));
+            let next = Counter {
+                requests: used_requests.saturating_add(requests),
+                events: used_events.saturating_add(events),
+            };
+            if next.requests > max_requests || next.events > max_events {
+                return Ok(false);
+            }
+            let condition = match &seen {
+                None => Condition::NotExists,
+                Some(c) => Condition::AttributeEquals {
+                    name: "requests".into(),
+                    value: Value::from(c.requests),
+                },
+            };
+            let mut item = Item::from_record(pk.clone(), sk.clone(), &next)?;
+            item.expires_at = Some(window.timestamp() + 180);
+            match self.table.put(item, condition).await {
+                Ok(()) => return Ok(true),
+                Err(TableError::ConditionFailed) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict(format!(
+            "the rate counter of key {key_id} kept changing"
+        )))
+    }
+}

@@ -1,0 +1,171 @@
+//! Raw events, their identity claims, and the markers of changed client-days.
+
+use chrono::{DateTime, Utc};
+use roi_domain::ClientId;
+use roi_domain::event::EventClaim;
+use roi_domain::ports::{Condition, Item, Key, Query, TableError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::keys;
+use super::{Store, StoreError};
+
+impl Store {
+    /// The identity claims stored under these keys ([`keys::event_claim`]), by key.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn event_claims(
+        &self,
+        keys: Vec<Key>,
+    ) -> Result<std::collections::HashMap<Key, EventClaim>, StoreError> {
+        if keys.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        self.table
+            .batch_get(keys)
+            .await?
+            .iter()
+            .map(|i| Ok((i.key(), i.to_record()?)))
+            .collect()
+    }
+
+    /// Claims an event's identity with a conditional put of `claim` (an item built from an
+    /// [`EventClaim`]): `None` when this call took it, or the claim stored before.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn claim_event(&self, claim: Item) -> Result<Option<EventClaim>, StoreError> {
+        let (pk, sk) = (claim.pk.clone(), claim.sk.clone());
+        match self.table.put(claim, Condition::NotExists).await {
+            Ok(()) => Ok(None),
+            Err(TableError::ConditionFailed) => match self.get_record(&pk, &sk).await? {
+                Some(theirs) => Ok(Some(theirs)),
+                // claimed, then expired in between: the identity is free again
+                None => Err(StoreError::Conflict(format!(
+                    "the claim {pk} changed while being read; send the event again"
+                ))),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Which of these keys hold an item already (events already stored).
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn existing_keys(&self, keys: Vec<Key>) -> Result<Vec<Key>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = self.table.batch_get(keys).await?;
+        Ok(found.iter().map(Item::key).collect())
+    }
+
+    /// Writes prepared items with BatchWriteItem (raw events). On
+    /// [`TableError::Incomplete`] the unlisted items are written.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn put_batch(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        Ok(self.table.batch_put(items).await?)
+    }
+
+    /// Every stored raw event of a client's day, all shards, in no particular order.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn events_of_day(
+        &self,
+        client: &ClientId,
+        day: chrono::NaiveDate,
+    ) -> Result<Vec<crate::ingest::StoredEvent>, StoreError> {
+        let mut events = Vec::new();
+        for shard in 0..roi_domain::event::EVENT_SHARDS {
+            let q = Query::partition(keys::raw_events(client, day, shard));
+            events.extend(self.records(q).await?);
+        }
+        Ok(events)
+    }
+
+    /// Marks client-days as changed (an event or an import was written for them), so the
+    /// next scheduled run rolls them up again; each marker stamps `changed_at` (now).
+    /// Written before the events they announce, so a write cut short after them is still
+    /// followed by a roll-up.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn mark_days_changed(
+        &self,
+        client: &ClientId,
+        days: &std::collections::BTreeSet<chrono::NaiveDate>,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        for day in days {
+            let marker = ChangedDay {
+                day: *day,
+                changed_at: now,
+                rolled_up: false,
+            };
+            let mut item =
+                Item::from_record(keys::client(client), keys::changed_day(*day), &marker)?;
+            item.expires_at =
+                Some((now + chrono::Duration::days(roi_domain::event::EVENT_TTL_DAYS)).timestamp());
+            self.table.put(item, Condition::Always).await?;
+        }
+        Ok(())
+    }
+
+    /// A client's days changed since they were last rolled up, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn changed_days(&self, client: &ClientId) -> Result<Vec<ChangedDay>, StoreError> {
+        let all: Vec<ChangedDay> = self
+            .records(Query::prefix(keys::client(client), keys::prefix::CHANGED))
+            .await?;
+        Ok(all.into_iter().filter(|m| !m.rolled_up).collect())
+    }
+
+    /// Records that `marker`'s day was rolled up, unless it changed again meanwhile (then
+    /// it stays for the next run).
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn day_rolled_up(
+        &self,
+        client: &ClientId,
+        marker: &ChangedDay,
+    ) -> Result<(), StoreError> {
+        let done = ChangedDay {
+            rolled_up: true,
+            ..marker.clone()
+        };
+        let mut item =
+            Item::from_record(keys::client(client), keys::changed_day(marker.day), &done)?;
+        item.expires_at = Some(
+            (marker.changed_at + chrono::Duration::days(roi_domain::event::EVENT_TTL_DAYS))
+                .timestamp(),
+        );
+        let unchanged = Condition::AttributeEquals {
+            name: "changed_at".into(),
+            value: serde_json::to_value(marker.changed_at).unwrap_or(Value::Null),
+        };
+        match self.table.put(item, unchanged).await {
+            Ok(()) | Err(TableError::ConditionFailed) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// A client-day whose raw events changed after it was rolled up (pk `CLIENT#{client}`, sk
+/// `CHANGED#{day}`, TTL 90 days).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangedDay {
+    /// The client's day.
+    pub day: chrono::NaiveDate,
+    /// When an event for it was last written, UTC.
+    pub changed_at: DateTime<Utc>,
+    /// Whether the roll-up has caught up with `changed_at`.
+    pub rolled_up: bool,
+}

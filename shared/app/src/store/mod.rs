@@ -1,0 +1,139 @@
+//! Typed reads and writes of the single table over the [`Table`] port: one file per
+//! aggregate, and [`keys`], the key table and the only code that formats a key.
+//!
+//! | file | records |
+//! |---|---|
+//! | `clients.rs` | clients, settings, negotiated prices, projects |
+//! | `snapshots.rs` | metric snapshots, idempotency records |
+//! | `roi.rs` | ROI calculations, insights |
+//! | `alerts.rs` | alert states, notice and reminder claims |
+//! | `audit.rs` | audit entries |
+//! | `api_keys.rs` | API keys, rate counters |
+//! | `events.rs` | raw events, identity claims, changed client-days |
+//! | `rollups.rs` | daily roll-ups |
+//! | `reports.rs` | report versions and links |
+
+mod alerts;
+mod api_keys;
+mod audit;
+mod clients;
+mod events;
+pub mod keys;
+mod reports;
+mod roi;
+mod rollups;
+mod snapshots;
+
+pub use audit::AuditEntry;
+pub use events::ChangedDay;
+pub use rollups::ROLLUP_USERS_PER_ITEM;
+pub use snapshots::IDEMPOTENCY_TTL_DAYS;
+
+use std::sync::Arc;
+
+use roi_domain::ports::{Clock, Query, Table, TableError, query_all};
+use roi_domain::{Client, MetricSnapshot, SnapshotKind};
+use serde::{Deserialize, Serialize};
+
+/// Typed access to the single table.
+#[derive(Clone)]
+pub struct Store {
+    table: Arc<dyn Table>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+/// The result of writing a record that may already be stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Written {
+    /// Stored for the first time.
+    Created,
+    /// The same record was stored already; nothing changed.
+    Unchanged,
+    /// A different record was replaced (a correction).
+    Corrected,
+}
+
+impl Store {
+    /// A store over `table`, stamping records with `clock`.
+    pub fn new(table: Arc<dyn Table>, clock: Arc<dyn Clock>) -> Self {
+        Self { table, clock }
+    }
+
+    /// The clock records are stamped with.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Today in `client`'s time zone (ARCHITECTURE.md: days are the client's own), or in
+    /// UTC when the client is unknown.
+    pub fn client_today(&self, client: Option<&Client>) -> chrono::NaiveDate {
+        let tz = client.map_or(chrono_tz::UTC, |c| c.time_zone);
+        self.clock.now().with_timezone(&tz).date_naive()
+    }
+
+    async fn records<T: for<'de> Deserialize<'de>>(&self, q: Query) -> Result<Vec<T>, StoreError> {
+        query_all(self.table.as_ref(), q)
+            .await?
+            .iter()
+            .map(|i| i.to_record().map_err(StoreError::from))
+            .collect()
+    }
+
+    async fn get_record<T: for<'de> Deserialize<'de>>(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<T>, StoreError> {
+        match self.table.get(pk, sk).await? {
+            Some(item) => Ok(Some(item.to_record()?)),
+            None => Ok(None),
+        }
+    }
+}
+
+/// The measurement an ongoing measurement of `date` is compared with for variance: the
+/// latest ongoing one before `date`, else the project's baseline.
+pub fn measurement_before(
+    snapshots: &[MetricSnapshot],
+    date: chrono::NaiveDate,
+) -> Option<&MetricSnapshot> {
+    snapshots
+        .iter()
+        .filter(|s| s.kind() == SnapshotKind::Ongoing && s.measured_on() < date)
+        .max_by_key(|s| s.measured_on())
+        .or_else(|| current_baseline(snapshots))
+}
+
+/// Picks the baseline of a project from its snapshots: the latest approved one, else the
+/// latest submitted one.
+pub fn current_baseline(snapshots: &[MetricSnapshot]) -> Option<&MetricSnapshot> {
+    let baselines = snapshots
+        .iter()
+        .filter(|s| s.kind() == SnapshotKind::Baseline);
+    baselines
+        .clone()
+        .filter(|s| s.status() == roi_domain::SnapshotStatus::Approved)
+        .max_by_key(|s| s.measured_on())
+        .or_else(|| baselines.max_by_key(|s| s.measured_on()))
+}
+
+/// What went wrong reading or writing records.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A different record holds the key.
+    #[error("{0}")]
+    Conflict(String),
+    /// The record is locked against change.
+    #[error("{0}")]
+    Locked(String),
+    /// The table failed.
+    #[error(transparent)]
+    Table(#[from] TableError),
+}

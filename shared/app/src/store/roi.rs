@@ -1,0 +1,73 @@
+//! A project's ROI calculations and insights.
+
+use roi_domain::ports::{Condition, Item, Query, SortKey};
+use roi_domain::{ProjectId, RoiCalculation};
+
+use super::keys;
+use super::{Store, StoreError};
+
+impl Store {
+    /// Stores an ROI calculation, replacing the one for the same as-of date and period.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn put_roi(&self, roi: &RoiCalculation) -> Result<(), StoreError> {
+        // Months zero-padded, so a day's periods read back shortest first.
+        let sk = keys::roi(roi.calculation_date, roi.period_months);
+        let item = Item::from_record(keys::project(&roi.project_id), sk, roi)?;
+        Ok(self.table.put(item, Condition::Always).await?)
+    }
+
+    /// A project's ROI calculations, oldest as-of date first.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn roi_calculations(
+        &self,
+        project: &ProjectId,
+    ) -> Result<Vec<RoiCalculation>, StoreError> {
+        self.records(Query::prefix(keys::project(project), keys::prefix::ROI))
+            .await
+    }
+
+    /// Stores a project's insights of an as-of date, replacing them.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn put_insights(
+        &self,
+        insights: &crate::compute::ProjectInsights,
+    ) -> Result<(), StoreError> {
+        let item = Item::from_record(
+            keys::project(&insights.project_id),
+            keys::insights(insights.as_of),
+            insights,
+        )?;
+        Ok(self.table.put(item, Condition::Always).await?)
+    }
+
+    /// A project's latest insights.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn latest_insights(
+        &self,
+        project: &ProjectId,
+    ) -> Result<Option<crate::compute::ProjectInsights>, StoreError> {
+        let q = Query {
+            pk: keys::project(project),
+            sort: SortKey::Prefix(keys::prefix::INSIGHTS.into()),
+            descending: true,
+            limit: Some(1),
+            cursor: None,
+        };
+        Ok(self
+            .table
+            .query(q)
+            .await?
+            .items
+            .first()
+            .map(Item::to_record)
+            .transpose()?)
+    }
+}

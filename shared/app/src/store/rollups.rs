@@ -1,0 +1,230 @@
+//! Daily roll-ups, written as generations.
+
+use chrono::{DateTime, Utc};
+use roi_domain::ClientId;
+use roi_domain::ports::{Condition, Item, Query, TableError, query_all};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::keys;
+use super::{Store, StoreError};
+
+/// User hashes per roll-up item: 10,000 × 17 bytes stays well inside DynamoDB's 400 KB.
+pub const ROLLUP_USERS_PER_ITEM: usize = 10_000;
+
+/// One chunk of a roll-up's user set.
+#[derive(Deserialize)]
+struct Users {
+    users: Vec<String>,
+}
+
+/// The attribute of a roll-up group item that holds the group's name.
+const GROUP_NAME: &str = "group_name";
+
+/// A roll-up group's name: the one its item carries, else (items written before names were
+/// kept) the one in its sort key.
+fn group_name(item: &Item, from_key: &str) -> Result<String, StoreError> {
+    #[derive(Deserialize)]
+    struct Named {
+        group_name: Option<String>,
+    }
+    Ok(item
+        .to_record::<Named>()?
+        .group_name
+        .unwrap_or_else(|| from_key.to_owned()))
+}
+
+/// A roll-up group item: the record under [`keys::group`], with its name beside it.
+fn group_item<T: Serialize>(
+    pk: &str,
+    prefix: &str,
+    name: &str,
+    record: &T,
+) -> Result<Item, TableError> {
+    let mut item = Item::from_record(pk, keys::group(prefix, name), record)?;
+    item.attrs.insert(GROUP_NAME.into(), Value::from(name));
+    Ok(item)
+}
+
+/// Which generation of a roll-up day is in force: a random id per write, so two runs
+/// writing the same day at once never share (or delete) each other's items.
+#[derive(Serialize, Deserialize)]
+struct Generation {
+    generation: String,
+}
+
+impl Generation {
+    /// A new generation id: 16 random hex digits (the clock's nanoseconds if the system
+    /// has no randomness to give).
+    fn new(now: DateTime<Utc>) -> Self {
+        let mut bytes = [0u8; 8];
+        let generation = match getrandom::fill(&mut bytes) {
+            Ok(()) => hex::encode(bytes),
+            Err(_) => format!("{:016x}", now.timestamp_nanos_opt().unwrap_or_default()),
+        };
+        Self { generation }
+    }
+}
+
+impl Store {
+    /// Stores a client-day's roll-up, replacing the one stored, so that a reader sees the
+    /// old roll-up or the new one, never a mixture: the new one is written as a new
+    /// generation (sort keys `G{id}#…`, the id random: a summary item, the user set in chunks of
+    /// [`ROLLUP_USERS_PER_ITEM`], one item per usage group, per agent and per project), then
+    /// the `CURRENT` item is moved to it with a write conditioned on the generation read
+    /// before, then the items of other generations are deleted. A write cut short leaves the old generation
+    /// in force (its stray items go with the next write). Its open-ended maps are capped
+    /// first (`Rollup::capped`).
+    ///
+    /// Group names come from event data (up to 256 characters, so up to 1 KiB of UTF-8):
+    /// a name longer than [`keys::MAX_NAME_BYTES_IN_KEY`] bytes is replaced in the sort key by its
+    /// hash ([`keys::group`]), and every group item carries its name, so DynamoDB's 1,024-byte
+    /// sort-key limit is never reached.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`]; [`StoreError::Conflict`] when another write moved the day's
+    /// generation meanwhile (its roll-up is in force; this one's items are removed).
+    pub async fn put_rollup(&self, r: &crate::rollup::Rollup) -> Result<(), StoreError> {
+        let pk = keys::rollup(&r.client_id, r.from);
+        let r = &r.capped();
+        let current: Option<Generation> = self.get_record(&pk, keys::CURRENT).await?;
+        let next = Generation::new(self.clock.now());
+        let prefix = keys::generation(&next.generation);
+        let mut items = Vec::new();
+        let mut summary = r.clone();
+        summary.by.clear();
+        summary.users.clear();
+        summary.agents.clear();
+        summary.projects.clear();
+        items.push(Item::from_record(
+            pk.clone(),
+            keys::in_generation(&prefix, keys::prefix::SUMMARY),
+            &summary,
+        )?);
+        let users: Vec<&String> = r.users.iter().collect();
+        for (n, chunk) in users.chunks(ROLLUP_USERS_PER_ITEM).enumerate() {
+            let record = serde_json::json!({ "users": chunk });
+            items.push(Item::from_record(
+                pk.clone(),
+                keys::rollup_users(&prefix, n),
+                &record,
+            )?);
+        }
+        for (dim, groups) in &r.by {
+            for (value, totals) in groups {
+                items.push(group_item(
+                    &pk,
+                    &keys::usage_dimension(&prefix, dim),
+                    value,
+                    totals,
+                )?);
+            }
+        }
+        for (agent, stats) in &r.agents {
+            items.push(group_item(
+                &pk,
+                &keys::in_generation(&prefix, keys::prefix::AGENT),
+                agent,
+                stats,
+            )?);
+        }
+        for (project, totals) in &r.projects {
+            items.push(group_item(
+                &pk,
+                &keys::in_generation(&prefix, keys::prefix::PROJECT_GROUP),
+                project,
+                totals,
+            )?);
+        }
+        self.table.batch_put(items).await?;
+        let pointer = Item::from_record(pk.clone(), keys::CURRENT, &next)?;
+        let condition = match &current {
+            None => Condition::NotExists,
+            Some(c) => Condition::AttributeEquals {
+                name: "generation".into(),
+                value: Value::from(c.generation.clone()),
+            },
+        };
+        let moved = self.table.put(pointer, condition).await;
+        // What no reader is pointed at any more (or, when another write won, ours).
+        let stored = query_all(self.table.as_ref(), Query::partition(pk.clone())).await?;
+        let keep = |sk: &str| match &moved {
+            Ok(()) => sk == keys::CURRENT || sk.starts_with(&prefix),
+            Err(_) => !sk.starts_with(&prefix),
+        };
+        for gone in stored.iter().filter(|i| !keep(&i.sk)) {
+            self.table.delete(&pk, &gone.sk).await?;
+        }
+        match moved {
+            Ok(()) => Ok(()),
+            Err(TableError::ConditionFailed) => Err(StoreError::Conflict(format!(
+                "the roll-up of {} {} was replaced by another run meanwhile",
+                r.client_id, r.from
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A client-day's stored roll-up: the generation `CURRENT` names, or the items of a
+    /// roll-up written before generations (no `CURRENT`).
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn rollup(
+        &self,
+        client: &ClientId,
+        day: chrono::NaiveDate,
+    ) -> Result<Option<crate::rollup::Rollup>, StoreError> {
+        let pk = keys::rollup(client, day);
+        let items = query_all(self.table.as_ref(), Query::partition(pk)).await?;
+        let prefix = match items.iter().find(|i| i.sk == keys::CURRENT) {
+            Some(c) => keys::generation(&c.to_record::<Generation>()?.generation),
+            None => String::new(),
+        };
+        let items: Vec<(&Item, &str)> = items
+            .iter()
+            .filter_map(|i| Some((i, i.sk.strip_prefix(prefix.as_str())?)))
+            .collect();
+        let Some((summary, _)) = items.iter().find(|(_, sk)| *sk == keys::prefix::SUMMARY) else {
+            return Ok(None);
+        };
+        let mut r: crate::rollup::Rollup = summary.to_record()?;
+        for (item, sk) in &items {
+            if sk.starts_with(keys::prefix::USERS) {
+                r.users.extend(item.to_record::<Users>()?.users);
+            } else if let Some(rest) = sk.strip_prefix(keys::prefix::USAGE) {
+                let (dim, value) = rest.split_once('#').unwrap_or((rest, ""));
+                r.by.entry(dim.to_owned())
+                    .or_default()
+                    .insert(group_name(item, value)?, item.to_record()?);
+            } else if let Some(agent) = sk.strip_prefix(keys::prefix::AGENT) {
+                r.agents.insert(group_name(item, agent)?, item.to_record()?);
+            } else if let Some(project) = sk.strip_prefix(keys::prefix::PROJECT_GROUP) {
+                r.projects
+                    .insert(group_name(item, project)?, item.to_record()?);
+            }
+        }
+        Ok(Some(r))
+    }
+
+    /// The distinct users of a stored client-day roll-up (empty when none is stored).
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn rollup_users(
+        &self,
+        client: &ClientId,
+        day: chrono::NaiveDate,
+    ) -> Result<Vec<String>, StoreError> {
+        let pk = keys::rollup(client, day);
+        let current: Option<Generation> = self.get_record(&pk, keys::CURRENT).await?;
+        let prefix = current.map_or_else(String::new, |c| keys::generation(&c.generation));
+        let chunks: Vec<Users> = self
+            .records(Query::prefix(
+                pk,
+                keys::in_generation(&prefix, keys::prefix::USERS),
+            ))
+            .await?;
+        Ok(chunks.into_iter().flat_map(|c| c.users).collect())
+    }
+}
