@@ -22,10 +22,11 @@ use roi_domain::kpi::{Kpi, Level, Signal, evaluate};
 use roi_domain::ports::{Email, Mailer, SecretStore, WebhookDelivery, Webhooks};
 use roi_domain::{Client, ClientId, Metric, SnapshotKind};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::settings::ClientSettings;
+pub use crate::store::AlertState;
 use crate::store::{Store, StoreError};
 
 /// Where notices go: e-mail and webhooks, and the sender address.
@@ -162,27 +163,6 @@ pub fn escape_html(text: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
-}
-
-/// The stored state of one alert.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AlertState {
-    /// The rule (a KPI name).
-    pub rule: String,
-    /// What it is about.
-    pub scope: String,
-    /// Whether it is firing.
-    pub firing: bool,
-    /// Its level while firing (or when it last fired).
-    pub level: Level,
-    /// The last observed value.
-    pub value: Decimal,
-    /// The limit crossed.
-    pub limit: Decimal,
-    /// Since when it fires (or fired).
-    pub since: DateTime<Utc>,
-    /// When a notice last went out.
-    pub last_sent_at: Option<DateTime<Utc>>,
 }
 
 /// One notice a run sent.

@@ -8,33 +8,14 @@
 //! to leak. The client comes from the key, never from a request's payload.
 
 use base64::Engine;
-use chrono::{DateTime, Utc};
 use roi_domain::ClientId;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use crate::store::ApiKeyRecord;
 use crate::store::{AuditEntry, Store, StoreError};
 
 /// The prefix every key starts with (secret scanners can match it).
 pub const KEY_PREFIX: &str = "roi_";
-
-/// An API key as stored: no secret, only its hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApiKeyRecord {
-    /// Public id, 8 hex digits (part of the key).
-    pub key_id: String,
-    /// The client the key writes for.
-    pub client_id: ClientId,
-    /// A label, e.g. `crm-integration`.
-    pub name: String,
-    /// SHA-256 of the whole key, hex.
-    pub hash: String,
-    /// When it was created, UTC.
-    pub created_at: DateTime<Utc>,
-    /// When it was revoked, if it was.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revoked_at: Option<DateTime<Utc>>,
-}
 
 /// A key just created: the record, and the key itself, which is not stored anywhere.
 #[derive(Debug, Clone)]

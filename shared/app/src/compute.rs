@@ -2,19 +2,19 @@
 //! ([`compute_roi`]), or every period at once with metered figures from the daily roll-ups
 //! ([`compute_periods`], the scheduled run).
 
+pub use crate::store::ProjectInsights;
+pub use roi_domain::trend::MetricTrend;
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
-use roi_domain::forecast::{CostForecast, forecast};
+use roi_domain::forecast::forecast;
 use roi_domain::roi::{MonthlyLine, RoiOptions};
-use roi_domain::trend::Trend;
 use roi_domain::units::Money;
 use roi_domain::{
     Metric, MetricSnapshot, Percentage, ProjectId, RoiCalculation, RoiError, SnapshotKind,
     SnapshotStatus,
 };
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 
 use crate::rollup::{ProjectTotals, Rollup};
 use crate::store::{Store, StoreError};
@@ -234,33 +234,6 @@ pub fn metered(
             .then(|| Money::try_from(monthly(cost).round_dp(2)).unwrap_or(Money::ZERO)),
         value_lines,
     }
-}
-
-/// Trend of one metric over the ongoing measurements.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MetricTrend {
-    /// The metric's name.
-    pub metric: String,
-    /// Improving, declining or stable.
-    pub trend: Trend,
-    /// Fitted change over the series, percent of its mean.
-    pub change_percentage: Decimal,
-}
-
-/// What a scheduled run learns about a project beyond its ROI: metric trends and the
-/// metered cost forecast. Stored per as-of date.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProjectInsights {
-    /// The project.
-    pub project_id: ProjectId,
-    /// As of.
-    pub as_of: NaiveDate,
-    /// Trend of each metric measured at least twice (seed 000 §9.1 trend detection).
-    pub trends: Vec<MetricTrend>,
-    /// Metered AI cost forecast (seed 004 FR-016.2), from up to 90 days of roll-ups.
-    pub forecast: Option<CostForecast>,
-    /// Completeness and timeliness of the measurements (seed 000 §10).
-    pub tracking: crate::reminders::Tracking,
 }
 
 /// What an ROI at any date is computed from: a project, its snapshots and its client's

@@ -14,66 +14,26 @@
 //! written on the way can keep it: raw events store their batch's id, and roll-ups log
 //! the ids of the batches they read.
 
-use std::fmt;
 use std::future::Future;
 
 use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
 /// The HTTP header that carries the id, both ways.
 pub const HEADER: &str = "x-correlation-id";
 
-/// A correlation id: 1–64 characters of `A-Z a-z 0-9 . _ : -`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct CorrelationId(String);
+pub use roi_domain::correlation::CorrelationId;
 
-impl CorrelationId {
-    /// A new random id: 32 hexadecimal digits (128 bits).
-    pub fn generate() -> Self {
-        let mut bytes = [0u8; 16];
-        // The OS random source only fails on platforms Lambda and the CLI do not run on;
-        // a fixed id would still be a valid one.
-        let _ = getrandom::fill(&mut bytes);
-        Self(hex::encode(bytes))
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for CorrelationId {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, String> {
-        let ok = !s.is_empty()
-            && s.len() <= 64
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
-        if ok {
-            Ok(Self(s))
-        } else {
-            Err("a correlation id is 1 to 64 characters of A-Z a-z 0-9 . _ : -".into())
-        }
-    }
-}
-
-impl From<CorrelationId> for String {
-    fn from(id: CorrelationId) -> String {
-        id.0
-    }
-}
-
-impl fmt::Display for CorrelationId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+/// A new random id: 32 hexadecimal digits (128 bits).
+pub fn generate() -> CorrelationId {
+    let mut bytes = [0u8; 16];
+    // The OS random source only fails on platforms Lambda and the CLI do not run on;
+    // a fixed id would still be a valid one.
+    let _ = getrandom::fill(&mut bytes);
+    CorrelationId::from_random(bytes)
 }
 
 tokio::task_local! {
@@ -99,7 +59,7 @@ pub fn for_job(payload: &serde_json::Value) -> CorrelationId {
         .iter()
         .filter_map(|k| payload.get(*k)?.as_str())
         .find_map(|s| CorrelationId::try_from(s.to_owned()).ok())
-        .unwrap_or_else(CorrelationId::generate)
+        .unwrap_or_else(generate)
 }
 
 /// axum middleware: the request runs under [`scope`] with the caller's `X-Correlation-Id`
@@ -110,7 +70,7 @@ pub async fn middleware(request: Request, next: Next) -> Response {
         .get(HEADER)
         .and_then(|v| v.to_str().ok())
         .and_then(|s| CorrelationId::try_from(s.to_owned()).ok())
-        .unwrap_or_else(CorrelationId::generate);
+        .unwrap_or_else(generate);
     let mut response = scope("http", id.clone(), next.run(request)).await;
     if let Ok(value) = HeaderValue::from_str(id.as_str()) {
         response.headers_mut().insert(HEADER, value);
@@ -128,7 +88,7 @@ mod tests {
         assert!(CorrelationId::try_from(String::new()).is_err());
         assert!(CorrelationId::try_from("a b".to_owned()).is_err());
         assert!(CorrelationId::try_from("x".repeat(65)).is_err());
-        assert_eq!(CorrelationId::generate().as_str().len(), 32);
+        assert_eq!(generate().as_str().len(), 32);
         let job = serde_json::json!({"job": "daily", "correlation_id": "c-1", "id": "e-1"});
         assert_eq!(for_job(&job).as_str(), "c-1");
         let event = serde_json::json!({"id": "3f1c", "detail-type": "project.changed"});

@@ -10,11 +10,12 @@ use roi_domain::metric::VolumePeriod;
 use roi_domain::snapshot::{SnapshotContext, SnapshotDraft};
 use roi_domain::{FieldError, Metric, MetricSnapshot, Project, SnapshotKind, ValidationErrors};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::form_link::FormClaims;
+pub use crate::store::IdempotencyRecord;
 use crate::store::{AuditEntry, Store, StoreError, Written, current_baseline, measurement_before};
 
 /// The field that carries the measurement date when the link does not fix it.
@@ -188,20 +189,6 @@ pub fn draft_from_input(
         Some(e) => Err(e),
         None => Ok(draft),
     }
-}
-
-/// Records which measurement an idempotency key wrote.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IdempotencyRecord {
-    /// The snapshot written.
-    pub snapshot_id: String,
-    /// Its kind.
-    pub kind: SnapshotKind,
-    /// Its date.
-    pub measured_on: NaiveDate,
-    /// SHA-256 of the submitted fields (absent in records written before it was kept).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payload_sha256: Option<String>,
 }
 
 /// What ties a submission to one measurement.

@@ -19,169 +19,17 @@ use futures_util::StreamExt;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use roi_domain::event::{
-    self, BodyFormat, DecodeError, EVENT_TTL_DAYS, Event, EventClaim, EventData, EventKey,
-    EventType, Named, Rejection,
+    self, BodyFormat, DecodeError, EVENT_TTL_DAYS, Event, EventClaim, EventData, EventKey, Named,
+    Rejection,
 };
 use roi_domain::ports::{Item, Key, TableError};
 use roi_domain::{ClientId, FieldError};
-use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::correlation::CorrelationId;
 use crate::pricing::{PriceTable, cost_mismatch};
+pub use crate::store::StoredEvent;
 use crate::store::{Store, StoreError, keys};
-
-/// A raw event as stored under its [`EventKey`] (TTL [`EVENT_TTL_DAYS`] days).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StoredEvent {
-    /// CloudEvents `type`.
-    #[serde(rename = "type")]
-    pub event_type: EventType,
-    /// CloudEvents `id`.
-    pub id: String,
-    /// CloudEvents `source`.
-    pub source: String,
-    /// CloudEvents `time`, UTC.
-    pub time: DateTime<Utc>,
-    /// The client's day of `time`, in its time zone.
-    pub day: NaiveDate,
-    /// CloudEvents `subject`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    /// When it was written, UTC.
-    pub received_at: DateTime<Utc>,
-    /// The typed data; `user` holds the salted hash of the sender's user id.
-    pub data: EventData,
-    /// `ai.usage` only: the cost computed from the price table, USD.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cost_usd: Option<Decimal>,
-    /// `ai.usage` only: the price-table version of `cost_usd`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub price_version: Option<String>,
-    /// `ai.usage` only: the table row used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub priced_as: Option<String>,
-    /// `ai.usage` only: the reported cost differs from ours by over 1 %.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub cost_mismatch: bool,
-    /// The correlation id of the request that delivered it (`crate::correlation`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub correlation_id: Option<CorrelationId>,
-}
-
-/// Reads a stored event in one pass: `data` is typed by the `type` read before it (the
-/// order [`StoredEvent`] is written in), and only buffered when `type` comes later. Roll-ups
-/// read every event of a day, so this is their hot path.
-impl<'de> Deserialize<'de> for StoredEvent {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(StoredEventVisitor)
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(field_identifier, rename_all = "snake_case")]
-enum Field {
-    Type,
-    Id,
-    Source,
-    Time,
-    Day,
-    Subject,
-    ReceivedAt,
-    Data,
-    CostUsd,
-    PriceVersion,
-    PricedAs,
-    CostMismatch,
-    CorrelationId,
-    #[serde(other)]
-    Other,
-}
-
-struct StoredEventVisitor;
-
-/// `data` of a known type, deserialized straight into its struct.
-struct TypedData(EventType);
-
-impl<'de> serde::de::DeserializeSeed<'de> for TypedData {
-    type Value = EventData;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<EventData, D::Error> {
-        Ok(match self.0 {
-            EventType::AiUsage => EventData::AiUsage(Deserialize::deserialize(d)?),
-            EventType::AgentExecution => EventData::AgentExecution(Deserialize::deserialize(d)?),
-            EventType::FeatureUsage => EventData::FeatureUsage(Deserialize::deserialize(d)?),
-            EventType::Session => EventData::Session(Deserialize::deserialize(d)?),
-            EventType::BusinessOutcome => EventData::BusinessOutcome(Deserialize::deserialize(d)?),
-            EventType::Audit => EventData::Audit(Deserialize::deserialize(d)?),
-        })
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for StoredEventVisitor {
-    type Value = StoredEvent;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a stored event")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<StoredEvent, A::Error> {
-        use serde::de::Error;
-        let mut event_type: Option<EventType> = None;
-        let (mut data, mut pending): (Option<EventData>, Option<serde_json::Value>) = (None, None);
-        let (mut id, mut source, mut time, mut day, mut received_at) =
-            (None, None, None, None, None);
-        let (mut subject, mut cost_usd, mut price_version, mut priced_as) =
-            (None, None, None, None);
-        let mut cost_mismatch = false;
-        let mut correlation_id = None;
-        while let Some(field) = map.next_key::<Field>()? {
-            match field {
-                Field::Type => event_type = Some(map.next_value()?),
-                Field::Data => match event_type {
-                    Some(t) => data = Some(map.next_value_seed(TypedData(t))?),
-                    None => pending = Some(map.next_value()?),
-                },
-                Field::Id => id = Some(map.next_value()?),
-                Field::Source => source = Some(map.next_value()?),
-                Field::Time => time = Some(map.next_value()?),
-                Field::Day => day = Some(map.next_value()?),
-                Field::Subject => subject = map.next_value()?,
-                Field::ReceivedAt => received_at = Some(map.next_value()?),
-                Field::CostUsd => cost_usd = map.next_value()?,
-                Field::PriceVersion => price_version = map.next_value()?,
-                Field::PricedAs => priced_as = map.next_value()?,
-                Field::CostMismatch => cost_mismatch = map.next_value()?,
-                Field::CorrelationId => correlation_id = map.next_value()?,
-                Field::Other => {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                }
-            }
-        }
-        let event_type = event_type.ok_or_else(|| A::Error::missing_field("type"))?;
-        let data = match (data, pending) {
-            (Some(d), _) => d,
-            (None, Some(v)) => EventData::from_value(event_type, v).map_err(A::Error::custom)?,
-            (None, None) => return Err(A::Error::missing_field("data")),
-        };
-        Ok(StoredEvent {
-            event_type,
-            id: id.ok_or_else(|| A::Error::missing_field("id"))?,
-            source: source.ok_or_else(|| A::Error::missing_field("source"))?,
-            time: time.ok_or_else(|| A::Error::missing_field("time"))?,
-            day: day.ok_or_else(|| A::Error::missing_field("day"))?,
-            subject,
-            received_at: received_at.ok_or_else(|| A::Error::missing_field("received_at"))?,
-            data,
-            cost_usd,
-            price_version,
-            priced_as,
-            cost_mismatch,
-            correlation_id,
-        })
-    }
-}
 
 /// What happened to one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

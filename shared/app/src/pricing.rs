@@ -10,6 +10,7 @@
 
 use std::sync::OnceLock;
 
+pub use crate::store::ModelPrice;
 use roi_domain::event::AiUsage;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -21,25 +22,6 @@ pub const SHIPPED_CSV: &str = include_str!("../prices/prices.csv");
 /// A reported `cost_usd` further than this from the computed cost is flagged, percent of
 /// the computed cost (issue 4).
 pub const COST_MISMATCH_PERCENT: Decimal = Decimal::ONE;
-
-/// One model's prices, USD per million tokens.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ModelPrice {
-    /// `anthropic`, `openai`, or a client's own label.
-    pub provider: String,
-    /// The model id the row matches (exactly, or as a dated snapshot).
-    pub model: String,
-    /// Uncached input, USD/MTok.
-    pub input: Decimal,
-    /// Output, USD/MTok.
-    pub output: Decimal,
-    /// Cache reads, USD/MTok.
-    pub cache_read: Decimal,
-    /// 5-minute cache writes, USD/MTok.
-    pub cache_write: Decimal,
-    /// 1-hour cache writes, USD/MTok.
-    pub cache_write_1h: Decimal,
-}
 
 /// A priced usage event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

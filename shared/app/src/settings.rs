@@ -10,10 +10,10 @@
 use roi_domain::ClientId;
 use roi_domain::kpi::Thresholds;
 use roi_domain::ports::{SecretError, SecretStore};
-use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use crate::store::ClientSettings;
+pub use crate::store::WebhookSubscription;
 use crate::store::{Store, StoreError};
 
 /// Where webhook secrets are kept unless `ROI_WEBHOOK_SECRET_PREFIX` names another prefix:
@@ -27,56 +27,11 @@ pub const WEBHOOK_EVENTS: [&str; 3] = [
     "threshold_exceeded",
 ];
 
-/// One webhook subscription.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WebhookSubscription {
-    /// Where to POST (https; http only to loopback).
-    pub url: String,
-    /// The HMAC-SHA256 signing secret (at least 16 characters), as a person writes it in a
-    /// settings file; [`save`] moves it to the secret store and empties it.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub secret: String,
-    /// The name of the signing secret in the secret store, set by [`save`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_name: Option<String>,
-    /// Which of [`WEBHOOK_EVENTS`] to send (all when empty).
-    #[serde(default)]
-    pub events: Vec<String>,
-}
-
 impl WebhookSubscription {
     /// Whether this subscription wants `event`.
     pub fn wants(&self, event: &str) -> bool {
         self.events.is_empty() || self.events.iter().any(|e| e == event)
     }
-}
-
-/// A client's settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ClientSettings {
-    /// KPI limits (defaults: seed 003's table).
-    pub thresholds: Thresholds,
-    /// What an hour of staff time saved is worth, USD; time saved is not valued without it.
-    pub hourly_rate_usd: Option<Decimal>,
-    /// Who gets alert e-mails (default: the client's report recipients).
-    pub alert_recipients: Vec<String>,
-    /// The account manager, e-mailed 7 days before a measurement is due (seed 000 §9.1).
-    pub account_manager_email: Option<String>,
-    /// Webhook subscriptions.
-    pub webhooks: Vec<WebhookSubscription>,
-    /// Minutes between repeats of a still-firing alert (seed 003: at most once an hour).
-    pub alert_repeat_minutes: u32,
-    /// Whether a recovery is notified.
-    pub notify_recovery: bool,
-    /// Whether success signals (a target beaten) are notified.
-    pub notify_success: bool,
-    /// Requests each of the client's API keys may make to `POST /v1/events` per minute
-    /// (default [`DEFAULT_REQUESTS_PER_MINUTE`]; 1 to 1,000,000).
-    pub requests_per_minute: u32,
-    /// Events each of the client's API keys may send per minute (default
-    /// [`DEFAULT_EVENTS_PER_MINUTE`]; 1 to 100,000,000).
-    pub events_per_minute: u32,
 }
 
 /// Requests per API key and minute unless a client's settings say otherwise: 600 (10 a

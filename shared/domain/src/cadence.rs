@@ -11,7 +11,11 @@
 //! are marked on the due date that falls on them.
 
 use chrono::{Days, Months, NaiveDate};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+
+use crate::client::Project;
+use crate::snapshot::{MetricSnapshot, SnapshotKind};
 
 /// The seed 000 §5.1 phase a due date belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +113,59 @@ pub fn due_dates(go_live: NaiveDate, from: NaiveDate, to: NaiveDate) -> Vec<DueM
         month += 3;
     }
     out
+}
+
+/// How well a project is measured (seed 000 §10 "track the tracker").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Tracking {
+    /// Measurements due up to three days ago (their follow-up window has opened).
+    pub due_so_far: u32,
+    /// Of those, how many were submitted.
+    pub submitted: u32,
+    /// Of those, how many were recorded by their due day.
+    pub on_time: u32,
+    /// submitted / due, percent; `None` before anything was due.
+    pub completeness_percentage: Option<Decimal>,
+    /// on time / submitted, percent; `None` before anything was submitted.
+    pub timeliness_percentage: Option<Decimal>,
+}
+
+/// Completeness and timeliness of a project's measurements on `today`.
+pub fn tracking(project: &Project, snapshots: &[MetricSnapshot], today: NaiveDate) -> Tracking {
+    let last = today - chrono::Days::new(3);
+    let dues = if last < project.go_live_date {
+        Vec::new()
+    } else {
+        due_dates(project.go_live_date, project.go_live_date, last)
+    };
+    let (mut submitted, mut on_time) = (0u32, 0u32);
+    for d in &dues {
+        let (from, to) = (
+            d.due_on - chrono::Days::new(7),
+            d.due_on + chrono::Days::new(3),
+        );
+        let found = snapshots
+            .iter()
+            .filter(|s| s.kind() == SnapshotKind::Ongoing && (from..=to).contains(&s.measured_on()))
+            .min_by_key(|s| s.recorded_at());
+        if let Some(s) = found {
+            submitted += 1;
+            if s.recorded_at().date_naive() <= d.due_on {
+                on_time += 1;
+            }
+        }
+    }
+    let due = u32::try_from(dues.len()).unwrap_or(u32::MAX);
+    let pct = |n: u32, of: u32| {
+        (of > 0).then(|| (Decimal::from(n) * Decimal::ONE_HUNDRED / Decimal::from(of)).round_dp(1))
+    };
+    Tracking {
+        due_so_far: due,
+        submitted,
+        on_time,
+        completeness_percentage: pct(submitted, due),
+        timeliness_percentage: pct(on_time, submitted),
+    }
 }
 
 #[cfg(test)]

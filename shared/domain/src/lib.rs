@@ -7,6 +7,7 @@
 
 pub mod cadence;
 pub mod client;
+pub mod correlation;
 pub mod dates;
 pub mod error;
 pub mod event;
@@ -14,8 +15,11 @@ pub mod forecast;
 pub mod kpi;
 pub mod metric;
 pub mod ports;
+pub mod report;
 pub mod roi;
+pub mod rollup;
 pub mod snapshot;
+pub mod stored_event;
 pub mod trend;
 pub mod units;
 

@@ -78,6 +78,17 @@ pub fn trend(points: &[(NaiveDate, Decimal)], direction: Direction) -> Option<(T
     Some((t, crate::units::round_ratio(relative)))
 }
 
+/// Trend of one metric over the ongoing measurements.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricTrend {
+    /// The metric's name.
+    pub metric: String,
+    /// Improving, declining or stable.
+    pub trend: Trend,
+    /// Fitted change over the series, percent of its mean.
+    pub change_percentage: Decimal,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,47 +13,8 @@ use super::{
     due_period,
 };
 use crate::Store;
+pub use crate::store::ReportRecord;
 use crate::store::{AuditEntry, StoreError};
-
-/// A stored issue of a report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReportRecord {
-    /// The client.
-    pub client_id: ClientId,
-    /// The project.
-    pub project_id: ProjectId,
-    /// The kind.
-    pub kind: ReportKind,
-    /// The period's label.
-    pub period: String,
-    /// Version, from 1.
-    pub version: u32,
-    /// Whether it replaces an earlier version.
-    pub restated: bool,
-    /// SHA-256 of the report data, hex.
-    pub digest: String,
-    /// When issued.
-    pub issued_at: DateTime<Utc>,
-    /// Blob key of the PDF.
-    pub pdf_key: String,
-    /// Blob key of the CSV export.
-    pub csv_key: String,
-    /// Blob key of the XLSX export.
-    pub xlsx_key: String,
-    /// Whether the e-mail went out.
-    pub delivered: bool,
-    /// How many recipients it went to.
-    pub recipients: u32,
-    /// Whether the PDF, CSV and XLSX are stored: the version is claimed (recorded with
-    /// `false`) before its files are written, and committed after. Records from before
-    /// claims existed were written after their files, so they read as `true`.
-    #[serde(default = "written")]
-    pub files_written: bool,
-}
-
-fn written() -> bool {
-    true
-}
 
 impl ReportRecord {
     /// The blob key prefix `reports/{client}/{project}/{kind}/{period}/v{n}`.

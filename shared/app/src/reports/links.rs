@@ -10,14 +10,15 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
+use roi_domain::ProjectId;
 use roi_domain::ports::BlobStore;
-use roi_domain::{ClientId, ProjectId};
 use serde::{Deserialize, Serialize};
 
 use super::{ReportError, ReportKind, ReportRecord};
 use crate::Store;
 use crate::form_link::{FormSigner, LinkError};
 use crate::store::AuditEntry;
+pub use crate::store::LinkRecord;
 
 /// The claims of a report link: which link record, and until when (Unix seconds).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,25 +29,6 @@ pub struct ReportLinkClaims {
     /// Expiry, Unix seconds.
     #[serde(rename = "e")]
     pub expires_at: i64,
-}
-
-/// A stored report link: what it opens, and whether it was revoked.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LinkRecord {
-    /// The link's id, 128 random bits in hex.
-    pub link_id: String,
-    /// The client.
-    pub client_id: ClientId,
-    /// The project.
-    pub project_id: ProjectId,
-    /// The blob it opens.
-    pub blob_key: String,
-    /// Kind, period and version, for the audit log.
-    pub report: String,
-    /// When it stops working.
-    pub valid_until: DateTime<Utc>,
-    /// Whether it was revoked.
-    pub revoked: bool,
 }
 
 /// Default life of an e-mailed report link, days (issue 6).

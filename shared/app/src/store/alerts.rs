@@ -1,20 +1,42 @@
 //! Alert states, and the claims taken before a notice or reminder is sent.
 
+use chrono::{DateTime, Utc};
+use roi_domain::kpi::Level;
 use roi_domain::ports::{Condition, Item, Query, TableError};
 use roi_domain::{ClientId, ProjectId};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use super::keys;
 use super::{Store, StoreError};
+
+/// The stored state of one alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertState {
+    /// The rule (a KPI name).
+    pub rule: String,
+    /// What it is about.
+    pub scope: String,
+    /// Whether it is firing.
+    pub firing: bool,
+    /// Its level while firing (or when it last fired).
+    pub level: Level,
+    /// The last observed value.
+    pub value: Decimal,
+    /// The limit crossed.
+    pub limit: Decimal,
+    /// Since when it fires (or fired).
+    pub since: DateTime<Utc>,
+    /// When a notice last went out.
+    pub last_sent_at: Option<DateTime<Utc>>,
+}
 
 impl Store {
     /// A client's alert states.
     ///
     /// # Errors
     /// [`StoreError::Table`].
-    pub async fn alert_states(
-        &self,
-        client: &ClientId,
-    ) -> Result<Vec<crate::alerts::AlertState>, StoreError> {
+    pub async fn alert_states(&self, client: &ClientId) -> Result<Vec<AlertState>, StoreError> {
         self.records(Query::prefix(keys::client(client), keys::prefix::ALERT))
             .await
     }
@@ -26,7 +48,7 @@ impl Store {
     pub async fn put_alert_state(
         &self,
         client: &ClientId,
-        state: &crate::alerts::AlertState,
+        state: &AlertState,
     ) -> Result<(), StoreError> {
         let sk = keys::alert(&state.rule, &state.scope);
         let item = Item::from_record(keys::client(client), sk, state)?;

@@ -11,7 +11,7 @@ use super::{Store, StoreError};
 
 /// An API key's two records: its listing under the client, and the hash record requests
 /// are authenticated by.
-fn api_key_items(key: &crate::api_keys::ApiKeyRecord) -> Result<[Item; 2], TableError> {
+fn api_key_items(key: &ApiKeyRecord) -> Result<[Item; 2], TableError> {
     Ok([
         Item::from_record(
             keys::client(&key.client_id),
@@ -22,6 +22,24 @@ fn api_key_items(key: &crate::api_keys::ApiKeyRecord) -> Result<[Item; 2], Table
     ])
 }
 
+/// An API key as stored: no secret, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    /// Public id, 8 hex digits (part of the key).
+    pub key_id: String,
+    /// The client the key writes for.
+    pub client_id: ClientId,
+    /// A label, e.g. `crm-integration`.
+    pub name: String,
+    /// SHA-256 of the whole key, hex.
+    pub hash: String,
+    /// When it was created, UTC.
+    pub created_at: DateTime<Utc>,
+    /// When it was revoked, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 impl Store {
     /// Stores a new API key: its hash record (the only way in) and its listing under the
     /// client, each written only if absent.
@@ -29,7 +47,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Conflict`] if the hash or the key id is taken (never, for random keys);
     /// [`StoreError::Table`].
-    pub async fn add_api_key(&self, key: &crate::api_keys::ApiKeyRecord) -> Result<(), StoreError> {
+    pub async fn add_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
         for item in api_key_items(key)? {
             match self.table.put(item, Condition::NotExists).await {
                 Ok(()) => {}
@@ -46,10 +64,7 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Table`].
-    pub async fn update_api_key(
-        &self,
-        key: &crate::api_keys::ApiKeyRecord,
-    ) -> Result<(), StoreError> {
+    pub async fn update_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
         for item in api_key_items(key)? {
             self.table.put(item, Condition::Always).await?;
         }
@@ -60,10 +75,7 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Table`].
-    pub async fn api_key_by_hash(
-        &self,
-        hash: &str,
-    ) -> Result<Option<crate::api_keys::ApiKeyRecord>, StoreError> {
+    pub async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
         self.get_record(&keys::api_key(hash), keys::API_KEY).await
     }
 
@@ -71,10 +83,7 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Table`].
-    pub async fn api_keys_of(
-        &self,
-        client: &ClientId,
-    ) -> Result<Vec<crate::api_keys::ApiKeyRecord>, StoreError> {
+    pub async fn api_keys_of(&self, client: &ClientId) -> Result<Vec<ApiKeyRecord>, StoreError> {
         self.records(Query::prefix(keys::client(client), keys::prefix::API_KEY))
             .await
     }

@@ -1,11 +1,77 @@
 //! Clients, their settings and negotiated prices, and their projects.
 
+use roi_domain::kpi::Thresholds;
 use roi_domain::ports::{Condition, Item, Query, TableError};
 use roi_domain::{Client, ClientId, Project, ProjectId};
-use serde::Deserialize;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use super::keys;
 use super::{Store, StoreError, Written};
+
+/// One model's prices, USD per million tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelPrice {
+    /// `anthropic`, `openai`, or a client's own label.
+    pub provider: String,
+    /// The model id the row matches (exactly, or as a dated snapshot).
+    pub model: String,
+    /// Uncached input, USD/MTok.
+    pub input: Decimal,
+    /// Output, USD/MTok.
+    pub output: Decimal,
+    /// Cache reads, USD/MTok.
+    pub cache_read: Decimal,
+    /// 5-minute cache writes, USD/MTok.
+    pub cache_write: Decimal,
+    /// 1-hour cache writes, USD/MTok.
+    pub cache_write_1h: Decimal,
+}
+
+/// One webhook subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookSubscription {
+    /// Where to POST (https; http only to loopback).
+    pub url: String,
+    /// The HMAC-SHA256 signing secret (at least 16 characters), as a person writes it in a
+    /// settings file; [`save`](crate::settings::save) moves it to the secret store and empties it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub secret: String,
+    /// The name of the signing secret in the secret store, set by [`save`](crate::settings::save).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
+    /// Which of [`WEBHOOK_EVENTS`](crate::settings::WEBHOOK_EVENTS) to send (all when empty).
+    #[serde(default)]
+    pub events: Vec<String>,
+}
+
+/// A client's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientSettings {
+    /// KPI limits (defaults: seed 003's table).
+    pub thresholds: Thresholds,
+    /// What an hour of staff time saved is worth, USD; time saved is not valued without it.
+    pub hourly_rate_usd: Option<Decimal>,
+    /// Who gets alert e-mails (default: the client's report recipients).
+    pub alert_recipients: Vec<String>,
+    /// The account manager, e-mailed 7 days before a measurement is due (seed 000 §9.1).
+    pub account_manager_email: Option<String>,
+    /// Webhook subscriptions.
+    pub webhooks: Vec<WebhookSubscription>,
+    /// Minutes between repeats of a still-firing alert (seed 003: at most once an hour).
+    pub alert_repeat_minutes: u32,
+    /// Whether a recovery is notified.
+    pub notify_recovery: bool,
+    /// Whether success signals (a target beaten) are notified.
+    pub notify_success: bool,
+    /// Requests each of the client's API keys may make to `POST /v1/events` per minute
+    /// (default [`DEFAULT_REQUESTS_PER_MINUTE`](crate::settings::DEFAULT_REQUESTS_PER_MINUTE); 1 to 1,000,000).
+    pub requests_per_minute: u32,
+    /// Events each of the client's API keys may send per minute (default
+    /// [`DEFAULT_EVENTS_PER_MINUTE`](crate::settings::DEFAULT_EVENTS_PER_MINUTE); 1 to 100,000,000).
+    pub events_per_minute: u32,
+}
 
 impl Store {
     /// Stores a new client; storing the same client again changes nothing.
@@ -53,10 +119,7 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Table`].
-    pub async fn settings(
-        &self,
-        client: &ClientId,
-    ) -> Result<crate::settings::ClientSettings, StoreError> {
+    pub async fn settings(&self, client: &ClientId) -> Result<ClientSettings, StoreError> {
         Ok(self
             .get_record(&keys::client(client), keys::SETTINGS)
             .await?
@@ -70,7 +133,7 @@ impl Store {
     pub async fn put_settings(
         &self,
         client: &ClientId,
-        settings: &crate::settings::ClientSettings,
+        settings: &ClientSettings,
     ) -> Result<(), StoreError> {
         let item = Item::from_record(keys::client(client), keys::SETTINGS, settings)?;
         Ok(self.table.put(item, Condition::Always).await?)
@@ -126,13 +189,10 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Table`].
-    pub async fn price_overrides(
-        &self,
-        client: &ClientId,
-    ) -> Result<Vec<crate::pricing::ModelPrice>, StoreError> {
+    pub async fn price_overrides(&self, client: &ClientId) -> Result<Vec<ModelPrice>, StoreError> {
         #[derive(Deserialize)]
         struct Overrides {
-            models: Vec<crate::pricing::ModelPrice>,
+            models: Vec<ModelPrice>,
         }
         let found: Option<Overrides> = self.get_record(&keys::client(client), keys::PRICES).await?;
         Ok(found.map(|o| o.models).unwrap_or_default())
@@ -145,7 +205,7 @@ impl Store {
     pub async fn put_price_overrides(
         &self,
         client: &ClientId,
-        models: &[crate::pricing::ModelPrice],
+        models: &[ModelPrice],
     ) -> Result<(), StoreError> {
         let item = Item::from_record(
             keys::client(client),

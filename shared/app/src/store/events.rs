@@ -79,7 +79,7 @@ impl Store {
         &self,
         client: &ClientId,
         day: chrono::NaiveDate,
-    ) -> Result<Vec<crate::ingest::StoredEvent>, StoreError> {
+    ) -> Result<Vec<roi_domain::stored_event::StoredEvent>, StoreError> {
         let mut events = Vec::new();
         for shard in 0..roi_domain::event::EVENT_SHARDS {
             let q = Query::partition(keys::raw_events(client, day, shard));

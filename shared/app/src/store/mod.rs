@@ -24,10 +24,17 @@ mod roi;
 mod rollups;
 mod snapshots;
 
+pub use alerts::AlertState;
+pub use api_keys::ApiKeyRecord;
 pub use audit::AuditEntry;
+pub use clients::{ClientSettings, ModelPrice, WebhookSubscription};
 pub use events::ChangedDay;
+pub use reports::{LinkRecord, ReportRecord};
+pub use roi::ProjectInsights;
+pub use roi_domain::stored_event::StoredEvent;
 pub use rollups::ROLLUP_USERS_PER_ITEM;
 pub use snapshots::IDEMPOTENCY_TTL_DAYS;
+pub use snapshots::IdempotencyRecord;
 
 use std::sync::Arc;
 

@@ -1,17 +1,80 @@
 //! Report versions and report links.
 
-use roi_domain::ProjectId;
+use chrono::{DateTime, Utc};
 use roi_domain::ports::{Condition, Item, Query, TableError};
+use roi_domain::report::ReportKind;
+use roi_domain::{ClientId, ProjectId};
+use serde::{Deserialize, Serialize};
 
 use super::keys;
 use super::{Store, StoreError};
 
-fn report_item(record: &crate::reports::ReportRecord) -> Result<Item, TableError> {
+fn report_item(record: &ReportRecord) -> Result<Item, TableError> {
     Item::from_record(
         keys::project(&record.project_id),
         keys::report(&record.kind.to_string(), &record.period, record.version),
         record,
     )
+}
+
+/// A stored report link: what it opens, and whether it was revoked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkRecord {
+    /// The link's id, 128 random bits in hex.
+    pub link_id: String,
+    /// The client.
+    pub client_id: ClientId,
+    /// The project.
+    pub project_id: ProjectId,
+    /// The blob it opens.
+    pub blob_key: String,
+    /// Kind, period and version, for the audit log.
+    pub report: String,
+    /// When it stops working.
+    pub valid_until: DateTime<Utc>,
+    /// Whether it was revoked.
+    pub revoked: bool,
+}
+
+/// A stored issue of a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportRecord {
+    /// The client.
+    pub client_id: ClientId,
+    /// The project.
+    pub project_id: ProjectId,
+    /// The kind.
+    pub kind: ReportKind,
+    /// The period's label.
+    pub period: String,
+    /// Version, from 1.
+    pub version: u32,
+    /// Whether it replaces an earlier version.
+    pub restated: bool,
+    /// SHA-256 of the report data, hex.
+    pub digest: String,
+    /// When issued.
+    pub issued_at: DateTime<Utc>,
+    /// Blob key of the PDF.
+    pub pdf_key: String,
+    /// Blob key of the CSV export.
+    pub csv_key: String,
+    /// Blob key of the XLSX export.
+    pub xlsx_key: String,
+    /// Whether the e-mail went out.
+    pub delivered: bool,
+    /// How many recipients it went to.
+    pub recipients: u32,
+    /// Whether the PDF, CSV and XLSX are stored: the version is claimed (recorded with
+    /// `false`) before its files are written, and committed after. Records from before
+    /// claims existed were written after their files, so they read as `true`.
+    #[serde(default = "written")]
+    pub files_written: bool,
+}
+
+/// Records written before `files_written` existed had their files.
+fn written() -> bool {
+    true
 }
 
 impl Store {
@@ -20,10 +83,7 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when the version exists; [`StoreError::Table`].
-    pub async fn put_report(
-        &self,
-        record: &crate::reports::ReportRecord,
-    ) -> Result<(), StoreError> {
+    pub async fn put_report(&self, record: &ReportRecord) -> Result<(), StoreError> {
         match self
             .table
             .put(report_item(record)?, Condition::NotExists)
@@ -42,10 +102,7 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Table`].
-    pub async fn update_report(
-        &self,
-        record: &crate::reports::ReportRecord,
-    ) -> Result<(), StoreError> {
+    pub async fn update_report(&self, record: &ReportRecord) -> Result<(), StoreError> {
         Ok(self
             .table
             .put(report_item(record)?, Condition::Always)
@@ -59,9 +116,9 @@ impl Store {
     pub async fn report_versions(
         &self,
         project: &ProjectId,
-        kind: crate::reports::ReportKind,
+        kind: ReportKind,
         period: &str,
-    ) -> Result<Vec<crate::reports::ReportRecord>, StoreError> {
+    ) -> Result<Vec<ReportRecord>, StoreError> {
         self.records(Query::prefix(
             keys::project(project),
             keys::report_versions(&kind.to_string(), period),
@@ -73,10 +130,7 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Table`].
-    pub async fn reports_of(
-        &self,
-        project: &ProjectId,
-    ) -> Result<Vec<crate::reports::ReportRecord>, StoreError> {
+    pub async fn reports_of(&self, project: &ProjectId) -> Result<Vec<ReportRecord>, StoreError> {
         self.records(Query::prefix(keys::project(project), keys::prefix::REPORT))
             .await
     }
@@ -86,10 +140,7 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Table`].
-    pub async fn put_report_link(
-        &self,
-        link: &crate::reports::LinkRecord,
-    ) -> Result<(), StoreError> {
+    pub async fn put_report_link(&self, link: &LinkRecord) -> Result<(), StoreError> {
         let expires = Some(link.valid_until.timestamp());
         let mut by_id = Item::from_record(keys::report_link(&link.link_id), keys::LINK, link)?;
         by_id.expires_at = expires;
@@ -107,10 +158,7 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Table`].
-    pub async fn report_link(
-        &self,
-        link_id: &str,
-    ) -> Result<Option<crate::reports::LinkRecord>, StoreError> {
+    pub async fn report_link(&self, link_id: &str) -> Result<Option<LinkRecord>, StoreError> {
         self.get_record(&keys::report_link(link_id), keys::LINK)
             .await
     }
@@ -122,7 +170,7 @@ impl Store {
     pub async fn report_links_of(
         &self,
         project: &ProjectId,
-    ) -> Result<Vec<crate::reports::LinkRecord>, StoreError> {
+    ) -> Result<Vec<LinkRecord>, StoreError> {
         self.records(Query::prefix(
             keys::project(project),
             keys::prefix::REPORT_LINK,

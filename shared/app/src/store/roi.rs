@@ -1,10 +1,30 @@
 //! A project's ROI calculations and insights.
 
+use chrono::NaiveDate;
+use roi_domain::forecast::CostForecast;
 use roi_domain::ports::{Condition, Item, Query, SortKey};
+use roi_domain::trend::MetricTrend;
 use roi_domain::{ProjectId, RoiCalculation};
+use serde::{Deserialize, Serialize};
 
 use super::keys;
 use super::{Store, StoreError};
+
+/// What a scheduled run learns about a project beyond its ROI: metric trends and the
+/// metered cost forecast. Stored per as-of date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectInsights {
+    /// The project.
+    pub project_id: ProjectId,
+    /// As of.
+    pub as_of: NaiveDate,
+    /// Trend of each metric measured at least twice (seed 000 §9.1 trend detection).
+    pub trends: Vec<MetricTrend>,
+    /// Metered AI cost forecast (seed 004 FR-016.2), from up to 90 days of roll-ups.
+    pub forecast: Option<CostForecast>,
+    /// Completeness and timeliness of the measurements (seed 000 §10).
+    pub tracking: roi_domain::cadence::Tracking,
+}
 
 impl Store {
     /// Stores an ROI calculation, replacing the one for the same as-of date and period.
@@ -34,10 +54,7 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Table`].
-    pub async fn put_insights(
-        &self,
-        insights: &crate::compute::ProjectInsights,
-    ) -> Result<(), StoreError> {
+    pub async fn put_insights(&self, insights: &ProjectInsights) -> Result<(), StoreError> {
         let item = Item::from_record(
             keys::project(&insights.project_id),
             keys::insights(insights.as_of),
@@ -53,7 +70,7 @@ impl Store {
     pub async fn latest_insights(
         &self,
         project: &ProjectId,
-    ) -> Result<Option<crate::compute::ProjectInsights>, StoreError> {
+    ) -> Result<Option<ProjectInsights>, StoreError> {
         let q = Query {
             pk: keys::project(project),
             sort: SortKey::Prefix(keys::prefix::INSIGHTS.into()),

@@ -84,7 +84,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Table`]; [`StoreError::Conflict`] when another write moved the day's
     /// generation meanwhile (its roll-up is in force; this one's items are removed).
-    pub async fn put_rollup(&self, r: &crate::rollup::Rollup) -> Result<(), StoreError> {
+    pub async fn put_rollup(&self, r: &roi_domain::rollup::Rollup) -> Result<(), StoreError> {
         let pk = keys::rollup(&r.client_id, r.from);
         let r = &r.capped();
         let current: Option<Generation> = self.get_record(&pk, keys::CURRENT).await?;
@@ -174,7 +174,7 @@ impl Store {
         &self,
         client: &ClientId,
         day: chrono::NaiveDate,
-    ) -> Result<Option<crate::rollup::Rollup>, StoreError> {
+    ) -> Result<Option<roi_domain::rollup::Rollup>, StoreError> {
         let pk = keys::rollup(client, day);
         let items = query_all(self.table.as_ref(), Query::partition(pk)).await?;
         let prefix = match items.iter().find(|i| i.sk == keys::CURRENT) {
@@ -188,7 +188,7 @@ impl Store {
         let Some((summary, _)) = items.iter().find(|(_, sk)| *sk == keys::prefix::SUMMARY) else {
             return Ok(None);
         };
-        let mut r: crate::rollup::Rollup = summary.to_record()?;
+        let mut r: roi_domain::rollup::Rollup = summary.to_record()?;
         for (item, sk) in &items {
             if sk.starts_with(keys::prefix::USERS) {
                 r.users.extend(item.to_record::<Users>()?.users);

@@ -1,7 +1,9 @@
 //! A project's metric snapshots (baselines and measurements) and the idempotency records of their submissions.
 
+use chrono::NaiveDate;
 use roi_domain::ports::{Condition, Item, Query, TableError};
-use roi_domain::{ClientId, MetricSnapshot, ProjectId};
+use roi_domain::{ClientId, MetricSnapshot, ProjectId, SnapshotKind};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::audit::{AuditEntry, audit_item};
@@ -10,6 +12,20 @@ use super::{Store, StoreError, Written};
 
 /// How long an idempotency record is kept, days.
 pub const IDEMPOTENCY_TTL_DAYS: i64 = 90;
+
+/// Records which measurement an idempotency key wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    /// The snapshot written.
+    pub snapshot_id: String,
+    /// Its kind.
+    pub kind: SnapshotKind,
+    /// Its date.
+    pub measured_on: NaiveDate,
+    /// SHA-256 of the submitted fields (absent in records written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_sha256: Option<String>,
+}
 
 impl Store {
     /// Every snapshot of a project, oldest first.
@@ -73,7 +89,7 @@ impl Store {
         &self,
         snapshot: &MetricSnapshot,
         key: &str,
-        record: &crate::forms::IdempotencyRecord,
+        record: &IdempotencyRecord,
         audit: impl FnOnce(Written) -> (ClientId, AuditEntry),
     ) -> Result<Written, StoreError> {
         let pk = keys::project(snapshot.project_id());
@@ -166,7 +182,7 @@ impl Store {
         &self,
         project: &ProjectId,
         key: &str,
-    ) -> Result<Option<crate::forms::IdempotencyRecord>, StoreError> {
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
         self.get_record(&keys::project(project), &keys::idempotency(key))
             .await
     }
