@@ -142,6 +142,27 @@ pub fn grouped(value: Decimal) -> String {
     out
 }
 
+/// A number as printed in report sentences and e-mails: rounded to `dp` decimals, trailing
+/// zeros dropped, thousands grouped, negative with the minus sign `−` (U+2212):
+/// `-5.1149` at 1 → `−5.1`.
+pub fn rounded_grouped(v: Decimal, dp: u32) -> String {
+    let v = v.round_dp(dp).normalize();
+    let s = v.abs().to_string();
+    let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
+    let mut out = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    format!("{}{out}", if v.is_sign_negative() { "−" } else { "" })
+}
+
 fn two_places(value: Decimal) -> Decimal {
     let mut v = value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
     v.rescale(2);

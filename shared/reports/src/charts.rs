@@ -6,8 +6,8 @@ use chrono::NaiveDate;
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
-use roi_app::reports::{MetricRow, NamedAmount, Point};
 use roi_domain::forecast::BandDay;
+use roi_domain::report::{MetricRow, NamedAmount, Point};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
@@ -311,7 +311,7 @@ mod tests {
     fn row(metric: &str, baseline: Decimal, current: Decimal, improved: bool) -> MetricRow {
         MetricRow {
             metric: metric.into(),
-            label: roi_app::reports::metric_label(metric),
+            label: roi_domain::report::metric_label(metric),
             unit: "USD".into(),
             baseline,
             current,

@@ -1,7 +1,7 @@
 //! The figures of a report as CSV and XLSX (seed 004 FR-016.4 "export to CSV/Excel"). Users
 //! appear only as the salted hashes stored at ingestion.
 
-use roi_app::reports::{RenderError, ReportData, ReportMeta};
+use roi_domain::report::{RenderError, ReportData, ReportMeta};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use rust_xlsxwriter::{Format, Workbook};

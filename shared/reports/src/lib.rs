@@ -12,7 +12,7 @@ pub mod exports;
 
 use std::sync::{Arc, OnceLock};
 
-use roi_app::reports::{RenderError, Rendered, Renderer, ReportData, ReportKind, ReportMeta};
+use roi_domain::report::{RenderError, Rendered, Renderer, ReportData, ReportKind, ReportMeta};
 use typst::diag::{FileError, FileResult, SourceDiagnostic};
 use typst::foundations::{Bytes, Datetime, Dict, IntoValue, Smart};
 use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};

@@ -287,7 +287,7 @@ fn money(v: Decimal) -> String {
     } else {
         ""
     };
-    format!("{sign}${}", super::grouped(v.abs(), 0))
+    format!("{sign}${}", roi_domain::units::rounded_grouped(v.abs(), 0))
 }
 
 /// The report e-mail: a short summary, the link and its expiry, as text and HTML.
