@@ -1,131 +1,16 @@
-//! Daily roll-ups of a client's raw events (issue 5; seed 004 FR-016.1 usage, FR-016.2
-//! cost, FR-016.3 agent performance, FR-016.4 business impact).
-//!
-//! A roll-up covers one client-day (the client's time zone decides where a day starts: raw
-//! events are partitioned by that day at ingestion). It holds sums and counts, the distinct
-//! users, and DDSketch percentiles ([`Sketch`], 1 % relative error), so weeks, months and
-//! quarters are [`Rollup::merge`]s of days, without raw events. Computing a day again from
-//! the same events gives the same record; a late event changes it when the day is
-//! recomputed.
+//! What a roll-up holds: usage totals by dimension, sessions, agents, outcomes and projects,
+//! with the bounds on how many names an item keeps.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use base64::Engine;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use sketches_ddsketch::{Config, DDSketch};
+use serde::{Deserialize, Serialize};
 
+use super::sketch::Sketch;
 use crate::ClientId;
-use crate::event::{AuditOutcome, EventData, Outcome, OutcomeKind, SessionPhase};
+use crate::event::{EventData, OutcomeKind};
 use crate::stored_event::StoredEvent;
-
-/// A mergeable quantile sketch (DDSketch, `sketches-ddsketch`) with 1 % relative error:
-/// a reported quantile q̂ of true value q satisfies |q̂ − q| ≤ 0.01 q. Stored as the
-/// Java-compatible DDSketch encoding in base64.
-#[derive(Clone)]
-pub struct Sketch(DDSketch);
-
-impl Sketch {
-    /// An empty sketch (relative accuracy 0.01, at most 2,048 bins).
-    pub fn new() -> Self {
-        Self(DDSketch::new(Config::defaults()))
-    }
-
-    /// Adds a value (ms, minutes, …; negative values are counted as 0).
-    pub fn add(&mut self, value: f64) {
-        self.0.add(value.max(0.0));
-    }
-
-    /// Adds every value of `other`.
-    pub fn merge(&mut self, other: &Self) {
-        // Both sides use the default configuration, so merging cannot fail.
-        if let Err(e) = self.0.merge(&other.0) {
-            tracing::error!(error = ?e, "sketches of different configurations");
-        }
-    }
-
-    /// How many values were added.
-    pub fn count(&self) -> u64 {
-        self.0.count() as u64
-    }
-
-    /// The `q` quantile (0–1), or `None` when empty.
-    pub fn quantile(&self, q: f64) -> Option<f64> {
-        self.0.quantile(q).ok().flatten()
-    }
-
-    /// The mean, or `None` when empty.
-    pub fn mean(&self) -> Option<f64> {
-        let n = self.0.count();
-        self.0.sum().filter(|_| n > 0).map(|s| s / n as f64)
-    }
-
-    /// Count, mean and the 50th, 95th and 99th percentiles, rounded to 0.1.
-    pub fn summary(&self) -> Option<Percentiles> {
-        let round = |v: f64| (v * 10.0).round() / 10.0;
-        Some(Percentiles {
-            count: self.count(),
-            mean: round(self.mean()?),
-            p50: round(self.quantile(0.50)?),
-            p95: round(self.quantile(0.95)?),
-            p99: round(self.quantile(0.99)?),
-        })
-    }
-}
-
-impl Default for Sketch {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl std::fmt::Debug for Sketch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sketch")
-            .field("count", &self.count())
-            .finish_non_exhaustive()
-    }
-}
-
-impl PartialEq for Sketch {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.to_java_bytes() == other.0.to_java_bytes()
-    }
-}
-
-impl Serialize for Sketch {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(self.0.to_java_bytes()))
-    }
-}
-
-impl<'de> Deserialize<'de> for Sketch {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(text)
-            .map_err(serde::de::Error::custom)?;
-        DDSketch::from_java_bytes(&bytes)
-            .map(Self)
-            .map_err(|e| serde::de::Error::custom(format!("{e:?}")))
-    }
-}
-
-/// Count, mean and percentiles of a [`Sketch`], in its unit.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Percentiles {
-    /// Values counted.
-    pub count: u64,
-    /// Mean.
-    pub mean: f64,
-    /// Median.
-    pub p50: f64,
-    /// 95th percentile.
-    pub p95: f64,
-    /// 99th percentile.
-    pub p99: f64,
-}
 
 /// AI usage and cost of a set of `ai.usage` events (seed 004 FR-016.2).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -154,7 +39,7 @@ impl UsageTotals {
         self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
     }
 
-    fn add_event(&mut self, e: &StoredEvent) {
+    pub(super) fn add_event(&mut self, e: &StoredEvent) {
         let EventData::AiUsage(u) = &e.data else {
             return;
         };
@@ -252,7 +137,7 @@ impl AgentStats {
     }
 
     /// Share of runs, percent (0–100), rounded to 0.01; `None` without runs.
-    fn rate(&self, n: u64) -> Option<Decimal> {
+    pub(super) fn rate(&self, n: u64) -> Option<Decimal> {
         (self.executions > 0).then(|| {
             (Decimal::from(n) * Decimal::ONE_HUNDRED / Decimal::from(self.executions)).round_dp(2)
         })
@@ -262,7 +147,11 @@ impl AgentStats {
 /// Error messages kept per category as samples.
 pub const ERROR_SAMPLES: usize = 3;
 
-fn add_sample(samples: &mut BTreeMap<String, Vec<String>>, category: &str, message: &str) {
+pub(super) fn add_sample(
+    samples: &mut BTreeMap<String, Vec<String>>,
+    category: &str,
+    message: &str,
+) {
     let kept = entry(samples, category);
     if kept.len() < ERROR_SAMPLES && !kept.iter().any(|m| m == message) {
         kept.push(message.to_owned());
@@ -295,7 +184,7 @@ pub struct OutcomeStats {
 }
 
 impl OutcomeStats {
-    fn add(&mut self, b: &crate::event::BusinessOutcome) {
+    pub(super) fn add(&mut self, b: &crate::event::BusinessOutcome) {
         let n = u64::from(b.count);
         let value = b.value_usd.unwrap_or_default();
         match (b.kind, b.ai_assisted) {
@@ -518,266 +407,10 @@ impl Rollup {
 
 /// The value under `key`, inserted as the default when missing; the key is copied only then
 /// (a day has a million events and a few thousand keys).
-fn entry<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
+pub(super) fn entry<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
     if !map.contains_key(key) {
         map.insert(key.to_owned(), V::default());
     }
     map.get_mut(key)
         .unwrap_or_else(|| unreachable!("inserted above"))
-}
-
-/// Rolls up one client-day from its stored events (any order).
-pub fn roll_up(client_id: ClientId, day: NaiveDate, events: &[StoredEvent]) -> Rollup {
-    let mut r = Rollup::empty(client_id, day, day);
-    r.events = events.len() as u64;
-    for e in events {
-        let a = e.data.attribution();
-        if let Some(user) = a.user
-            && !r.users.contains(user)
-        {
-            r.users.insert(user.to_owned());
-        }
-        match &e.data {
-            EventData::AiUsage(u) => {
-                r.usage.add_event(e);
-                if let Some(project) = a.project {
-                    r.projects
-                        .entry(project.to_owned())
-                        .or_default()
-                        .usage
-                        .add_event(e);
-                }
-                let values = [
-                    a.user,
-                    a.team,
-                    a.department,
-                    a.agent,
-                    Some(u.model.as_str()),
-                    u.prompt_type.as_deref(),
-                    a.feature,
-                ];
-                for (dim, value) in DIMENSIONS.iter().zip(values) {
-                    if let Some(v) = value {
-                        entry(entry(&mut r.by, dim), v).add_event(e);
-                    }
-                }
-            }
-            EventData::AgentExecution(x) => {
-                let s = entry(&mut r.agents, a.agent.unwrap_or("unknown"));
-                s.executions += 1;
-                match x.outcome {
-                    Outcome::Success => s.success += 1,
-                    Outcome::Failure => s.failure += 1,
-                    Outcome::Timeout => s.timeout += 1,
-                }
-                s.retries += u64::from(x.retries);
-                s.duration_ms.add(x.duration_ms as f64);
-                if x.outcome != Outcome::Success {
-                    let category = x.error_category.as_deref().unwrap_or(match x.outcome {
-                        Outcome::Timeout => "timeout",
-                        _ => "uncategorised",
-                    });
-                    *entry(&mut s.error_categories, category) += 1;
-                    if let Some(message) = &x.error_message {
-                        add_sample(&mut s.error_samples, category, message);
-                    }
-                }
-                if let Some(q) = x.quality_score {
-                    s.quality_score_sum += q;
-                    s.quality_scored += 1;
-                }
-            }
-            EventData::FeatureUsage(f) => {
-                if let Some(feature) = a.feature {
-                    *entry(&mut r.features, feature) += u64::from(f.count);
-                }
-            }
-            EventData::Session(s) => match s.phase {
-                SessionPhase::Start => r.sessions.started += 1,
-                SessionPhase::End => {
-                    r.sessions.ended += 1;
-                    if let Some(ms) = s.duration_ms {
-                        r.sessions.duration_ms.add(ms as f64);
-                    }
-                }
-            },
-            EventData::BusinessOutcome(b) => {
-                r.outcomes.add(b);
-                if let Some(project) = a.project {
-                    r.projects
-                        .entry(project.to_owned())
-                        .or_default()
-                        .outcomes
-                        .add(b);
-                }
-            }
-            EventData::Audit(x) => {
-                let action = serde_json::to_value(x.action)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
-                let outcome = match x.outcome {
-                    AuditOutcome::Success => "success",
-                    AuditOutcome::Failure => "failure",
-                };
-                *r.audit.entry(format!("{action}/{outcome}")).or_default() += 1;
-            }
-        }
-    }
-    r
-}
-
-/// What the read endpoints and the CLI show of a roll-up: the figures, with percentiles in
-/// place of sketches and rates in percent.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RollupView {
-    /// First day.
-    pub from: NaiveDate,
-    /// Last day.
-    pub to: NaiveDate,
-    /// Raw events counted.
-    pub events: u64,
-    /// Distinct active users (DAU for a day).
-    pub active_users: u64,
-    /// WAU, for a day.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub wau: Option<u64>,
-    /// MAU, for a day.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mau: Option<u64>,
-    /// AI cost and tokens.
-    pub usage: UsageTotals,
-    /// Cost and tokens by dimension, then value; users appear as their hashes. At most
-    /// [`MAX_NAMED_ENTRIES`] values per dimension, the rest under [`OTHER`].
-    pub by: BTreeMap<String, BTreeMap<String, UsageTotals>>,
-    /// Sessions started and ended, and ended sessions' duration, ms.
-    pub sessions: SessionView,
-    /// Feature usage counts.
-    pub features: BTreeMap<String, u64>,
-    /// Agent performance by agent.
-    pub agents: BTreeMap<String, AgentView>,
-    /// Business outcomes.
-    pub outcomes: OutcomeStats,
-    /// Average AI-assisted deal value, USD.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ai_assisted_deal_avg_usd: Option<Decimal>,
-    /// Audit events by action and outcome.
-    pub audit: BTreeMap<String, u64>,
-    /// Usage and outcomes by project.
-    pub projects: BTreeMap<String, ProjectTotals>,
-}
-
-/// Sessions as shown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SessionView {
-    /// Started.
-    pub started: u64,
-    /// Ended.
-    pub ended: u64,
-    /// Duration of ended sessions, ms.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub duration_ms: Option<Percentiles>,
-}
-
-/// An agent's performance as shown (seed 004 `AgentPerformanceMetrics`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AgentView {
-    /// Runs.
-    pub total_executions: u64,
-    /// Successful runs, percent.
-    pub success_rate: Option<Decimal>,
-    /// Failed runs, percent.
-    pub error_rate: Option<Decimal>,
-    /// Timed-out runs, percent.
-    pub timeout_rate: Option<Decimal>,
-    /// Retries per run, percent.
-    pub retry_rate: Option<Decimal>,
-    /// Duration, ms: mean, p50, p95, p99.
-    pub execution_time_ms: Option<Percentiles>,
-    /// Average quality score, 0–100.
-    pub quality_score: Option<Decimal>,
-    /// Failures and timeouts by category.
-    pub error_breakdown: BTreeMap<String, u64>,
-    /// Sample error messages by category.
-    pub error_examples: BTreeMap<String, Vec<String>>,
-}
-
-impl From<&Rollup> for RollupView {
-    fn from(r: &Rollup) -> Self {
-        let agents = r
-            .agents
-            .iter()
-            .map(|(name, s)| {
-                let view = AgentView {
-                    total_executions: s.executions,
-                    success_rate: s.rate(s.success),
-                    error_rate: s.rate(s.failure),
-                    timeout_rate: s.rate(s.timeout),
-                    retry_rate: s.rate(s.retries),
-                    execution_time_ms: s.duration_ms.summary(),
-                    quality_score: (s.quality_scored > 0).then(|| {
-                        (s.quality_score_sum / Decimal::from(s.quality_scored)).round_dp(1)
-                    }),
-                    error_breakdown: s.error_categories.clone(),
-                    error_examples: s.error_samples.clone(),
-                };
-                (name.clone(), view)
-            })
-            .collect();
-        let o = &r.outcomes;
-        Self {
-            from: r.from,
-            to: r.to,
-            events: r.events,
-            active_users: r.active_users(),
-            wau: r.wau,
-            mau: r.mau,
-            usage: r.usage.clone(),
-            by: r
-                .by
-                .iter()
-                .map(|(dim, groups)| {
-                    let mut groups = groups.clone();
-                    cap_groups(&mut groups, MAX_NAMED_ENTRIES);
-                    (dim.clone(), groups)
-                })
-                .collect(),
-            sessions: SessionView {
-                started: r.sessions.started,
-                ended: r.sessions.ended,
-                duration_ms: r.sessions.duration_ms.summary(),
-            },
-            features: r.features.clone(),
-            agents,
-            outcomes: o.clone(),
-            ai_assisted_deal_avg_usd: (o.ai_assisted_deals > 0).then(|| {
-                (o.ai_assisted_deal_value_usd / Decimal::from(o.ai_assisted_deals)).round_dp(2)
-            }),
-            audit: r.audit.clone(),
-            projects: r.projects.clone(),
-        }
-    }
-}
-
-/// Daily roll-ups merged into one covering `from..=to`, or `None` when there is none. WAU
-/// and MAU are dropped: they belong to single days.
-pub fn merge_days<'a>(
-    days: impl IntoIterator<Item = &'a Rollup>,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Option<Rollup> {
-    let mut merged: Option<Rollup> = None;
-    for r in days {
-        match merged.as_mut() {
-            Some(m) => m.merge(r),
-            None => merged = Some(r.clone()),
-        }
-    }
-    if let Some(m) = merged.as_mut() {
-        m.from = from;
-        m.to = to;
-        m.wau = None;
-        m.mau = None;
-    }
-    merged
 }
