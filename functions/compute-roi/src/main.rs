@@ -14,40 +14,24 @@
 
 use std::sync::Arc;
 
-use roi_adapters::dynamodb::DynamoTable;
-use roi_adapters::secrets_manager::SecretsManagerStore;
-use roi_adapters::ses::SesMailer;
-use roi_adapters::sqs::SqsQueue;
 use roi_adapters::webhook::HttpWebhooks;
-use roi_app::Store;
 use roi_app::alerts::Notifier;
-use roi_app::form_link::FormSigner;
 use roi_app::jobs::{Services, handle_invocation};
-use roi_domain::ports::{Clock, SystemClock};
-use roi_lambda::{Error, SdkConfig, form_secret, var};
+use roi_lambda::{Aws, Error, SdkConfig, var};
 
 async fn services(config: SdkConfig) -> Result<Services, Error> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let table = DynamoTable::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        var("ROI_TABLE")?,
-        Arc::clone(&clock),
-    );
+    let aws = Aws::new(&config);
     Ok(Services {
-        store: Store::new(Arc::new(table), clock),
+        store: aws.store()?,
         notifier: Notifier {
-            mailer: Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(&config))),
+            mailer: aws.mailer(),
             webhooks: Arc::new(HttpWebhooks::default()),
-            secrets: Arc::new(SecretsManagerStore::new(
-                aws_sdk_secretsmanager::Client::new(&config),
-            )),
+            secrets: aws.secrets(),
             mail_from: var("ROI_MAIL_FROM")?,
         },
-        signer: FormSigner::new(form_secret(&config).await?.as_bytes())?,
+        signer: aws.signer().await?,
         base_url: var("ROI_BASE_URL")?,
-        queue: var("ROI_JOB_QUEUE_URL")
-            .ok()
-            .map(|url| Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&config), url)) as Arc<_>),
+        queue: aws.job_queue(),
     })
 }
 

@@ -8,35 +8,18 @@
 //! `GET /r/{token}`), `ROI_BASE_URL` (where `/r/{token}` is served), plus the AWS SDK's
 //! standard variables. The SDK clients and the key are set up on the first invocation.
 
-use std::sync::Arc;
-
-use roi_adapters::dynamodb::DynamoTable;
-use roi_adapters::s3::S3BlobStore;
-use roi_adapters::ses::SesMailer;
-use roi_app::Store;
-use roi_app::form_link::FormSigner;
 use roi_app::reports::{ReportLinks, ReportServices, run};
-use roi_domain::ports::{Clock, SystemClock};
-use roi_lambda::{Error, SdkConfig, form_secret, var};
+use roi_lambda::{Aws, Error, SdkConfig, var};
 use roi_reports::TypstRenderer;
 
 async fn services(config: SdkConfig) -> Result<ReportServices, Error> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let table = DynamoTable::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        var("ROI_TABLE")?,
-        Arc::clone(&clock),
-    );
-    let signer = FormSigner::new(form_secret(&config).await?.as_bytes())?;
+    let aws = Aws::new(&config);
     Ok(ReportServices {
-        store: Store::new(Arc::new(table), clock),
-        blobs: Arc::new(S3BlobStore::new(
-            aws_sdk_s3::Client::new(&config),
-            var("ROI_REPORTS_BUCKET")?,
-        )),
-        mailer: Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(&config))),
+        store: aws.store()?,
+        blobs: aws.blobs()?,
+        mailer: aws.mailer(),
         mail_from: var("ROI_MAIL_FROM")?,
-        links: ReportLinks::new(&signer, &var("ROI_BASE_URL")?),
+        links: ReportLinks::new(&aws.signer().await?, &var("ROI_BASE_URL")?),
     })
 }
 

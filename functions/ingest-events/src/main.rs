@@ -7,22 +7,13 @@
 
 use std::sync::Arc;
 
-use roi_adapters::dynamodb::DynamoTable;
-use roi_app::Store;
 use roi_app::events_api::{EventsState, router};
 use roi_app::pricing::PriceTable;
-use roi_domain::ports::{Clock, SystemClock};
-use roi_lambda::{Error, SdkConfig, var};
+use roi_lambda::{Aws, Error, SdkConfig};
 
 async fn app(config: SdkConfig) -> Result<axum::Router, Error> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let table = DynamoTable::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        var("ROI_TABLE")?,
-        Arc::clone(&clock),
-    );
     let state = EventsState {
-        store: Store::new(Arc::new(table), clock),
+        store: Aws::new(&config).store()?,
         prices: PriceTable::shipped().clone(),
     };
     Ok(router(Arc::new(state)))

@@ -9,31 +9,18 @@
 
 use std::sync::Arc;
 
-use roi_adapters::dynamodb::DynamoTable;
-use roi_adapters::s3::S3BlobStore;
-use roi_app::Store;
-use roi_app::form_link::FormSigner;
 use roi_app::forms::RecomputeNow;
 use roi_app::reports::{LinkState, ReportLinks};
 use roi_app::web::{AppState, router};
-use roi_domain::ports::{Clock, SystemClock};
-use roi_lambda::{Error, SdkConfig, form_secret, var};
+use roi_lambda::{Aws, Error, SdkConfig};
 
 async fn app(config: SdkConfig) -> Result<axum::Router, Error> {
-    let signer = FormSigner::new(form_secret(&config).await?.as_bytes())?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let table = DynamoTable::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        var("ROI_TABLE")?,
-        Arc::clone(&clock),
-    );
-    let store = Store::new(Arc::new(table), clock);
+    let aws = Aws::new(&config);
+    let signer = aws.signer().await?;
+    let store = aws.store()?;
     let links = LinkState {
         store: store.clone(),
-        blobs: Arc::new(S3BlobStore::new(
-            aws_sdk_s3::Client::new(&config),
-            var("ROI_REPORTS_BUCKET")?,
-        )),
+        blobs: aws.blobs()?,
         // Only redeems links here, so the base URL of new links is not needed.
         links: ReportLinks::new(&signer, ""),
     };

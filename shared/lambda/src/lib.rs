@@ -5,7 +5,7 @@
 //!
 //! 1. [`init`]: JSON logs on standard error and the CloudWatch embedded-metric-format (EMF)
 //!    collector on standard output;
-//! 2. [`aws_config`]: the AWS SDK configuration from what Lambda puts in the environment
+//! 2. [`aws_config`](fn@aws_config): the AWS SDK configuration from what Lambda puts in the environment
 //!    (credentials and region), without the default chain's profile files, SSO, IMDS or
 //!    web-identity providers;
 //! 3. on the first invocation, the function builds its SDK clients and services, and reads
@@ -21,6 +21,10 @@
 //! (`events_accepted`, `forms_submitted`, `reports_issued`, …) plus `cold_start`, flushed as
 //! one EMF document per invocation with the dimension `function`. Neither carries personal
 //! data: no e-mail address, user id, metric value or request body is logged or measured.
+
+mod services;
+
+pub use services::Aws;
 
 use aws_config::BehaviorVersion;
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
@@ -123,7 +127,7 @@ pub async fn form_secret(config: &SdkConfig) -> Result<String, StartError> {
         .ok_or_else(|| StartError::Secret("the secret holds no SecretString".into()))
 }
 
-/// Runs an HTTP API function: [`init`], [`aws_config`], then `lambda_http` with the router
+/// Runs an HTTP API function: [`init`], [`aws_config`](fn@aws_config), then `lambda_http` with the router
 /// that `build` makes from the configuration on the first request (kept afterwards).
 ///
 /// # Errors
@@ -169,7 +173,7 @@ pub fn source_ip(request: &lambda_http::Request) -> Option<std::net::IpAddr> {
 }
 
 /// Runs a function invoked with JSON payloads (EventBridge Scheduler, EventBridge events, by
-/// hand): [`init`], [`aws_config`], then `lambda_runtime` calling `handle` with the
+/// hand): [`init`], [`aws_config`](fn@aws_config), then `lambda_runtime` calling `handle` with the
 /// services that `build` makes on the first invocation (kept afterwards).
 ///
 /// # Errors

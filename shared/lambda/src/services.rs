@@ -1,0 +1,93 @@
+//! The one builder of a function's services on AWS: each port's AWS adapter, from the SDK
+//! configuration and the function's environment. The mains pick what they need:
+//!
+//! | method | adapter | environment |
+//! |---|---|---|
+//! | [`Aws::store`] | DynamoDB table, system clock | `ROI_TABLE` |
+//! | [`Aws::signer`] | HMAC-SHA256 link signer | `ROI_FORM_SECRET_ARN` or `ROI_FORM_SECRET` ([`form_secret`]) |
+//! | [`Aws::mailer`] | SES v2 | — |
+//! | [`Aws::blobs`] | S3 | `ROI_REPORTS_BUCKET` |
+//! | [`Aws::secrets`] | Secrets Manager | — |
+//! | [`Aws::job_queue`] | SQS, when set | `ROI_JOB_QUEUE_URL` |
+
+use std::sync::Arc;
+
+use roi_adapters::dynamodb::DynamoTable;
+use roi_adapters::s3::S3BlobStore;
+use roi_adapters::secrets_manager::SecretsManagerStore;
+use roi_adapters::ses::SesMailer;
+use roi_adapters::sqs::SqsQueue;
+use roi_app::Store;
+use roi_app::form_link::FormSigner;
+use roi_domain::ports::{BlobStore, Clock, Mailer, SecretStore, SystemClock, WorkQueue};
+
+use crate::{Error, SdkConfig, StartError, form_secret, var};
+
+/// Builds the AWS adapters of one function from `config` (kept for the life of the
+/// execution environment by [`crate::serve_http`] and [`crate::serve_jobs`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Aws<'a> {
+    config: &'a SdkConfig,
+}
+
+impl<'a> Aws<'a> {
+    /// The builder over `config`.
+    pub fn new(config: &'a SdkConfig) -> Self {
+        Self { config }
+    }
+
+    /// The records: the DynamoDB table `ROI_TABLE`, stamped with the system clock.
+    ///
+    /// # Errors
+    /// [`StartError::Missing`] without `ROI_TABLE`.
+    pub fn store(&self) -> Result<Store, StartError> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let table = DynamoTable::new(
+            aws_sdk_dynamodb::Client::new(self.config),
+            var("ROI_TABLE")?,
+            Arc::clone(&clock),
+        );
+        Ok(Store::new(Arc::new(table), clock))
+    }
+
+    /// The form-link and report-link signer, keyed by [`form_secret`].
+    ///
+    /// # Errors
+    /// A missing or unreadable secret, or one too short to sign with.
+    pub async fn signer(&self) -> Result<FormSigner, Error> {
+        Ok(FormSigner::new(form_secret(self.config).await?.as_bytes())?)
+    }
+
+    /// E-mail through SES v2.
+    pub fn mailer(&self) -> Arc<dyn Mailer> {
+        Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(self.config)))
+    }
+
+    /// The reports bucket `ROI_REPORTS_BUCKET` on S3.
+    ///
+    /// # Errors
+    /// [`StartError::Missing`] without `ROI_REPORTS_BUCKET`.
+    pub fn blobs(&self) -> Result<Arc<dyn BlobStore>, StartError> {
+        Ok(Arc::new(S3BlobStore::new(
+            aws_sdk_s3::Client::new(self.config),
+            var("ROI_REPORTS_BUCKET")?,
+        )))
+    }
+
+    /// Webhook secrets in Secrets Manager.
+    pub fn secrets(&self) -> Arc<dyn SecretStore> {
+        Arc::new(SecretsManagerStore::new(
+            aws_sdk_secretsmanager::Client::new(self.config),
+        ))
+    }
+
+    /// The SQS queue of scheduled units at `ROI_JOB_QUEUE_URL`; `None` when unset (the
+    /// units then run in the invocation).
+    pub fn job_queue(&self) -> Option<Arc<dyn WorkQueue>> {
+        let url = var("ROI_JOB_QUEUE_URL").ok()?;
+        Some(Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(self.config),
+            url,
+        )))
+    }
+}
