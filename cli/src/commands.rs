@@ -7,16 +7,16 @@ use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use clap::{Args, Subcommand, ValueEnum};
 use roi_adapters::dynamodb::DynamoTable;
-use roi_adapters::redb_table::RedbTable;
-use roi_app::Store;
 use roi_app::store::Written;
 use roi_app::{compute, measurements, setup};
 use roi_domain::client::{ClientDraft, ProjectDraft};
-use roi_domain::ports::{Clock, SystemClock, Table};
-use roi_domain::{ClientId, Percentage, ProjectId};
+use roi_domain::ports::{Clock, SystemClock};
+use roi_domain::{ClientId, Percentage};
 use rust_decimal::Decimal;
 
+use crate::args::{Format, parse_date, parse_percentage, project_id};
 use crate::output;
+use crate::wiring::{aws_config_load, local_services, open_store, secrets, signer};
 use crate::{Cli, Command, StoreKind};
 
 #[derive(Debug, Subcommand)]
@@ -124,15 +124,6 @@ pub enum BaselineCommand {
     },
 }
 
-/// Output format of `compute` and `rollup`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// A table for people.
-    Table,
-    /// JSON with seed 000's field names; money as decimal strings.
-    Json,
-}
-
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["project", "from"])))]
 pub struct ComputeArgs {
@@ -161,11 +152,6 @@ pub struct ComputeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-}
-
-fn parse_percentage(s: &str) -> Result<Percentage, String> {
-    let value: Decimal = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
-    Percentage::try_from(value)
 }
 
 #[derive(Debug, Args)]
@@ -250,138 +236,6 @@ async fn schedule(services: roi_app::jobs::Services, reports: roi_app::reports::
             }
         }
     }
-}
-
-/// What the scheduled jobs need on this machine: the store, an `.eml` outbox under the data
-/// directory for e-mail, webhooks over HTTP(S), the form-link signer and `ROI_BASE_URL`.
-pub async fn local_services(
-    store: &Store,
-    data_dir: &std::path::Path,
-    on_aws: bool,
-) -> Result<roi_app::jobs::Services> {
-    let base_url = std::env::var("ROI_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
-    let mail_from =
-        std::env::var("ROI_MAIL_FROM").unwrap_or_else(|_| "roi-tracker@localhost".into());
-    Ok(roi_app::jobs::Services {
-        store: store.clone(),
-        notifier: roi_app::alerts::Notifier {
-            mailer: mailer(store, data_dir, on_aws).await,
-            webhooks: Arc::new(roi_adapters::webhook::HttpWebhooks::default().allowing_loopback()),
-            secrets: secrets(data_dir, on_aws).await,
-            mail_from,
-        },
-        signer: signer(data_dir)?,
-        base_url,
-        queue: None,
-    })
-}
-
-/// Where webhook secrets are kept: Secrets Manager with `ROI_STORE=dynamodb`, else the data
-/// directory's `secrets/` (files readable by their owner only).
-pub async fn secrets(
-    data_dir: &std::path::Path,
-    on_aws: bool,
-) -> Arc<dyn roi_domain::ports::SecretStore> {
-    if on_aws {
-        let config = aws_config_load().await;
-        Arc::new(roi_adapters::secrets_manager::SecretsManagerStore::new(
-            aws_sdk_secretsmanager::Client::new(&config),
-        ))
-    } else {
-        Arc::new(roi_adapters::dir_secrets::DirSecrets::new(
-            data_dir.join("secrets"),
-        ))
-    }
-}
-
-/// SES with `ROI_STORE=dynamodb`, else the `.eml` outbox under the data directory.
-async fn mailer(
-    store: &Store,
-    data_dir: &std::path::Path,
-    on_aws: bool,
-) -> Arc<dyn roi_domain::ports::Mailer> {
-    if on_aws {
-        let config = aws_config_load().await;
-        Arc::new(roi_adapters::ses::SesMailer::new(
-            aws_sdk_sesv2::Client::new(&config),
-        ))
-    } else {
-        Arc::new(roi_adapters::outbox::OutboxMailer::new(
-            data_dir.join("outbox"),
-            Arc::clone(store.clock()),
-        ))
-    }
-}
-
-/// The form-link secret: `ROI_FORM_SECRET`, or else a random one kept in the data
-/// directory (created on first use, readable by its owner only).
-pub(crate) fn form_secret(data_dir: &std::path::Path) -> Result<Vec<u8>> {
-    if let Ok(s) = std::env::var("ROI_FORM_SECRET") {
-        return Ok(s.into_bytes());
-    }
-    let path = data_dir.join("form-secret");
-    match std::fs::read(&path) {
-        Ok(bytes) => return Ok(bytes),
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(e).with_context(|| format!("reading {}", path.display()));
-        }
-        Err(_) => {}
-    }
-    let mut raw = [0u8; 32];
-    getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no randomness for a secret: {e}"))?;
-    let secret = hex::encode(raw);
-    std::fs::create_dir_all(data_dir)?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    use std::io::Write as _;
-    options
-        .open(&path)
-        .and_then(|mut f| f.write_all(secret.as_bytes()))
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(secret.into_bytes())
-}
-
-fn signer(data_dir: &std::path::Path) -> Result<roi_app::form_link::FormSigner> {
-    Ok(roi_app::form_link::FormSigner::new(&form_secret(
-        data_dir,
-    )?)?)
-}
-
-fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| format!("'{s}' is not a date in YYYY-MM-DD form"))
-        .and_then(roi_domain::dates::in_window)
-}
-
-async fn open_store(cli: &Cli) -> Result<Store> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let table: Arc<dyn Table> = match cli.store {
-        StoreKind::Embedded => {
-            let path = cli.data_dir.join("roi.redb");
-            Arc::new(
-                RedbTable::open(&path, Arc::clone(&clock))
-                    .with_context(|| format!("opening {}", path.display()))?,
-            )
-        }
-        StoreKind::Dynamodb => {
-            let config = aws_config_load().await;
-            let client = aws_sdk_dynamodb::Client::new(&config);
-            Arc::new(DynamoTable::new(client, &cli.table, Arc::clone(&clock)))
-        }
-    };
-    Ok(Store::new(table, clock))
-}
-
-/// The AWS SDK configuration of the `roi` command: the SDK's default chain.
-pub(crate) async fn aws_config_load() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
-}
-
-pub(crate) fn project_id(s: &str) -> Result<ProjectId> {
-    s.parse::<ProjectId>()
-        .map_err(|e| anyhow::anyhow!("--project: {}", e.reason))
 }
 
 /// Runs the parsed command.

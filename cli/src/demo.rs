@@ -59,7 +59,7 @@ pub async fn run(store: &Store, data_dir: &Path, on_aws: bool) -> Result<()> {
     let month = ReportPeriod::last_complete(ReportKind::Monthly, today, project.go_live_date)
         .context("the sample project has no complete month yet")?;
     let (reports, local_blobs) = crate::reports::services(store, data_dir, on_aws).await?;
-    let jobs = crate::commands::local_services(store, data_dir, on_aws).await?;
+    let jobs = crate::wiring::local_services(store, data_dir, on_aws).await?;
     println!(
         "\n== last month: {} ({} to {})",
         month.label, month.from, month.to

@@ -5,11 +5,13 @@
 //! table named by `ROI_TABLE`, through the AWS SDK's standard configuration
 //! (`AWS_REGION`, credentials, and `AWS_ENDPOINT_URL` for a local emulator).
 
+mod args;
 mod commands;
 mod demo;
 mod output;
 mod reports;
 mod usage;
+mod wiring;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -78,7 +78,7 @@ pub async fn services(
     data_dir: &std::path::Path,
     on_aws: bool,
 ) -> Result<(ReportServices, Option<Arc<DirBlobStore>>)> {
-    let jobs = crate::commands::local_services(store, data_dir, on_aws).await?;
+    let jobs = crate::wiring::local_services(store, data_dir, on_aws).await?;
     let links = ReportLinks::new(&jobs.signer, &jobs.base_url);
     let (blobs, local): (Arc<dyn BlobStore>, _) = if on_aws {
         let bucket = std::env::var("ROI_REPORTS_BUCKET")
@@ -88,7 +88,7 @@ pub async fn services(
         let dir = Arc::new(DirBlobStore::new(
             data_dir.join("blobs"),
             &jobs.base_url,
-            &crate::commands::form_secret(data_dir)?,
+            &crate::wiring::form_secret(data_dir)?,
             Arc::clone(store.clock()),
         ));
         (dir.clone(), Some(dir))
@@ -108,7 +108,7 @@ pub async fn services(
 /// The reports bucket `bucket` on S3. With `AWS_ENDPOINT_URL` set (an emulator such as
 /// moto), requests use path-style addressing, which emulators on loopback need.
 pub async fn s3_blobs(bucket: String) -> roi_adapters::s3::S3BlobStore {
-    let config = crate::commands::aws_config_load().await;
+    let config = crate::wiring::aws_config_load().await;
     let s3 = aws_sdk_s3::config::Builder::from(&config)
         .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
         .build();
@@ -122,7 +122,7 @@ pub async fn report(
     on_aws: bool,
     args: &ReportArgs,
 ) -> Result<()> {
-    let project = crate::commands::project_id(&args.project)?;
+    let project = crate::args::project_id(&args.project)?;
     let p = store
         .project(&project)
         .await?

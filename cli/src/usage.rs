@@ -93,8 +93,8 @@ pub struct RollupArgs {
     #[arg(long, value_name = "DATE")]
     to: Option<chrono::NaiveDate>,
     /// One line per day, or every figure as JSON.
-    #[arg(long, value_enum, default_value_t = crate::commands::Format::Table)]
-    format: crate::commands::Format,
+    #[arg(long, value_enum, default_value_t = crate::args::Format::Table)]
+    format: crate::args::Format,
 }
 
 pub async fn rollup(store: &Store, args: &RollupArgs) -> Result<()> {
@@ -108,11 +108,11 @@ pub async fn rollup(store: &Store, args: &RollupArgs) -> Result<()> {
     let to = args.to.unwrap_or(from);
     let days = roi_app::rollup::rollup_days(store, &client, from, to).await?;
     match args.format {
-        crate::commands::Format::Json => {
+        crate::args::Format::Json => {
             let views: Vec<_> = days.iter().map(roi_app::rollup::RollupView::from).collect();
             println!("{}", serde_json::to_string_pretty(&views)?);
         }
-        crate::commands::Format::Table => {
+        crate::args::Format::Table => {
             println!(
                 "{:<10} {:>8} {:>5} {:>5} {:>5} {:>12} {:>12}",
                 "day", "events", "DAU", "WAU", "MAU", "AI cost USD", "tokens"
