@@ -361,17 +361,15 @@ fn a_backfill_rolls_up_the_days_and_computes_every_period_and_settings_are_check
         r#"{"hourly_rate_usd": "45", "account_manager_email": "am@consultancy.example"}"#,
     )
     .unwrap();
-    let set = ok(roi(
-        dir.path(),
-        &[
-            "client",
-            "settings",
-            "--client",
-            "acme-logistics",
-            "--set",
-            settings.to_str().unwrap(),
-        ],
-    ));
+    let args = [
+        "client",
+        "settings",
+        "--client",
+        "acme-logistics",
+        "--set",
+        settings.to_str().unwrap(),
+    ];
+    let set = ok(roi(dir.path(), &args));
     let shown: serde_json::Value = serde_json::from_str(&stdout(&set)).unwrap();
     assert_eq!(shown["hourly_rate_usd"], "45");
     assert_eq!(shown["alert_repeat_minutes"], 60);
@@ -381,17 +379,7 @@ fn a_backfill_rolls_up_the_days_and_computes_every_period_and_settings_are_check
         r#"{"webhooks": [{"url": "http://hooks.example.com", "secret": "0123456789abcdef"}]}"#,
     )
     .unwrap();
-    let bad = roi(
-        dir.path(),
-        &[
-            "client",
-            "settings",
-            "--client",
-            "acme-logistics",
-            "--set",
-            settings.to_str().unwrap(),
-        ],
-    );
+    let bad = roi(dir.path(), &args);
     assert!(!bad.status.success());
     assert!(
         stderr(&bad).contains("must be an https:// URL"),
@@ -404,14 +392,6 @@ fn a_backfill_rolls_up_the_days_and_computes_every_period_and_settings_are_check
         r#"{"webhooks": [{"url": "https://hooks.acme.example/roi", "secret": "whsec-0123456789abcdef"}]}"#,
     )
     .unwrap();
-    let args = [
-        "client",
-        "settings",
-        "--client",
-        "acme-logistics",
-        "--set",
-        settings.to_str().unwrap(),
-    ];
     let hooked = roi(dir.path(), &args);
     let shown = stdout(&hooked);
     assert!(!shown.contains("whsec-0123456789abcdef"), "{shown}");

@@ -43,7 +43,10 @@ fn write_private(path: &Path, value: &str) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)?;
-    let tmp = path.with_extension("tmp");
+    // `~` is outside the secret-name alphabet, so no secret is ever named like this file.
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push("~tmp");
+    let tmp = PathBuf::from(tmp);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
