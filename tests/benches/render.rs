@@ -29,7 +29,7 @@ fn ms(d: Duration) -> f64 {
 
 /// The same figures as an HTML page, with the same charts inline.
 fn html(data: &reports::ReportData) -> String {
-    let esc = roi_app::alerts::escape_html;
+    let esc = |text: &str| minijinja::HtmlEscape(text).to_string();
     let mut rows = String::new();
     for m in &data.metrics {
         rows.push_str(&format!(

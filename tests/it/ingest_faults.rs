@@ -34,7 +34,7 @@ use roi_adapters::backoff::Backoff;
 use roi_adapters::dynamodb::DynamoTable;
 use roi_adapters::redb_table::RedbTable;
 use roi_app::Store;
-use roi_app::events_api::{EventsState, router};
+use roi_app::http::events::{EventsState, router};
 use roi_app::pricing::PriceTable;
 use roi_domain::event::EventKey;
 use roi_domain::ports::{Clock, Condition, FixedClock, Item, Key, Page, Query, Table, TableError};

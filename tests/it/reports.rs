@@ -472,7 +472,7 @@ mod links {
         );
         let token = token_of(message["body"].as_str().unwrap());
 
-        let router = reports::router(Arc::new(reports::LinkState {
+        let router = roi_app::http::links::router(Arc::new(roi_app::http::links::LinkState {
             store: store.clone(),
             blobs: blobs.clone(),
             links: links.clone(),
@@ -572,7 +572,7 @@ mod links {
             .replace("=\r\n", "")
             .replace("=\n", "");
         let token = token_of(&eml);
-        let router = reports::router(Arc::new(reports::LinkState {
+        let router = roi_app::http::links::router(Arc::new(roi_app::http::links::LinkState {
             store: store.clone(),
             blobs,
             links: services.links.clone(),

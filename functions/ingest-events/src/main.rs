@@ -1,5 +1,5 @@
 //! `ingest-events`: `POST /v1/events` and the read endpoints (`/v1/rollups/…`,
-//! `/v1/roi/current`) behind API Gateway's HTTP API: the router of `roi_app::events_api`
+//! `/v1/roi/current`) behind API Gateway's HTTP API: the router of `roi_app::http::events`
 //! under `lambda_http`, built on the first request (`roi_lambda::serve_http`).
 //!
 //! Configuration: `ROI_TABLE` (the DynamoDB table), plus the AWS SDK's standard variables.
@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use roi_app::events_api::{EventsState, router};
+use roi_app::http::events::{EventsState, router};
 use roi_app::pricing::PriceTable;
 use roi_lambda::{Aws, Error, SdkConfig};
 

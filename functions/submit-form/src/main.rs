@@ -1,6 +1,6 @@
 //! `submit-form`: the self-reporting forms (`GET`/`POST /forms/{token}`) and the e-mailed
 //! report links (`GET /r/{token}`, redirecting to a presigned S3 URL) behind API Gateway's
-//! HTTP API: the routers of `roi_app::web` and `roi_app::reports` under `lambda_http`,
+//! HTTP API: the routers of `roi_app::http::forms` and `roi_app::http::links` under `lambda_http`,
 //! built on the first request (`roi_lambda::serve_http`).
 //!
 //! Configuration: `ROI_TABLE` (the DynamoDB table), `ROI_FORM_SECRET_ARN` or
@@ -10,8 +10,9 @@
 use std::sync::Arc;
 
 use roi_app::forms::RecomputeNow;
-use roi_app::reports::{LinkState, ReportLinks};
-use roi_app::web::{AppState, router};
+use roi_app::http::forms::{self, FormsState};
+use roi_app::http::links::{self, LinkState};
+use roi_app::reports::ReportLinks;
 use roi_lambda::{Aws, Error, SdkConfig};
 
 async fn app(config: SdkConfig) -> Result<axum::Router, Error> {
@@ -24,12 +25,12 @@ async fn app(config: SdkConfig) -> Result<axum::Router, Error> {
         // Only redeems links here, so the base URL of new links is not needed.
         links: ReportLinks::new(&signer, ""),
     };
-    let state = AppState {
+    let state = FormsState {
         store: store.clone(),
         signer,
         on_change: Arc::new(RecomputeNow(store)),
     };
-    Ok(router(Arc::new(state)).merge(roi_app::reports::router(Arc::new(links))))
+    Ok(forms::router(Arc::new(state)).merge(links::router(Arc::new(links))))
 }
 
 #[tokio::main]

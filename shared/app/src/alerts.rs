@@ -87,7 +87,7 @@ impl Notifier {
                 to: to.to_vec(),
                 subject: subject.to_owned(),
                 text: text.to_owned(),
-                html: notice_html(text),
+                html: crate::templates::notice_html(text),
             };
             match self.mailer.send(&email).await {
                 Ok(_) => d.emails += 1,
@@ -146,23 +146,6 @@ impl Notifier {
             }
         }
     }
-}
-
-/// The HTML body of a plain-text notice: escaped, one paragraph, line breaks kept.
-pub fn notice_html(text: &str) -> String {
-    format!(
-        "<!doctype html><html><body><p>{}</p></body></html>",
-        escape_html(text).replace('\n', "<br>")
-    )
-}
-
-/// `text` with `& < > " '` escaped for HTML text and attribute values.
-pub fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 /// One notice a run sent.

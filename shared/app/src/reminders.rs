@@ -185,7 +185,7 @@ fn reminder_email(
             ),
         ),
     };
-    let html = crate::alerts::notice_html(&text);
+    let html = crate::templates::notice_html(&text);
     Some(Email {
         from: services.mail_from.to_owned(),
         to: Vec::new(),

@@ -105,17 +105,27 @@ pub enum MetricKind {
 }
 
 impl MetricKind {
-    /// The unit as printed beside a value.
+    /// The unit as printed beside a value and in a form field's label; the range of the
+    /// scores is in their help text.
     pub fn unit(self) -> &'static str {
         match self {
             MetricKind::Money => "USD",
-            MetricKind::Percent => "percent",
-            MetricKind::Nps => "NPS points",
-            MetricKind::Score => "score (0–100)",
+            MetricKind::Percent => "%",
+            MetricKind::Nps | MetricKind::Score => "points",
             MetricKind::Count => "count",
             MetricKind::Minutes => "minutes",
             MetricKind::Hours => "hours",
             MetricKind::Days => "days",
+        }
+    }
+
+    /// `value` for reading, thousands grouped, with its unit: `42,000 USD`, `6.5 %`,
+    /// `5,200` (counts and scores without a unit).
+    pub fn show(self, value: Decimal) -> String {
+        let number = crate::units::grouped(value.normalize());
+        match self {
+            MetricKind::Count | MetricKind::Nps | MetricKind::Score => number,
+            other => format!("{number} {}", other.unit()),
         }
     }
 
@@ -187,7 +197,7 @@ pub enum Direction {
 }
 
 macro_rules! catalogue {
-    ($( $variant:ident = $name:literal, $cat:ident, $kind:ident, $dir:ident, $help:literal; )*) => {
+    ($( $variant:ident = $name:literal, $label:literal, $cat:ident, $kind:ident, $dir:ident, $help:literal; )*) => {
         /// One business metric of seed 000's schema. Its [`Metric::name`] is the seed's field
         /// name, used in CSV files, forms, JSON and storage.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -205,6 +215,12 @@ macro_rules! catalogue {
             /// The seed's field name, e.g. `monthly_labor_cost`.
             pub fn name(self) -> &'static str {
                 match self { $(Metric::$variant => $name,)* }
+            }
+
+            /// The label people read, in forms, reports and e-mails: the seed's field name in
+            /// words, e.g. "Average task completion time", "Net Promoter Score (NPS)".
+            pub fn label(self) -> &'static str {
+                match self { $(Metric::$variant => $label,)* }
             }
 
             /// The seed category it is listed under.
@@ -231,65 +247,65 @@ macro_rules! catalogue {
 }
 
 catalogue! {
-    MonthlyLaborCost = "monthly_labor_cost", Cost, Money, LowerIsBetter,
+    MonthlyLaborCost = "monthly_labor_cost", "Monthly labor cost", Cost, Money, LowerIsBetter,
         "Monthly cost of the staff doing the work the AI supports (salaries and contractors), USD.";
-    AnnualLaborCost = "annual_labor_cost", Cost, Money, LowerIsBetter,
+    AnnualLaborCost = "annual_labor_cost", "Annual labor cost", Cost, Money, LowerIsBetter,
         "Annual cost of that staff, USD.";
-    MonthlySoftwareCost = "monthly_software_cost", Cost, Money, LowerIsBetter,
+    MonthlySoftwareCost = "monthly_software_cost", "Monthly software cost", Cost, Money, LowerIsBetter,
         "Monthly cost of software and tools used for the process (not the AI solution), USD.";
-    AnnualSoftwareCost = "annual_software_cost", Cost, Money, LowerIsBetter,
+    AnnualSoftwareCost = "annual_software_cost", "Annual software cost", Cost, Money, LowerIsBetter,
         "Annual cost of that software, USD.";
-    MonthlyOverheadCost = "monthly_overhead_cost", Cost, Money, LowerIsBetter,
+    MonthlyOverheadCost = "monthly_overhead_cost", "Monthly overhead cost", Cost, Money, LowerIsBetter,
         "Monthly overhead attributable to the process (space, management, training), USD.";
-    MonthlyErrorCost = "monthly_error_cost", Cost, Money, LowerIsBetter,
+    MonthlyErrorCost = "monthly_error_cost", "Monthly error cost", Cost, Money, LowerIsBetter,
         "Monthly cost of errors: rework, refunds, penalties, USD.";
-    TotalMonthlyCost = "total_monthly_cost", Cost, Money, LowerIsBetter,
+    TotalMonthlyCost = "total_monthly_cost", "Total monthly cost", Cost, Money, LowerIsBetter,
         "Total monthly cost of the process, USD. Leave empty to use the sum of labor, software, overhead and error cost.";
-    TotalAnnualCost = "total_annual_cost", Cost, Money, LowerIsBetter,
+    TotalAnnualCost = "total_annual_cost", "Total annual cost", Cost, Money, LowerIsBetter,
         "Total annual cost of the process, USD.";
-    AvgTaskCompletionTime = "avg_task_completion_time", Time, Minutes, LowerIsBetter,
+    AvgTaskCompletionTime = "avg_task_completion_time", "Average task completion time", Time, Minutes, LowerIsBetter,
         "Average time to complete one task, in minutes.";
-    VolumePerPeriod = "volume_per_period", Time, Count, HigherIsBetter,
+    VolumePerPeriod = "volume_per_period", "Volume per period", Time, Count, HigherIsBetter,
         "Number of tasks handled per period; say which period (day, week or month) with it.";
-    ReworkHoursPerWeek = "rework_hours_per_week", Time, Hours, LowerIsBetter,
+    ReworkHoursPerWeek = "rework_hours_per_week", "Rework hours per week", Time, Hours, LowerIsBetter,
         "Hours per week spent redoing work, in hours.";
-    ErrorRatePercentage = "error_rate_percentage", Quality, Percent, LowerIsBetter,
+    ErrorRatePercentage = "error_rate_percentage", "Error rate", Quality, Percent, LowerIsBetter,
         "Share of tasks with an error, percent (0-100).";
-    AccuracyRatePercentage = "accuracy_rate_percentage", Quality, Percent, HigherIsBetter,
+    AccuracyRatePercentage = "accuracy_rate_percentage", "Accuracy rate", Quality, Percent, HigherIsBetter,
         "Share of tasks done right the first time, percent (0-100).";
-    QualityControlHoursPerWeek = "quality_control_hours_per_week", Quality, Hours, LowerIsBetter,
+    QualityControlHoursPerWeek = "quality_control_hours_per_week", "Quality control hours per week", Quality, Hours, LowerIsBetter,
         "Hours per week spent checking work, in hours.";
-    CostPerError = "cost_per_error", Quality, Money, LowerIsBetter,
+    CostPerError = "cost_per_error", "Cost per error", Quality, Money, LowerIsBetter,
         "Average cost of one error, USD.";
-    NpsScore = "nps_score", Satisfaction, Nps, HigherIsBetter,
+    NpsScore = "nps_score", "Net Promoter Score (NPS)", Satisfaction, Nps, HigherIsBetter,
         "Net Promoter Score, a whole number from -100 to 100.";
-    CsatScore = "csat_score", Satisfaction, Score, HigherIsBetter,
+    CsatScore = "csat_score", "Customer satisfaction (CSAT)", Satisfaction, Score, HigherIsBetter,
         "Customer satisfaction (CSAT) score, 0-100.";
-    ComplaintsPerMonth = "complaints_per_month", Satisfaction, Count, LowerIsBetter,
+    ComplaintsPerMonth = "complaints_per_month", "Complaints per month", Satisfaction, Count, LowerIsBetter,
         "Customer complaints received per month.";
-    AvgResponseTimeHours = "avg_response_time_hours", Satisfaction, Hours, LowerIsBetter,
+    AvgResponseTimeHours = "avg_response_time_hours", "Average response time", Satisfaction, Hours, LowerIsBetter,
         "Average time to respond to a customer, in hours.";
-    ChurnRatePercentage = "churn_rate_percentage", Satisfaction, Percent, LowerIsBetter,
+    ChurnRatePercentage = "churn_rate_percentage", "Churn rate", Satisfaction, Percent, LowerIsBetter,
         "Share of customers lost per period, percent (0-100).";
-    ConversionRatePercentage = "conversion_rate_percentage", Sales, Percent, HigherIsBetter,
+    ConversionRatePercentage = "conversion_rate_percentage", "Conversion rate", Sales, Percent, HigherIsBetter,
         "Share of leads that become customers, percent (0-100).";
-    AvgDealSize = "avg_deal_size", Sales, Money, HigherIsBetter,
+    AvgDealSize = "avg_deal_size", "Average deal size", Sales, Money, HigherIsBetter,
         "Average value of a won deal, USD.";
-    SalesCycleDays = "sales_cycle_days", Sales, Days, LowerIsBetter,
+    SalesCycleDays = "sales_cycle_days", "Sales cycle", Sales, Days, LowerIsBetter,
         "Average days from first contact to a won deal.";
-    LeadResponseTimeHours = "lead_response_time_hours", Sales, Hours, LowerIsBetter,
+    LeadResponseTimeHours = "lead_response_time_hours", "Lead response time", Sales, Hours, LowerIsBetter,
         "Average time to answer a new lead, in hours.";
-    LeadsPerMonth = "leads_per_month", Sales, Count, HigherIsBetter,
+    LeadsPerMonth = "leads_per_month", "Leads per month", Sales, Count, HigherIsBetter,
         "New leads per month.";
-    MonthlyRevenue = "monthly_revenue", Sales, Money, HigherIsBetter,
+    MonthlyRevenue = "monthly_revenue", "Monthly revenue", Sales, Money, HigherIsBetter,
         "Revenue per month from the process, USD.";
-    EstimatedMonthlyLostRevenue = "estimated_monthly_lost_revenue", Sales, Money, LowerIsBetter,
+    EstimatedMonthlyLostRevenue = "estimated_monthly_lost_revenue", "Estimated monthly lost revenue", Sales, Money, LowerIsBetter,
         "Estimated revenue lost per month (missed leads, churn), USD.";
-    AiSolutionCost = "ai_solution_cost", Operations, Money, LowerIsBetter,
+    AiSolutionCost = "ai_solution_cost", "AI solution cost per month", Operations, Money, LowerIsBetter,
         "Monthly cost of running the AI solution (API, hosting, licences), USD. Ongoing measurements only.";
-    SystemUptimePercentage = "system_uptime_percentage", Operations, Percent, HigherIsBetter,
+    SystemUptimePercentage = "system_uptime_percentage", "System uptime", Operations, Percent, HigherIsBetter,
         "Share of time the AI solution was available, percent (0-100). Ongoing measurements only.";
-    UserAdoptionRate = "user_adoption_rate", Operations, Percent, HigherIsBetter,
+    UserAdoptionRate = "user_adoption_rate", "User adoption rate", Operations, Percent, HigherIsBetter,
         "Share of intended users who use the AI solution, percent (0-100). Ongoing measurements only.";
 }
 
@@ -359,6 +375,20 @@ pub enum VolumePeriod {
     Week,
     /// Per month.
     Month,
+}
+
+impl VolumePeriod {
+    /// Every period, shortest first.
+    pub const ALL: [VolumePeriod; 3] = [VolumePeriod::Day, VolumePeriod::Week, VolumePeriod::Month];
+
+    /// `day`, `week` or `month`, as written in forms and files.
+    pub fn name(self) -> &'static str {
+        match self {
+            VolumePeriod::Day => "day",
+            VolumePeriod::Week => "week",
+            VolumePeriod::Month => "month",
+        }
+    }
 }
 
 impl FromStr for VolumePeriod {

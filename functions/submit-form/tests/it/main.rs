@@ -12,7 +12,8 @@ use roi_adapters::redb_table::RedbTable;
 use roi_app::Store;
 use roi_app::form_link::FormSigner;
 use roi_app::forms::RecomputeNow;
-use roi_app::web::{AppState, Router, router};
+use roi_app::http::Router;
+use roi_app::http::forms::{FormsState, router};
 use roi_domain::ports::{Clock, FixedClock, Table};
 use roi_domain::{Metric, SnapshotKind};
 use roi_e2e::{moto, samples};
@@ -48,7 +49,7 @@ async fn every_event_does_what_its_name_says(table: Arc<dyn Table>) {
     // GIVEN the sample project with its baseline and three measurements
     let store = Store::new(table, clock());
     let project = samples::sample_project(&store).await;
-    let state = AppState {
+    let state = FormsState {
         store: store.clone(),
         signer: FormSigner::new(DEV_SECRET).unwrap(),
         on_change: Arc::new(RecomputeNow(store.clone())),

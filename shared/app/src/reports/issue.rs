@@ -334,19 +334,24 @@ pub fn report_email(
             ""
         },
     );
-    let esc = crate::alerts::escape_html;
-    let html = format!(
-        "<!doctype html><html><body style=\"font-family:sans-serif;color:#1f2937\"><h2 style=\"color:#0f3d5e\">{title}</h2><p>{project}, {from} to {to}</p><p>{headline}</p><p><a href=\"{url}\" style=\"background:#0f3d5e;color:#fff;padding:10px 16px;text-decoration:none;border-radius:4px\">Open the report (PDF)</a></p><p style=\"color:#6b7280;font-size:12px\">The link works until {expires}. Version {v}{restated}.</p></body></html>",
-        title = esc(&data.title),
-        project = esc(&data.project_name),
-        from = data.period.from,
-        to = data.period.to,
-        headline = esc(&headline),
-        url = esc(url),
-        expires = expires_at.format("%Y-%m-%d"),
-        v = record.version,
-        restated = if record.restated { ", restated" } else { "" },
-    );
+    let html = crate::templates::render(
+        "email/report.html",
+        minijinja::context! {
+            title => &data.title,
+            project => &data.project_name,
+            from => data.period.from.to_string(),
+            to => data.period.to.to_string(),
+            headline,
+            url,
+            expires => expires_at.format("%Y-%m-%d").to_string(),
+            version => record.version,
+            restated => record.restated,
+        },
+    )
+    .unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the report e-mail template failed; sending text only");
+        minijinja::HtmlEscape(&text).to_string()
+    });
     Email {
         from: from.to_owned(),
         to: to.to_vec(),

@@ -1,14 +1,8 @@
 //! Report links: `{base_url}/r/{token}`, signed, expiring, revocable, audited on each
 //! visit, redirecting to a presigned URL of minutes.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use chrono::{DateTime, Utc};
 use roi_domain::ProjectId;
 use roi_domain::ports::BlobStore;
@@ -168,61 +162,6 @@ pub async fn open(
             tracing::warn!(error = %e, "presigning a report failed");
             OpenError::Unavailable
         })
-}
-
-/// What the `/r/{token}` route needs.
-#[derive(Clone)]
-pub struct LinkState {
-    /// Records.
-    pub store: Store,
-    /// Where the PDFs are.
-    pub blobs: Arc<dyn BlobStore>,
-    /// Verifies tokens.
-    pub links: ReportLinks,
-}
-
-/// `GET /r/{token}`: 303 to a fresh presigned URL; 403 for an invalid link, 410 for an
-/// expired or revoked one, 503 when storage fails; errors are a short HTML page (the link
-/// is opened from an e-mail, in a browser).
-pub fn router(state: Arc<LinkState>) -> Router {
-    Router::new()
-        .route("/r/{token}", get(redeem))
-        .with_state(state)
-        .layer(axum::middleware::map_response(crate::web::page_headers))
-        .layer(axum::middleware::from_fn(crate::correlation::middleware))
-}
-
-async fn redeem(State(state): State<Arc<LinkState>>, Path(token): Path<String>) -> Response {
-    match open(&state.store, state.blobs.as_ref(), &state.links, &token).await {
-        Ok(url) => {
-            let mut r = StatusCode::SEE_OTHER.into_response();
-            if let Ok(v) = HeaderValue::from_str(&url.url) {
-                r.headers_mut().insert(header::LOCATION, v);
-            }
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r.headers_mut().insert(
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("no-referrer"),
-            );
-            r
-        }
-        Err(e) => {
-            let status = match e {
-                OpenError::Invalid => StatusCode::FORBIDDEN,
-                OpenError::Expired | OpenError::Revoked => StatusCode::GONE,
-                OpenError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            };
-            let page = format!(
-                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Report link</title></head><body style=\"font-family:sans-serif;max-width:36em;margin:4em auto;color:#1f2937\"><h1 style=\"font-size:1.3em\">{}</h1><p>Your account manager can send a new link.</p></body></html>",
-                crate::alerts::escape_html(&e.to_string())
-            );
-            let mut r = (status, axum::response::Html(page)).into_response();
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r
-        }
-    }
 }
 
 /// Revokes every link to `project`'s report of `kind` and `period` (all versions); returns

@@ -2,7 +2,7 @@
 //! report says, gathered from the store ([`assemble`]); issuing it once per input
 //! ([`issue`]): rendered by a [`Renderer`] (the `roi-reports` crate: typst, charts,
 //! CSV / XLSX), stored in the [`BlobStore`](roi_domain::ports::BlobStore), recorded, and e-mailed as a signed link
-//! ([`ReportLinks`]) that `GET /r/{token}` ([`router`]) redeems.
+//! ([`ReportLinks`]) that `GET /r/{token}` (`crate::http::links`) redeems.
 //!
 //! Keys: the PDF is `reports/{client}/{project}/{kind}/{period}/v{n}.pdf` (CSV and XLSX
 //! beside it); the record is `PROJECT#{project}` / `REPORT#{kind}#{period}#v{n:03}` with the
@@ -17,8 +17,8 @@ pub use issue::{
     report_email, run,
 };
 pub use links::{
-    LINK_DAYS, LinkRecord, LinkState, OpenError, PRESIGNED_FOR, ReportLinkClaims, ReportLinks,
-    open, revoke_links, router,
+    LINK_DAYS, LinkRecord, OpenError, PRESIGNED_FOR, ReportLinkClaims, ReportLinks, open,
+    revoke_links,
 };
 
 pub use roi_domain::report::{

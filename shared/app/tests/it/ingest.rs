@@ -9,7 +9,7 @@ use http_body_util::BodyExt;
 use roi_adapters::redb_table::RedbTable;
 use roi_app::Store;
 use roi_app::api_keys;
-use roi_app::events_api::{EventsState, router};
+use roi_app::http::events::{EventsState, router};
 use roi_app::pricing::{PriceTable, read_rows};
 use roi_app::setup::{add_client, add_project};
 use roi_app::usage_import::{ReportFormat, import_usage};

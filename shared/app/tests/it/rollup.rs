@@ -347,7 +347,7 @@ async fn the_read_endpoints_show_a_client_only_its_own_figures() {
         }
     };
     let (alpha_key, beta_key) = (key("alpha").await, key("beta").await);
-    let app = roi_app::events_api::router(Arc::new(roi_app::events_api::EventsState {
+    let app = roi_app::http::events::router(Arc::new(roi_app::http::events::EventsState {
         store: t.store.clone(),
         prices: PriceTable::shipped().clone(),
     }));

@@ -7,7 +7,7 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use roi_app::form_link::{FormClaims, FormSigner};
 use roi_app::forms::RecomputeNow;
-use roi_app::web::{AppState, router};
+use roi_app::http::forms::{FormsState, router};
 use roi_domain::{SnapshotKind, SnapshotStatus};
 use tower::ServiceExt;
 
@@ -25,7 +25,7 @@ async fn web() -> Web {
     let w = world().await;
     w.measured().await;
     let signer = FormSigner::new(SECRET).unwrap();
-    let state = Arc::new(AppState {
+    let state = Arc::new(FormsState {
         store: w.store.clone(),
         signer: signer.clone(),
         on_change: Arc::new(RecomputeNow(w.store.clone())),
@@ -158,9 +158,9 @@ async fn a_baseline_form_leaves_out_the_ongoing_only_fields() {
         .await;
     assert_eq!(
         headers["content-security-policy"],
-        roi_app::web::CONTENT_SECURITY_POLICY
+        roi_app::http::page::CONTENT_SECURITY_POLICY
     );
-    assert!(roi_app::web::CONTENT_SECURITY_POLICY.contains("frame-ancestors 'none'"));
+    assert!(roi_app::http::page::CONTENT_SECURITY_POLICY.contains("frame-ancestors 'none'"));
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["referrer-policy"], "no-referrer");
     let (status, page) = web.get(&token).await;

@@ -238,9 +238,12 @@ pub fn metric_rows(baseline: &MetricSnapshot, current: &MetricSnapshot) -> Vec<M
         .collect()
 }
 
-/// A metric's field name as printed: `avg_task_completion_time` → "Average task
-/// completion time", `nps_score` → "NPS score".
+/// A field name as printed: a metric's own [`crate::Metric::label`] (`nps_score` → "Net
+/// Promoter Score (NPS)"), any other name in words (`roi_percentage` → "ROI").
 pub fn metric_label(metric: &str) -> String {
+    if let Some(m) = crate::Metric::from_name(metric) {
+        return m.label().to_owned();
+    }
     let words: Vec<String> = metric
         .split('_')
         .enumerate()

@@ -203,8 +203,15 @@ mod tests {
             metric_label("avg_task_completion_time"),
             "Average task completion time"
         );
-        assert_eq!(metric_label("nps_score"), "NPS score");
-        assert_eq!(metric_label("ai_solution_cost"), "AI solution cost");
+        assert_eq!(metric_label("nps_score"), "Net Promoter Score (NPS)");
+        assert_eq!(
+            metric_label("ai_solution_cost"),
+            "AI solution cost per month"
+        );
+        assert_eq!(metric_label("roi_percentage"), "ROI");
+        for m in crate::Metric::ALL {
+            assert_eq!(metric_label(m.name()), m.label(), "one label per metric");
+        }
         assert_eq!(metric_label("error_rate_percentage"), "Error rate");
         assert_eq!(grouped(Decimal::new(4200000, 2), 2), "42,000");
         assert_eq!(grouped(Decimal::new(-51149, 4), 1), "−5.1");

@@ -2,9 +2,7 @@
 //! the `ingest-events` function and `roi serve`. Described for machines in
 //! `infra/openapi.yaml`.
 //!
-//! The read endpoints answer with the key's client's own figures, as JSON:
-//! `GET /v1/rollups/daily/{date}`, `GET /v1/rollups/weekly/{date}` (Monday to Sunday) and
-//! `GET /v1/roi/current` (seed 003 `daily`, `weekly`, `current`).
+//! The same router serves the read endpoints ([`super::read`]).
 //!
 //! | answer | when |
 //! |---|---|
@@ -24,20 +22,20 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Request, State};
+use axum::Router;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use chrono::{Datelike, NaiveDate, Timelike};
+use axum::routing::post;
+use chrono::Timelike;
 use roi_domain::event::{BodyFormat, DecodeError, MAX_EVENTS_PER_REQUEST, MAX_REQUEST_BYTES};
 use serde_json::{Map, Value};
 
+use super::problem::{problem, problem_with};
 use crate::api_keys::{self, AuthError, Authenticated};
 use crate::ingest::{self, IngestError, IngestReport};
 use crate::pricing::PriceTable;
-use crate::rollup::{self, Rollup, RollupError, RollupView};
 use crate::store::Store;
-use crate::web::{Router, problem_document};
 
 /// Seconds a client is asked to wait before resending after a 503.
 pub const RETRY_AFTER_SECONDS: u32 = 5;
@@ -54,142 +52,16 @@ pub struct EventsState {
 pub fn router(state: Arc<EventsState>) -> Router {
     Router::new()
         .route("/v1/events", post(post_events))
-        .route("/v1/rollups/daily/{date}", get(get_daily))
-        .route("/v1/rollups/weekly/{date}", get(get_weekly))
-        .route("/v1/roi/current", get(get_current_roi))
+        .merge(super::read::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(crate::correlation::middleware))
 }
 
-fn authorization(headers: &HeaderMap) -> Option<String> {
+pub(super) fn authorization(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
-}
-
-fn bad_date(text: &str, reason: &str) -> Response {
-    problem(
-        StatusCode::BAD_REQUEST,
-        "/problems/bad-date",
-        "Bad date",
-        &format!("'{text}': {reason}"),
-    )
-}
-
-fn rollup_answer(found: Result<Option<Rollup>, RollupError>, what: &str) -> Response {
-    match found {
-        Ok(Some(r)) => axum::Json(RollupView::from(&r)).into_response(),
-        Ok(None) => problem(
-            StatusCode::NOT_FOUND,
-            "/problems/not-found",
-            "Not rolled up",
-            &format!("No roll-up covers {what} yet; roll-ups are computed daily."),
-        ),
-        Err(RollupError::BadRange(reason)) => problem(
-            StatusCode::BAD_REQUEST,
-            "/problems/bad-date",
-            "Bad range",
-            &reason,
-        ),
-        Err(RollupError::Store(e)) => {
-            tracing::warn!(error = %e, "roll-up read failed");
-            unavailable(None)
-        }
-    }
-}
-
-/// The caller of a read endpoint and the date in its path, or the answer refusing them.
-async fn caller_and_date(
-    state: &EventsState,
-    headers: &HeaderMap,
-    date: &str,
-) -> Result<(Authenticated, NaiveDate), Response> {
-    let who = caller(state, authorization(headers).as_deref()).await?;
-    let day = date
-        .parse::<NaiveDate>()
-        .map_err(|_| bad_date(date, "is not a date in YYYY-MM-DD form"))?;
-    let day = roi_domain::dates::in_window(day).map_err(|reason| bad_date(date, &reason))?;
-    Ok((who, day))
-}
-
-/// `GET /v1/rollups/daily/{date}`: the client's roll-up of one of its days (seed 003
-/// `daily/{date}`).
-async fn get_daily(
-    State(state): State<Arc<EventsState>>,
-    Path(date): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let (who, day) = match caller_and_date(&state, &headers, &date).await {
-        Ok(found) => found,
-        Err(refused) => return refused,
-    };
-    let found = state
-        .store
-        .rollup(&who.client_id, day)
-        .await
-        .map_err(RollupError::from);
-    rollup_answer(found, &day.to_string())
-}
-
-/// `GET /v1/rollups/weekly/{date}`: the Monday-to-Sunday week holding `date`, merged from
-/// its daily roll-ups (seed 003 `weekly/{date}`).
-async fn get_weekly(
-    State(state): State<Arc<EventsState>>,
-    Path(date): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let (who, day) = match caller_and_date(&state, &headers, &date).await {
-        Ok(found) => found,
-        Err(refused) => return refused,
-    };
-    // The week, within the accepted dates (the first and last weeks of the window are
-    // shorter).
-    let from_monday = u64::from(day.weekday().num_days_from_monday());
-    let monday = day
-        .checked_sub_days(chrono::Days::new(from_monday))
-        .unwrap_or(day);
-    let sunday = day
-        .checked_add_days(chrono::Days::new(6 - from_monday))
-        .unwrap_or(day)
-        .min(roi_domain::dates::LAST_DATE);
-    let monday = monday.max(roi_domain::dates::FIRST_DATE);
-    let found = rollup::period(&state.store, &who.client_id, monday, sunday).await;
-    rollup_answer(found, &format!("the week of {monday}"))
-}
-
-/// `GET /v1/roi/current`: each project's latest ROI calculation (seed 003 `current`).
-async fn get_current_roi(State(state): State<Arc<EventsState>>, headers: HeaderMap) -> Response {
-    let who = match caller(&state, authorization(&headers).as_deref()).await {
-        Ok(c) => c,
-        Err(refused) => return refused,
-    };
-    let latest = async {
-        let mut out = Vec::new();
-        for project in state.store.projects_of(&who.client_id).await? {
-            let calcs = state.store.roi_calculations(&project.id).await?;
-            let latest = calcs
-                .into_iter()
-                .max_by_key(|c| (c.calculation_date, c.period_months));
-            out.push(serde_json::json!({
-                "project_id": project.id,
-                "project_name": project.project_name,
-                "roi": latest,
-            }));
-        }
-        Ok::<_, crate::store::StoreError>(out)
-    };
-    match latest.await {
-        Ok(projects) => axum::Json(serde_json::json!({ "projects": projects })).into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "ROI read failed");
-            unavailable(None)
-        }
-    }
-}
-
-fn problem(status: StatusCode, kind: &str, title: &str, detail: &str) -> Response {
-    problem_document(status, kind, title, detail, Map::new())
 }
 
 fn unauthorized(e: &AuthError) -> Response {
@@ -206,7 +78,7 @@ fn unauthorized(e: &AuthError) -> Response {
     r
 }
 
-fn unavailable(results: Option<&IngestReport>) -> Response {
+pub(super) fn unavailable(results: Option<&IngestReport>) -> Response {
     let mut extensions = Map::new();
     if let Some(report) = results {
         extensions.insert(
@@ -214,7 +86,7 @@ fn unavailable(results: Option<&IngestReport>) -> Response {
             serde_json::to_value(&report.results).unwrap_or(Value::Null),
         );
     }
-    let mut r = problem_document(
+    let mut r = problem_with(
         StatusCode::SERVICE_UNAVAILABLE,
         "/problems/storage-unavailable",
         "Storage unavailable",
@@ -299,7 +171,7 @@ async fn rate_limited(
 }
 
 /// The client an `Authorization` header speaks for, or the answer refusing it.
-async fn caller(
+pub(super) async fn caller(
     state: &EventsState,
     authorization: Option<&str>,
 ) -> Result<Authenticated, Response> {

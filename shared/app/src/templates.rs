@@ -1,0 +1,81 @@
+//! Every HTML page and e-mail body: minijinja templates in `templates/`, compiled into the
+//! binary once. Values are HTML-escaped by the template engine (auto-escaping is on for every
+//! `.html` template), so no caller escapes by hand.
+
+use std::sync::OnceLock;
+
+use minijinja::Environment;
+
+/// The templates, by the name they are rendered with.
+const SOURCES: &[(&str, &str)] = &[
+    ("layout.html", include_str!("../templates/layout.html")),
+    ("form.html", include_str!("../templates/form.html")),
+    ("done.html", include_str!("../templates/done.html")),
+    ("message.html", include_str!("../templates/message.html")),
+    (
+        "email/notice.html",
+        include_str!("../templates/email/notice.html"),
+    ),
+    (
+        "email/report.html",
+        include_str!("../templates/email/report.html"),
+    ),
+];
+
+fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for &(name, source) in SOURCES {
+            if let Err(e) = env.add_template(name, source) {
+                tracing::error!(template = name, error = %e, "template does not compile");
+            }
+        }
+        env
+    })
+}
+
+/// Renders template `name` (e.g. `"form.html"`) with `ctx`.
+///
+/// # Errors
+/// The template is unknown or fails to render (a bug; the test below renders every one).
+pub fn render(name: &str, ctx: minijinja::Value) -> Result<String, minijinja::Error> {
+    environment().get_template(name)?.render(ctx)
+}
+
+/// The HTML body of a plain-text e-mail notice: one paragraph, its line breaks kept.
+///
+/// A notice's text is the message; if the template fails the text alone is sent as HTML
+/// (escaped), so a notice is never lost to a template bug.
+pub fn notice_html(text: &str) -> String {
+    render(
+        "email/notice.html",
+        minijinja::context! { lines => text.split('\n').collect::<Vec<_>>() },
+    )
+    .unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the notice template failed");
+        minijinja::HtmlEscape(text).to_string()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_compiles() {
+        for &(name, _) in SOURCES {
+            assert!(
+                environment().get_template(name).is_ok(),
+                "{name} does not compile"
+            );
+        }
+    }
+
+    #[test]
+    fn a_notice_is_escaped_and_keeps_its_lines() {
+        let html = notice_html("ROI < 0 & \"falling\"\nsecond line");
+        assert!(html.contains("ROI &lt; 0 &amp; &quot;falling&quot;<br>second line"));
+        assert!(html.starts_with("<!doctype html>"));
+    }
+}
