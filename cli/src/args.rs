@@ -1,9 +1,8 @@
 //! Argument types and value parsers shared by the commands.
 
-use anyhow::Result;
 use chrono::NaiveDate;
 use clap::ValueEnum;
-use roi_domain::{Percentage, ProjectId};
+use roi_domain::{ClientId, Percentage, ProjectId};
 use rust_decimal::Decimal;
 
 /// Output format of `compute` and `rollup`.
@@ -15,18 +14,25 @@ pub enum Format {
     Json,
 }
 
+/// clap value parser of a percentage, 0–100.
 pub fn parse_percentage(s: &str) -> Result<Percentage, String> {
     let value: Decimal = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
     Percentage::try_from(value)
 }
 
+/// clap value parser of a date, `YYYY-MM-DD` within 2000-01-01..=2099-12-31.
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|_| format!("'{s}' is not a date in YYYY-MM-DD form"))
         .and_then(roi_domain::dates::in_window)
 }
 
-pub fn project_id(s: &str) -> Result<ProjectId> {
-    s.parse::<ProjectId>()
-        .map_err(|e| anyhow::anyhow!("--project: {}", e.reason))
+/// clap value parser of a client id (`--client`), with the id's own rule as the error.
+pub fn client_id(s: &str) -> Result<ClientId, String> {
+    s.parse::<ClientId>().map_err(|e| e.reason)
+}
+
+/// clap value parser of a project id (`--project`), with the id's own rule as the error.
+pub fn project_id(s: &str) -> Result<ProjectId, String> {
+    s.parse::<ProjectId>().map_err(|e| e.reason)
 }

@@ -7,10 +7,7 @@
 
 mod args;
 mod commands;
-mod demo;
 mod output;
-mod reports;
-mod usage;
 mod wiring;
 
 use std::path::PathBuf;
@@ -71,36 +68,36 @@ enum Command {
     Demo,
     /// Manage clients.
     #[command(subcommand)]
-    Client(commands::ClientCommand),
+    Client(commands::client::ClientCommand),
     /// Manage projects.
     #[command(subcommand)]
-    Project(commands::ProjectCommand),
+    Project(commands::project::ProjectCommand),
     /// Import measurements from seed 000's CSV templates.
     #[command(subcommand)]
-    Import(commands::ImportCommand),
+    Import(commands::import::ImportCommand),
     /// Review and approve a project's baseline.
     #[command(subcommand)]
-    Baseline(commands::BaselineCommand),
+    Baseline(commands::baseline::BaselineCommand),
     /// Compute a project's ROI from its approved baseline and latest measurement.
-    Compute(commands::ComputeArgs),
+    Compute(commands::compute::ComputeArgs),
     /// Print a signed link to a self-reporting form (the URL is the last line).
     #[command(name = "form-link")]
-    FormLink(commands::FormLinkArgs),
+    FormLink(commands::form_link::FormLinkArgs),
     /// Manage the API keys a client's systems send events with.
     #[command(subcommand)]
-    Apikey(usage::ApiKeyCommand),
+    Apikey(commands::apikey::ApiKeyCommand),
     /// Show the price table `ai.usage` events are priced with, or store a client's
     /// negotiated prices.
-    Prices(usage::PricesArgs),
+    Prices(commands::prices::PricesArgs),
     /// Compute a client's daily roll-ups (cost, tokens, DAU/WAU/MAU, sessions, agents,
     /// outcomes) from its events, replacing stored ones.
-    Rollup(usage::RollupArgs),
+    Rollup(commands::rollup::RollupArgs),
     /// Issue a report (PDF, CSV and XLSX) and e-mail a link to it; list a project's
     /// reports, or withdraw the links to one.
-    Report(reports::ReportArgs),
+    Report(commands::report::ReportArgs),
     /// Serve the forms, `POST /v1/events`, the read endpoints and report links on this
     /// machine (the routers the Lambda functions run).
-    Serve(commands::ServeArgs),
+    Serve(commands::serve::ServeArgs),
     /// Prepare the configured store: with `ROI_STORE=dynamodb`, create the DynamoDB table,
     /// and the reports bucket `ROI_REPORTS_BUCKET` if it is set, when they are missing (for
     /// local emulators and first set-up).

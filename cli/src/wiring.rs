@@ -1,15 +1,116 @@
 //! How the CLI builds its services, once: the store (`--store`), e-mail, secrets, the
 //! link-signing key, and the AWS configuration when it runs against a stack.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use roi_adapters::dir_blobs::DirBlobStore;
 use roi_adapters::dynamodb::DynamoTable;
 use roi_adapters::redb_table::RedbTable;
 use roi_app::Store;
-use roi_domain::ports::{Clock, SystemClock, Table};
+use roi_app::reports::{ReportLinks, ReportServices};
+use roi_domain::ports::{BlobStore, Clock, SystemClock, Table};
 
-use crate::{Cli, StoreKind};
+use crate::StoreKind;
+
+/// Where a command runs: the data directory, and which store (`--store`, `--table`).
+/// Every service a command needs is built from it, once.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// `--data-dir`: the embedded store, the outbox, blobs, secrets.
+    pub data_dir: PathBuf,
+    /// `--store`.
+    pub store_kind: StoreKind,
+    /// `--table`, with `--store dynamodb`.
+    pub table: String,
+}
+
+impl Ctx {
+    /// Whether the commands run against a stack on AWS (`ROI_STORE=dynamodb`): then SES,
+    /// Secrets Manager and S3 are used instead of the data directory.
+    pub fn on_aws(&self) -> bool {
+        self.store_kind == StoreKind::Dynamodb
+    }
+
+    /// Opens the store.
+    ///
+    /// # Errors
+    /// The embedded store's file cannot be opened (e.g. `roi serve` holds it).
+    pub async fn store(&self) -> Result<Store> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let table: Arc<dyn Table> = match self.store_kind {
+            StoreKind::Embedded => {
+                let path = self.data_dir.join("roi.redb");
+                Arc::new(
+                    RedbTable::open(&path, Arc::clone(&clock))
+                        .with_context(|| format!("opening {}", path.display()))?,
+                )
+            }
+            StoreKind::Dynamodb => {
+                let config = aws_config_load().await;
+                let client = aws_sdk_dynamodb::Client::new(&config);
+                Arc::new(DynamoTable::new(client, &self.table, Arc::clone(&clock)))
+            }
+        };
+        Ok(Store::new(table, clock))
+    }
+
+    /// The services of the scheduled jobs on this machine ([`local_services`]).
+    ///
+    /// # Errors
+    /// The form-link secret cannot be read or made.
+    pub async fn services(&self, store: &Store) -> Result<roi_app::jobs::Services> {
+        local_services(store, &self.data_dir, self.on_aws()).await
+    }
+
+    /// The report services of this machine: blobs under `<data dir>/blobs` (or S3 with
+    /// `ROI_STORE=dynamodb`), the outbox mailer (or SES), links to `ROI_BASE_URL`; and the
+    /// local blob store when there is one, whose signed URLs `roi serve` answers.
+    ///
+    /// # Errors
+    /// `ROI_REPORTS_BUCKET` is missing on AWS, or the form-link secret is unreadable.
+    pub async fn report_services(
+        &self,
+        store: &Store,
+    ) -> Result<(ReportServices, Option<Arc<DirBlobStore>>)> {
+        let jobs = self.services(store).await?;
+        let links = ReportLinks::new(&jobs.signer, &jobs.base_url);
+        let (blobs, local): (Arc<dyn BlobStore>, _) = if self.on_aws() {
+            let bucket = std::env::var("ROI_REPORTS_BUCKET")
+                .context("ROI_REPORTS_BUCKET names the reports bucket when ROI_STORE=dynamodb")?;
+            (Arc::new(s3_blobs(bucket).await), None)
+        } else {
+            let dir = Arc::new(DirBlobStore::new(
+                self.data_dir.join("blobs"),
+                &jobs.base_url,
+                &form_secret(&self.data_dir)?,
+                Arc::clone(store.clock()),
+            ));
+            (dir.clone(), Some(dir))
+        };
+        Ok((
+            ReportServices {
+                store: store.clone(),
+                blobs,
+                mailer: jobs.notifier.mailer,
+                mail_from: jobs.notifier.mail_from,
+                links,
+            },
+            local,
+        ))
+    }
+}
+
+/// The reports bucket `bucket` on S3. With `AWS_ENDPOINT_URL` set (an emulator such as
+/// moto), requests use path-style addressing, which emulators on loopback need.
+pub async fn s3_blobs(bucket: String) -> roi_adapters::s3::S3BlobStore {
+    let config = aws_config_load().await;
+    let s3 = aws_sdk_s3::config::Builder::from(&config)
+        .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
+        .build();
+    roi_adapters::s3::S3BlobStore::new(aws_sdk_s3::Client::from_conf(s3), bucket)
+}
 
 /// What the scheduled jobs need on this machine: the store, an `.eml` outbox under the data
 /// directory for e-mail, webhooks over HTTP(S), the form-link signer and `ROI_BASE_URL`.
@@ -102,29 +203,14 @@ pub fn form_secret(data_dir: &std::path::Path) -> Result<Vec<u8>> {
     Ok(secret.into_bytes())
 }
 
+/// The form-link signer, keyed by [`form_secret`].
+///
+/// # Errors
+/// The secret cannot be read or made, or is shorter than 32 bytes.
 pub fn signer(data_dir: &std::path::Path) -> Result<roi_app::form_link::FormSigner> {
     Ok(roi_app::form_link::FormSigner::new(&form_secret(
         data_dir,
     )?)?)
-}
-
-pub async fn open_store(cli: &Cli) -> Result<Store> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let table: Arc<dyn Table> = match cli.store {
-        StoreKind::Embedded => {
-            let path = cli.data_dir.join("roi.redb");
-            Arc::new(
-                RedbTable::open(&path, Arc::clone(&clock))
-                    .with_context(|| format!("opening {}", path.display()))?,
-            )
-        }
-        StoreKind::Dynamodb => {
-            let config = aws_config_load().await;
-            let client = aws_sdk_dynamodb::Client::new(&config);
-            Arc::new(DynamoTable::new(client, &cli.table, Arc::clone(&clock)))
-        }
-    };
-    Ok(Store::new(table, clock))
 }
 
 /// The AWS SDK configuration of the `roi` command: the SDK's default chain.

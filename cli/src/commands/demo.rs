@@ -16,7 +16,6 @@
 //! are fresh whenever it runs. Every step is idempotent: a second run stores nothing new and
 //! sends nothing again.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
@@ -27,215 +26,267 @@ use http_body_util::BodyExt;
 use roi_app::correlation::{CorrelationId, scope};
 use roi_app::form_link::FormSigner;
 use roi_app::forms::RecomputeNow;
-use roi_app::jobs::{self, Job};
+use roi_app::jobs::{self, Job, Services};
 use roi_app::pricing::PriceTable;
 use roi_app::reminders::{ReminderServices, send_reminders};
 use roi_app::reports::{ReportKind, ReportPeriod, issue};
 use roi_app::usage_import::{ReportFormat, import_usage};
-use roi_app::{Store, api_keys, events_api, web};
-use roi_domain::SnapshotKind;
+use roi_app::{Store, api_keys, http};
 use roi_domain::cadence::due_dates;
+use roi_domain::{Client, Project, SnapshotKind};
 use tower::ServiceExt;
 
 use crate::output;
+use crate::wiring::Ctx;
 
 const ANTHROPIC_SAMPLE: &str =
-    include_str!("../../events/usage-reports/anthropic-messages-usage-report.json");
+    include_str!("../../../events/usage-reports/anthropic-messages-usage-report.json");
 const OPENAI_SAMPLE: &str =
-    include_str!("../../events/usage-reports/openai-usage-completions.json");
+    include_str!("../../../events/usage-reports/openai-usage-completions.json");
 /// The last day of the month the usage-report samples were taken in.
 const SAMPLES_MONTH_END: &str = "2026-11-30";
 /// The demo integration's API key (the development key of `events/README.md`).
 const DEMO_API_KEY: &str = "roi_0000de5e_local-development-key-not-for-production";
 
-/// Runs the demo on `store`, with e-mail, blobs and links from `data_dir` (`on_aws`: SES and
-/// S3 instead). Prints each step and where its output went.
+/// Runs the demo on the store of `ctx`, with e-mail, blobs and links from its data
+/// directory (or SES and S3 on AWS). Prints each step and where its output went.
 ///
 /// # Errors
 /// The first step that fails.
-pub async fn run(store: &Store, data_dir: &Path, on_aws: bool) -> Result<()> {
-    let (client, project) = output::demo_setup(store).await?;
+pub async fn run(ctx: &Ctx) -> Result<()> {
+    let store = ctx.store().await?;
+    let (client, project) = output::demo_setup(&store).await?;
     let today = store.client_today(Some(&client));
     let month = ReportPeriod::last_complete(ReportKind::Monthly, today, project.go_live_date)
         .context("the sample project has no complete month yet")?;
-    let (reports, local_blobs) = crate::reports::services(store, data_dir, on_aws).await?;
-    let jobs = crate::wiring::local_services(store, data_dir, on_aws).await?;
+    let jobs = ctx.services(&store).await?;
     println!(
         "\n== last month: {} ({} to {})",
         month.label, month.from, month.to
     );
+    let demo = Demo {
+        ctx,
+        store,
+        client,
+        project,
+        month,
+        jobs,
+    };
+    demo.measure_through_the_form().await?;
+    demo.usage().await?;
+    demo.scheduled_work().await?;
+    demo.reports().await?;
+    demo.closing();
+    Ok(())
+}
 
-    // 2. The month's measurement, as a browser posts the form.
-    let due = due_dates(project.go_live_date, month.from, month.to)
-        .last()
-        .map_or(month.to, |d| d.due_on);
-    let link = form_link(&jobs.signer, &project.id, due, store)?;
-    let forms = web::router(Arc::new(web::AppState {
-        store: store.clone(),
-        signer: jobs.signer.clone(),
-        on_change: Arc::new(RecomputeNow(store.clone())),
-    }));
-    let path = format!("/forms/{link}");
-    let (status, _) = call(&forms, Request::get(&path).body(Body::empty())?).await?;
-    if status != StatusCode::OK {
-        bail!("the form did not open: {status}");
-    }
-    let fields = "monthly_labor_cost=33500&monthly_software_cost=1800&monthly_overhead_cost=3200\
-        &monthly_error_cost=1100&avg_task_completion_time=9.8&error_rate_percentage=3.1\
-        &ai_solution_cost=3150&csat_score=84&period_type=";
-    let post = Request::post(&path)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header("user-agent", "Mozilla/5.0 (roi demo)")
-        .body(Body::from(fields))?;
-    let (status, page) = call(&forms, post).await?;
-    if status != StatusCode::OK {
-        bail!("the form was not accepted ({status}): {page}");
-    }
-    println!(
-        "form     {}{path} (measurement due {due}) → 200, stored",
-        jobs.base_url
-    );
+/// The sample client's last month, and the services of the steps.
+struct Demo<'a> {
+    ctx: &'a Ctx,
+    store: Store,
+    client: Client,
+    project: Project,
+    month: ReportPeriod,
+    jobs: Services,
+}
 
-    // 3. Usage: two provider reports, then a month of events through the API.
-    let shift = (month.to - SAMPLES_MONTH_END.parse::<NaiveDate>()?).num_days();
-    for (name, sample, format) in [
-        ("Anthropic", ANTHROPIC_SAMPLE, ReportFormat::Anthropic),
-        ("OpenAI", OPENAI_SAMPLE, ReportFormat::OpenAi),
-    ] {
-        let text = shift_dates(sample, shift)?;
-        let r = import_usage(
-            store,
-            PriceTable::shipped(),
-            &client.id,
-            &text,
-            format,
-            Some(&project.id),
-            "demo",
+impl Demo<'_> {
+    /// 2. The month's measurement, as a browser posts the form.
+    async fn measure_through_the_form(&self) -> Result<()> {
+        let due = due_dates(self.project.go_live_date, self.month.from, self.month.to)
+            .last()
+            .map_or(self.month.to, |d| d.due_on);
+        let link = form_link(&self.jobs.signer, &self.project.id, due, &self.store)?;
+        let forms = http::forms::router(Arc::new(http::forms::FormsState {
+            store: self.store.clone(),
+            signer: self.jobs.signer.clone(),
+            on_change: Arc::new(RecomputeNow(self.store.clone())),
+        }));
+        let path = format!("/forms/{link}");
+        let (status, _) = call(&forms, Request::get(&path).body(Body::empty())?).await?;
+        if status != StatusCode::OK {
+            bail!("the form did not open: {status}");
+        }
+        let fields = "monthly_labor_cost=33500&monthly_software_cost=1800&monthly_overhead_cost=3200\
+            &monthly_error_cost=1100&avg_task_completion_time=9.8&error_rate_percentage=3.1\
+            &ai_solution_cost=3150&csat_score=84&period_type=";
+        let post = Request::post(&path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("user-agent", "Mozilla/5.0 (roi demo)")
+            .body(Body::from(fields))?;
+        let (status, page) = call(&forms, post).await?;
+        if status != StatusCode::OK {
+            bail!("the form was not accepted ({status}): {page}");
+        }
+        println!(
+            "form     {}{path} (measurement due {due}) → 200, stored",
+            self.jobs.base_url
+        );
+        Ok(())
+    }
+
+    /// 3. Usage: two provider reports, then a month of events through the API.
+    async fn usage(&self) -> Result<()> {
+        let shift = (self.month.to - SAMPLES_MONTH_END.parse::<NaiveDate>()?).num_days();
+        for (name, sample, format) in [
+            ("Anthropic", ANTHROPIC_SAMPLE, ReportFormat::Anthropic),
+            ("OpenAI", OPENAI_SAMPLE, ReportFormat::OpenAi),
+        ] {
+            let text = shift_dates(sample, shift)?;
+            let r = import_usage(
+                &self.store,
+                PriceTable::shipped(),
+                &self.client.id,
+                &text,
+                format,
+                Some(&self.project.id),
+                "demo",
+            )
+            .await?;
+            println!(
+                "usage    {name} usage report: {} accepted, {} already stored",
+                r.accepted, r.duplicate
+            );
+        }
+        if api_keys::authenticate(&self.store, Some(&format!("Bearer {DEMO_API_KEY}")))
+            .await
+            .is_err()
+        {
+            api_keys::register(
+                &self.store,
+                &self.client.id,
+                "demo integration",
+                DEMO_API_KEY,
+                "demo",
+            )
+            .await?;
+        }
+        let api = http::events::router(Arc::new(http::events::EventsState {
+            store: self.store.clone(),
+            prices: PriceTable::shipped().clone(),
+        }));
+        let batch = month_of_events(&self.project.id.to_string(), self.month.from, self.month.to);
+        let request = Request::post("/v1/events")
+            .header(header::AUTHORIZATION, format!("Bearer {DEMO_API_KEY}"))
+            .header(header::CONTENT_TYPE, "application/cloudevents-batch+json")
+            .header(
+                roi_app::correlation::HEADER,
+                format!("demo-batch-{}", self.month.label),
+            )
+            .body(Body::from(batch.to_string()))?;
+        let (status, body) = call(&api, request).await?;
+        let answer: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        println!(
+            "events   POST /v1/events, {} CloudEvents → {status}: {} accepted, {} duplicate, {} rejected",
+            batch.as_array().map_or(0, Vec::len),
+            answer["accepted"],
+            answer["duplicate"],
+            answer["rejected"]
+        );
+        Ok(())
+    }
+
+    /// 4. The scheduled work: the month's roll-ups and ROI, alerts, the next reminder.
+    async fn scheduled_work(&self) -> Result<()> {
+        let id = CorrelationId::try_from(format!("demo-{}", self.month.label))
+            .map_err(anyhow::Error::msg)?;
+        let backfill = Job::Backfill {
+            from: self.month.from,
+            to: self.month.to,
+            client: Some(self.client.id.clone()),
+        };
+        let r = scope("demo", id.clone(), jobs::run(&self.jobs, &backfill)).await?;
+        println!(
+            "compute  {} days rolled up, {} ROI periods computed as of {}",
+            r.days_rolled_up, r.roi_calculations, self.month.to
+        );
+        let alert = Job::AlertCheck {
+            client: Some(self.client.id.clone()),
+        };
+        let r = scope("demo", id, jobs::run(&self.jobs, &alert)).await?;
+        println!("alerts   {} notices sent", r.alert_notices);
+        // The first due date that last month's measurement does not already answer (a
+        // measurement counts for the dates up to 7 days after it).
+        let next_due = due_dates(
+            self.project.go_live_date,
+            self.month.to + Days::new(8),
+            self.month.to + Days::new(200),
+        )
+        .first()
+        .map(|d| d.due_on)
+        .context("no measurement is due after last month")?;
+        let settings = self.store.settings(&self.client.id).await?;
+        let sent = send_reminders(
+            &self.store,
+            &ReminderServices {
+                mailer: self.jobs.notifier.mailer.as_ref(),
+                signer: &self.jobs.signer,
+                base_url: &self.jobs.base_url,
+                mail_from: &self.jobs.notifier.mail_from,
+            },
+            &self.client,
+            &settings,
+            next_due,
+            self.store.clock().now(),
         )
         .await?;
-        println!(
-            "usage    {name} usage report: {} accepted, {} already stored",
-            r.accepted, r.duplicate
-        );
-    }
-    if api_keys::authenticate(store, Some(&format!("Bearer {DEMO_API_KEY}")))
-        .await
-        .is_err()
-    {
-        api_keys::register(store, &client.id, "demo integration", DEMO_API_KEY, "demo").await?;
-    }
-    let api = events_api::router(Arc::new(events_api::EventsState {
-        store: store.clone(),
-        prices: PriceTable::shipped().clone(),
-    }));
-    let batch = month_of_events(&project.id.to_string(), month.from, month.to);
-    let request = Request::post("/v1/events")
-        .header(header::AUTHORIZATION, format!("Bearer {DEMO_API_KEY}"))
-        .header(header::CONTENT_TYPE, "application/cloudevents-batch+json")
-        .header(
-            roi_app::correlation::HEADER,
-            format!("demo-batch-{}", month.label),
-        )
-        .body(Body::from(batch.to_string()))?;
-    let (status, body) = call(&api, request).await?;
-    let answer: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    println!(
-        "events   POST /v1/events, {} CloudEvents → {status}: {} accepted, {} duplicate, {} rejected",
-        batch.as_array().map_or(0, Vec::len),
-        answer["accepted"],
-        answer["duplicate"],
-        answer["rejected"]
-    );
-
-    // 4. The scheduled work: the month's roll-ups and ROI, alerts, the next reminder.
-    let id =
-        CorrelationId::try_from(format!("demo-{}", month.label)).map_err(anyhow::Error::msg)?;
-    let backfill = Job::Backfill {
-        from: month.from,
-        to: month.to,
-        client: Some(client.id.clone()),
-    };
-    let r = scope("demo", id.clone(), jobs::run(&jobs, &backfill)).await?;
-    println!(
-        "compute  {} days rolled up, {} ROI periods computed as of {}",
-        r.days_rolled_up, r.roi_calculations, month.to
-    );
-    let alert = Job::AlertCheck {
-        client: Some(client.id.clone()),
-    };
-    let r = scope("demo", id, jobs::run(&jobs, &alert)).await?;
-    println!("alerts   {} notices sent", r.alert_notices);
-    // The first due date that last month's measurement does not already answer (a
-    // measurement counts for the dates up to 7 days after it).
-    let next_due = due_dates(
-        project.go_live_date,
-        month.to + Days::new(8),
-        month.to + Days::new(200),
-    )
-    .first()
-    .map(|d| d.due_on)
-    .context("no measurement is due after last month")?;
-    let settings = store.settings(&client.id).await?;
-    let sent = send_reminders(
-        store,
-        &ReminderServices {
-            mailer: jobs.notifier.mailer.as_ref(),
-            signer: &jobs.signer,
-            base_url: &jobs.base_url,
-            mail_from: &jobs.notifier.mail_from,
-        },
-        &client,
-        &settings,
-        next_due,
-        store.clock().now(),
-    )
-    .await?;
-    match sent.first() {
-        Some(s) => println!(
-            "reminder the next measurement, due {next_due}: a form link e-mailed to {} (what the daily job sends that day)",
-            s.to.join(", ")
-        ),
-        None => println!("reminder the next measurement, due {next_due}: e-mailed already"),
-    }
-
-    // 5. The reports.
-    let renderer = roi_reports::TypstRenderer;
-    for kind in [ReportKind::Monthly, ReportKind::Executive] {
-        let issued = issue(&reports, &renderer, &project.id, kind, &month).await?;
-        let r = &issued.record;
-        let place = match &local_blobs {
-            Some(_) => data_dir
-                .join("blobs")
-                .join(&r.pdf_key)
-                .display()
-                .to_string(),
-            None => format!(
-                "s3://{}/{}",
-                std::env::var("ROI_REPORTS_BUCKET").unwrap_or_default(),
-                r.pdf_key
+        match sent.first() {
+            Some(s) => println!(
+                "reminder the next measurement, due {next_due}: a form link e-mailed to {} (what the daily job sends that day)",
+                s.to.join(", ")
             ),
-        };
-        println!(
-            "report   {} {} v{}: {place}{}",
-            kind.name(),
-            month.label,
-            r.version,
-            if issued.new { "" } else { " (issued already)" }
-        );
+            None => println!("reminder the next measurement, due {next_due}: e-mailed already"),
+        }
+        Ok(())
     }
-    if on_aws {
-        println!("\nE-mail went out through SES.");
-    } else {
-        println!(
-            "\nE-mails (alerts, reminder, reports with their links): {}",
-            data_dir.join("outbox").display()
-        );
-        println!(
-            "Open the links with `roi serve` running (it serves /forms, /v1 and /r on {}).",
-            jobs.base_url
-        );
+
+    /// 5. The monthly report and the executive one-pager.
+    async fn reports(&self) -> Result<()> {
+        let (reports, local_blobs) = self.ctx.report_services(&self.store).await?;
+        let renderer = roi_reports::TypstRenderer;
+        for kind in [ReportKind::Monthly, ReportKind::Executive] {
+            let issued = issue(&reports, &renderer, &self.project.id, kind, &self.month).await?;
+            let r = &issued.record;
+            let place = match &local_blobs {
+                Some(_) => self
+                    .ctx
+                    .data_dir
+                    .join("blobs")
+                    .join(&r.pdf_key)
+                    .display()
+                    .to_string(),
+                None => format!(
+                    "s3://{}/{}",
+                    std::env::var("ROI_REPORTS_BUCKET").unwrap_or_default(),
+                    r.pdf_key
+                ),
+            };
+            println!(
+                "report   {} {} v{}: {place}{}",
+                kind.name(),
+                self.month.label,
+                r.version,
+                if issued.new { "" } else { " (issued already)" }
+            );
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// Where the e-mails went.
+    fn closing(&self) {
+        if self.ctx.on_aws() {
+            println!("\nE-mail went out through SES.");
+        } else {
+            println!(
+                "\nE-mails (alerts, reminder, reports with their links): {}",
+                self.ctx.data_dir.join("outbox").display()
+            );
+            println!(
+                "Open the links with `roi serve` running (it serves /forms, /v1 and /r on {}).",
+                self.jobs.base_url
+            );
+        }
+    }
 }
 
 fn form_link(

@@ -11,8 +11,12 @@ use axum::response::{IntoResponse, Response};
 use clap::{Args, ValueEnum};
 use roi_adapters::dir_blobs::DirBlobStore;
 use roi_app::Store;
-use roi_app::reports::{self, ReportKind, ReportLinks, ReportPeriod, ReportServices};
+use roi_app::reports::{self, ReportKind, ReportPeriod, ReportServices};
+use roi_domain::ProjectId;
 use roi_domain::ports::BlobStore;
+
+use crate::args::project_id;
+use crate::wiring::Ctx;
 
 /// A report kind on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -55,8 +59,8 @@ issue the next version, marked restated. The PDF, CSV and XLSX go to the blob st
 e-mail with its link to the outbox (<data dir>/outbox) or SES.")]
 pub struct ReportArgs {
     /// The project.
-    #[arg(long)]
-    project: String,
+    #[arg(long, value_name = "ID", value_parser = project_id)]
+    project: ProjectId,
     /// Which report.
     #[arg(long, value_enum, required_unless_present = "list")]
     kind: Option<KindArg>,
@@ -71,83 +75,16 @@ pub struct ReportArgs {
     revoke_links: bool,
 }
 
-/// The report services of this machine: blobs under `<data dir>/blobs` (or S3 with
-/// `ROI_STORE=dynamodb`), the outbox mailer, links to `ROI_BASE_URL`.
-pub async fn services(
-    store: &Store,
-    data_dir: &std::path::Path,
-    on_aws: bool,
-) -> Result<(ReportServices, Option<Arc<DirBlobStore>>)> {
-    let jobs = crate::wiring::local_services(store, data_dir, on_aws).await?;
-    let links = ReportLinks::new(&jobs.signer, &jobs.base_url);
-    let (blobs, local): (Arc<dyn BlobStore>, _) = if on_aws {
-        let bucket = std::env::var("ROI_REPORTS_BUCKET")
-            .context("ROI_REPORTS_BUCKET names the reports bucket when ROI_STORE=dynamodb")?;
-        (Arc::new(s3_blobs(bucket).await), None)
-    } else {
-        let dir = Arc::new(DirBlobStore::new(
-            data_dir.join("blobs"),
-            &jobs.base_url,
-            &crate::wiring::form_secret(data_dir)?,
-            Arc::clone(store.clock()),
-        ));
-        (dir.clone(), Some(dir))
-    };
-    Ok((
-        ReportServices {
-            store: store.clone(),
-            blobs,
-            mailer: jobs.notifier.mailer,
-            mail_from: jobs.notifier.mail_from,
-            links,
-        },
-        local,
-    ))
-}
-
-/// The reports bucket `bucket` on S3. With `AWS_ENDPOINT_URL` set (an emulator such as
-/// moto), requests use path-style addressing, which emulators on loopback need.
-pub async fn s3_blobs(bucket: String) -> roi_adapters::s3::S3BlobStore {
-    let config = crate::wiring::aws_config_load().await;
-    let s3 = aws_sdk_s3::config::Builder::from(&config)
-        .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
-        .build();
-    roi_adapters::s3::S3BlobStore::new(aws_sdk_s3::Client::from_conf(s3), bucket)
-}
-
 /// Runs `roi report`.
-pub async fn report(
-    store: &Store,
-    data_dir: &std::path::Path,
-    on_aws: bool,
-    args: &ReportArgs,
-) -> Result<()> {
-    let project = crate::args::project_id(&args.project)?;
+pub async fn run(ctx: &Ctx, args: &ReportArgs) -> Result<()> {
+    let store = ctx.store().await?;
+    let project = &args.project;
     let p = store
-        .project(&project)
+        .project(project)
         .await?
         .with_context(|| format!("project '{project}' does not exist"))?;
     if args.list {
-        let all = store.reports_of(&project).await?;
-        if all.is_empty() {
-            eprintln!("No report issued for {project} yet.");
-        }
-        for r in all {
-            println!(
-                "{:<10} {:<9} v{:<3} {}  {}  {}",
-                r.kind.name(),
-                r.period,
-                r.version,
-                r.issued_at.format("%Y-%m-%d %H:%M UTC"),
-                if r.delivered {
-                    format!("e-mailed to {}", r.recipients)
-                } else {
-                    "not e-mailed".into()
-                },
-                r.pdf_key
-            );
-        }
-        return Ok(());
+        return list(&store, project).await;
     }
     let Some(kind) = args.kind.map(ReportKind::from) else {
         anyhow::bail!("--kind is required");
@@ -161,14 +98,14 @@ pub async fn report(
         }
     };
     if args.revoke_links {
-        let n = reports::revoke_links(store, &project, kind, &period.label).await?;
+        let n = reports::revoke_links(&store, project, kind, &period.label).await?;
         println!(
             "Withdrew {n} link(s) to the {kind} report {}.",
             period.label
         );
         return Ok(());
     }
-    let (services, local) = services(store, data_dir, on_aws).await?;
+    let (services, local) = ctx.report_services(&store).await?;
     eprintln!(
         "Rendering the {} of {} for {}…",
         kind.title(),
@@ -178,12 +115,41 @@ pub async fn report(
     let issued = reports::issue(
         &services,
         &roi_reports::TypstRenderer,
-        &project,
+        project,
         kind,
         &period,
     )
     .await?;
+    print_issued(ctx, &issued, &period, local.is_some());
+    Ok(())
+}
+
+async fn list(store: &Store, project: &ProjectId) -> Result<()> {
+    let all = store.reports_of(project).await?;
+    if all.is_empty() {
+        eprintln!("No report issued for {project} yet.");
+    }
+    for r in all {
+        println!(
+            "{:<10} {:<9} v{:<3} {}  {}  {}",
+            r.kind.name(),
+            r.period,
+            r.version,
+            r.issued_at.format("%Y-%m-%d %H:%M UTC"),
+            if r.delivered {
+                format!("e-mailed to {}", r.recipients)
+            } else {
+                "not e-mailed".into()
+            },
+            r.pdf_key
+        );
+    }
+    Ok(())
+}
+
+fn print_issued(ctx: &Ctx, issued: &reports::Issued, period: &ReportPeriod, local: bool) {
     let r = &issued.record;
+    let kind = r.kind;
     if issued.new {
         println!(
             "Issued {kind} {} v{}{} ({} to {}).",
@@ -200,19 +166,23 @@ pub async fn report(
         );
     }
     for key in [&r.pdf_key, &r.csv_key, &r.xlsx_key] {
-        match &local {
-            Some(_) => println!("  {}", data_dir.join("blobs").join(key).display()),
-            None => println!("  s3://…/{key}"),
+        if local {
+            println!("  {}", ctx.data_dir.join("blobs").join(key).display());
+        } else {
+            println!("  s3://…/{key}");
         }
     }
     if issued.emailed {
         println!(
             "E-mailed a link to {} recipient(s){}.",
             r.recipients,
-            if on_aws {
+            if ctx.on_aws() {
                 String::new()
             } else {
-                format!("; the message is in {}", data_dir.join("outbox").display())
+                format!(
+                    "; the message is in {}",
+                    ctx.data_dir.join("outbox").display()
+                )
             }
         );
     } else if !r.delivered {
@@ -220,13 +190,12 @@ pub async fn report(
             "Not e-mailed: the client has no report recipients (`roi client add --recipient`)."
         );
     }
-    Ok(())
 }
 
 /// The report-link routes `roi serve` adds: `/r/{token}` and, for the embedded blob
 /// store, `/blobs/{key}?expires=…&signature=…` (what a presigned S3 URL is on AWS).
 pub fn router(services: &ReportServices, local: Option<Arc<DirBlobStore>>) -> Router {
-    let links = reports::router(Arc::new(reports::LinkState {
+    let links = roi_app::http::links::router(Arc::new(roi_app::http::links::LinkState {
         store: services.store.clone(),
         blobs: services.blobs.clone(),
         links: services.links.clone(),
