@@ -8,6 +8,7 @@ use roi_app::store::Written;
 use roi_app::{Store, compute, measurements, setup};
 use roi_domain::client::{ClientDraft, ProjectDraft};
 use roi_domain::snapshot::ApproveError;
+use roi_domain::units::usd_cents;
 use roi_domain::{Client, Project, RoiCalculation, SnapshotStatus};
 use rust_decimal::Decimal;
 
@@ -45,16 +46,6 @@ pub fn print_imported(imported: &measurements::Imported) {
     }
 }
 
-fn usd(d: Decimal) -> String {
-    let rounded = roi_domain::units::round_money(d);
-    let sign = if rounded.is_sign_negative() && !rounded.is_zero() {
-        "-"
-    } else {
-        ""
-    };
-    format!("{sign}${}", roi_domain::units::grouped(rounded.abs()))
-}
-
 fn pct(d: Option<Decimal>) -> String {
     d.map_or_else(|| "n/a".to_owned(), |v| format!("{}%", v.normalize()))
 }
@@ -87,11 +78,11 @@ pub fn roi_table(roi: &RoiCalculation) -> String {
                 |m| format!("{} months", m.normalize()),
             ),
         ),
-        ("cost_savings_monthly", usd(roi.cost_savings_monthly)),
-        ("cost_savings_annual", usd(roi.cost_savings_annual)),
+        ("cost_savings_monthly", usd_cents(roi.cost_savings_monthly)),
+        ("cost_savings_annual", usd_cents(roi.cost_savings_annual)),
         (
             "revenue_increase",
-            format!("{} / month", usd(roi.revenue_increase)),
+            format!("{} / month", usd_cents(roi.revenue_increase)),
         ),
         ("time_savings_percentage", pct(roi.time_savings_percentage)),
         (
@@ -112,15 +103,18 @@ pub fn roi_table(roi: &RoiCalculation) -> String {
             roi.conversion_rate_improvement
                 .map_or("n/a".into(), |v| format!("{v:+} percentage points")),
         ),
-        ("gross_monthly_benefit", usd(roi.gross_monthly_benefit)),
-        ("running_cost_monthly", usd(roi.running_cost_monthly)),
-        ("benefits_total", usd(roi.benefits_total)),
-        ("costs_total", usd(roi.costs_total)),
+        (
+            "gross_monthly_benefit",
+            usd_cents(roi.gross_monthly_benefit),
+        ),
+        ("running_cost_monthly", usd_cents(roi.running_cost_monthly)),
+        ("benefits_total", usd_cents(roi.benefits_total)),
+        ("costs_total", usd_cents(roi.costs_total)),
         (
             "npv",
             format!(
                 "{} at {}% a year",
-                usd(roi.npv),
+                usd_cents(roi.npv),
                 roi.discount_rate_percentage.normalize()
             ),
         ),
@@ -199,16 +193,4 @@ pub async fn demo_setup(store: &Store) -> Result<(Client, Project)> {
     .await?;
     print!("{}", roi_table(&so_far));
     Ok((client, project))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dollars_are_grouped_and_signed() {
-        assert_eq!(usd(Decimal::new(123456789, 2)), "$1,234,567.89");
-        assert_eq!(usd(Decimal::new(-4400, 0)), "-$4,400.00");
-        assert_eq!(usd(Decimal::new(5, 1)), "$0.50");
-    }
 }

@@ -26,6 +26,21 @@ fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
+        // HTML escaping as minijinja's, but `/` kept as it is: URLs and dates read as
+        // written in the page source and in e-mail bodies (with `<`, `>`, `&` and quotes
+        // escaped, a `/` cannot end a tag or an attribute).
+        env.set_formatter(|out, state, value| {
+            if state.auto_escape() == minijinja::AutoEscape::Html
+                && !value.is_safe()
+                && let Some(text) = value.as_str()
+            {
+                let escaped = minijinja::HtmlEscape(text).to_string();
+                return out
+                    .write_str(&escaped.replace("&#x2f;", "/"))
+                    .map_err(minijinja::Error::from);
+            }
+            minijinja::escape_formatter(out, state, value)
+        });
         for &(name, source) in SOURCES {
             if let Err(e) = env.add_template(name, source) {
                 tracing::error!(template = name, error = %e, "template does not compile");
@@ -77,5 +92,14 @@ mod tests {
         let html = notice_html("ROI < 0 & \"falling\"\nsecond line");
         assert!(html.contains("ROI &lt; 0 &amp; &quot;falling&quot;<br>second line"));
         assert!(html.starts_with("<!doctype html>"));
+        let url = render(
+            "message.html",
+            minijinja::context! { title => "t", text => "https://x.test/r/a?b=1&c=\"2\"" },
+        )
+        .unwrap();
+        assert!(
+            url.contains("https://x.test/r/a?b=1&amp;c=&quot;2&quot;"),
+            "{url}"
+        );
     }
 }

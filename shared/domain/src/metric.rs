@@ -105,13 +105,28 @@ pub enum MetricKind {
 }
 
 impl MetricKind {
-    /// The unit as printed beside a value and in a form field's label; the range of the
-    /// scores is in their help text.
+    /// The unit in words, as in a sentence: "must be between 0 and 100 (percent)".
     pub fn unit(self) -> &'static str {
         match self {
             MetricKind::Money => "USD",
+            MetricKind::Percent => "percent",
+            MetricKind::Nps => "NPS points",
+            MetricKind::Score => "score (0–100)",
+            MetricKind::Count => "count",
+            MetricKind::Minutes => "minutes",
+            MetricKind::Hours => "hours",
+            MetricKind::Days => "days",
+        }
+    }
+
+    /// The unit as printed beside a value or a form field's label: `%`, `USD`, and the
+    /// range for the scores (`−100 to 100`, `0–100`).
+    pub fn symbol(self) -> &'static str {
+        match self {
+            MetricKind::Money => "USD",
             MetricKind::Percent => "%",
-            MetricKind::Nps | MetricKind::Score => "points",
+            MetricKind::Nps => "−100 to 100",
+            MetricKind::Score => "0–100",
             MetricKind::Count => "count",
             MetricKind::Minutes => "minutes",
             MetricKind::Hours => "hours",
@@ -125,7 +140,7 @@ impl MetricKind {
         let number = crate::units::grouped(value.normalize());
         match self {
             MetricKind::Count | MetricKind::Nps | MetricKind::Score => number,
-            other => format!("{number} {}", other.unit()),
+            other => format!("{number} {}", other.symbol()),
         }
     }
 

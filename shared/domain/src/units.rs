@@ -118,19 +118,22 @@ pub fn round_ratio(value: Decimal) -> Decimal {
     two_places(value)
 }
 
-/// A decimal for reading, with thousands grouped by commas: `-1234567.5` → `-1,234,567.5`.
-/// Digits after the point are kept as they are.
+/// The minus sign of every figure people read: `−` (U+2212), as in typeset finance.
+pub const MINUS: char = '\u{2212}';
+
+/// A decimal for reading, with thousands grouped by commas and the minus sign [`MINUS`]:
+/// `-1234567.5` → `−1,234,567.5`. Digits after the point are kept as they are.
 pub fn grouped(value: Decimal) -> String {
-    let text = value.to_string();
-    let (sign, digits) = text
-        .strip_prefix('-')
-        .map_or(("", text.as_str()), |d| ("-", d));
-    let (int, frac) = digits
+    let text = value.abs().to_string();
+    let (int, frac) = text
         .split_once('.')
-        .map_or((digits, None), |(i, f)| (i, Some(f)));
-    let mut out = String::from(sign);
+        .map_or((text.as_str(), None), |(i, f)| (i, Some(f)));
+    let mut out = String::new();
+    if value.is_sign_negative() && !value.is_zero() {
+        out.push(MINUS);
+    }
     for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
+        if i > 0 && (int.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -142,25 +145,59 @@ pub fn grouped(value: Decimal) -> String {
     out
 }
 
-/// A number as printed in report sentences and e-mails: rounded to `dp` decimals, trailing
-/// zeros dropped, thousands grouped, negative with the minus sign `−` (U+2212):
+/// A number as printed in report sentences and e-mails: rounded to `dp` decimals (half away
+/// from zero), trailing zeros dropped, thousands grouped, negative with [`MINUS`]:
 /// `-5.1149` at 1 → `−5.1`.
 pub fn rounded_grouped(v: Decimal, dp: u32) -> String {
-    let v = v.round_dp(dp).normalize();
-    let s = v.abs().to_string();
-    let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
-    let mut out = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
+    grouped(
+        v.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero)
+            .normalize(),
+    )
+}
+
+/// An amount for reading, as the PDF reports print it (`templates/lib.typ`, `money`): whole
+/// dollars, but cents below $100 where whole dollars would hide the figure; thousands
+/// grouped; [`MINUS`]: `1234567.89` → `$1,234,568`, `-5000` → `−$5,000`, `4.2` → `$4.20`.
+pub fn usd(v: Decimal) -> String {
+    let a = v.abs();
+    let dp = if a < Decimal::ONE_HUNDRED && !a.fract().is_zero() {
+        2
+    } else {
+        0
+    };
+    usd_to(v, dp)
+}
+
+/// An amount to the cent, for tables a finance team checks: `-4400` → `−$4,400.00`.
+pub fn usd_cents(v: Decimal) -> String {
+    usd_to(v, 2)
+}
+
+/// An amount on a chart's axis, short: `$12k`, `$1.5k`, `$950`, `$4.20`.
+pub fn usd_compact(v: Decimal) -> String {
+    let a = v.abs();
+    let thousand = Decimal::ONE_THOUSAND;
+    if a >= Decimal::TEN * thousand {
+        format!("{}k", usd_to(v / thousand, 0))
+    } else if a >= thousand {
+        format!("{}k", usd_to(v / thousand, 1))
+    } else if a.is_zero() || a >= Decimal::TEN {
+        usd_to(v, 0)
+    } else {
+        usd_to(v, 2)
     }
-    if !frac.is_empty() {
-        out.push('.');
-        out.push_str(frac);
-    }
-    format!("{}{out}", if v.is_sign_negative() { "−" } else { "" })
+}
+
+/// `v` rounded half away from zero to exactly `dp` decimals, as `[−]$d,ddd.dd`.
+fn usd_to(v: Decimal, dp: u32) -> String {
+    let mut r = v.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero);
+    r.rescale(dp);
+    let sign = if r.is_sign_negative() && !r.is_zero() {
+        MINUS.to_string()
+    } else {
+        String::new()
+    };
+    format!("{sign}${}", grouped(r.abs()))
 }
 
 fn two_places(value: Decimal) -> Decimal {
@@ -193,9 +230,28 @@ mod tests {
     #[test]
     fn thousands_are_grouped_and_the_fraction_kept() {
         assert_eq!(grouped(dec!(1234567.50)), "1,234,567.50");
-        assert_eq!(grouped(dec!(-4400)), "-4,400");
+        assert_eq!(grouped(dec!(-4400)), "−4,400");
         assert_eq!(grouped(dec!(999)), "999");
         assert_eq!(grouped(dec!(0.5)), "0.5");
+    }
+
+    #[test]
+    fn amounts_read_as_the_reports_print_them() {
+        assert_eq!(usd(dec!(1234567.89)), "$1,234,568");
+        assert_eq!(usd(dec!(-5000)), "−$5,000");
+        assert_eq!(usd(Decimal::ZERO), "$0");
+        assert_eq!(usd(dec!(4.2)), "$4.20");
+        assert_eq!(usd(dec!(-0.004)), "$0.00");
+        assert_eq!(usd_cents(dec!(1234567.891)), "$1,234,567.89");
+        assert_eq!(usd_cents(dec!(-4400)), "−$4,400.00");
+        assert_eq!(usd_cents(dec!(0.5)), "$0.50");
+        assert_eq!(usd_compact(dec!(12500)), "$13k");
+        assert_eq!(usd_compact(dec!(1540)), "$1.5k");
+        assert_eq!(usd_compact(dec!(950)), "$950");
+        assert_eq!(usd_compact(dec!(4.2)), "$4.20");
+        assert_eq!(usd_compact(dec!(-2000)), "−$2.0k");
+        assert_eq!(rounded_grouped(dec!(-5.1149), 1), "−5.1");
+        assert_eq!(rounded_grouped(dec!(42000.00), 2), "42,000");
     }
 
     #[test]

@@ -35,16 +35,9 @@ fn short(s: &str, max: usize) -> String {
     }
 }
 
+/// An axis label in USD ([`roi_domain::units::usd_compact`]).
 fn usd(v: f64) -> String {
-    if v != 0.0 && v.abs() < 10.0 {
-        format!("${v:.2}")
-    } else if v.abs() >= 10_000.0 {
-        format!("${:.0}k", v / 1000.0)
-    } else if v.abs() >= 1000.0 {
-        format!("${:.1}k", v / 1000.0)
-    } else {
-        format!("${v:.0}")
-    }
+    roi_domain::units::usd_compact(rust_decimal::Decimal::try_from(v).unwrap_or_default())
 }
 
 /// Runs a drawing into an SVG string; a drawing error (never expected for these inputs)

@@ -124,7 +124,7 @@ impl<'a> Fields<'a> {
         FieldView {
             name: metric.name().into(),
             label: metric.label().into(),
-            unit: kind.unit(),
+            unit: kind.symbol(),
             help: metric.help(),
             step: if kind.is_integer() { "1" } else { "any" },
             min: Some(plain(min)),
