@@ -107,213 +107,256 @@ pub fn parse(
     project: &ProjectId,
     bytes: &[u8],
 ) -> Result<Vec<ParsedSnapshot>, ImportErrors> {
-    let mut errors = Vec::new();
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)
         .from_reader(bytes);
-    let headers = match reader.headers() {
-        Ok(h) => h.clone(),
-        Err(e) => {
-            return Err(ImportErrors(vec![LineError {
-                line: 1,
-                field: "header".into(),
-                reason: e.to_string(),
-            }]));
-        }
+    let headers = reader
+        .headers()
+        .map_err(|e| ImportErrors(vec![header_error(e.to_string())]))?
+        .clone();
+    let mut parser = Parser {
+        template,
+        project,
+        columns: Columns::find(&headers, template)?,
+        groups: BTreeMap::new(),
+        errors: Vec::new(),
     };
-    let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let required = [
-        template.date_column(),
-        "metric_category",
-        "metric_name",
-        "value",
-        "unit",
-    ];
-    let missing: Vec<&str> = required
-        .iter()
-        .copied()
-        .filter(|c| column(c).is_none())
-        .collect();
-    if !missing.is_empty() {
-        return Err(ImportErrors(vec![LineError {
-            line: 1,
-            field: "header".into(),
-            reason: format!(
-                "missing column(s) {}; a {} file has columns {}",
-                missing.join(", "),
-                match template {
-                    Template::Baseline => "baseline-snapshot",
-                    Template::Tracking => "monthly-tracking",
-                },
-                match template {
-                    Template::Baseline =>
-                        "metric_category,metric_name,value,unit,date_captured,notes",
-                    Template::Tracking =>
-                        "measurement_date,metric_category,metric_name,value,unit,notes",
-                }
-            ),
-        }]));
-    }
-    let idx = |name: &str| column(name).unwrap_or(usize::MAX);
-    let (i_date, i_cat, i_name, i_value, i_unit, i_notes) = (
-        idx(template.date_column()),
-        idx("metric_category"),
-        idx("metric_name"),
-        idx("value"),
-        idx("unit"),
-        column("notes"),
-    );
-
-    let mut groups: BTreeMap<NaiveDate, ParsedSnapshot> = BTreeMap::new();
     for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                errors.push(LineError {
-                    line,
-                    field: "row".into(),
-                    reason: e.to_string(),
-                });
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
-        if record.iter().all(str::is_empty) {
-            continue;
+        match record {
+            Ok(r) => parser.row(&r),
+            Err(e) => parser.errors.push(LineError {
+                line: e.position().map_or(0, |p| p.line()),
+                field: "row".into(),
+                reason: e.to_string(),
+            }),
         }
-        let cell = |i: usize| record.get(i).unwrap_or("");
-        let mut err = |field: &str, reason: String| {
-            errors.push(LineError {
-                line,
-                field: field.to_owned(),
-                reason,
-            });
-        };
-        let date = NaiveDate::parse_from_str(cell(i_date), "%Y-%m-%d")
-            .map_err(|_| {
-                err(
-                    template.date_column(),
-                    format!("'{}' is not a date in YYYY-MM-DD form", cell(i_date)),
-                )
-            })
-            .ok();
-        let name = cell(i_name);
-        let category = Category::parse(cell(i_cat));
-        if category.is_none() {
-            err(
-                "metric_category",
-                format!(
-                    "'{}' is not one of cost, time, quality, satisfaction, sales, operations",
-                    cell(i_cat)
-                ),
-            );
-        }
-        let notes = i_notes
-            .map(|i| cell(i).to_owned())
-            .filter(|n| !n.is_empty());
+    }
+    parser.finish()
+}
 
+fn header_error(reason: String) -> LineError {
+    LineError {
+        line: 1,
+        field: "header".into(),
+        reason,
+    }
+}
+
+/// Where a template's columns are in a file (matched without regard to case).
+struct Columns {
+    date: usize,
+    category: usize,
+    name: usize,
+    value: usize,
+    unit: usize,
+    notes: Option<usize>,
+}
+
+impl Columns {
+    fn find(headers: &csv::StringRecord, template: Template) -> Result<Self, ImportErrors> {
+        let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+        let required = [
+            template.date_column(),
+            "metric_category",
+            "metric_name",
+            "value",
+            "unit",
+        ];
+        let found: Vec<Option<usize>> = required.iter().map(|c| column(c)).collect();
+        let missing: Vec<&str> = required
+            .iter()
+            .zip(&found)
+            .filter(|(_, i)| i.is_none())
+            .map(|(c, _)| *c)
+            .collect();
+        if let [
+            Some(date),
+            Some(category),
+            Some(name),
+            Some(value),
+            Some(unit),
+        ] = found[..]
+        {
+            return Ok(Columns {
+                date,
+                category,
+                name,
+                value,
+                unit,
+                notes: column("notes"),
+            });
+        }
+        let (file, columns) = match template {
+            Template::Baseline => (
+                "baseline-snapshot",
+                "metric_category,metric_name,value,unit,date_captured,notes",
+            ),
+            Template::Tracking => (
+                "monthly-tracking",
+                "measurement_date,metric_category,metric_name,value,unit,notes",
+            ),
+        };
+        Err(ImportErrors(vec![header_error(format!(
+            "missing column(s) {}; a {file} file has columns {columns}",
+            missing.join(", ")
+        ))]))
+    }
+}
+
+/// One file being read: its drafts by date, and every problem found so far.
+struct Parser<'a> {
+    template: Template,
+    project: &'a ProjectId,
+    columns: Columns,
+    groups: BTreeMap<NaiveDate, ParsedSnapshot>,
+    errors: Vec<LineError>,
+}
+
+/// One row's cells and line.
+struct Row<'r> {
+    record: &'r csv::StringRecord,
+    line: u64,
+}
+
+impl Row<'_> {
+    fn cell(&self, i: usize) -> &str {
+        self.record.get(i).unwrap_or("")
+    }
+}
+
+impl Parser<'_> {
+    fn err(&mut self, line: u64, field: &str, reason: String) {
+        self.errors.push(LineError {
+            line,
+            field: field.to_owned(),
+            reason,
+        });
+    }
+
+    fn group(&mut self, date: NaiveDate, line: u64) -> &mut ParsedSnapshot {
+        group_for(&mut self.groups, self.template, self.project, date, line)
+    }
+
+    /// Reads one row: its date, category and metric, or the volume's `period_type`.
+    fn row(&mut self, record: &csv::StringRecord) {
+        let row = Row {
+            record,
+            line: record.position().map_or(0, |p| p.line()),
+        };
+        if record.iter().all(str::is_empty) {
+            return;
+        }
+        let line = row.line;
+        let c = &self.columns;
+        let (date_text, category_text, name) =
+            (row.cell(c.date), row.cell(c.category), row.cell(c.name));
+        let date = NaiveDate::parse_from_str(date_text, "%Y-%m-%d").ok();
+        if date.is_none() {
+            let reason = format!("'{date_text}' is not a date in YYYY-MM-DD form");
+            self.err(line, self.template.date_column(), reason);
+        }
+        let category = Category::parse(category_text);
+        if category.is_none() {
+            let reason = format!(
+                "'{category_text}' is not one of cost, time, quality, satisfaction, sales, operations"
+            );
+            self.err(line, "metric_category", reason);
+        }
         if name.eq_ignore_ascii_case("period_type") {
-            let period = VolumePeriod::from_str(cell(i_value))
-                .map_err(|r| err("period_type", r))
+            let period = VolumePeriod::from_str(row.cell(self.columns.value))
+                .map_err(|r| self.err(line, "period_type", r))
                 .ok();
             if let (Some(date), Some(period)) = (date, period) {
-                let group = group_for(&mut groups, template, project, date, line);
+                let group = self.group(date, line);
                 group.draft.volume_period = Some(period);
                 group.lines.insert("period_type".into(), line);
             }
-            continue;
+            return;
         }
         let Some(metric) = Metric::from_name(name) else {
-            err(
-                "metric_name",
-                format!("'{name}' is not a metric of the seed 000 schema"),
-            );
-            continue;
+            let reason = format!("'{name}' is not a metric of the seed 000 schema");
+            self.err(line, "metric_name", reason);
+            return;
         };
         if let Some(c) = category.filter(|c| *c != metric.category()) {
-            err(
-                "metric_category",
-                format!(
-                    "{} is a {} metric, not {}",
-                    metric.name(),
-                    metric.category().name(),
-                    c.name()
-                ),
+            let reason = format!(
+                "{} is a {} metric, not {}",
+                metric.name(),
+                metric.category().name(),
+                c.name()
             );
+            self.err(line, "metric_category", reason);
         }
-        let unit = cell(i_unit);
-        if !metric.kind().accepts_unit(unit) {
-            err(
-                "unit",
-                format!(
-                    "'{unit}' does not fit {} (in {}); use one of: {}",
-                    metric.name(),
-                    metric.kind().unit(),
-                    metric
-                        .kind()
-                        .accepted_units()
-                        .iter()
-                        .filter(|u| !u.is_empty())
-                        .copied()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            );
-        }
-        let value = Decimal::from_str(cell(i_value))
-            .map_err(|_| {
-                err(
-                    "value",
-                    format!(
-                        "'{}' is not a number (for {})",
-                        cell(i_value),
-                        metric.name()
-                    ),
-                )
-            })
-            .ok();
-        if let (Some(date), Some(value)) = (date, value) {
-            let group = group_for(&mut groups, template, project, date, line);
-            if let Some(first) = group.lines.get(metric.name()) {
-                let first = *first;
-                err(
-                    metric.name(),
-                    format!("is given twice for {date} (first on line {first})"),
-                );
-                continue;
-            }
-            group.draft.values.insert(metric, value);
-            if let Some(n) = notes {
-                group.draft.notes.insert(metric, n);
-            }
-            group.lines.insert(metric.name().to_owned(), line);
-        }
+        self.metric(&row, date, metric);
     }
-    if template == Template::Baseline && groups.len() > 1 {
-        let dates: Vec<String> = groups.keys().map(ToString::to_string).collect();
-        errors.push(LineError {
-            line: 0,
-            field: "date_captured".into(),
-            reason: format!(
+
+    /// Reads a metric row's unit, value and notes into its date's draft.
+    fn metric(&mut self, row: &Row<'_>, date: Option<NaiveDate>, metric: Metric) {
+        let line = row.line;
+        let unit = row.cell(self.columns.unit);
+        let kind = metric.kind();
+        if !kind.accepts_unit(unit) {
+            let accepted: Vec<&str> = kind
+                .accepted_units()
+                .iter()
+                .filter(|u| !u.is_empty())
+                .copied()
+                .collect();
+            let reason = format!(
+                "'{unit}' does not fit {} (in {}); use one of: {}",
+                metric.name(),
+                kind.unit(),
+                accepted.join(", ")
+            );
+            self.err(line, "unit", reason);
+        }
+        let value_text = row.cell(self.columns.value);
+        let value = Decimal::from_str(value_text).ok();
+        if value.is_none() {
+            let reason = format!("'{value_text}' is not a number (for {})", metric.name());
+            self.err(line, "value", reason);
+        }
+        let notes = self
+            .columns
+            .notes
+            .map(|i| row.cell(i).to_owned())
+            .filter(|n| !n.is_empty());
+        let (Some(date), Some(value)) = (date, value) else {
+            return;
+        };
+        let group = self.group(date, line);
+        if let Some(&first) = group.lines.get(metric.name()) {
+            let reason = format!("is given twice for {date} (first on line {first})");
+            self.err(line, metric.name(), reason);
+            return;
+        }
+        group.draft.values.insert(metric, value);
+        if let Some(n) = notes {
+            group.draft.notes.insert(metric, n);
+        }
+        group.lines.insert(metric.name().to_owned(), line);
+    }
+
+    /// The drafts, oldest first, or every problem in line order.
+    fn finish(mut self) -> Result<Vec<ParsedSnapshot>, ImportErrors> {
+        if self.template == Template::Baseline && self.groups.len() > 1 {
+            let dates: Vec<String> = self.groups.keys().map(ToString::to_string).collect();
+            let reason = format!(
                 "a baseline has one capture date; this file has {}",
                 dates.join(", ")
-            ),
-        });
-    }
-    if groups.is_empty() && errors.is_empty() {
-        errors.push(LineError {
-            line: 0,
-            field: "file".into(),
-            reason: "holds no metric rows".into(),
-        });
-    }
-    if errors.is_empty() {
-        Ok(groups.into_values().collect())
-    } else {
-        errors.sort_by_key(|e| e.line);
-        Err(ImportErrors(errors))
+            );
+            self.err(0, "date_captured", reason);
+        }
+        if self.groups.is_empty() && self.errors.is_empty() {
+            self.err(0, "file", "holds no metric rows".into());
+        }
+        if self.errors.is_empty() {
+            Ok(self.groups.into_values().collect())
+        } else {
+            self.errors.sort_by_key(|e| e.line);
+            Err(ImportErrors(self.errors))
+        }
     }
 }
 

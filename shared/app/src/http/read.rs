@@ -129,10 +129,7 @@ async fn get_current_roi(State(state): State<Arc<EventsState>>, headers: HeaderM
     let latest = async {
         let mut out = Vec::new();
         for project in state.store.projects_of(&who.client_id).await? {
-            let calcs = state.store.roi_calculations(&project.id).await?;
-            let latest = calcs
-                .into_iter()
-                .max_by_key(|c| (c.calculation_date, c.period_months));
+            let latest = state.store.latest_roi(&project.id).await?;
             out.push(serde_json::json!({
                 "project_id": project.id,
                 "project_name": project.project_name,

@@ -1,16 +1,14 @@
-//! Issuing a report: render once per input, store, record, e-mail a link; and the report
-//! jobs of the schedules.
+//! Issuing a report: render once per input, store, record, e-mail a link.
 
-use chrono::{DateTime, Utc};
-use roi_domain::ports::{BlobStore, Email};
-use roi_domain::{ClientId, ProjectId};
-use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+
+use roi_domain::ports::BlobStore;
+use roi_domain::{ClientId, ProjectId};
+use serde::Serialize;
 
 use super::{
     Renderer, ReportData, ReportError, ReportKind, ReportLinks, ReportMeta, ReportPeriod, assemble,
-    due_period,
+    report_email,
 };
 use crate::Store;
 pub use crate::store::ReportRecord;
@@ -101,15 +99,7 @@ pub async fn issue(
     period: &ReportPeriod,
 ) -> Result<Issued, ReportError> {
     let store = &services.store;
-    if let Some(p) = store.project(project).await?
-        && let Some(c) = store.client(&p.client_id).await?
-        && period.to >= store.client_today(Some(&c))
-    {
-        return Err(ReportError::NotReportable(format!(
-            "{} runs to {}; it can be issued from the day after",
-            period.label, period.to
-        )));
-    }
+    refuse_open_period(store, project, period).await?;
     let data = assemble(store, project, kind, period).await?;
     let digest = data.digest();
     let versions = store.report_versions(project, kind, &period.label).await?;
@@ -118,20 +108,7 @@ pub async fn issue(
         && l.digest == digest
     {
         // This version is claimed already: complete what its first run did not finish.
-        let mut record = l.clone();
-        if !record.files_written {
-            write_files(services, renderer, &data, &mut record).await?;
-        }
-        let emailed = if record.delivered {
-            false
-        } else {
-            deliver(services, &mut record, &data).await?
-        };
-        return Ok(Issued {
-            record,
-            new: false,
-            emailed,
-        });
+        return complete(services, renderer, &data, l.clone()).await;
     }
     let version = latest.map_or(1, |l| l.version + 1);
     let prefix = ReportRecord::key_prefix(&data.client_id, project, kind, &period.label, version);
@@ -153,23 +130,14 @@ pub async fn issue(
     };
     // Claim the version before any file is written: a duplicate delivery of the same
     // scheduled run cannot overwrite the winner's files.
-    match store.put_report(&record).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict(_)) => {
-            // Another run took this version first; its record is the one in force.
-            let now = store.report_versions(project, kind, &period.label).await?;
-            if let Some(winner) = now.into_iter().find(|r| r.version == version) {
-                return Ok(Issued {
-                    record: winner,
-                    new: false,
-                    emailed: false,
-                });
-            }
-        }
-        Err(e) => return Err(e.into()),
+    if let Some(winner) = claim_version(store, &record).await? {
+        return Ok(Issued {
+            record: winner,
+            new: false,
+            emailed: false,
+        });
     }
     write_files(services, renderer, &data, &mut record).await?;
-    let meta_restated = record.restated;
     store
         .audit(
             &data.client_id,
@@ -181,7 +149,7 @@ pub async fn issue(
                 detail: format!(
                     "{kind} {} v{version}{}",
                     period.label,
-                    if meta_restated { " (restated)" } else { "" }
+                    if record.restated { " (restated)" } else { "" }
                 ),
             },
         )
@@ -193,6 +161,64 @@ pub async fn issue(
         new: true,
         emailed,
     })
+}
+
+/// A period is reported from the day after it ends, in the client's time zone.
+async fn refuse_open_period(
+    store: &Store,
+    project: &ProjectId,
+    period: &ReportPeriod,
+) -> Result<(), ReportError> {
+    if let Some(p) = store.project(project).await?
+        && let Some(c) = store.client(&p.client_id).await?
+        && period.to >= store.client_today(Some(&c))
+    {
+        return Err(ReportError::NotReportable(format!(
+            "{} runs to {}; it can be issued from the day after",
+            period.label, period.to
+        )));
+    }
+    Ok(())
+}
+
+/// Completes a claimed version with the same data: its files, then its e-mail.
+async fn complete(
+    services: &ReportServices,
+    renderer: &dyn Renderer,
+    data: &ReportData,
+    mut record: ReportRecord,
+) -> Result<Issued, ReportError> {
+    if !record.files_written {
+        write_files(services, renderer, data, &mut record).await?;
+    }
+    let emailed = if record.delivered {
+        false
+    } else {
+        deliver(services, &mut record, data).await?
+    };
+    Ok(Issued {
+        record,
+        new: false,
+        emailed,
+    })
+}
+
+/// Claims `record`'s version with a conditional write; `Some(winner)` when another run took
+/// it first (its record is the one in force).
+async fn claim_version(
+    store: &Store,
+    record: &ReportRecord,
+) -> Result<Option<ReportRecord>, ReportError> {
+    match store.put_report(record).await {
+        Ok(()) => Ok(None),
+        Err(StoreError::Conflict(_)) => {
+            let now = store
+                .report_versions(&record.project_id, record.kind, &record.period)
+                .await?;
+            Ok(now.into_iter().find(|r| r.version == record.version))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Renders `record`'s version of the report, stores its PDF, CSV and XLSX, and commits the
@@ -279,246 +305,4 @@ async fn deliver(
     record.recipients = u32::try_from(to.len()).unwrap_or(u32::MAX);
     store.update_report(record).await?;
     Ok(true)
-}
-
-fn money(v: Decimal) -> String {
-    let sign = if v.round_dp(0).is_sign_negative() && !v.round_dp(0).is_zero() {
-        "−"
-    } else {
-        ""
-    };
-    format!("{sign}${}", roi_domain::units::rounded_grouped(v.abs(), 0))
-}
-
-/// The report e-mail: a short summary, the link and its expiry, as text and HTML.
-pub fn report_email(
-    from: &str,
-    to: &[String],
-    record: &ReportRecord,
-    data: &ReportData,
-    url: &str,
-    expires_at: DateTime<Utc>,
-) -> Email {
-    let subject = format!(
-        "{}: {} — {} {}{}",
-        data.client_name,
-        data.title,
-        data.project_name,
-        data.period.label,
-        if record.restated { " (restated)" } else { "" }
-    );
-    let headline = match &data.roi {
-        Some(r) => format!(
-            "ROI since go-live: {} %. Payback: {}. Cost savings: {} a month.",
-            r.roi_percentage.round_dp(1),
-            r.payback_period_months
-                .map_or("not yet in sight".into(), |m| format!(
-                    "{} months",
-                    m.round_dp(1)
-                )),
-            money(r.cost_savings_monthly)
-        ),
-        None => "ROI is not computable yet for this period.".into(),
-    };
-    let text = format!(
-        "{title} for {project}, {from} to {to}.\n\n{headline}\n\nOpen the report (PDF):\n{url}\n\nThe link works until {expires}. Version {v}{restated}.\n",
-        title = data.title,
-        project = data.project_name,
-        from = data.period.from,
-        to = data.period.to,
-        expires = expires_at.format("%Y-%m-%d"),
-        v = record.version,
-        restated = if record.restated {
-            ", restating an earlier version"
-        } else {
-            ""
-        },
-    );
-    let html = crate::templates::render(
-        "email/report.html",
-        minijinja::context! {
-            title => &data.title,
-            project => &data.project_name,
-            from => data.period.from.to_string(),
-            to => data.period.to.to_string(),
-            headline,
-            url,
-            expires => expires_at.format("%Y-%m-%d").to_string(),
-            version => record.version,
-            restated => record.restated,
-        },
-    )
-    .unwrap_or_else(|e| {
-        tracing::error!(error = %e, "the report e-mail template failed; sending text only");
-        minijinja::HtmlEscape(&text).to_string()
-    });
-    Email {
-        from: from.to_owned(),
-        to: to.to_vec(),
-        subject,
-        text,
-        html,
-    }
-}
-
-/// A report job: an EventBridge Scheduler input, or a request by hand.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReportJob {
-    /// Always `reports`.
-    pub job: String,
-    /// Which kind.
-    pub kind: ReportKind,
-    /// One project (by hand); every project of every client when absent (scheduled).
-    #[serde(default)]
-    pub project: Option<ProjectId>,
-    /// The period (with `project`); the one due today when absent.
-    #[serde(default)]
-    pub period: Option<String>,
-}
-
-/// What a report job did (logged as one line, returned to the invoker).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ReportRun {
-    /// Versions issued.
-    pub issued: u32,
-    /// Of those, restatements.
-    pub restated: u32,
-    /// E-mails sent.
-    pub emailed: u32,
-    /// Projects whose report for the due period exists already.
-    pub already_issued: u32,
-    /// Projects with nothing due now.
-    pub not_due: u32,
-    /// What failed, one line each (details in the logs).
-    pub failures: Vec<String>,
-}
-
-/// The local hour from which a due report is issued on its first day (07:00), so it is
-/// waiting when the client's day starts; later days of the window issue at any hour.
-pub const ISSUE_FROM_HOUR: u32 = 7;
-
-/// Runs a report job: by hand, issues (or restates) the named project's period; scheduled,
-/// issues for every project the period of `kind` due in its client's time zone (see
-/// [`due_period`] and [`ISSUE_FROM_HOUR`]), once: a period with a stored version is skipped,
-/// so hourly runs are cheap and a missed run is harmless.
-///
-/// # Errors
-/// [`ReportError`] for a job that cannot start (a bad payload, an unknown project, storage
-/// down); failures of single projects are in the run's `failures`.
-pub async fn run(
-    services: &ReportServices,
-    renderer: &dyn Renderer,
-    payload: serde_json::Value,
-) -> Result<ReportRun, ReportError> {
-    let id = crate::correlation::for_job(&payload);
-    crate::correlation::scope("reports", id, run_job(services, renderer, payload)).await
-}
-
-async fn run_job(
-    services: &ReportServices,
-    renderer: &dyn Renderer,
-    payload: serde_json::Value,
-) -> Result<ReportRun, ReportError> {
-    let job: ReportJob = serde_json::from_value(payload)
-        .map_err(|e| ReportError::BadRequest(format!("not a report job: {e}")))?;
-    if job.job != "reports" {
-        return Err(ReportError::BadRequest(format!(
-            "not a report job: \"job\" is '{}', expected 'reports'",
-            job.job
-        )));
-    }
-    let store = &services.store;
-    let mut run = ReportRun::default();
-    let tally =
-        |run: &mut ReportRun, label: String, result: Result<Issued, ReportError>| match result {
-            Ok(i) => {
-                if i.new {
-                    run.issued += 1;
-                    run.restated += u32::from(i.record.restated);
-                } else {
-                    run.already_issued += 1;
-                }
-                run.emailed += u32::from(i.emailed);
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, report = %label, "report failed");
-                run.failures.push(format!("{label}: {e}"));
-            }
-        };
-    if let Some(project) = &job.project {
-        let p = store
-            .project(project)
-            .await?
-            .ok_or_else(|| ReportError::UnknownProject(project.clone()))?;
-        let period = match &job.period {
-            Some(text) => ReportPeriod::parse(job.kind, text, p.go_live_date)?,
-            None => {
-                let c = store.client(&p.client_id).await?;
-                ReportPeriod::last_complete(
-                    job.kind,
-                    store.client_today(c.as_ref()),
-                    p.go_live_date,
-                )
-                .ok_or_else(|| {
-                    ReportError::NotReportable(format!("no {} period has ended yet", job.kind))
-                })?
-            }
-        };
-        let result = issue(services, renderer, project, job.kind, &period).await;
-        tally(
-            &mut run,
-            format!("{project} {} {}", job.kind, period.label),
-            result,
-        );
-        return Ok(run);
-    }
-    for client in store.clients().await? {
-        let local = store.clock().now().with_timezone(&client.time_zone);
-        let today = local.date_naive();
-        for p in store.projects_of(&client.id).await? {
-            let Some(period) = due_period(job.kind, today, p.go_live_date) else {
-                run.not_due += 1;
-                continue;
-            };
-            if today == period.to + chrono::Days::new(1)
-                && chrono::Timelike::hour(&local) < ISSUE_FROM_HOUR
-            {
-                run.not_due += 1;
-                continue;
-            }
-            let versions = store
-                .report_versions(&p.id, job.kind, &period.label)
-                .await?;
-            // A version stored, written and e-mailed is done; one whose files or e-mail did
-            // not go out is completed by `issue` (the same data finds the same version).
-            if versions
-                .last()
-                .is_some_and(|v| v.files_written && v.delivered)
-            {
-                run.already_issued += 1;
-                continue;
-            }
-            let result = issue(services, renderer, &p.id, job.kind, &period).await;
-            tally(
-                &mut run,
-                format!("{} {} {}", p.id, job.kind, period.label),
-                result,
-            );
-        }
-    }
-    tracing::info!(kind = %job.kind, issued = run.issued, emailed = run.emailed, failures = run.failures.len(), "report job done");
-    Ok(run)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn money_is_grouped_and_signed() {
-        assert_eq!(money(Decimal::new(123456789, 2)), "$1,234,568");
-        assert_eq!(money(Decimal::new(-5000, 0)), "−$5,000");
-        assert_eq!(money(Decimal::ZERO), "$0");
-    }
 }

@@ -50,6 +50,22 @@ impl Store {
             .await
     }
 
+    /// A project's latest ROI calculation: the latest as-of date, and of that day the
+    /// longest period (since go-live over a month or a quarter).
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn latest_roi(
+        &self,
+        project: &ProjectId,
+    ) -> Result<Option<RoiCalculation>, StoreError> {
+        Ok(self
+            .roi_calculations(project)
+            .await?
+            .into_iter()
+            .max_by_key(|c| (c.calculation_date, c.period_months)))
+    }
+
     /// Stores a project's insights of an as-of date, replacing them.
     ///
     /// # Errors

@@ -1,0 +1,136 @@
+//! The KPI values an alert check compares with the client's thresholds.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+use roi_domain::kpi::Kpi;
+use roi_domain::{Client, Metric, SnapshotKind};
+use rust_decimal::Decimal;
+
+use crate::settings::ClientSettings;
+use crate::store::{Store, StoreError};
+
+/// One observed KPI value: the KPI, its scope (a project, an agent, a department) and the
+/// value in the KPI's unit.
+pub type Observed = (Kpi, String, Decimal);
+
+/// The KPI values of a client at `today` (its day): projects' latest ROI, uptime and
+/// adoption; yesterday's agent error rates and p95 run times; this month's cost per
+/// budgeted department.
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn observe(
+    store: &Store,
+    client: &Client,
+    settings: &ClientSettings,
+    today: NaiveDate,
+) -> Result<Vec<Observed>, StoreError> {
+    let mut out = projects(store, client, today).await?;
+    out.extend(agents(store, client, today).await?);
+    out.extend(budgets(store, client, settings, today).await?);
+    Ok(out)
+}
+
+/// Each project's latest ROI, and its latest measured uptime and adoption.
+async fn projects(
+    store: &Store,
+    client: &Client,
+    today: NaiveDate,
+) -> Result<Vec<Observed>, StoreError> {
+    let mut out = Vec::new();
+    for project in store.projects_of(&client.id).await? {
+        let scope = project.id.to_string();
+        if let Some(latest) = store.latest_roi(&project.id).await? {
+            out.push((Kpi::RoiPercentage, scope.clone(), latest.roi_percentage));
+        }
+        let snapshots = store.snapshots(&project.id).await?;
+        let latest_of = |m: Metric| {
+            snapshots
+                .iter()
+                .filter(|s| s.kind() == SnapshotKind::Ongoing && s.measured_on() <= today)
+                .filter_map(|s| Some((s.measured_on(), s.value(m)?)))
+                .max_by_key(|(d, _)| *d)
+                .map(|(_, v)| v)
+        };
+        if let Some(v) = latest_of(Metric::SystemUptimePercentage) {
+            out.push((Kpi::SystemUptime, scope.clone(), v));
+        }
+        if let Some(v) = latest_of(Metric::UserAdoptionRate) {
+            out.push((Kpi::FeatureAdoption, scope.clone(), v));
+        }
+    }
+    Ok(out)
+}
+
+/// Yesterday's error rate (failures and timeouts, percent) and p95 run time (ms) per agent.
+async fn agents(
+    store: &Store,
+    client: &Client,
+    today: NaiveDate,
+) -> Result<Vec<Observed>, StoreError> {
+    let mut out = Vec::new();
+    let yesterday = today - chrono::Days::new(1);
+    let Some(r) = store.rollup(&client.id, yesterday).await? else {
+        return Ok(out);
+    };
+    for (agent, s) in &r.agents {
+        if s.executions > 0 {
+            let failed = Decimal::from(s.failure + s.timeout) * Decimal::ONE_HUNDRED
+                / Decimal::from(s.executions);
+            out.push((Kpi::ErrorRate, agent.clone(), failed.round_dp(2)));
+        }
+        if let Some(p95) = s.duration_ms.quantile(0.95) {
+            out.push((
+                Kpi::LatencyP95,
+                agent.clone(),
+                Decimal::try_from(p95).unwrap_or_default().round_dp(0),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// This month's AI cost per budgeted department, as a percentage of its budget.
+async fn budgets(
+    store: &Store,
+    client: &Client,
+    settings: &ClientSettings,
+    today: NaiveDate,
+) -> Result<Vec<Observed>, StoreError> {
+    let mut out = Vec::new();
+    let budgets = &settings.thresholds.department_budgets_usd;
+    if budgets.is_empty() {
+        return Ok(out);
+    }
+    let month_start = today.with_day(1).unwrap_or(today);
+    let mut spent: BTreeMap<String, Decimal> = BTreeMap::new();
+    for day in month_start.iter_days().take_while(|d| *d <= today) {
+        if let Some(r) = store.rollup(&client.id, day).await?
+            && let Some(by) = r.by.get("department")
+        {
+            for (dept, totals) in by {
+                let sum = spent.entry(dept.clone()).or_default();
+                *sum = sum.saturating_add(totals.cost_usd);
+            }
+        }
+    }
+    for (dept, budget) in budgets {
+        if budget.is_zero() {
+            continue;
+        }
+        let used = spent
+            .get(dept)
+            .copied()
+            .unwrap_or_default()
+            .checked_mul(Decimal::ONE_HUNDRED)
+            .and_then(|u| u.checked_div(*budget));
+        match used {
+            Some(used) => out.push((Kpi::DepartmentBudget, dept.clone(), used.round_dp(2))),
+            None => {
+                tracing::warn!(client = %client.id, %dept, "budget share beyond the decimal range; not checked")
+            }
+        }
+    }
+    Ok(out)
+}

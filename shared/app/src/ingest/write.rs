@@ -1,0 +1,268 @@
+//! Writing prepared events: each identity claimed once, the raw records of new ones
+//! written after their days are marked changed, and one result per event.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+use futures_util::StreamExt;
+use roi_domain::ClientId;
+use roi_domain::event::{Event, EventClaim, Rejection};
+use roi_domain::ports::{Item, Key, TableError};
+
+use super::{
+    ClientContext, EventResult, EventStatus, IngestError, IngestReport, PreparedEvent, prepare,
+};
+use crate::pricing::PriceTable;
+use crate::store::{Store, StoreError};
+
+/// How many identity claims are written at once (conditional puts, one call each).
+const CLAIMS_IN_FLIGHT: usize = 32;
+
+/// What became of one valid event before the raw write.
+enum Fate {
+    /// An earlier copy in the same request stands for it; `conflicting` when its payload
+    /// differs from that copy's.
+    Repeat { conflicting: bool },
+    /// Its identity is stored with another payload.
+    Conflict,
+    /// Its raw record is stored already.
+    Duplicate,
+    /// Its raw record is to be written, as `item`, on its client's `day`.
+    Write { item: Item, day: NaiveDate },
+    /// Its claim could not be read or written; retry later.
+    NotWritten,
+}
+
+/// Stores checked events for `client`: prices them, claims each identity, writes the raw
+/// records of the new ones (and of claims whose record is missing), and reports each.
+///
+/// # Errors
+/// [`IngestError::UnknownClient`]; [`IngestError::Store`] when storage fails before any
+/// raw record is written (claims taken are completed by the resend).
+pub async fn store_events(
+    store: &Store,
+    prices: &PriceTable,
+    client: &ClientId,
+    checked: Vec<Result<Event, Rejection>>,
+) -> Result<IngestReport, IngestError> {
+    let ctx = ClientContext::load(store, prices, client).await?;
+    let prepared: Vec<Result<PreparedEvent, Rejection>> = checked
+        .into_iter()
+        .map(|c| c.and_then(|e| prepare(&ctx, e)))
+        .collect();
+    let mut fates = repeats(&prepared);
+    let firsts: Vec<(usize, &PreparedEvent)> = prepared
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !fates.contains_key(i))
+        .filter_map(|(i, p)| Some((i, p.as_ref().ok()?)))
+        .collect();
+    fates.extend(identities(store, &firsts).await?);
+    let unwritten = write(store, client, &fates).await?;
+    let report = explain(prepared, &fates, &unwritten);
+    tracing::info!(
+        client = %client,
+        accepted = report.accepted,
+        duplicate = report.duplicate,
+        conflict = report.conflict,
+        rejected = report.rejected,
+        not_written = report.not_written,
+        "events ingested"
+    );
+    metrics::counter!("events_accepted").increment(report.accepted as u64);
+    metrics::counter!("events_duplicate").increment(report.duplicate as u64);
+    metrics::counter!("events_conflict").increment(report.conflict as u64);
+    metrics::counter!("events_rejected").increment(report.rejected as u64);
+    metrics::counter!("events_not_written").increment(report.not_written as u64);
+    Ok(report)
+}
+
+/// Repeats within one request: the first copy of an identity stands for the others.
+fn repeats(prepared: &[Result<PreparedEvent, Rejection>]) -> HashMap<usize, Fate> {
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    let mut fates = HashMap::new();
+    for (i, p) in prepared.iter().enumerate() {
+        let Ok(p) = p else { continue };
+        match first_of.get(p.event_id.as_str()) {
+            Some(&first) => {
+                let conflicting =
+                    matches!(&prepared[first], Ok(f) if f.claim.digest != p.claim.digest);
+                fates.insert(i, Fate::Repeat { conflicting });
+            }
+            None => {
+                first_of.insert(p.event_id.as_str(), i);
+            }
+        }
+    }
+    fates
+}
+
+/// The fate of each first copy: the claims stored are read, the others claimed with a
+/// conditional put each; a claim of the same payload is a duplicate when its raw record is
+/// stored, and is completed (its record written at the claimed key) when it is not.
+async fn identities(
+    store: &Store,
+    firsts: &[(usize, &PreparedEvent)],
+) -> Result<HashMap<usize, Fate>, StoreError> {
+    let mut claims = store
+        .event_claims(firsts.iter().map(|(_, p)| p.claim_item.key()).collect())
+        .await?;
+    let unclaimed: Vec<(usize, Item)> = firsts
+        .iter()
+        .filter(|(_, p)| !claims.contains_key(&p.claim_item.key()))
+        .map(|(i, p)| (*i, p.claim_item.clone()))
+        .collect();
+    let claimed: Vec<(usize, Result<Option<EventClaim>, StoreError>)> =
+        futures_util::stream::iter(unclaimed)
+            .map(|(i, item)| async move { (i, store.claim_event(item).await) })
+            .buffer_unordered(CLAIMS_IN_FLIGHT)
+            .collect()
+            .await;
+    let by_index: HashMap<usize, &PreparedEvent> = firsts.iter().copied().collect();
+    let mut fates = HashMap::new();
+    for (i, result) in claimed {
+        let Some(p) = by_index.get(&i) else {
+            continue;
+        };
+        match result {
+            Ok(None) => {
+                let (item, day) = (p.item.clone(), p.claim.day);
+                fates.insert(i, Fate::Write { item, day });
+            }
+            Ok(Some(theirs)) => {
+                claims.insert(p.claim_item.key(), theirs);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "an event's identity could not be claimed");
+                fates.insert(i, Fate::NotWritten);
+            }
+        }
+    }
+    let raw_key = |c: &EventClaim| Key {
+        pk: c.raw_pk.clone(),
+        sk: c.raw_sk.clone(),
+    };
+    let same_payload = |p: &PreparedEvent| {
+        claims
+            .get(&p.claim_item.key())
+            .filter(|c| c.digest == p.claim.digest)
+    };
+    let to_check: Vec<Key> = firsts
+        .iter()
+        .filter(|(i, _)| !fates.contains_key(i))
+        .filter_map(|(_, p)| same_payload(p).map(raw_key))
+        .collect();
+    let raw_stored: HashSet<Key> = store.existing_keys(to_check).await?.into_iter().collect();
+    for (i, p) in firsts
+        .iter()
+        .filter(|(i, _)| !fates.contains_key(i))
+        .collect::<Vec<_>>()
+    {
+        let fate = match claims.get(&p.claim_item.key()) {
+            None => Fate::NotWritten,
+            Some(c) if c.digest != p.claim.digest => Fate::Conflict,
+            Some(c) if raw_stored.contains(&raw_key(c)) => Fate::Duplicate,
+            Some(c) => match p.item_at(c) {
+                Ok(item) => Fate::Write { item, day: c.day },
+                Err(e) => {
+                    tracing::error!(error = %e, "a claimed event cannot be rebuilt");
+                    Fate::NotWritten
+                }
+            },
+        };
+        fates.insert(*i, fate);
+    }
+    Ok(fates)
+}
+
+/// Writes the raw records the fates call for, after marking the client-days they change
+/// (so a late event is always rolled up); returns the keys storage did not take.
+async fn write(
+    store: &Store,
+    client: &ClientId,
+    fates: &HashMap<usize, Fate>,
+) -> Result<HashSet<Key>, StoreError> {
+    let writes: Vec<(&Item, NaiveDate)> = fates
+        .values()
+        .filter_map(|f| match f {
+            Fate::Write { item, day } => Some((item, *day)),
+            _ => None,
+        })
+        .collect();
+    let days: std::collections::BTreeSet<NaiveDate> = writes.iter().map(|(_, d)| *d).collect();
+    store.mark_days_changed(client, &days).await?;
+    let items: Vec<Item> = writes.iter().map(|(item, _)| (*item).clone()).collect();
+    match store.put_batch(items).await {
+        Ok(()) => Ok(HashSet::new()),
+        Err(StoreError::Table(TableError::Incomplete { unwritten })) => {
+            Ok(unwritten.into_iter().collect())
+        }
+        Err(StoreError::Table(TableError::Unavailable(reason))) => {
+            tracing::warn!(%reason, "no event of the request was written");
+            Ok(writes.iter().map(|(item, _)| item.key()).collect())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// One result per event, in request order, with the counts.
+fn explain(
+    prepared: Vec<Result<PreparedEvent, Rejection>>,
+    fates: &HashMap<usize, Fate>,
+    unwritten: &HashSet<Key>,
+) -> IngestReport {
+    const RESEND: &str = "storage did not take the event; send it again later";
+    const CONFLICT: &str = "an event with this source and id is stored already with other content; it was not stored again (give a new event a new id)";
+    let mut report = IngestReport {
+        accepted: 0,
+        duplicate: 0,
+        conflict: 0,
+        rejected: 0,
+        not_written: 0,
+        results: Vec::with_capacity(prepared.len()),
+    };
+    for (index, p) in prepared.into_iter().enumerate() {
+        let p = match p {
+            Ok(p) => p,
+            Err(r) => {
+                report.rejected += 1;
+                report.results.push(EventResult {
+                    index,
+                    named: r.named,
+                    status: EventStatus::Rejected,
+                    field: Some(r.error.field),
+                    reason: Some(r.error.reason),
+                    warnings: Vec::new(),
+                });
+                continue;
+            }
+        };
+        let (status, reason) = match fates.get(&index) {
+            Some(Fate::Repeat { conflicting: false } | Fate::Duplicate) => {
+                report.duplicate += 1;
+                (EventStatus::Duplicate, None)
+            }
+            Some(Fate::Repeat { conflicting: true } | Fate::Conflict) => {
+                report.conflict += 1;
+                (EventStatus::Conflict, Some(CONFLICT.to_owned()))
+            }
+            Some(Fate::Write { item, .. }) if !unwritten.contains(&item.key()) => {
+                report.accepted += 1;
+                (EventStatus::Accepted, None)
+            }
+            Some(Fate::Write { .. } | Fate::NotWritten) | None => {
+                report.not_written += 1;
+                (EventStatus::NotWritten, Some(RESEND.to_owned()))
+            }
+        };
+        report.results.push(EventResult {
+            index,
+            named: p.named,
+            status,
+            field: None,
+            reason,
+            warnings: p.warnings,
+        });
+    }
+    report
+}

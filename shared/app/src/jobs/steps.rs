@@ -1,0 +1,200 @@
+//! The steps of one client's unit: roll-ups, ROI periods, alerts, reminders. Each failure
+//! is logged with the client id and recorded in the report; the next step goes on.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use roi_domain::{Client, ClientId, ProjectId};
+
+use super::{Job, JobError, JobReport, Services};
+use crate::alerts;
+use crate::compute::{ComputeError, compute_periods};
+use crate::reminders::{ReminderServices, send_reminders};
+use crate::rollup::{Rollup, RollupError, rollup_days};
+use crate::store::Store;
+
+/// One client's part of `job`.
+pub(super) async fn run_unit(services: &Services, job: &Job, c: &Client, report: &mut JobReport) {
+    let store = &services.store;
+    match job {
+        Job::Daily { date, .. } => {
+            let today = store.client_today(Some(c));
+            let day = date.unwrap_or(today - chrono::Days::new(1));
+            roll_changed(store, &c.id, day, today, report).await;
+            compute_client(services, c, day, report).await;
+            alert_check(services, c, report).await;
+            remind(services, c, today, report).await;
+        }
+        Job::AlertCheck { .. } => alert_check(services, c, report).await,
+        Job::Backfill { from, to, .. } => {
+            let rolled = roll(store, &c.id, *from, *to).await;
+            if let Ok(n) = &rolled {
+                report.days_rolled_up += n;
+                let asked = u32::try_from((*to - *from).num_days() + 1).unwrap_or(u32::MAX);
+                report.days_final += asked.saturating_sub(*n);
+            }
+            step(report, &c.id, "roll-up", rolled.map(|_| ()));
+            compute_client(services, c, *to, report).await;
+        }
+        Job::ProjectChanged { .. } => {}
+    }
+}
+
+/// A project's measurements changed: its ROI periods as of its client's today.
+pub(super) async fn project_changed(
+    services: &Services,
+    project_id: &ProjectId,
+    report: &mut JobReport,
+) -> Result<(), JobError> {
+    let store = &services.store;
+    let project = store
+        .project(project_id)
+        .await?
+        .ok_or_else(|| JobError::Unknown(format!("project '{project_id}' does not exist")))?;
+    let client = store.client(&project.client_id).await?.ok_or_else(|| {
+        JobError::Unknown(format!("client '{}' does not exist", project.client_id))
+    })?;
+    report.clients = 1;
+    let today = store.client_today(Some(&client));
+    let daily =
+        crate::compute::stored_rollups(store, &client.id, project.go_live_date, today).await?;
+    compute_project(services, &client, &project.id, today, &daily, report).await;
+    Ok(())
+}
+
+fn step<E: std::fmt::Display>(
+    report: &mut JobReport,
+    client: &ClientId,
+    what: &str,
+    r: Result<(), E>,
+) {
+    if let Err(e) = r {
+        tracing::error!(%client, what, error = %e, "job step failed");
+        report.failures.push(format!("{client}: {what}: {e}"));
+    }
+}
+
+async fn roll(
+    store: &Store,
+    client: &ClientId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<u32, RollupError> {
+    Ok(u32::try_from(rollup_days(store, client, from, to).await?.len()).unwrap_or(u32::MAX))
+}
+
+/// Rolls up `day` and every earlier day marked changed since its roll-up (late events,
+/// imports), oldest first, each day on its own (a failing day is reported, the next goes
+/// on); each roll-up marks its day caught up. A marked day that is already final
+/// (`roi_domain::event::first_open_day`) is logged and closed, never rewritten.
+async fn roll_changed(
+    store: &Store,
+    client: &ClientId,
+    day: NaiveDate,
+    today: NaiveDate,
+    report: &mut JobReport,
+) {
+    let markers: Vec<_> = match store.changed_days(client).await {
+        Ok(m) => m.into_iter().filter(|m| m.day <= day).collect(),
+        Err(e) => {
+            step(report, client, "changed days", Err(e));
+            Vec::new()
+        }
+    };
+    let first_open = roi_domain::event::first_open_day(today);
+    let mut days: std::collections::BTreeSet<NaiveDate> = markers.iter().map(|m| m.day).collect();
+    days.insert(day);
+    for d in days {
+        if d < first_open {
+            tracing::warn!(%client, day = %d, "a changed day is final; its roll-up is kept");
+            if let Some(marker) = markers.iter().find(|m| m.day == d) {
+                let closed = store.day_rolled_up(client, marker).await;
+                step(report, client, &format!("roll-up of {d}"), closed);
+            }
+            report.days_final += 1;
+            continue;
+        }
+        // closes the day's marker too
+        match rollup_days(store, client, d, d).await {
+            Ok(_) => report.days_rolled_up += 1,
+            Err(e) => step(report, client, &format!("roll-up of {d}"), Err::<(), _>(e)),
+        }
+    }
+}
+
+async fn compute_client(
+    services: &Services,
+    client: &Client,
+    as_of: NaiveDate,
+    report: &mut JobReport,
+) {
+    let store = &services.store;
+    let projects = match store.projects_of(&client.id).await {
+        Ok(p) => p,
+        Err(e) => return step(report, &client.id, "projects", Err(e)),
+    };
+    let Some(first_live) = projects.iter().map(|p| p.go_live_date).min() else {
+        return;
+    };
+    let daily = match crate::compute::stored_rollups(store, &client.id, first_live, as_of).await {
+        Ok(d) => d,
+        Err(e) => return step(report, &client.id, "roll-ups", Err(e)),
+    };
+    for project in projects.iter().filter(|p| p.go_live_date <= as_of) {
+        compute_project(services, client, &project.id, as_of, &daily, report).await;
+    }
+}
+
+async fn compute_project(
+    services: &Services,
+    client: &Client,
+    project: &ProjectId,
+    as_of: NaiveDate,
+    daily: &BTreeMap<NaiveDate, Rollup>,
+    report: &mut JobReport,
+) {
+    match compute_periods(&services.store, project, as_of, daily).await {
+        Ok((calculations, _)) => {
+            report.roi_calculations += u32::try_from(calculations.len()).unwrap_or(u32::MAX);
+            let settings = services
+                .store
+                .settings(&client.id)
+                .await
+                .unwrap_or_default();
+            if let Some(whole) = calculations.last() {
+                alerts::roi_complete(&services.notifier, &settings, &client.id, whole).await;
+            }
+        }
+        Err(ComputeError::NoApprovedBaseline(_) | ComputeError::NoMeasurement { .. }) => {
+            report.projects_waiting += 1;
+        }
+        Err(e) => step(report, &client.id, &format!("ROI of {project}"), Err(e)),
+    }
+}
+
+async fn alert_check(services: &Services, client: &Client, report: &mut JobReport) {
+    let now = services.store.clock().now();
+    match alerts::check(&services.store, &services.notifier, client, now).await {
+        Ok(run) => report.alert_notices += u32::try_from(run.notices.len()).unwrap_or(u32::MAX),
+        Err(e) => step(report, &client.id, "alerts", Err(e)),
+    }
+}
+
+async fn remind(services: &Services, client: &Client, today: NaiveDate, report: &mut JobReport) {
+    let store = &services.store;
+    let settings = match store.settings(&client.id).await {
+        Ok(s) => s,
+        Err(e) => return step(report, &client.id, "settings", Err(e)),
+    };
+    let reminder_services = ReminderServices {
+        mailer: services.notifier.mailer.as_ref(),
+        signer: &services.signer,
+        base_url: &services.base_url,
+        mail_from: &services.notifier.mail_from,
+    };
+    let now = store.clock().now();
+    match send_reminders(store, &reminder_services, client, &settings, today, now).await {
+        Ok(sent) => report.reminders += u32::try_from(sent.len()).unwrap_or(u32::MAX),
+        Err(e) => step(report, &client.id, "reminders", Err(e)),
+    }
+}

@@ -1,0 +1,300 @@
+//! One ROI calculation of a project: its options, its checks, and the seed's figures.
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{MAX_PERIOD_MONTHS, MonthlyLine, RoiError, RoiInputs};
+use crate::client::{Project, ProjectId};
+use crate::metric::Metric;
+use crate::snapshot::{MetricSnapshot, SnapshotId, SnapshotKind, SnapshotStatus};
+use crate::units::{Money, Percentage, round_money, round_ratio};
+
+/// Choices for one calculation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoiOptions {
+    /// The day the calculation is as of (its `calculation_date`).
+    pub as_of: NaiveDate,
+    /// N, months analysed; when absent, the whole months from go-live to `as_of` (≥ 1).
+    pub months: Option<u32>,
+    /// Annual discount rate for NPV, percent (default 10 %).
+    pub annual_discount_rate: Percentage,
+    /// Named value lines, USD per month.
+    pub value_lines: Vec<MonthlyLine>,
+    /// Operating cost lines beyond the AI solution cost, USD per month.
+    pub operating_cost_lines: Vec<MonthlyLine>,
+    /// The AI solution cost metered from usage events, USD per month: used when the
+    /// compared measurement does not report `ai_solution_cost` (then
+    /// `ai_solution_cost_source` is `metered`).
+    pub metered_ai_cost_monthly: Option<Money>,
+    /// The period's name in `period_analyzed` (default: "N months").
+    pub period_label: Option<String>,
+}
+
+impl RoiOptions {
+    /// Defaults for a calculation as of `as_of`.
+    pub fn as_of(as_of: NaiveDate) -> Self {
+        Self {
+            as_of,
+            months: None,
+            annual_discount_rate: Percentage::try_from(Decimal::TEN).unwrap_or(Percentage::HUNDRED),
+            value_lines: Vec::new(),
+            operating_cost_lines: Vec::new(),
+            metered_ai_cost_monthly: None,
+            period_label: None,
+        }
+    }
+}
+
+/// Where a figure came from (ARCHITECTURE.md: "metered or self-reported").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FigureSource {
+    /// Reported by the client in a snapshot.
+    SelfReported,
+    /// Measured from usage events.
+    Metered,
+    /// Not reported; counted as zero.
+    NotReported,
+}
+
+/// One ROI calculation of a project (seed 000 §2.1 `ROICalculation`), with the seed's field
+/// names. Money in USD rounded to cents, percentages in percent and months rounded to two
+/// decimals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoiCalculation {
+    /// Deterministic id over (project, as-of date, months): recomputing overwrites it.
+    pub roi_id: String,
+    /// The project.
+    pub project_id: ProjectId,
+    /// The approved baseline used.
+    pub baseline_snapshot_id: SnapshotId,
+    /// The ongoing measurement compared against it.
+    pub comparison_metric_id: SnapshotId,
+    /// Whether that measurement awaits a person's review.
+    pub comparison_needs_review: bool,
+    /// The as-of date.
+    pub calculation_date: NaiveDate,
+    /// The period, e.g. `"3 months"`.
+    pub period_analyzed: String,
+    /// N, the months analysed.
+    pub period_months: u32,
+    /// Baseline total monthly cost − (ongoing total monthly cost + running cost), USD/month.
+    pub cost_savings_monthly: Decimal,
+    /// 12 × `cost_savings_monthly`, USD/year.
+    pub cost_savings_annual: Decimal,
+    /// (baseline − ongoing) `avg_task_completion_time` / baseline × 100, percent.
+    pub time_savings_percentage: Option<Decimal>,
+    /// (baseline − ongoing) `error_rate_percentage` / baseline × 100, percent (a relative
+    /// reduction: 8 % → 4 % is 50 %).
+    pub error_reduction_percentage: Option<Decimal>,
+    /// Ongoing − baseline `monthly_revenue`, USD/month (0 when either is not reported).
+    pub revenue_increase: Decimal,
+    /// (benefits − costs) / costs × 100 over the period, percent.
+    pub roi_percentage: Decimal,
+    /// One-time investment / (gross monthly benefit − running cost), months; absent when
+    /// the project does not pay back.
+    pub payback_period_months: Option<Decimal>,
+    /// Ongoing − baseline `csat_score`, points.
+    pub customer_satisfaction_improvement: Option<Decimal>,
+    /// Ongoing − baseline `conversion_rate_percentage`, percentage points.
+    pub conversion_rate_improvement: Option<Decimal>,
+    /// (baseline time per task / ongoing time per task − 1) × 100: the rise in tasks done
+    /// per hour, percent.
+    pub efficiency_gain_percentage: Option<Decimal>,
+    /// Net present value over the period at `discount_rate_percentage`, USD.
+    pub npv: Decimal,
+    /// Annual discount rate of the NPV, percent.
+    pub discount_rate_percentage: Decimal,
+    /// Gross monthly benefit, USD/month.
+    pub gross_monthly_benefit: Decimal,
+    /// Running cost, USD/month.
+    pub running_cost_monthly: Decimal,
+    /// Benefits over the period, USD.
+    pub benefits_total: Decimal,
+    /// Costs over the period, USD.
+    pub costs_total: Decimal,
+    /// Where the AI solution cost came from.
+    pub ai_solution_cost_source: FigureSource,
+    /// The monthly figures behind every number above.
+    pub inputs: RoiInputs,
+}
+
+/// Whole calendar months from `from` to `to` (a month counts once its day-of-month is
+/// reached; 31 Jan → 28 Feb is 0 months, 31 Jan → 1 Mar is 1).
+pub fn whole_months_between(from: NaiveDate, to: NaiveDate) -> u32 {
+    if to <= from {
+        return 0;
+    }
+    let mut months = (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32;
+    if to.day() < from.day() {
+        months -= 1;
+    }
+    u32::try_from(months.max(0)).unwrap_or(0)
+}
+
+impl RoiCalculation {
+    /// Computes the ROI of `project` from its approved `baseline` and the ongoing
+    /// measurement `current` (module definitions).
+    ///
+    /// # Errors
+    /// [`RoiError::BaselineNotApproved`], [`RoiError::BadComparison`],
+    /// [`RoiError::AsOfBeforeGoLive`], and those of [`RoiInputs::evaluate`].
+    pub fn compute(
+        project: &Project,
+        baseline: &MetricSnapshot,
+        current: &MetricSnapshot,
+        options: &RoiOptions,
+    ) -> Result<Self, RoiError> {
+        let months = check(project, baseline, current, options)?;
+        let (inputs, ai_cost_source) = inputs(project, baseline, current, options, months);
+        let f = inputs.evaluate()?;
+        let npv = inputs.npv(options.annual_discount_rate)?;
+        let changes = Changes { baseline, current };
+        let digest = Sha256::digest(format!("{}|{}|{months}", project.id, options.as_of));
+        Ok(RoiCalculation {
+            roi_id: hex::encode(&digest[..8]),
+            project_id: project.id.clone(),
+            baseline_snapshot_id: baseline.id().clone(),
+            comparison_metric_id: current.id().clone(),
+            comparison_needs_review: current.status() == SnapshotStatus::NeedsReview,
+            calculation_date: options.as_of,
+            period_analyzed: options
+                .period_label
+                .clone()
+                .unwrap_or_else(|| format!("{months} month{}", if months == 1 { "" } else { "s" })),
+            period_months: months,
+            cost_savings_monthly: round_money(f.cost_savings_monthly),
+            cost_savings_annual: round_money(f.cost_savings_annual),
+            time_savings_percentage: changes.relative_drop(Metric::AvgTaskCompletionTime),
+            error_reduction_percentage: changes.relative_drop(Metric::ErrorRatePercentage),
+            revenue_increase: round_money(inputs.monthly_revenue_increase),
+            roi_percentage: round_ratio(f.roi_percentage),
+            payback_period_months: f.payback_period_months.map(round_ratio),
+            customer_satisfaction_improvement: changes.points(Metric::CsatScore),
+            conversion_rate_improvement: changes.points(Metric::ConversionRatePercentage),
+            efficiency_gain_percentage: changes.efficiency(),
+            npv: round_money(npv),
+            discount_rate_percentage: options.annual_discount_rate.value(),
+            gross_monthly_benefit: round_money(f.gross_monthly_benefit),
+            running_cost_monthly: round_money(f.running_cost_monthly),
+            benefits_total: round_money(f.benefits_total),
+            costs_total: round_money(f.costs_total),
+            ai_solution_cost_source: ai_cost_source,
+            inputs,
+        })
+    }
+}
+
+/// Checks that `baseline` and `current` can be compared as of `options.as_of`, and returns
+/// the months analysed.
+fn check(
+    project: &Project,
+    baseline: &MetricSnapshot,
+    current: &MetricSnapshot,
+    options: &RoiOptions,
+) -> Result<u32, RoiError> {
+    if baseline.kind() != SnapshotKind::Baseline || baseline.status() != SnapshotStatus::Approved {
+        return Err(RoiError::BaselineNotApproved(baseline.id().clone()));
+    }
+    if current.kind() != SnapshotKind::Ongoing || current.measured_on() <= baseline.measured_on() {
+        return Err(RoiError::BadComparison(current.id().clone()));
+    }
+    if options.as_of < project.go_live_date {
+        return Err(RoiError::AsOfBeforeGoLive {
+            as_of: options.as_of,
+            go_live: project.go_live_date,
+        });
+    }
+    for snapshot in [baseline, current] {
+        snapshot.check_ranges().map_err(|e| RoiError::OutOfRange {
+            snapshot: snapshot.id().clone(),
+            field: e.field,
+            reason: e.reason,
+        })?;
+    }
+    let months = options
+        .months
+        .unwrap_or_else(|| whole_months_between(project.go_live_date, options.as_of).max(1));
+    if months > MAX_PERIOD_MONTHS {
+        return Err(RoiError::TooManyMonths(months));
+    }
+    Ok(months)
+}
+
+/// The inputs of the formulas, and where the AI solution cost came from: reported in the
+/// measurement, else metered, else zero.
+fn inputs(
+    project: &Project,
+    baseline: &MetricSnapshot,
+    current: &MetricSnapshot,
+    options: &RoiOptions,
+    months: u32,
+) -> (RoiInputs, FigureSource) {
+    let reported = current.value(Metric::AiSolutionCost);
+    let (ai_cost, ai_cost_source) = match (reported, options.metered_ai_cost_monthly) {
+        (Some(v), _) => (v, FigureSource::SelfReported),
+        (None, Some(m)) => (m.amount(), FigureSource::Metered),
+        (None, None) => (Decimal::ZERO, FigureSource::NotReported),
+    };
+    let mut running_cost_lines = vec![MonthlyLine {
+        name: Metric::AiSolutionCost.name().to_owned(),
+        monthly_usd: Money::try_from(ai_cost).unwrap_or(Money::ZERO),
+    }];
+    running_cost_lines.extend(options.operating_cost_lines.iter().cloned());
+    let revenue_increase = match (
+        current.value(Metric::MonthlyRevenue),
+        baseline.value(Metric::MonthlyRevenue),
+    ) {
+        (Some(now), Some(before)) => now - before,
+        _ => Decimal::ZERO,
+    };
+    let inputs = RoiInputs {
+        months,
+        one_time_investment: project.one_time_investment,
+        baseline_total_monthly_cost: baseline.total_monthly_cost().unwrap_or_default(),
+        ongoing_total_monthly_cost: current.total_monthly_cost().unwrap_or_default(),
+        monthly_revenue_increase: revenue_increase,
+        gross_margin: project.gross_margin,
+        value_lines: options.value_lines.clone(),
+        running_cost_lines,
+    };
+    (inputs, ai_cost_source)
+}
+
+/// Changes of measured values from the baseline to the compared measurement: absent where
+/// undefined (a metric not measured in both, a zero, or a ratio beyond the decimal range,
+/// as with a tiny denominator).
+struct Changes<'a> {
+    baseline: &'a MetricSnapshot,
+    current: &'a MetricSnapshot,
+}
+
+impl Changes<'_> {
+    fn pair(&self, m: Metric) -> Option<(Decimal, Decimal)> {
+        Some((self.baseline.value(m)?, self.current.value(m)?))
+    }
+
+    /// (before − now) / before, percent.
+    fn relative_drop(&self, m: Metric) -> Option<Decimal> {
+        let (before, now) = self.pair(m)?;
+        let drop = (before - now).checked_div(before)?;
+        drop.checked_mul(Decimal::ONE_HUNDRED).map(round_ratio)
+    }
+
+    /// now − before, in the metric's points.
+    fn points(&self, m: Metric) -> Option<Decimal> {
+        self.pair(m).map(|(before, now)| round_ratio(now - before))
+    }
+
+    /// Tasks per unit of time gained: (before / now − 1), percent, from the average task
+    /// completion time.
+    fn efficiency(&self) -> Option<Decimal> {
+        let (before, now) = self.pair(Metric::AvgTaskCompletionTime)?;
+        let ratio = before.checked_div(now)?;
+        (ratio - Decimal::ONE)
+            .checked_mul(Decimal::ONE_HUNDRED)
+            .map(round_ratio)
+    }
+}
