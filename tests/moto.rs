@@ -9,8 +9,11 @@ use std::io::Write as _;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+use roi_adapters::dynamodb::DynamoTable;
+use roi_domain::ports::Clock;
 
 static ENDPOINT: OnceLock<String> = OnceLock::new();
 static CHILD: Mutex<Option<Child>> = Mutex::new(None);
@@ -74,6 +77,17 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         ))
         .load()
         .await
+}
+
+/// A fresh DynamoDB table in moto, named `name` (make one with [`unique`]), created.
+pub async fn table(name: impl Into<String>, clock: Arc<dyn Clock>) -> DynamoTable {
+    let config = sdk_config().await;
+    let table = DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), name, clock);
+    table
+        .create_if_missing()
+        .await
+        .expect("moto creates the table");
+    table
 }
 
 /// A name no other test uses, for tables, buckets and key prefixes.

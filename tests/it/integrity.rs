@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use roi_adapters::dynamodb::DynamoTable;
 use roi_adapters::redb_table::RedbTable;
 use roi_app::Store;
 use roi_app::compute::{ComputeError, ComputeRequest, compute_roi};
@@ -33,13 +32,7 @@ async fn engines(
         clock.clone() as Arc<dyn Clock>,
     )
     .unwrap();
-    let config = moto::sdk_config().await;
-    let dynamo = DynamoTable::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        moto::unique("integrity"),
-        clock.clone() as Arc<dyn Clock>,
-    );
-    dynamo.create_if_missing().await.unwrap();
+    let dynamo = moto::table(moto::unique("integrity"), clock.clone() as Arc<dyn Clock>).await;
     [("redb", Arc::new(redb)), ("dynamodb", Arc::new(dynamo))]
 }
 
@@ -733,12 +726,7 @@ async fn on_aws_a_poisoned_clients_unit_is_retried_dead_lettered_and_replayed() 
     // GIVEN DynamoDB and SQS in moto: the units queue redrives to a dead-letter queue after
     // two receives (the template says three), with no visibility delay for the test
     let config = moto::sdk_config().await;
-    let table = DynamoTable::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        moto::unique("fan-out"),
-        reminder_day() as Arc<dyn Clock>,
-    );
-    table.create_if_missing().await.unwrap();
+    let table = moto::table(moto::unique("fan-out"), reminder_day() as Arc<dyn Clock>).await;
     let table: Arc<dyn Table> = Arc::new(table);
     let sqs = aws_sdk_sqs::Client::new(&config);
     let create = |name: String| sqs.create_queue().queue_name(name);

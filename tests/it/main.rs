@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use roi_adapters::dynamodb::DynamoTable;
 use roi_adapters::redb_table::RedbTable;
 use roi_app::Store;
 use roi_app::compute::{ComputeRequest, compute_roi};
@@ -55,13 +54,7 @@ async fn the_pipeline_gives_the_same_roi_on_redb_and_on_dynamodb() {
     let dir = tempfile::tempdir().unwrap();
     let redb: Arc<dyn Table> =
         Arc::new(RedbTable::open(&dir.path().join("roi.redb"), clock()).unwrap());
-    let config = moto::sdk_config().await;
-    let dynamo = DynamoTable::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        moto::unique("e2e"),
-        clock(),
-    );
-    dynamo.create_if_missing().await.unwrap();
+    let dynamo = moto::table(moto::unique("e2e"), clock()).await;
     let dynamo: Arc<dyn Table> = Arc::new(dynamo);
 
     // WHEN the whole flow runs on each

@@ -25,7 +25,6 @@ use chrono::{Datelike, Days, NaiveDate};
 use http_body_util::BodyExt;
 use roi_app::correlation::{CorrelationId, scope};
 use roi_app::form_link::FormSigner;
-use roi_app::forms::RecomputeNow;
 use roi_app::jobs::{self, Job, Services};
 use roi_app::pricing::PriceTable;
 use roi_app::reminders::{ReminderServices, send_reminders};
@@ -100,7 +99,6 @@ impl Demo<'_> {
         let forms = http::forms::router(Arc::new(http::forms::FormsState {
             store: self.store.clone(),
             signer: self.jobs.signer.clone(),
-            on_change: Arc::new(RecomputeNow(self.store.clone())),
         }));
         let path = format!("/forms/{link}");
         let (status, _) = call(&forms, Request::get(&path).body(Body::empty())?).await?;

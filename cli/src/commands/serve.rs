@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use roi_app::forms::RecomputeNow;
 use roi_app::http::{events, forms};
 use roi_app::jobs::{self, Job, Services};
 use roi_app::pricing::PriceTable;
@@ -70,7 +69,6 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
     let forms = Arc::new(forms::FormsState {
         store: store.clone(),
         signer: signer(&ctx.data_dir)?,
-        on_change: Arc::new(RecomputeNow(store.clone())),
     });
     let events = Arc::new(events::EventsState {
         store: store.clone(),

@@ -1,7 +1,6 @@
 //! `compute-roi`: the scheduled work (`roi_app::jobs`) behind EventBridge Scheduler
-//! (`{"job": "daily"}`, `{"job": "alert_check"}`, `{"job": "backfill", …}`), the
-//! `project.changed` events of form submissions, and the units of work (one client each)
-//! that a scheduled job queues on SQS. It returns the job's report, or for an SQS batch the
+//! (`{"job": "daily"}`, `{"job": "alert_check"}`, `{"job": "backfill", …}`) and the
+//! units of work (one client each) that a scheduled job queues on SQS. It returns the job's report, or for an SQS batch the
 //! failed messages (`batchItemFailures`).
 //!
 //! Configuration: `ROI_TABLE`, `ROI_JOB_QUEUE_URL` (where a job for every client queues

@@ -9,7 +9,6 @@
 
 use std::sync::Arc;
 
-use roi_app::forms::RecomputeNow;
 use roi_app::http::forms::{self, FormsState};
 use roi_app::http::links::{self, LinkState};
 use roi_app::reports::ReportLinks;
@@ -28,7 +27,6 @@ async fn app(config: SdkConfig) -> Result<axum::Router, Error> {
     let state = FormsState {
         store: store.clone(),
         signer,
-        on_change: Arc::new(RecomputeNow(store)),
     };
     Ok(forms::router(Arc::new(state)).merge(links::router(Arc::new(links))))
 }

@@ -166,17 +166,6 @@ fn key_of(map: &HashMap<String, AttributeValue>) -> Key {
 }
 
 impl DynamoTable {
-    /// The table a Lambda function is configured with: `ROI_TABLE`, through a client of the
-    /// AWS SDK's standard configuration (region, credentials, `AWS_ENDPOINT_URL`).
-    ///
-    /// # Errors
-    /// A message when `ROI_TABLE` is not set.
-    pub async fn from_env(clock: Arc<dyn Clock>) -> Result<Self, String> {
-        let table = std::env::var("ROI_TABLE").map_err(|_| "ROI_TABLE is not set".to_owned())?;
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Ok(Self::new(Client::new(&config), table, clock))
-    }
-
     /// The table `table` through `client`.
     pub fn new(client: Client, table: impl Into<String>, clock: Arc<dyn Clock>) -> Self {
         Self {

@@ -91,7 +91,7 @@ mod tests {
         assert_eq!(generate().as_str().len(), 32);
         let job = serde_json::json!({"job": "daily", "correlation_id": "c-1", "id": "e-1"});
         assert_eq!(for_job(&job).as_str(), "c-1");
-        let event = serde_json::json!({"id": "3f1c", "detail-type": "project.changed"});
+        let event = serde_json::json!({"id": "3f1c", "detail-type": "Scheduled Event"});
         assert_eq!(for_job(&event).as_str(), "3f1c");
         let bad = serde_json::json!({"correlation_id": "not valid!"});
         assert_eq!(for_job(&bad).as_str().len(), 32);

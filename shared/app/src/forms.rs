@@ -224,33 +224,18 @@ fn payload_sha256(input: &FormInput) -> String {
     hex::encode(h.finalize())
 }
 
-/// Reacts to a project's measurements changing: recomputes ROI (locally, at once) or
-/// announces the change (on AWS, to the compute function).
-#[async_trait::async_trait]
-pub trait ProjectChanged: Send + Sync {
-    /// Called after a snapshot of `project` was created or corrected. Failures are the
-    /// reactor's to log: the submission is already stored.
-    async fn changed(&self, project: &Project);
-}
-
-/// Recomputes the project's ROI periods at once, as of today, with the scheduled run's
-/// computation ([`crate::compute::recompute_project`]: metered cost, value lines, every
-/// period), as the local runner and the Lambda function do.
-#[derive(Debug, Clone)]
-pub struct RecomputeNow(pub Store);
-
-#[async_trait::async_trait]
-impl ProjectChanged for RecomputeNow {
-    async fn changed(&self, project: &Project) {
-        match crate::compute::recompute_project(&self.0, project).await {
-            Ok((calculations, _)) => tracing::info!(
-                project = %project.id,
-                roi_percentage = ?calculations.last().map(|c| c.roi_percentage),
-                periods = calculations.len(),
-                "ROI recomputed"
-            ),
-            Err(e) => tracing::info!(project = %project.id, reason = %e, "ROI not recomputed"),
-        }
+/// Recomputes `project`'s ROI periods as of today, with the scheduled run's computation
+/// ([`crate::compute::recompute_project`]: metered cost, value lines, every period). A
+/// failure is logged: the submission is stored already, and the next daily run computes it.
+async fn recompute(store: &Store, project: &Project) {
+    match crate::compute::recompute_project(store, project).await {
+        Ok((calculations, _)) => tracing::info!(
+            project = %project.id,
+            roi_percentage = ?calculations.last().map(|c| c.roi_percentage),
+            periods = calculations.len(),
+            "ROI recomputed"
+        ),
+        Err(e) => tracing::info!(project = %project.id, reason = %e, "ROI not recomputed"),
     }
 }
 
@@ -297,7 +282,7 @@ pub enum SubmitError {
 ///   conflict.
 /// - Each change is audited with `fingerprint` (a hash of the client's IP and user agent,
 ///   never the values themselves): the snapshot, the key's record and the audit entry are
-///   written in one transaction. Then `on_change` is told.
+///   written in one transaction. Then the project's ROI is recomputed as of today.
 ///
 /// # Errors
 /// [`SubmitError`]; on any error nothing is stored.
@@ -307,7 +292,6 @@ pub async fn submit(
     input: &FormInput,
     key: &SubmissionKey,
     fingerprint: &str,
-    on_change: &dyn ProjectChanged,
 ) -> Result<Submitted, SubmitError> {
     let project = store
         .project(&claims.project)
@@ -390,7 +374,7 @@ pub async fn submit(
     };
     if written != Written::Unchanged {
         metrics::counter!("forms_submitted").increment(1);
-        on_change.changed(&project).await;
+        recompute(store, &project).await;
     }
     Ok(Submitted {
         snapshot: stored,

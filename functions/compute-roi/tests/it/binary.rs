@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use chrono::{Days, TimeZone};
-use roi_adapters::dynamodb::DynamoTable;
 use roi_app::Store;
 use roi_app::correlation::{CorrelationId, scope};
 use roi_app::ingest::ingest;
@@ -20,14 +19,8 @@ use serde_json::json;
 async fn a_daily_job_logs_the_batches_it_rolled_up_and_emits_metrics() {
     // GIVEN yesterday's events of the sample client, delivered in batch "batch-c0ffee"
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let config = moto::sdk_config().await;
     let name = moto::unique("binary");
-    let table = DynamoTable::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        name.clone(),
-        Arc::clone(&clock),
-    );
-    table.create_if_missing().await.unwrap();
+    let table = moto::table(name.clone(), Arc::clone(&clock)).await;
     let store = Store::new(Arc::new(table), clock);
     let project = samples::sample_project(&store).await;
     let client_id = "acme-logistics".parse().unwrap();

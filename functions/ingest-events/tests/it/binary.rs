@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use roi_adapters::dynamodb::DynamoTable;
 use roi_app::Store;
 use roi_domain::ports::{Clock, SystemClock};
 use roi_e2e::runtime_api::{Answer, BinaryRun, run_binary};
@@ -18,14 +17,8 @@ const EVENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/ingest-e
 async fn the_binary_logs_both_ids_stores_the_batch_id_and_emits_metrics() {
     // GIVEN the sample client and its development key in a fresh table
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let config = moto::sdk_config().await;
     let name = moto::unique("binary");
-    let table = DynamoTable::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        name.clone(),
-        Arc::clone(&clock),
-    );
-    table.create_if_missing().await.unwrap();
+    let table = moto::table(name.clone(), Arc::clone(&clock)).await;
     let store = Store::new(Arc::new(table), clock);
     samples::sample_project(&store).await;
     samples::register_dev_api_key(&store).await;

@@ -9,14 +9,12 @@ use std::sync::Arc;
 
 use http_body_util::BodyExt;
 use lambda_http::http::StatusCode;
-use roi_adapters::dynamodb::DynamoTable;
-use roi_adapters::redb_table::RedbTable;
 use roi_app::Store;
 use roi_app::http::Router;
 use roi_app::http::events::{EventsState, router};
 use roi_app::pricing::PriceTable;
-use roi_domain::ports::{Clock, FixedClock, Table};
-use roi_e2e::{moto, samples};
+use roi_domain::ports::{Clock, FixedClock};
+use roi_e2e::samples;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -72,9 +70,8 @@ fn statuses(body: &Value) -> Vec<String> {
 }
 
 /// Every event file, in the order a client's integration would meet them.
-async fn every_event_does_what_its_name_says(table: Arc<dyn Table>) {
+async fn every_event_does_what_its_name_says(store: Store, _scratch: &std::path::Path) {
     // GIVEN the sample client with the development API key
-    let store = Store::new(table, clock());
     samples::sample_project(&store).await;
     samples::register_dev_api_key(&store).await;
     let app = router(Arc::new(EventsState {
@@ -154,21 +151,4 @@ async fn every_event_does_what_its_name_says(table: Arc<dyn Table>) {
     assert_eq!(stored().await.len(), 5 + 3 + 1 + 2);
 }
 
-#[tokio::test]
-async fn events_on_the_embedded_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let table = RedbTable::open(&dir.path().join("roi.redb"), clock()).unwrap();
-    every_event_does_what_its_name_says(Arc::new(table)).await;
-}
-
-#[tokio::test]
-async fn events_on_dynamodb() {
-    let config = moto::sdk_config().await;
-    let table = DynamoTable::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        moto::unique("events"),
-        clock(),
-    );
-    table.create_if_missing().await.unwrap();
-    every_event_does_what_its_name_says(Arc::new(table)).await;
-}
+roi_e2e::on_both_stores!(every_event_does_what_its_name_says, clock());

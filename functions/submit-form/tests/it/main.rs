@@ -7,16 +7,13 @@ use std::sync::Arc;
 
 use http_body_util::BodyExt;
 use lambda_http::http::StatusCode;
-use roi_adapters::dynamodb::DynamoTable;
-use roi_adapters::redb_table::RedbTable;
 use roi_app::Store;
 use roi_app::form_link::FormSigner;
-use roi_app::forms::RecomputeNow;
 use roi_app::http::Router;
 use roi_app::http::forms::{FormsState, router};
-use roi_domain::ports::{Clock, FixedClock, Table};
+use roi_domain::ports::{Clock, FixedClock};
 use roi_domain::{Metric, SnapshotKind};
-use roi_e2e::{moto, samples};
+use roi_e2e::samples;
 use tower::ServiceExt;
 
 const EVENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/submit-form");
@@ -45,14 +42,12 @@ async fn handle(app: &Router, file: &str) -> (StatusCode, String, Option<String>
 }
 
 /// Every event file, in the order a person would meet them.
-async fn every_event_does_what_its_name_says(table: Arc<dyn Table>) {
+async fn every_event_does_what_its_name_says(store: Store, _scratch: &std::path::Path) {
     // GIVEN the sample project with its baseline and three measurements
-    let store = Store::new(table, clock());
     let project = samples::sample_project(&store).await;
     let state = FormsState {
         store: store.clone(),
         signer: FormSigner::new(DEV_SECRET).unwrap(),
-        on_change: Arc::new(RecomputeNow(store.clone())),
     };
     let app = router(Arc::new(state));
     let ongoing = || async {
@@ -139,21 +134,4 @@ async fn every_event_does_what_its_name_says(table: Arc<dyn Table>) {
     );
 }
 
-#[tokio::test]
-async fn events_on_the_embedded_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let table = RedbTable::open(&dir.path().join("roi.redb"), clock()).unwrap();
-    every_event_does_what_its_name_says(Arc::new(table)).await;
-}
-
-#[tokio::test]
-async fn events_on_dynamodb() {
-    let config = moto::sdk_config().await;
-    let table = DynamoTable::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        moto::unique("forms"),
-        clock(),
-    );
-    table.create_if_missing().await.unwrap();
-    every_event_does_what_its_name_says(Arc::new(table)).await;
-}
+roi_e2e::on_both_stores!(every_event_does_what_its_name_says, clock());

@@ -23,7 +23,7 @@ use super::form_page::{form_page, plain};
 use super::page::{Dialect, dialect, html, internal, page_headers, refuse};
 use super::problem::{field_errors, problem, problem_with};
 use crate::form_link::{FormClaims, FormSigner, LinkError};
-use crate::forms::{self, FormInput, ProjectChanged, SubmissionKey, SubmitError};
+use crate::forms::{self, FormInput, SubmissionKey, SubmitError};
 use crate::store::{Store, Written};
 
 /// The largest request body accepted: 64 KiB.
@@ -35,8 +35,6 @@ pub struct FormsState {
     pub store: Store,
     /// Form-link signer.
     pub signer: FormSigner,
-    /// Told when a submission changes a project.
-    pub on_change: Arc<dyn ProjectChanged>,
 }
 
 /// The router of the form routes.
@@ -216,7 +214,6 @@ async fn post_form(
         &input,
         &envelope.key,
         &envelope.fingerprint,
-        state.on_change.as_ref(),
     )
     .await;
     match submitted {

@@ -6,7 +6,6 @@
 //! | `daily` | after midnight (EventBridge Scheduler) | rolls up each client's yesterday and every earlier day changed since its roll-up (late events, imports), computes every project's ROI periods and insights as of yesterday, checks alerts, sends reminders |
 //! | `alert_check` | every 5 minutes | checks alerts |
 //! | `backfill` | by hand | rolls up `from..=to`, then ROI as of `to` |
-//! | `project_changed` | a form submission | recomputes that project's ROI as of today |
 //!
 //! A scheduled job for every client is split into **units**, one per client (the job with
 //! its `client` set). Each unit runs on its own: a failing client, project or day is
@@ -30,8 +29,8 @@ mod steps;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use roi_domain::ClientId;
 use roi_domain::ports::{QueueError, WorkQueue};
-use roi_domain::{ClientId, ProjectId};
 use serde::{Deserialize, Serialize};
 
 pub use self::sqs::{Answer, handle_invocation, handle_payload, handle_units};
@@ -40,8 +39,8 @@ use crate::form_link::FormSigner;
 use crate::rollup::MAX_SPAN_DAYS;
 use crate::store::{Store, StoreError};
 
-/// One job, as EventBridge Scheduler sends it (`{"job": "daily"}`), or as the project-changed
-/// event carries it.
+/// One job, as EventBridge Scheduler sends it (`{"job": "daily"}`) or a unit carries it.
+/// (A form submission recomputes its project at once, in `crate::forms`.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "job", rename_all = "snake_case")]
 pub enum Job {
@@ -71,17 +70,12 @@ pub enum Job {
         #[serde(default)]
         client: Option<ClientId>,
     },
-    /// A project's measurements changed.
-    ProjectChanged {
-        /// The project.
-        project_id: ProjectId,
-    },
 }
 
 /// Why an invocation is not a job.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
-    /// The payload is neither a job nor a project-changed event.
+    /// The payload is not a job.
     #[error("not a job: {0}")]
     NotAJob(String),
     /// The named client or project does not exist.
@@ -99,23 +93,11 @@ pub enum JobError {
 }
 
 impl Job {
-    /// Reads an invocation payload: a job object, or an EventBridge event with
-    /// `detail-type: "project.changed"` and `detail.project_id`.
+    /// Reads an invocation payload: a job object.
     ///
     /// # Errors
     /// [`JobError::NotAJob`] naming what is wrong.
     pub fn from_payload(payload: serde_json::Value) -> Result<Self, JobError> {
-        if payload.get("detail-type").and_then(|v| v.as_str()) == Some("project.changed") {
-            let project_id = payload
-                .pointer("/detail/project_id")
-                .and_then(|v| v.as_str())
-                .ok_or_else(|| {
-                    JobError::NotAJob("project.changed without detail.project_id".into())
-                })?
-                .parse()
-                .map_err(|e: roi_domain::FieldError| JobError::NotAJob(e.reason))?;
-            return Ok(Self::ProjectChanged { project_id });
-        }
         let job: Self =
             serde_json::from_value(payload).map_err(|e| JobError::NotAJob(e.to_string()))?;
         job.check()?;
@@ -131,7 +113,7 @@ impl Job {
         let dates = match self {
             Job::Daily { date, .. } => date.iter().copied().collect(),
             Job::Backfill { from, to, .. } => vec![*from, *to],
-            Job::AlertCheck { .. } | Job::ProjectChanged { .. } => Vec::new(),
+            Job::AlertCheck { .. } => Vec::new(),
         };
         for date in dates {
             roi_domain::dates::in_window(date).map_err(JobError::BadRange)?;
@@ -146,19 +128,18 @@ impl Job {
         Ok(())
     }
 
-    /// The one client this job is narrowed to, if any (a project-changed job names a project).
+    /// The one client this job is narrowed to, if any.
     pub fn client(&self) -> Option<&ClientId> {
         match self {
             Job::Daily { client, .. }
             | Job::AlertCheck { client }
             | Job::Backfill { client, .. } => client.as_ref(),
-            Job::ProjectChanged { .. } => None,
         }
     }
 
     /// Whether the job covers every client, and so splits into one unit per client.
     pub fn fans_out(&self) -> bool {
-        !matches!(self, Job::ProjectChanged { .. }) && self.client().is_none()
+        self.client().is_none()
     }
 
     /// This job's unit for `id`: the same job narrowed to that client.
@@ -168,7 +149,6 @@ impl Job {
             Job::Daily { client, .. }
             | Job::AlertCheck { client }
             | Job::Backfill { client, .. } => *client = Some(id),
-            Job::ProjectChanged { .. } => {}
         }
         unit
     }
@@ -235,11 +215,6 @@ pub async fn run(services: &Services, job: &Job) -> Result<JobReport, JobError> 
     job.check()?;
     let store = &services.store;
     let mut report = JobReport::default();
-    if let Job::ProjectChanged { project_id } = job {
-        steps::project_changed(services, project_id, &mut report).await?;
-        tracing::info!(job = ?job, report = ?report, "job done");
-        return Ok(report);
-    }
     let clients = match job.client() {
         None => store.clients().await?,
         Some(id) => vec![

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use roi_domain::{Client, ClientId, ProjectId};
 
-use super::{Job, JobError, JobReport, Services};
+use super::{Job, JobReport, Services};
 use crate::alerts;
 use crate::compute::{ComputeError, compute_periods};
 use crate::reminders::{ReminderServices, send_reminders};
@@ -36,30 +36,7 @@ pub(super) async fn run_unit(services: &Services, job: &Job, c: &Client, report:
             step(report, &c.id, "roll-up", rolled.map(|_| ()));
             compute_client(services, c, *to, report).await;
         }
-        Job::ProjectChanged { .. } => {}
     }
-}
-
-/// A project's measurements changed: its ROI periods as of its client's today.
-pub(super) async fn project_changed(
-    services: &Services,
-    project_id: &ProjectId,
-    report: &mut JobReport,
-) -> Result<(), JobError> {
-    let store = &services.store;
-    let project = store
-        .project(project_id)
-        .await?
-        .ok_or_else(|| JobError::Unknown(format!("project '{project_id}' does not exist")))?;
-    let client = store.client(&project.client_id).await?.ok_or_else(|| {
-        JobError::Unknown(format!("client '{}' does not exist", project.client_id))
-    })?;
-    report.clients = 1;
-    let today = store.client_today(Some(&client));
-    let daily =
-        crate::compute::stored_rollups(store, &client.id, project.go_live_date, today).await?;
-    compute_project(services, &client, &project.id, today, &daily, report).await;
-    Ok(())
 }
 
 fn step<E: std::fmt::Display>(

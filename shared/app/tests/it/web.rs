@@ -6,7 +6,6 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use roi_app::form_link::{FormClaims, FormSigner};
-use roi_app::forms::RecomputeNow;
 use roi_app::http::forms::{FormsState, router};
 use roi_domain::{SnapshotKind, SnapshotStatus};
 use tower::ServiceExt;
@@ -28,7 +27,6 @@ async fn web() -> Web {
     let state = Arc::new(FormsState {
         store: w.store.clone(),
         signer: signer.clone(),
-        on_change: Arc::new(RecomputeNow(w.store.clone())),
     });
     Web {
         app: router(state),
