@@ -315,30 +315,7 @@ pub async fn submit(
     let snapshot = draft.validate(ctx, now).map_err(SubmitError::Invalid)?;
 
     let idempotency_key = key.stored();
-    let payload = payload_sha256(input);
-    let previous_use = store.idempotency(&project.id, &idempotency_key).await?;
-    if let Some(record) = &previous_use
-        && (record.measured_on != snapshot.measured_on() || record.kind != snapshot.kind())
-    {
-        return Err(SubmitError::Conflict(format!(
-            "this submission key already recorded the {} measurement of {}; a correction keeps that date",
-            record.kind, record.measured_on
-        )));
-    }
-    if let (SubmissionKey::Header(_), Some(record)) = (key, &previous_use)
-        && record
-            .payload_sha256
-            .as_ref()
-            .is_some_and(|p| *p != payload)
-    {
-        return Err(SubmitError::KeyReused);
-    }
-    let record = IdempotencyRecord {
-        snapshot_id: snapshot.id().to_string(),
-        kind: snapshot.kind(),
-        measured_on: snapshot.measured_on(),
-        payload_sha256: Some(payload),
-    };
+    let record = key_record(store, &project.id, key, &snapshot, input).await?;
     let audit = |written: Written| {
         let action = match written {
             Written::Corrected => format!("{}_corrected", snapshot.kind()),
@@ -379,6 +356,42 @@ pub async fn submit(
     Ok(Submitted {
         snapshot: stored,
         written,
+    })
+}
+
+/// The record of this submission under its key, after checking what the key recorded
+/// before: the same measurement (a correction keeps its date), and for an
+/// `Idempotency-Key` header the same fields.
+async fn key_record(
+    store: &Store,
+    project: &roi_domain::ProjectId,
+    key: &SubmissionKey,
+    snapshot: &MetricSnapshot,
+    input: &FormInput,
+) -> Result<IdempotencyRecord, SubmitError> {
+    let payload = payload_sha256(input);
+    let previous_use = store.idempotency(project, &key.stored()).await?;
+    if let Some(record) = &previous_use
+        && (record.measured_on != snapshot.measured_on() || record.kind != snapshot.kind())
+    {
+        return Err(SubmitError::Conflict(format!(
+            "this submission key already recorded the {} measurement of {}; a correction keeps that date",
+            record.kind, record.measured_on
+        )));
+    }
+    if let (SubmissionKey::Header(_), Some(record)) = (key, &previous_use)
+        && record
+            .payload_sha256
+            .as_ref()
+            .is_some_and(|p| *p != payload)
+    {
+        return Err(SubmitError::KeyReused);
+    }
+    Ok(IdempotencyRecord {
+        snapshot_id: snapshot.id().to_string(),
+        kind: snapshot.kind(),
+        measured_on: snapshot.measured_on(),
+        payload_sha256: Some(payload),
     })
 }
 

@@ -206,96 +206,106 @@ pub fn events_of(
     format: ReportFormat,
     project: Option<&ProjectId>,
 ) -> Result<Vec<Result<Event, Rejection>>, UsageImportError> {
-    let mut events = Vec::new();
     match format {
-        ReportFormat::Anthropic => {
-            for bucket in pages::<AnthropicBucket>(text, "an Anthropic")? {
-                for r in bucket.results {
-                    let cache = r.cache_creation.unwrap_or_default();
-                    let id = bucket_id(
-                        bucket.starting_at,
-                        &[
-                            r.model.as_deref(),
-                            r.workspace_id.as_deref(),
-                            r.api_key_id.as_deref(),
-                            r.service_tier.as_deref(),
-                            r.context_window.as_deref(),
-                        ],
-                    );
-                    let usage = AiUsage {
-                        input_tokens: r.uncached_input_tokens,
-                        output_tokens: r.output_tokens,
-                        cache_read_tokens: r.cache_read_input_tokens,
-                        cache_write_tokens: cache.ephemeral_5m_input_tokens,
-                        cache_write_1h_tokens: cache.ephemeral_1h_input_tokens,
-                        ..blank_usage(r.model, project)
-                    };
-                    if total_tokens(&usage) == 0 {
-                        continue;
-                    }
-                    let subject = r.workspace_id.map(|w| format!("workspace:{w}"));
-                    events.push(Ok(usage_event(
-                        format,
-                        id,
-                        bucket.starting_at,
-                        subject,
-                        usage,
-                    )));
-                }
+        ReportFormat::Anthropic => anthropic_events(text, project),
+        ReportFormat::OpenAi => openai_events(text, project),
+    }
+}
+
+/// The events of an Anthropic messages usage report: one per bucket and row with tokens.
+fn anthropic_events(
+    text: &str,
+    project: Option<&ProjectId>,
+) -> Result<Vec<Result<Event, Rejection>>, UsageImportError> {
+    let format = ReportFormat::Anthropic;
+    let mut events = Vec::new();
+    for bucket in pages::<AnthropicBucket>(text, "an Anthropic")? {
+        for r in bucket.results {
+            let cache = r.cache_creation.unwrap_or_default();
+            let id = bucket_id(
+                bucket.starting_at,
+                &[
+                    r.model.as_deref(),
+                    r.workspace_id.as_deref(),
+                    r.api_key_id.as_deref(),
+                    r.service_tier.as_deref(),
+                    r.context_window.as_deref(),
+                ],
+            );
+            let usage = AiUsage {
+                input_tokens: r.uncached_input_tokens,
+                output_tokens: r.output_tokens,
+                cache_read_tokens: r.cache_read_input_tokens,
+                cache_write_tokens: cache.ephemeral_5m_input_tokens,
+                cache_write_1h_tokens: cache.ephemeral_1h_input_tokens,
+                ..blank_usage(r.model, project)
+            };
+            if total_tokens(&usage) == 0 {
+                continue;
             }
+            let subject = r.workspace_id.map(|w| format!("workspace:{w}"));
+            let event = usage_event(format, id, bucket.starting_at, subject, usage);
+            events.push(Ok(event));
         }
-        ReportFormat::OpenAi => {
-            for bucket in pages::<OpenAiBucket>(text, "an OpenAI")? {
-                let Some(start) = Utc.timestamp_opt(bucket.start_time, 0).single() else {
-                    return Err(UsageImportError::Malformed {
-                        format: "an OpenAI",
-                        reason: format!("start_time {} is not a time", bucket.start_time),
-                    });
+    }
+    Ok(events)
+}
+
+/// The events of an OpenAI completions usage report: one per bucket and row with tokens;
+/// a row with more cached than input tokens is rejected.
+fn openai_events(
+    text: &str,
+    project: Option<&ProjectId>,
+) -> Result<Vec<Result<Event, Rejection>>, UsageImportError> {
+    let format = ReportFormat::OpenAi;
+    let mut events = Vec::new();
+    for bucket in pages::<OpenAiBucket>(text, "an OpenAI")? {
+        let Some(start) = Utc.timestamp_opt(bucket.start_time, 0).single() else {
+            return Err(UsageImportError::Malformed {
+                format: "an OpenAI",
+                reason: format!("start_time {} is not a time", bucket.start_time),
+            });
+        };
+        for r in bucket.results {
+            let batch = r.batch.map(|b| if b { "batch" } else { "standard" });
+            let id = bucket_id(
+                start,
+                &[
+                    r.model.as_deref(),
+                    r.project_id.as_deref(),
+                    r.user_id.as_deref(),
+                    r.api_key_id.as_deref(),
+                    batch,
+                ],
+            );
+            if r.input_cached_tokens > r.input_tokens {
+                let named = Named {
+                    id: Some(id),
+                    source: Some(format.source().to_owned()),
                 };
-                for r in bucket.results {
-                    let batch = r.batch.map(|b| if b { "batch" } else { "standard" });
-                    let id = bucket_id(
-                        start,
-                        &[
-                            r.model.as_deref(),
-                            r.project_id.as_deref(),
-                            r.user_id.as_deref(),
-                            r.api_key_id.as_deref(),
-                            batch,
-                        ],
-                    );
-                    let named = Named {
-                        id: Some(id.clone()),
-                        source: Some(format.source().to_owned()),
-                    };
-                    if r.input_cached_tokens > r.input_tokens {
-                        events.push(Err(Rejection {
-                            named,
-                            error: FieldError::new(
-                                "input_cached_tokens",
-                                format!(
-                                    "{} exceeds input_tokens {}",
-                                    r.input_cached_tokens, r.input_tokens
-                                ),
-                            ),
-                        }));
-                        continue;
-                    }
-                    let usage = AiUsage {
-                        input_tokens: r.input_tokens - r.input_cached_tokens,
-                        output_tokens: r.output_tokens,
-                        cache_read_tokens: r.input_cached_tokens,
-                        requests: (r.num_model_requests > 0).then_some(r.num_model_requests),
-                        user: r.user_id,
-                        ..blank_usage(r.model, project)
-                    };
-                    if total_tokens(&usage) == 0 {
-                        continue;
-                    }
-                    let subject = r.project_id.map(|p| format!("project:{p}"));
-                    events.push(Ok(usage_event(format, id, start, subject, usage)));
-                }
+                let reason = format!(
+                    "{} exceeds input_tokens {}",
+                    r.input_cached_tokens, r.input_tokens
+                );
+                events.push(Err(Rejection {
+                    named,
+                    error: FieldError::new("input_cached_tokens", reason),
+                }));
+                continue;
             }
+            let usage = AiUsage {
+                input_tokens: r.input_tokens - r.input_cached_tokens,
+                output_tokens: r.output_tokens,
+                cache_read_tokens: r.input_cached_tokens,
+                requests: (r.num_model_requests > 0).then_some(r.num_model_requests),
+                user: r.user_id,
+                ..blank_usage(r.model, project)
+            };
+            if total_tokens(&usage) == 0 {
+                continue;
+            }
+            let subject = r.project_id.map(|p| format!("project:{p}"));
+            events.push(Ok(usage_event(format, id, start, subject, usage)));
         }
     }
     Ok(events)

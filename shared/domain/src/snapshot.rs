@@ -178,36 +178,7 @@ impl SnapshotDraft {
                 ));
             }
         }
-        let components: Vec<Decimal> = Metric::COST_COMPONENTS
-            .iter()
-            .filter_map(|m| self.values.get(m).copied())
-            .collect();
-        match self.values.get(&Metric::TotalMonthlyCost) {
-            Some(total) if components.len() == Metric::COST_COMPONENTS.len() => {
-                // Values beyond their range are reported above; their sum may not exist.
-                let sum = components
-                    .iter()
-                    .try_fold(Decimal::ZERO, |a, b| a.checked_add(*b));
-                if let Some(sum) = sum
-                    && (sum - *total).abs() > Decimal::new(1, 2)
-                {
-                    errors.push(FieldError::new(
-                        Metric::TotalMonthlyCost.name(),
-                        format!(
-                            "is {total} but labor, software, overhead and error cost add up to {sum}; \
-                             correct one of them or leave the total empty"
-                        ),
-                    ));
-                }
-            }
-            Some(_) => {}
-            None if components.is_empty() => errors.push(FieldError::new(
-                Metric::TotalMonthlyCost.name(),
-                "is required: give it, or at least one of monthly_labor_cost, \
-                 monthly_software_cost, monthly_overhead_cost, monthly_error_cost",
-            )),
-            None => {}
-        }
+        errors.extend(self.total_cost_error());
         for metric in &REQUIRED_METRICS[1..] {
             if !self.values.contains_key(metric) {
                 errors.push(FieldError::new(metric.name(), "is required"));
@@ -258,6 +229,38 @@ impl SnapshotDraft {
             recorded_at,
             approved_at: None,
         })
+    }
+
+    /// The total monthly cost's error, if any: given with all four components, it must be
+    /// their sum (to the cent); absent, at least one component must be given.
+    fn total_cost_error(&self) -> Option<FieldError> {
+        let components: Vec<Decimal> = Metric::COST_COMPONENTS
+            .iter()
+            .filter_map(|m| self.values.get(m).copied())
+            .collect();
+        match self.values.get(&Metric::TotalMonthlyCost) {
+            Some(total) if components.len() == Metric::COST_COMPONENTS.len() => {
+                // Values beyond their range are reported apart; their sum may not exist.
+                let sum = components
+                    .iter()
+                    .try_fold(Decimal::ZERO, |a, b| a.checked_add(*b))?;
+                ((sum - *total).abs() > Decimal::new(1, 2)).then(|| {
+                    FieldError::new(
+                        Metric::TotalMonthlyCost.name(),
+                        format!(
+                            "is {total} but labor, software, overhead and error cost add up to {sum}; \
+                             correct one of them or leave the total empty"
+                        ),
+                    )
+                })
+            }
+            None if components.is_empty() => Some(FieldError::new(
+                Metric::TotalMonthlyCost.name(),
+                "is required: give it, or at least one of monthly_labor_cost, \
+                 monthly_software_cost, monthly_overhead_cost, monthly_error_cost",
+            )),
+            _ => None,
+        }
     }
 }
 

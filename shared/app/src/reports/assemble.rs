@@ -34,20 +34,7 @@ pub async fn assemble(
     kind: ReportKind,
     period: &ReportPeriod,
 ) -> Result<ReportData, ReportError> {
-    let p = store
-        .project(project)
-        .await?
-        .ok_or_else(|| ReportError::UnknownProject(project.clone()))?;
-    let client = store
-        .client(&p.client_id)
-        .await?
-        .ok_or_else(|| ReportError::UnknownProject(project.clone()))?;
-    if period.to < p.go_live_date {
-        return Err(ReportError::NotReportable(format!(
-            "{} ends on {}, before go-live on {}",
-            period.label, period.to, p.go_live_date
-        )));
-    }
+    let (p, client) = reportable(store, project, period).await?;
     let settings = store.settings(&p.client_id).await?;
     let only_project = store.projects_of(&p.client_id).await?.len() == 1;
     let snapshots = store.snapshots(project).await?;
@@ -64,16 +51,7 @@ pub async fn assemble(
         only_project,
         hourly_rate_usd: settings.hourly_rate_usd,
     };
-    let (roi, roi_missing_reason) = match context.since_go_live(period.to) {
-        Ok(r) => (Some(r), None),
-        Err(
-            e @ (ComputeError::NoApprovedBaseline(_)
-            | ComputeError::NoMeasurement { .. }
-            | ComputeError::Roi(_)),
-        ) => (None, Some(e.to_string())),
-        Err(ComputeError::Store(e)) => return Err(e.into()),
-        Err(e) => return Err(ReportError::NotReportable(e.to_string())),
-    };
+    let (roi, roi_missing_reason) = since_go_live(&context, period.to)?;
     let previous_roi = previous_period
         .as_ref()
         .filter(|pp| pp.to >= p.go_live_date)
@@ -138,6 +116,47 @@ pub async fn assemble(
         current.is_some_and(|c| c.status() == SnapshotStatus::NeedsReview),
     );
     Ok(data)
+}
+
+/// The project and its client, when `period` does not end before go-live.
+async fn reportable(
+    store: &Store,
+    project: &ProjectId,
+    period: &ReportPeriod,
+) -> Result<(Project, roi_domain::Client), ReportError> {
+    let p = store
+        .project(project)
+        .await?
+        .ok_or_else(|| ReportError::UnknownProject(project.clone()))?;
+    let client = store
+        .client(&p.client_id)
+        .await?
+        .ok_or_else(|| ReportError::UnknownProject(project.clone()))?;
+    if period.to < p.go_live_date {
+        return Err(ReportError::NotReportable(format!(
+            "{} ends on {}, before go-live on {}",
+            period.label, period.to, p.go_live_date
+        )));
+    }
+    Ok((p, client))
+}
+
+/// ROI since go-live as of `to`, or why there is none (no approved baseline, no
+/// measurement, figures out of range) for the report to say.
+fn since_go_live(
+    context: &RoiContext<'_>,
+    to: NaiveDate,
+) -> Result<(Option<RoiCalculation>, Option<String>), ReportError> {
+    match context.since_go_live(to) {
+        Ok(r) => Ok((Some(r), None)),
+        Err(
+            e @ (ComputeError::NoApprovedBaseline(_)
+            | ComputeError::NoMeasurement { .. }
+            | ComputeError::Roi(_)),
+        ) => Ok((None, Some(e.to_string()))),
+        Err(ComputeError::Store(e)) => Err(e.into()),
+        Err(e) => Err(ReportError::NotReportable(e.to_string())),
+    }
 }
 
 /// Reads the client's daily roll-ups of `from..=to` that exist.

@@ -12,7 +12,23 @@ use crate::units::rounded_grouped;
 /// recommendations").
 /// `needs_review`: the latest measurement awaits review.
 pub fn narrate(d: &mut ReportData, needs_review: bool) {
-    let pct = |v: Decimal| format!("{}", v.abs().round_dp(1).normalize());
+    metric_lines(d);
+    roi_lines(d);
+    if needs_review {
+        d.attention
+            .push("The latest measurement awaits review; its figures may change".into());
+    }
+    usage_lines(d);
+}
+
+/// A change as printed in a sentence: its size, one decimal, no sign.
+fn pct(v: Decimal) -> String {
+    format!("{}", v.abs().round_dp(1).normalize())
+}
+
+/// Each metric's change (wins, at most five, and what needs attention), then the metrics
+/// moving the wrong way across the measurements.
+fn metric_lines(d: &mut ReportData) {
     for m in &d.metrics {
         let (Some(c), Some(better)) = (m.change_percentage, m.improved) else {
             continue;
@@ -42,40 +58,43 @@ pub fn narrate(d: &mut ReportData, needs_review: bool) {
             ));
         }
     }
-    if let Some(r) = &d.roi {
-        if let Some(months) = r.payback_period_months {
-            let paid_back = Decimal::from(r.period_months) >= months;
-            d.wins.insert(
-                0,
-                if paid_back {
-                    format!(
-                        "The investment has paid back (payback {} months)",
-                        rounded_grouped(months, 1)
-                    )
-                } else {
-                    format!(
-                        "Payback expected after {} months",
-                        rounded_grouped(months, 1)
-                    )
-                },
-            );
-        } else {
-            d.attention.push(
-                "The solution does not pay back at current figures: the monthly benefit does not exceed its running cost"
-                    .into(),
-            );
-        }
-        if r.roi_percentage >= Decimal::ONE_HUNDRED {
-            d.next_steps.push(
-                "ROI above 100 %: a candidate for expansion to further teams and for a case study"
-                    .into(),
-            );
-        }
+}
+
+/// Payback first among the wins (or why there is none), and expansion above 100 % ROI.
+fn roi_lines(d: &mut ReportData) {
+    let Some(r) = &d.roi else {
+        return;
+    };
+    match r.payback_period_months {
+        Some(months) if Decimal::from(r.period_months) >= months => d.wins.insert(
+            0,
+            format!(
+                "The investment has paid back (payback {} months)",
+                rounded_grouped(months, 1)
+            ),
+        ),
+        Some(months) => d.wins.insert(
+            0,
+            format!(
+                "Payback expected after {} months",
+                rounded_grouped(months, 1)
+            ),
+        ),
+        None => d.attention.push(
+            "The solution does not pay back at current figures: the monthly benefit does not exceed its running cost"
+                .into(),
+        ),
     }
-    if needs_review {
-        d.attention
-            .push("The latest measurement awaits review; its figures may change".into());
+    if r.roi_percentage >= Decimal::ONE_HUNDRED {
+        d.next_steps.push(
+            "ROI above 100 %: a candidate for expansion to further teams and for a case study"
+                .into(),
+        );
     }
+}
+
+/// AI cost rising over 25 %, incomplete measurements, and the next steps.
+fn usage_lines(d: &mut ReportData) {
     if let Some(u) = &d.usage
         && let Some(prev) = u.previous_cost_usd
         && !prev.is_zero()
