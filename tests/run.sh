@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test command (README.md): installs what the tests need (moto, schemathesis, Chromium
-# and its driver), starts the AWS emulator on loopback, and runs every test of the workspace. Extra arguments go to `cargo test`.
+# The test command (README.md): installs what the tests need (moto, schemathesis,
+# numpy-financial, Chromium and its driver), starts the AWS emulator on loopback, and runs every test of the workspace. Extra arguments go to `cargo test`.
 #
 #   bash tests/run.sh                 # everything
 #   bash tests/run.sh -p roi-domain   # one crate
@@ -19,6 +19,13 @@ SCHEMATHESIS_VERSION=4.32.5
 if ! python3 -c "import sys, schemathesis.cli; from importlib.metadata import version; sys.exit(version('schemathesis') != '$SCHEMATHESIS_VERSION')" 2>/dev/null; then
   echo "installing schemathesis==$SCHEMATHESIS_VERSION" >&2
   python3 -m pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
+# numpy-financial is the oracle of the NPV and IRR of realised value (tests/it/finance.rs).
+NUMPY_FINANCIAL_VERSION=1.0.0
+if ! python3 -c "import sys, numpy_financial; from importlib.metadata import version; sys.exit(version('numpy-financial') != '$NUMPY_FINANCIAL_VERSION')" 2>/dev/null; then
+  echo "installing numpy-financial==$NUMPY_FINANCIAL_VERSION" >&2
+  python3 -m pip install --quiet --disable-pip-version-check "numpy-financial==$NUMPY_FINANCIAL_VERSION"
 fi
 
 # The template tools, each in its own virtual environment under target/iac/ (their pins

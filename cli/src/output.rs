@@ -7,6 +7,8 @@ use roi_app::compute::ComputeRequest;
 use roi_app::store::Written;
 use roi_app::{Store, compute, measurements, setup};
 use roi_domain::client::{ClientDraft, ProjectDraft};
+use roi_domain::roi::Basis;
+use roi_domain::roi::realised::InForce;
 use roi_domain::snapshot::ApproveError;
 use roi_domain::units::usd_cents;
 use roi_domain::{Client, Project, RoiCalculation, SnapshotStatus};
@@ -17,6 +19,9 @@ const SAMPLE_TRACKING: &[u8] = include_bytes!("../samples/acme-logistics/monthly
 
 /// Prints one line per imported snapshot.
 pub fn print_imported(imported: &measurements::Imported) {
+    for w in &imported.warnings {
+        eprintln!("warning: {w}");
+    }
     for (s, written) in &imported.snapshots {
         let what = match written {
             Written::Created => "stored",
@@ -69,7 +74,36 @@ pub fn roi_table(roi: &RoiCalculation) -> String {
             ""
         }
     );
-    let rows: Vec<(&str, String)> = vec![
+    for (name, value) in figures(roi) {
+        let _ = writeln!(out, "  {name:<36} {value}");
+    }
+    for m in roi
+        .months
+        .iter()
+        .filter(|m| m.in_force != InForce::Measured)
+    {
+        let _ = writeln!(
+            out,
+            "  note: {} is valued with the measurement of {} ({})",
+            m.month.format("%Y-%m"),
+            m.measured_on,
+            match m.in_force {
+                InForce::BackFilled => "the first one, taken after it",
+                _ => "no newer one yet",
+            }
+        );
+    }
+    out
+}
+
+/// The figures of [`roi_table`], by their seed field names.
+fn figures(roi: &RoiCalculation) -> Vec<(&'static str, String)> {
+    let basis = match roi.basis {
+        Basis::Realised => "realised: each month valued with the measurement in force for it",
+        Basis::RunRate => "run rate: the latest measurement's month × N (a projection)",
+    };
+    let mut rows: Vec<(&'static str, String)> = vec![
+        ("basis", basis.into()),
         ("roi_percentage", pct(Some(roi.roi_percentage))),
         (
             "payback_period_months",
@@ -119,11 +153,19 @@ pub fn roi_table(roi: &RoiCalculation) -> String {
             ),
         ),
     ];
-    for (name, value) in rows {
-        let _ = writeln!(out, "  {name:<36} {value}");
+    if roi.basis == Basis::Realised {
+        rows.push((
+            "payback_reached_in",
+            roi.payback_reached_in
+                .map_or("not yet".into(), |m| m.format("%Y-%m").to_string()),
+        ));
+        rows.push(("irr_annual_percentage", pct(roi.irr_annual_percentage)));
     }
-    out
+    rows
 }
+
+/// The sample client's account manager at the consultancy, who gets its alerts.
+pub const DEMO_ACCOUNT_MANAGER: &str = "account-manager@consultancy.example";
 
 /// The sample client and project of `roi demo`, with the baseline and three monthly
 /// measurements of `cli/samples/acme-logistics/` imported and the baseline approved; prints
@@ -146,6 +188,12 @@ pub async fn demo_setup(store: &Store) -> Result<(Client, Project)> {
     )
     .await?;
     println!("client   {} ({})", client.company_name, client.id);
+    // Alerts are internal by default: they go to the consultancy's account manager.
+    let mut settings = store.settings(&client.id).await?;
+    if settings.account_manager_email.is_none() {
+        settings.account_manager_email = Some(DEMO_ACCOUNT_MANAGER.into());
+        store.put_settings(&client.id, &settings).await?;
+    }
     let (project, _) = setup::add_project(
         store,
         ProjectDraft {

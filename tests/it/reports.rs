@@ -144,10 +144,20 @@ async fn every_kind_renders_from_the_sample_client_and_reads_right() {
         assert!(text.contains(&roi_text), "{kind}: ROI {roi_text}\n{text}");
         assert!(text.contains(&payback), "{kind}: payback {payback}\n{text}");
         assert!(text.contains(&data.period.label), "{kind}: period");
+        // the monthly, quarterly and annual reports end with the method page
         let expected_pages = match kind {
             ReportKind::Executive | ReportKind::Weekly => 1,
-            _ => 2,
+            _ => 3,
         };
+        if matches!(
+            kind,
+            ReportKind::Monthly | ReportKind::Quarterly | ReportKind::Annual
+        ) {
+            assert!(
+                text.contains("How these figures were made"),
+                "{kind}: the method page\n{text}"
+            );
+        }
         assert_eq!(pages(&pdf), expected_pages, "{kind}: page count\n{text}");
     }
 }
@@ -658,4 +668,54 @@ async fn every_scheduler_payload_runs_the_reports_due() {
     .await
     .unwrap_err();
     assert!(e.to_string().contains("not a report job"), "{e}");
+}
+
+#[tokio::test]
+async fn the_pdf_carries_its_data_as_a_json_attachment_with_the_records_digest() {
+    // GIVEN the sample's monthly report data
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let (store, project) = sample(redb(&dir, &clock), clock).await;
+    let kind = ReportKind::Monthly;
+    let data = reports::assemble(&store, &project, kind, &period(kind))
+        .await
+        .unwrap();
+    let pdf = roi_reports::pdf(&data, &meta()).unwrap();
+
+    // WHEN poppler's pdfdetach saves the PDF's attachments
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("r.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    let listed = std::process::Command::new("pdfdetach")
+        .args(["-list", path.to_str().unwrap()])
+        .output()
+        .expect("pdfdetach (poppler-utils; tests/run.sh installs it)");
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("report-data.json"),
+        "{}",
+        String::from_utf8_lossy(&listed.stdout)
+    );
+    let saved = std::process::Command::new("pdfdetach")
+        .args([
+            "-saveall",
+            "-o",
+            out.path().to_str().unwrap(),
+            path.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(saved.success());
+
+    // THEN the attachment is the report's data, and its SHA-256 is the digest a report
+    // record keeps
+    let file = out.path().join("report-data.json");
+    let sum = std::process::Command::new("sha256sum")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let sha = String::from_utf8(sum.stdout).unwrap();
+    assert_eq!(sha.split_whitespace().next(), Some(data.digest().as_str()));
+    let attached = std::fs::read(&file).unwrap();
+    let back: serde_json::Value = serde_json::from_slice(&attached).unwrap();
+    assert_eq!(back["project_id"], project.to_string());
 }

@@ -30,7 +30,9 @@ pub struct ComputeArgs {
     /// Compute as of this day, YYYY-MM-DD (default: today in the client's time zone).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     as_of: Option<NaiveDate>,
-    /// Months analysed (default: whole months since go-live, at least 1).
+    /// Project N months at the latest measurement's run rate (`basis: run_rate`). Without
+    /// it, ROI is the realised value since go-live: each month valued with the measurement
+    /// in force for it, summed (partial months pro rata).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=600))]
     months: Option<u32>,
     /// Annual discount rate for the NPV, percent (default 10).

@@ -262,7 +262,8 @@ fn the_demo_runs_the_whole_pipeline_and_a_second_run_changes_nothing() {
     let first = ok(roi(dir.path(), &["demo"]));
     let text = stdout(&first);
     for expected in [
-        "roi_percentage                       -53.73%",
+        "roi_percentage                       -54.68%",
+        "ROI of project acme-logistics-support-assistant as of 2025-04-30 over 2.93 months",
         "→ 200, stored",
         "Anthropic usage report: 3 accepted",
         "OpenAI usage report: 2 accepted",

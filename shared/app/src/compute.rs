@@ -49,7 +49,8 @@ pub enum ComputeError {
 pub struct ComputeRequest {
     /// The as-of date (default: today in the client's time zone).
     pub as_of: Option<NaiveDate>,
-    /// Months analysed (default: whole months since go-live, at least 1).
+    /// Months to project at the latest measurement's run rate; default: the realised value
+    /// of every month since go-live.
     pub months: Option<u32>,
     /// Annual discount rate of the NPV, percent (default 10 %).
     pub annual_discount_rate: Option<Percentage>,
@@ -77,9 +78,10 @@ fn comparison<'a>(
     Ok((baseline, current))
 }
 
-/// Computes and stores the ROI of `project` per `request`, comparing the approved baseline
-/// with the latest ongoing measurement on or before the as-of date. Recomputing the same
-/// as-of date and period replaces the stored calculation.
+/// Computes and stores the ROI of `project` per `request`: by default the realised value
+/// of every month from go-live to the as-of date, each valued with the measurement in force
+/// for it; with `months`, a projection of that many months at the latest measurement's run
+/// rate. Recomputing the same as-of date and period replaces the stored calculation.
 ///
 /// # Errors
 /// [`ComputeError`].
@@ -104,11 +106,28 @@ pub async fn compute_roi(
     let snapshots = store.snapshots(project).await?;
     let (baseline, current) = comparison(&snapshots, project, as_of)?;
     let mut options = RoiOptions::as_of(as_of);
-    options.months = months;
     if let Some(rate) = annual_discount_rate {
         options.annual_discount_rate = rate;
     }
-    let roi = RoiCalculation::compute(&p, baseline, current, &options)?;
+    let roi = match months {
+        // N months asked for: a projection at the latest measurement's run rate
+        // (`basis: run_rate`).
+        Some(n) => {
+            options.months = Some(n);
+            RoiCalculation::compute(&p, baseline, current, &options)?
+        }
+        None => {
+            let ongoing: Vec<&MetricSnapshot> = snapshots.iter().collect();
+            RoiCalculation::compute_realised(
+                &p,
+                baseline,
+                current,
+                &ongoing,
+                p.go_live_date,
+                &options,
+            )?
+        }
+    };
     store.put_roi(&roi).await?;
     metrics::counter!("roi_computed").increment(1);
     Ok(roi)
@@ -130,7 +149,7 @@ pub struct Period {
 /// always; the last 3, 6 and 12 months once that many whole months have passed; since
 /// go-live. Periods of equal length are kept once (the first name wins).
 pub fn periods(go_live: NaiveDate, as_of: NaiveDate) -> Vec<Period> {
-    let since = roi_domain::roi::whole_months_between(go_live, as_of).max(1);
+    let since = roi_domain::roi::months_through(go_live, as_of).max(1);
     let month_start = as_of.with_day(1).unwrap_or(as_of).max(go_live);
     let mut out = vec![Period {
         label: "month to date".into(),
@@ -253,9 +272,9 @@ pub struct RoiContext<'a> {
 }
 
 impl RoiContext<'_> {
-    /// The ROI of `period` as of `as_of`: the approved baseline against the latest ongoing
-    /// measurement on or before `as_of`, with the metered AI cost and value lines of the
-    /// period where the measurement does not report them.
+    /// The realised ROI of `period` as of `as_of`: the approved baseline against the
+    /// measurement in force for each month of the period, with the metered AI cost and
+    /// value lines of the period where a measurement does not report them.
     ///
     /// # Errors
     /// [`ComputeError::NoApprovedBaseline`], [`ComputeError::NoMeasurement`],
@@ -275,10 +294,13 @@ impl RoiContext<'_> {
         options.period_label = Some(period.label.clone());
         options.metered_ai_cost_monthly = m.ai_cost_monthly;
         options.value_lines = m.value_lines;
-        Ok(RoiCalculation::compute(
+        let ongoing: Vec<&MetricSnapshot> = self.snapshots.iter().collect();
+        Ok(RoiCalculation::compute_realised(
             self.project,
             baseline,
             current,
+            &ongoing,
+            period.from,
             &options,
         )?)
     }

@@ -5,6 +5,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::realised::{InForce, MonthValue, calendar_months, realise};
 use super::{MAX_PERIOD_MONTHS, MonthlyLine, RoiError, RoiInputs};
 use crate::client::{Project, ProjectId};
 use crate::metric::Metric;
@@ -91,10 +92,12 @@ pub struct RoiCalculation {
     pub error_reduction_percentage: Option<Decimal>,
     /// Ongoing − baseline `monthly_revenue`, USD/month (0 when either is not reported).
     pub revenue_increase: Decimal,
-    /// (benefits − costs) / costs × 100 over the period, percent.
+    /// (benefits − costs) / costs × 100 over the period, percent: realised (each month
+    /// valued with its own measurement) or at the run rate, as [`RoiCalculation::basis`]
+    /// says.
     pub roi_percentage: Decimal,
-    /// One-time investment / (gross monthly benefit − running cost), months; absent when
-    /// the project does not pay back.
+    /// One-time investment / (gross monthly benefit − running cost) at the latest
+    /// measurement, months (forward-looking); absent when the project does not pay back.
     pub payback_period_months: Option<Decimal>,
     /// Ongoing − baseline `csat_score`, points.
     pub customer_satisfaction_improvement: Option<Decimal>,
@@ -119,6 +122,41 @@ pub struct RoiCalculation {
     pub ai_solution_cost_source: FigureSource,
     /// The monthly figures behind every number above.
     pub inputs: RoiInputs,
+    /// How the period's totals (`roi_percentage`, `benefits_total`, `costs_total`, `npv`)
+    /// were made. Calculations stored before realised value existed read as `run_rate`.
+    #[serde(default)]
+    pub basis: Basis,
+    /// Σ of the months' shares (partial months pro rata), for a realised calculation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub months_analysed: Option<Decimal>,
+    /// The month whose cumulative net value first covered the investment (its first day).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payback_reached_in: Option<NaiveDate>,
+    /// IRR of the monthly cash flows, annualised, percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub irr_annual_percentage: Option<Decimal>,
+    /// The months of a realised calculation, each with its measurement and value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub months: Vec<MonthValue>,
+}
+
+/// How a calculation's period totals were made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// Each month of the period valued with the measurement in force for it, then summed
+    /// (issue 16; module [`super::realised`]).
+    Realised,
+    /// The latest measurement's month × N: a projection (`roi compute --months N`).
+    #[default]
+    RunRate,
+}
+
+/// Whole calendar months in `from..=to`, the as-of date `to` inclusive: a period ending on
+/// a month's last day includes that month (1 Jun → 31 Aug is 3 months).
+pub fn months_through(from: NaiveDate, to: NaiveDate) -> u32 {
+    to.succ_opt()
+        .map_or(0, |after| whole_months_between(from, after))
 }
 
 /// Whole calendar months from `from` to `to` (a month counts once its day-of-month is
@@ -183,7 +221,103 @@ impl RoiCalculation {
             costs_total: round_money(f.costs_total),
             ai_solution_cost_source: ai_cost_source,
             inputs,
+            basis: Basis::RunRate,
+            months_analysed: None,
+            payback_reached_in: None,
+            irr_annual_percentage: None,
+            months: Vec::new(),
         })
+    }
+
+    /// Computes the ROI of `from..=options.as_of` as realised value (module
+    /// [`super::realised`]): each calendar month valued with the ongoing measurement in force
+    /// for it, summed. The forward-looking figures (`cost_savings_*`,
+    /// `payback_period_months`, `gross_monthly_benefit`, `running_cost_monthly`) stay on
+    /// `current`, the latest measurement.
+    ///
+    /// `ongoing` holds the project's ongoing measurements (any order; those after the as-of
+    /// date are ignored); `current` must be among them. `options.months`, when set, only
+    /// names the period (`period_months`, the id); the months valued are the calendar
+    /// months of `from..=as_of`.
+    ///
+    /// # Errors
+    /// As [`RoiCalculation::compute`], and [`RoiError::OutOfRange`] for any measurement in
+    /// force.
+    pub fn compute_realised(
+        project: &Project,
+        baseline: &MetricSnapshot,
+        current: &MetricSnapshot,
+        ongoing: &[&MetricSnapshot],
+        from: NaiveDate,
+        options: &RoiOptions,
+    ) -> Result<Self, RoiError> {
+        let from = from.max(project.go_live_date);
+        let calendar = calendar_months(from, options.as_of);
+        // N names the period (its id and `period_months`): the caller's, or the calendar
+        // months it touches.
+        let mut run_rate = options.clone();
+        run_rate.months = options.months.or(Some(
+            u32::try_from(calendar.len()).unwrap_or(u32::MAX).max(1),
+        ));
+        let mut calc = Self::compute(project, baseline, current, &run_rate)?;
+        let mut measured: Vec<&MetricSnapshot> = ongoing
+            .iter()
+            .copied()
+            .filter(|s| s.kind() == SnapshotKind::Ongoing && s.measured_on() <= options.as_of)
+            .collect();
+        measured.sort_by_key(|s| s.measured_on());
+        let mut months = Vec::with_capacity(calendar.len());
+        for (month, share) in calendar {
+            let end = month
+                .checked_add_months(chrono::Months::new(1))
+                .and_then(|n| n.pred_opt())
+                .unwrap_or(month)
+                .min(options.as_of);
+            let (snapshot, in_force) = match measured.iter().rev().find(|s| s.measured_on() <= end)
+            {
+                Some(s) if s.measured_on() >= month => (*s, InForce::Measured),
+                Some(s) => (*s, InForce::Carried),
+                None => (
+                    measured.first().copied().unwrap_or(current),
+                    InForce::BackFilled,
+                ),
+            };
+            snapshot.check_ranges().map_err(|e| RoiError::OutOfRange {
+                snapshot: snapshot.id().clone(),
+                field: e.field,
+                reason: e.reason,
+            })?;
+            let (inputs, _) = inputs(project, baseline, snapshot, options, 1);
+            let gross = inputs.gross_monthly_benefit()?;
+            let running = inputs.running_cost_monthly()?;
+            months.push(MonthValue {
+                month,
+                share,
+                measurement: snapshot.id().clone(),
+                measured_on: snapshot.measured_on(),
+                in_force,
+                benefit_usd: gross.checked_mul(share).ok_or(RoiError::Overflow)?,
+                running_cost_usd: running.checked_mul(share).ok_or(RoiError::Overflow)?,
+            });
+        }
+        let r = realise(
+            project.one_time_investment.amount(),
+            months,
+            options.annual_discount_rate,
+        )?;
+        calc.basis = Basis::Realised;
+        calc.roi_percentage = round_ratio(r.roi_percentage);
+        calc.benefits_total = round_money(r.value_delivered_usd);
+        calc.costs_total = round_money(r.costs_usd);
+        calc.npv = round_money(r.npv_usd);
+        calc.months_analysed = Some(round_ratio(r.months_analysed));
+        calc.payback_reached_in = r.payback_reached_in;
+        calc.irr_annual_percentage = r.irr_annual_percentage.map(round_ratio);
+        if options.period_label.is_none() {
+            calc.period_analyzed = format!("{} months", round_ratio(r.months_analysed).normalize());
+        }
+        calc.months = r.months;
+        Ok(calc)
     }
 }
 
@@ -216,7 +350,7 @@ fn check(
     }
     let months = options
         .months
-        .unwrap_or_else(|| whole_months_between(project.go_live_date, options.as_of).max(1));
+        .unwrap_or_else(|| months_through(project.go_live_date, options.as_of).max(1));
     if months > MAX_PERIOD_MONTHS {
         return Err(RoiError::TooManyMonths(months));
     }

@@ -18,12 +18,15 @@
 //! [`RoiCalculation`].
 
 mod calculation;
+pub mod realised;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-pub use self::calculation::{FigureSource, RoiCalculation, RoiOptions, whole_months_between};
+pub use self::calculation::{
+    Basis, FigureSource, RoiCalculation, RoiOptions, months_through, whole_months_between,
+};
 use crate::snapshot::SnapshotId;
 use crate::units::{Money, Percentage};
 
