@@ -19,7 +19,7 @@ use roi_domain::{Category, Metric, ProjectId, SnapshotKind};
 use rust_decimal::Decimal;
 
 /// One problem in an import file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct LineError {
     /// 1-based line number in the file (the header is line 1); 0 for the file as a whole.
     pub line: u64,
@@ -86,6 +86,9 @@ pub struct ParsedSnapshot {
     pub lines: BTreeMap<String, u64>,
     /// The first line of the group (for errors about the whole snapshot).
     pub first_line: u64,
+    /// What was imported anyway but should be checked: a `metric_category` that is not
+    /// the metric's (the name decides; the category column is only a check).
+    pub warnings: Vec<LineError>,
 }
 
 impl ParsedSnapshot {
@@ -279,20 +282,31 @@ impl Parser<'_> {
             self.err(line, "metric_name", reason);
             return;
         };
-        if let Some(c) = category.filter(|c| *c != metric.category()) {
-            let reason = format!(
-                "{} is a {} metric, not {}",
-                metric.name(),
-                metric.category().name(),
-                c.name()
-            );
-            self.err(line, "metric_category", reason);
-        }
-        self.metric(&row, date, metric);
+        let advisory = category
+            .filter(|c| *c != metric.category())
+            .map(|c| LineError {
+                line,
+                field: "metric_category".into(),
+                reason: format!(
+                    "{} belongs to {}, not {}; imported under {}",
+                    metric.name(),
+                    metric.category().name(),
+                    c.name(),
+                    metric.category().name()
+                ),
+            });
+        self.metric(&row, date, metric, advisory);
     }
 
-    /// Reads a metric row's unit, value and notes into its date's draft.
-    fn metric(&mut self, row: &Row<'_>, date: Option<NaiveDate>, metric: Metric) {
+    /// Reads a metric row's unit, value and notes into its date's draft, with the row's
+    /// `advisory` warning.
+    fn metric(
+        &mut self,
+        row: &Row<'_>,
+        date: Option<NaiveDate>,
+        metric: Metric,
+        advisory: Option<LineError>,
+    ) {
         let line = row.line;
         let unit = row.cell(self.columns.unit);
         let kind = metric.kind();
@@ -332,6 +346,7 @@ impl Parser<'_> {
             return;
         }
         group.draft.values.insert(metric, value);
+        group.warnings.extend(advisory);
         if let Some(n) = notes {
             group.draft.notes.insert(metric, n);
         }
@@ -371,6 +386,7 @@ fn group_for<'a>(
         draft: SnapshotDraft::new(project.clone(), template.kind(), date),
         lines: BTreeMap::new(),
         first_line: line,
+        warnings: Vec::new(),
     })
 }
 
@@ -413,6 +429,25 @@ mod tests {
     }
 
     #[test]
+    fn a_category_that_is_not_the_metrics_is_a_warning_naming_its_line() {
+        let csv = "measurement_date,metric_category,metric_name,value,unit,notes\n\
+                   2025-03-31,cost,ai_solution_cost,3150,USD,\n\
+                   2025-03-31,cost,total_monthly_cost,40000,USD,\n";
+        let parsed = parse(Template::Tracking, &project(), csv.as_bytes()).unwrap();
+        assert_eq!(
+            parsed[0].draft.values[&Metric::AiSolutionCost],
+            Decimal::from(3150)
+        );
+        let warnings: Vec<String> = parsed[0].warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warnings,
+            [
+                "line 2: metric_category: ai_solution_cost belongs to operations, not cost; imported under operations"
+            ]
+        );
+    }
+
+    #[test]
     fn every_bad_row_is_reported_with_its_line_number() {
         let csv = "metric_category,metric_name,value,unit,date_captured,notes\n\
                    cost,monthly_labor_cost,15k,USD,2025-01-15,\n\
@@ -430,7 +465,6 @@ mod tests {
                 (2, "value"),
                 (3, "metric_name"),
                 (4, "unit"),
-                (5, "metric_category"),
                 (6, "date_captured"),
                 (8, "error_rate_percentage"),
             ]

@@ -37,6 +37,8 @@ pub enum ImportError {
 pub struct Imported {
     /// Each snapshot and what happened to it.
     pub snapshots: Vec<(MetricSnapshot, Written)>,
+    /// What was imported anyway but should be checked, with its line.
+    pub warnings: Vec<LineError>,
 }
 
 async fn load_project(store: &Store, project: &ProjectId) -> Result<Project, ImportError> {
@@ -114,7 +116,10 @@ pub async fn import_baseline(
         audit(store, &project, &s, written, actor).await?;
         out.push((s, written));
     }
-    Ok(Imported { snapshots: out })
+    Ok(Imported {
+        snapshots: out,
+        warnings: parsed.into_iter().flat_map(|p| p.warnings).collect(),
+    })
 }
 
 /// Imports a `monthly-tracking.csv` for `project`: one ongoing snapshot per date, each
@@ -167,7 +172,10 @@ pub async fn import_tracking(
         audit(store, &project, &s, written, actor).await?;
         out.push((s, written));
     }
-    Ok(Imported { snapshots: out })
+    Ok(Imported {
+        snapshots: out,
+        warnings: parsed.into_iter().flat_map(|p| p.warnings).collect(),
+    })
 }
 
 async fn audit(
