@@ -373,7 +373,7 @@ fn a_backfill_rolls_up_the_days_and_computes_every_period_and_settings_are_check
     let shown: serde_json::Value = serde_json::from_str(&stdout(&set)).unwrap();
     assert_eq!(shown["hourly_rate_usd"], "45");
     assert_eq!(shown["alert_repeat_minutes"], 60);
-    assert_eq!(shown["thresholds"]["roi_percentage"]["critical"], "200");
+    assert_eq!(shown["thresholds"]["roi_percentage"]["critical"], "0");
     std::fs::write(
         &settings,
         r#"{"webhooks": [{"url": "http://hooks.example.com", "secret": "0123456789abcdef"}]}"#,

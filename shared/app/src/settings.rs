@@ -47,6 +47,7 @@ impl Default for ClientSettings {
             thresholds: Thresholds::default(),
             hourly_rate_usd: None,
             alert_recipients: Vec::new(),
+            client_alert_rules: Vec::new(),
             account_manager_email: None,
             webhooks: Vec::new(),
             alert_repeat_minutes: 60,
@@ -83,6 +84,15 @@ impl ClientSettings {
             if !email.contains('@') || email.contains(char::is_whitespace) {
                 return bad(format!("'{email}' is not an e-mail address"));
             }
+        }
+        if let Some(rule) = self
+            .client_alert_rules
+            .iter()
+            .find(|r| roi_domain::kpi::Kpi::from_name(r).is_none())
+        {
+            return bad(format!(
+                "client_alert_rules: '{rule}' is not an alert rule (one of roi_percentage, error_rate, system_uptime, feature_adoption, latency_p95, department_budget)"
+            ));
         }
         for w in &self.webhooks {
             if !roi_domain::ports::webhook_url_allowed(&w.url) {

@@ -43,7 +43,43 @@ pub enum Kpi {
 }
 
 impl Kpi {
-    /// The rule's name in alert keys and messages.
+    /// Every KPI.
+    pub const ALL: [Kpi; 6] = [
+        Kpi::RoiPercentage,
+        Kpi::ErrorRate,
+        Kpi::SystemUptime,
+        Kpi::FeatureAdoption,
+        Kpi::LatencyP95,
+        Kpi::DepartmentBudget,
+    ];
+
+    /// The KPI whose [`Kpi::name`] is `name`.
+    pub fn from_name(name: &str) -> Option<Kpi> {
+        Kpi::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// What people read: "ROI", "Agent error rate", …
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::RoiPercentage => "ROI",
+            Self::ErrorRate => "Agent error rate",
+            Self::SystemUptime => "System uptime",
+            Self::FeatureAdoption => "User adoption",
+            Self::LatencyP95 => "p95 run time",
+            Self::DepartmentBudget => "AI budget used",
+        }
+    }
+
+    /// `value` with the KPI's unit: `96.49 %`, `1,250 ms`.
+    pub fn show(self, value: Decimal) -> String {
+        let number = crate::units::grouped(value.normalize());
+        match self {
+            Self::LatencyP95 => format!("{number} ms"),
+            _ => format!("{number} %"),
+        }
+    }
+
+    /// The rule's name in alert keys and webhook payloads.
     pub fn name(self) -> &'static str {
         match self {
             Self::RoiPercentage => "roi_percentage",
@@ -71,11 +107,13 @@ pub struct Limits {
     pub higher_is_better: bool,
 }
 
-/// Every limit. `Default` is seed 003's table; a client overrides fields in its settings.
+/// Every limit. `Default` is seed 003's table with a ROI limit for every client (below 0 %
+/// after payback); a client overrides fields in its settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Thresholds {
-    /// ROI %: critical < 200, warning < 500, success > 710 (seed 003).
+    /// ROI %: by default critical < 0 once the project is past its payback; seed 003's
+    /// critical < 200, warning < 500, success > 710 in [`Thresholds::seed_003`].
     pub roi_percentage: Limits,
     /// Error rate %: warning > 2, critical > 5, success < 1 (seed 003).
     pub error_rate: Limits,
@@ -94,7 +132,28 @@ pub struct Thresholds {
 }
 
 impl Default for Thresholds {
+    /// Seed 003's table, except ROI: critical below 0 %, and only once the project is past
+    /// its payback (see `roi_app::alerts::observe`), so a healthy project that is still
+    /// paying back raises nothing (issue 16). [`Thresholds::seed_003`] keeps the seed's ROI
+    /// limits as a preset.
     fn default() -> Self {
+        Self {
+            roi_percentage: Limits {
+                critical: Decimal::ZERO,
+                warning: Decimal::ZERO,
+                success: None,
+                higher_is_better: true,
+            },
+            ..Self::seed_003()
+        }
+    }
+}
+
+impl Thresholds {
+    /// Seed 003's table as written for one platform targeting 710 % ROI: ROI critical below
+    /// 200 %, warning below 500 %, success above 710 %; a preset to put in a client's
+    /// settings.
+    pub fn seed_003() -> Self {
         let lower = |critical, warning, success| Limits {
             critical,
             warning,
@@ -122,9 +181,7 @@ impl Default for Thresholds {
             department_budgets_usd: BTreeMap::new(),
         }
     }
-}
 
-impl Thresholds {
     /// The limits of `kpi`.
     pub fn limits(&self, kpi: Kpi) -> Limits {
         match kpi {
@@ -151,23 +208,32 @@ pub struct Signal {
     pub value: Decimal,
     /// The limit crossed.
     pub limit: Decimal,
+    /// Whether higher values are better (so a critical value is *below* its limit).
+    #[serde(default)]
+    pub higher_is_better: bool,
 }
 
 impl Signal {
-    /// A sentence for people, e.g. "error_rate of ticket-triage is 6.2, beyond the critical
-    /// limit 5".
+    /// A sentence for people, with the KPI's label and unit and which side of the limit
+    /// the value is: "Agent error rate of ticket-triage is 6.2 %, above the critical limit
+    /// of 5 %", "ROI of acme-bot is 96.49 %, below the warning limit of 100 %".
     pub fn message(&self) -> String {
+        let (side, beaten) = if self.higher_is_better {
+            ("below", "above")
+        } else {
+            ("above", "below")
+        };
         let what = match self.level {
-            Level::Critical => "beyond the critical limit",
-            Level::Warning => "beyond the warning limit",
-            Level::Success => "beating the target",
+            Level::Critical => format!("{side} the critical limit of"),
+            Level::Warning => format!("{side} the warning limit of"),
+            Level::Success => format!("{beaten} the target of"),
         };
         format!(
             "{} of {} is {}, {what} {}",
-            self.kpi.name(),
+            self.kpi.label(),
             self.scope,
-            self.value.normalize(),
-            self.limit.normalize()
+            self.kpi.show(self.value),
+            self.kpi.show(self.limit)
         )
     }
 }
@@ -204,6 +270,7 @@ pub fn evaluate(kpi: Kpi, scope: &str, value: Decimal, limits: Limits) -> Option
         level,
         value,
         limit,
+        higher_is_better: limits.higher_is_better,
     })
 }
 
@@ -212,8 +279,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seed_003s_table_gives_each_zone() {
+    fn by_default_only_a_negative_roi_is_an_alert() {
         let t = Thresholds::default();
+        let level = |v| evaluate(Kpi::RoiPercentage, "p", v, t.roi_percentage).map(|s| s.level);
+        assert_eq!(level(dec!(-0.01)), Some(Level::Critical));
+        assert_eq!(level(dec!(0)), None);
+        assert_eq!(level(dec!(96.49)), None);
+        assert_eq!(level(dec!(5000)), None);
+        assert_eq!(t.error_rate, Thresholds::seed_003().error_rate);
+    }
+
+    #[test]
+    fn seed_003s_table_gives_each_zone() {
+        let t = Thresholds::seed_003();
         let level = |kpi, v| evaluate(kpi, "p", v, t.limits(kpi)).map(|s| s.level);
         assert_eq!(level(Kpi::RoiPercentage, dec!(150)), Some(Level::Critical));
         assert_eq!(level(Kpi::RoiPercentage, dec!(450)), Some(Level::Warning));
@@ -252,7 +330,19 @@ mod tests {
         let s = evaluate(Kpi::ErrorRate, "triage", dec!(12.50), t.error_rate).unwrap();
         assert_eq!(
             s.message(),
-            "error_rate of triage is 12.5, beyond the critical limit 10"
+            "Agent error rate of triage is 12.5 %, above the critical limit of 10 %"
         );
+        let roi = evaluate(
+            Kpi::RoiPercentage,
+            "acme-bot",
+            dec!(96.49),
+            Thresholds::seed_003().roi_percentage,
+        )
+        .unwrap();
+        assert_eq!(
+            roi.message(),
+            "ROI of acme-bot is 96.49 %, below the critical limit of 200 %"
+        );
+        assert_eq!(Kpi::from_name("latency_p95"), Some(Kpi::LatencyP95));
     }
 }

@@ -32,7 +32,7 @@ pub async fn check(
         .map(|s| (keys::alert(&s.rule, &s.scope), s))
         .collect();
     let recipients = if settings.alert_recipients.is_empty() {
-        client.report_recipients.clone()
+        settings.account_manager_email.iter().cloned().collect()
     } else {
         settings.alert_recipients.clone()
     };
@@ -75,7 +75,7 @@ struct Check<'a> {
     notifier: &'a Notifier,
     client: &'a Client,
     settings: ClientSettings,
-    /// The alert recipients, or else the report recipients.
+    /// The internal recipients: the alert recipients, or else the account manager.
     recipients: Vec<String>,
     now: DateTime<Utc>,
     run: AlertRun,
@@ -92,13 +92,15 @@ impl Check<'_> {
         mut old: AlertState,
     ) -> Result<(), StoreError> {
         let resolved = old.level != Level::Success && self.settings.notify_recovery;
+        let before = old.value;
         old.firing = false;
         old.value = value;
         if resolved {
             let message = format!(
-                "{} of {scope} is back within limits at {}",
-                kpi.name(),
-                value.normalize()
+                "{} of {scope} is back within limits at {} (was {})",
+                kpi.label(),
+                kpi.show(value),
+                kpi.show(before)
             );
             let claim = notice_claim(&old, "resolved");
             if !self.store.claim_notice(&self.client.id, &claim).await? {
@@ -114,6 +116,7 @@ impl Check<'_> {
                 self.store.release_notice(&self.client.id, &claim).await?;
             }
             self.run.notices.push(Notice {
+                rule: kpi.name().into(),
                 event: "alert_triggered".into(),
                 status: "resolved".into(),
                 message,
@@ -164,7 +167,10 @@ impl Check<'_> {
             }
             _ => ("alert_triggered", "firing"),
         };
-        let message = signal.message();
+        let message = match previous.as_ref().filter(|p| p.value != value) {
+            Some(p) => format!("{} (was {})", signal.message(), kpi.show(p.value)),
+            None => signal.message(),
+        };
         let claim = notice_claim(
             &AlertState {
                 last_sent_at: previous.as_ref().and_then(|p| p.last_sent_at),
@@ -187,6 +193,7 @@ impl Check<'_> {
             }
         }
         self.run.notices.push(Notice {
+            rule: kpi.name().into(),
             event: event.into(),
             status: status.into(),
             message,
@@ -208,9 +215,11 @@ impl Check<'_> {
             Level::Warning => "Warning",
             Level::Success => "Success",
         };
+        let label = Kpi::from_name(&state.rule)
+            .map_or_else(|| state.rule.clone(), |k| k.label().to_owned());
         let subject = match status {
-            "resolved" => format!("Resolved: {} for {}", state.rule, self.client.company_name),
-            _ => format!("{level}: {} for {}", state.rule, self.client.company_name),
+            "resolved" => format!("Resolved: {label} for {}", self.client.company_name),
+            _ => format!("{level}: {label} for {}", self.client.company_name),
         };
         let text = format!(
             "{message}.\n\nClient: {} ({})\nSince: {}\n",
@@ -231,16 +240,13 @@ impl Check<'_> {
             "sent_at": self.now,
             "message": message,
         });
+        let mut to = self.recipients.clone();
+        if status != "repeat" && self.settings.client_alert_rules.contains(&state.rule) {
+            to.extend(self.client.report_recipients.iter().cloned());
+        }
         let delivered = self
             .notifier
-            .notify(
-                &self.settings,
-                &self.recipients,
-                event,
-                &subject,
-                &text,
-                &payload,
-            )
+            .notify(&self.settings, &to, event, &subject, &text, &payload)
             .await;
         if delivered.emails + delivered.webhooks > 0 {
             metrics::counter!("alerts_sent", "status" => status.to_owned()).increment(1);

@@ -152,6 +152,8 @@ impl Notifier {
 /// One notice a run sent.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Notice {
+    /// The rule, a [`roi_domain::kpi::Kpi::name`], e.g. `roi_percentage`.
+    pub rule: String,
     /// `alert_triggered` or `threshold_exceeded`.
     pub event: String,
     /// `firing`, `repeat` or `resolved`.

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
-use roi_domain::kpi::Kpi;
-use roi_domain::{Client, Metric, SnapshotKind};
+use roi_domain::kpi::{Kpi, Thresholds};
+use roi_domain::{Client, Metric, Project, RoiCalculation, SnapshotKind};
 use rust_decimal::Decimal;
 
 use crate::settings::ClientSettings;
@@ -26,22 +26,27 @@ pub async fn observe(
     settings: &ClientSettings,
     today: NaiveDate,
 ) -> Result<Vec<Observed>, StoreError> {
-    let mut out = projects(store, client, today).await?;
+    let mut out = projects(store, client, settings, today).await?;
     out.extend(agents(store, client, today).await?);
     out.extend(budgets(store, client, settings, today).await?);
     Ok(out)
 }
 
-/// Each project's latest ROI, and its latest measured uptime and adoption.
+/// Each project's latest ROI (with the default ROI limits, only once it is past its payback:
+/// [`past_payback`]), and its latest measured uptime and adoption.
 async fn projects(
     store: &Store,
     client: &Client,
+    settings: &ClientSettings,
     today: NaiveDate,
 ) -> Result<Vec<Observed>, StoreError> {
+    let own_roi_limits = settings.thresholds.roi_percentage != Thresholds::default().roi_percentage;
     let mut out = Vec::new();
     for project in store.projects_of(&client.id).await? {
         let scope = project.id.to_string();
-        if let Some(latest) = store.latest_roi(&project.id).await? {
+        if let Some(latest) = store.latest_roi(&project.id).await?
+            && (own_roi_limits || past_payback(&project, &latest, today))
+        {
             out.push((Kpi::RoiPercentage, scope.clone(), latest.roi_percentage));
         }
         let snapshots = store.snapshots(&project.id).await?;
@@ -61,6 +66,24 @@ async fn projects(
         }
     }
     Ok(out)
+}
+
+/// Whether `project` is past the day it was expected to pay back, so a negative ROI is
+/// news (issue 16): payback reached, or never in sight at the latest month's rate, or
+/// go-live + the forward-looking payback period (months of 30.4375 days) before `today`.
+fn past_payback(project: &Project, roi: &RoiCalculation, today: NaiveDate) -> bool {
+    if roi.payback_reached_in.is_some() {
+        return true;
+    }
+    let Some(months) = roi.payback_period_months else {
+        return true;
+    };
+    let days = (months * crate::compute::DAYS_PER_MONTH).ceil();
+    let expected = u64::try_from(days.mantissa())
+        .ok()
+        .filter(|_| days.scale() == 0)
+        .and_then(|d| project.go_live_date.checked_add_days(chrono::Days::new(d)));
+    expected.is_none_or(|day| day < today)
 }
 
 /// Yesterday's error rate (failures and timeouts, percent) and p95 run time (ms) per agent.

@@ -53,8 +53,13 @@ pub struct ClientSettings {
     pub thresholds: Thresholds,
     /// What an hour of staff time saved is worth, USD; time saved is not valued without it.
     pub hourly_rate_usd: Option<Decimal>,
-    /// Who gets alert e-mails (default: the client's report recipients).
+    /// Who gets alert e-mails inside the consultancy (default: the account manager).
     pub alert_recipients: Vec<String>,
+    /// The alert rules (`roi_percentage`, `error_rate`, …, the names of
+    /// `roi_domain::kpi::Kpi`) whose notices the client's report recipients get too. Empty
+    /// by default: alerts are internal until a rule is opted in (issue 16). A client gets
+    /// a rule's notice when it starts, worsens and resolves, never its hourly repeats.
+    pub client_alert_rules: Vec<String>,
     /// The account manager, e-mailed 7 days before a measurement is due (seed 000 §9.1).
     pub account_manager_email: Option<String>,
     /// Webhook subscriptions.

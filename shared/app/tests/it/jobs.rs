@@ -226,7 +226,7 @@ impl Ops {
             .unwrap()
             .notices
             .into_iter()
-            .filter(|n| n.message.contains(rule))
+            .filter(|n| n.rule == rule)
             .map(|n| (n.event, n.status))
             .collect()
     }
@@ -245,7 +245,7 @@ async fn an_alert_notifies_once_repeats_hourly_and_says_when_it_recovers() {
     assert!(
         subjects
             .iter()
-            .any(|s| s == "Critical: department_budget for Acme Logistics"),
+            .any(|s| s == "Critical: AI budget used for Acme Logistics"),
         "{subjects:?}"
     );
     let email = o
@@ -254,7 +254,7 @@ async fn an_alert_notifies_once_repeats_hourly_and_says_when_it_recovers() {
         .lock()
         .unwrap()
         .iter()
-        .find(|e| e.subject.contains(rule))
+        .find(|e| e.subject.contains("AI budget used"))
         .cloned()
         .unwrap();
     assert_eq!(email.to, ["ops@acme.example"]);
@@ -300,7 +300,7 @@ async fn an_alert_notifies_once_repeats_hourly_and_says_when_it_recovers() {
     assert!(
         o.subjects()
             .iter()
-            .any(|s| s == "Resolved: department_budget for Acme Logistics")
+            .any(|s| s == "Resolved: AI budget used for Acme Logistics")
     );
     o.clear();
     o.clock.advance(chrono::Duration::hours(2));
@@ -499,19 +499,126 @@ async fn overlapping_alert_checks_send_each_notice_once() {
     let budget = |run: &alerts::AlertRun| {
         run.notices
             .iter()
-            .filter(|n| n.message.contains("department_budget"))
+            .filter(|n| n.rule == "department_budget")
             .count()
     };
     assert_eq!(budget(&a.unwrap()) + budget(&b.unwrap()), 1);
     let sent = slow.0.0.lock().unwrap();
     let about_budget = sent
         .iter()
-        .filter(|e| e.subject.contains("department_budget"))
+        .filter(|e| e.subject.contains("AI budget used"))
         .count();
     assert_eq!(
         about_budget,
         1,
         "{:?}",
         sent.iter().map(|e| &e.subject).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn roi_alerts_go_to_the_account_manager_and_to_the_client_only_when_opted_in() {
+    // GIVEN the project's realised ROI as of 10 June (below seed 003's 200 % limit), seed
+    // 003's preset and otherwise default alert settings with an account manager
+    let o = ops("2025-06-10T12:00:00Z").await;
+    let mut settings = ClientSettings {
+        account_manager_email: Some("am@consultancy.example".into()),
+        thresholds: roi_domain::kpi::Thresholds::seed_003(),
+        ..ClientSettings::default()
+    };
+    o.store.put_settings(&o.client.id, &settings).await.unwrap();
+    let project = o.store.project(&o.project).await.unwrap().unwrap();
+    roi_app::compute::recompute_project(&o.store, &project)
+        .await
+        .unwrap();
+    let roi_mail = |o: &Ops| -> Vec<Email> {
+        let mail = o.mail.0.lock().unwrap();
+        mail.iter()
+            .filter(|e| e.subject.contains("ROI for"))
+            .cloned()
+            .collect()
+    };
+
+    // WHEN the alert check runs
+    assert_eq!(o.check("roi_percentage").await.len(), 1);
+    // THEN the notice reads as a sentence, and only the account manager gets it
+    let sent = roi_mail(&o);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].to, ["am@consultancy.example"]);
+    assert_eq!(sent[0].subject, "Critical: ROI for Acme Logistics");
+    assert!(
+        sent[0].text.contains("below the critical limit of 200 %"),
+        "{}",
+        sent[0].text
+    );
+
+    // WHEN the client opts in the ROI rule and the ROI alert starts again
+    o.clear();
+    settings.client_alert_rules = vec!["roi_percentage".into()];
+    o.store.put_settings(&o.client.id, &settings).await.unwrap();
+    let mut state = o.store.alert_states(&o.client.id).await.unwrap();
+    state.iter_mut().for_each(|s| s.firing = false);
+    for s in &state {
+        o.store.put_alert_state(&o.client.id, s).await.unwrap();
+    }
+    o.check("roi_percentage").await;
+    // THEN the client's report recipients get it too
+    assert_eq!(
+        roi_mail(&o)[0].to,
+        ["am@consultancy.example", "coo@acme.example"]
+    );
+    // AND an hour later the repeat goes to the account manager only
+    o.clear();
+    o.clock.advance(chrono::Duration::minutes(61));
+    assert_eq!(
+        o.check("roi_percentage").await,
+        vec![("threshold_exceeded".to_owned(), "repeat".to_owned())]
+    );
+    assert_eq!(roi_mail(&o)[0].to, ["am@consultancy.example"]);
+}
+
+#[tokio::test]
+async fn a_project_before_payback_with_default_settings_raises_no_roi_alert() {
+    // GIVEN the project on 10 June 2025: go-live 3 February, realised ROI below 0 %, payback
+    // expected after 5.1 months (early July), and default settings
+    let o = ops("2025-06-10T12:00:00Z").await;
+    let settings = ClientSettings {
+        account_manager_email: Some("am@consultancy.example".into()),
+        ..ClientSettings::default()
+    };
+    o.store.put_settings(&o.client.id, &settings).await.unwrap();
+    let project = o.store.project(&o.project).await.unwrap().unwrap();
+    let (calcs, _) = roi_app::compute::recompute_project(&o.store, &project)
+        .await
+        .unwrap();
+    let latest = calcs.last().unwrap();
+    assert!(
+        latest.roi_percentage < rust_decimal::Decimal::ZERO,
+        "{latest:?}"
+    );
+    assert_eq!(latest.payback_reached_in, None);
+    // WHEN the alert check runs
+    // THEN it raises no ROI alert, so no one is e-mailed about ROI
+    assert_eq!(o.check("roi_percentage").await, Vec::new());
+    assert!(
+        o.subjects().iter().all(|s| !s.contains("ROI")),
+        "{:?}",
+        o.subjects()
+    );
+
+    // WHEN the expected payback (early July) has passed and the latest ROI is still below 0 %
+    o.clock.set("2025-08-01T12:00:00Z".parse().unwrap());
+    // THEN the alert fires, to the account manager only
+    assert_eq!(
+        o.check("roi_percentage").await,
+        vec![("alert_triggered".to_owned(), "firing".to_owned())]
+    );
+    let mail = o.mail.0.lock().unwrap();
+    let roi = mail.iter().find(|e| e.subject.contains("ROI")).unwrap();
+    assert_eq!(roi.to, ["am@consultancy.example"]);
+    assert!(
+        roi.text.contains("below the critical limit of 0 %"),
+        "{}",
+        roi.text
     );
 }
