@@ -2,7 +2,7 @@
 //! the `ingest-events` function and `roi serve`. Described for machines in
 //! `infra/openapi.yaml`.
 //!
-//! The same router serves the read endpoints ([`super::read`]).
+//! The same router serves the read endpoints (`read.rs`).
 //!
 //! | answer | when |
 //! |---|---|

@@ -3,7 +3,7 @@
 //! use"). Handlers call the use cases and the store; no use case imports this module.
 //!
 //! - [`forms`]: the self-reporting form (`/forms/{token}`), HTML or JSON;
-//! - [`events`]: `POST /v1/events`, and [`read`]'s `GET /v1/rollups/…`, `/v1/roi/current`;
+//! - [`events`]: `POST /v1/events`, and `read`'s `GET /v1/rollups/…`, `/v1/roi/current`;
 //! - [`links`]: report links (`/r/{token}`);
 //! - [`problem`]: the one RFC 9457 problem+json builder; [`page`]: what every HTML page
 //!   shares (templates, security headers).

@@ -4,13 +4,13 @@
 //! An event is reported `accepted` only once it is durably written (BatchWriteItem with its
 //! unprocessed items resent, ARCHITECTURE.md). Its identity is its CloudEvents `source` and
 //! `id`, as the spec defines it, never its `time`: before its raw record is written, the
-//! event *claims* its identity with a conditional put of an [`EventClaim`] (pk
+//! event *claims* its identity with a conditional put of an [`EventClaim`](roi_domain::event::EventClaim) (pk
 //! `EVENTID#{client}#{event_id}`), which holds the digest of its payload and where its raw
 //! record goes. A resend of a claimed identity is `duplicate` when the payload is the same
 //! (even with another `time`), and `conflict` when it differs; either way nothing is stored
 //! twice. A claim whose raw record is missing (a write that failed or was cut short after the
 //! claim) is completed by the resend, at the claimed key. Claims live as long as raw events
-//! ([`EVENT_TTL_DAYS`] days). The client always comes from the caller's API key: every key
+//! ([`EVENT_TTL_DAYS`](roi_domain::event::EVENT_TTL_DAYS) days). The client always comes from the caller's API key: every key
 //! written names it.
 
 mod prepare;

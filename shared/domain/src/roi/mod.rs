@@ -2,7 +2,7 @@
 //! every part of the system uses:
 //!
 //! - *total monthly cost* of a snapshot: as given, else the sum of its components
-//!   ([`MetricSnapshot::total_monthly_cost`]);
+//!   ([`MetricSnapshot::total_monthly_cost`](crate::MetricSnapshot::total_monthly_cost));
 //! - *running cost* per month = the ongoing `ai_solution_cost` + any operating cost lines;
 //! - *gross monthly benefit* = (baseline total monthly cost − ongoing total monthly cost,
 //!   without the AI cost) + monthly revenue increase × gross margin + named value lines;
