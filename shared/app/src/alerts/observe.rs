@@ -78,10 +78,11 @@ fn past_payback(project: &Project, roi: &RoiCalculation, today: NaiveDate) -> bo
     let Some(months) = roi.payback_period_months else {
         return true;
     };
-    let days = (months * crate::compute::DAYS_PER_MONTH).ceil();
-    let expected = u64::try_from(days.mantissa())
-        .ok()
-        .filter(|_| days.scale() == 0)
+    // A payback beyond the decimal or calendar range counts as never in sight.
+    let expected = months
+        .checked_mul(crate::compute::DAYS_PER_MONTH)
+        .map(|d| d.ceil())
+        .and_then(|d| u64::try_from(d.mantissa()).ok().filter(|_| d.scale() == 0))
         .and_then(|d| project.go_live_date.checked_add_days(chrono::Days::new(d)));
     expected.is_none_or(|day| day < today)
 }

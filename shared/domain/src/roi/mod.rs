@@ -257,18 +257,11 @@ impl RoiInputs {
             .gross_monthly_benefit()?
             .checked_sub(self.running_cost_monthly()?)
             .ok_or(RoiError::Overflow)?;
-        let mut factor = Decimal::ONE;
-        let mut total = -self.one_time_investment.amount();
-        for _ in 0..self.months {
-            factor = factor
-                .checked_mul(Decimal::ONE + monthly)
-                .ok_or(RoiError::Overflow)?;
-            total = net
-                .checked_div(factor)
-                .and_then(|v| total.checked_add(v))
-                .ok_or(RoiError::Overflow)?;
-        }
-        Ok(total)
+        let months = usize::try_from(self.months).unwrap_or(usize::MAX);
+        let flows: Vec<Decimal> = std::iter::once(-self.one_time_investment.amount())
+            .chain(std::iter::repeat_n(net, months))
+            .collect();
+        realised::npv(monthly, &flows)
     }
 }
 

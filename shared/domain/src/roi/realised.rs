@@ -92,9 +92,10 @@ pub struct MonthValue {
 }
 
 impl MonthValue {
-    /// Benefit − running cost, USD (may be negative).
+    /// Benefit − running cost, USD (may be negative; saturates at the decimal range, which
+    /// bounded measurements never reach).
     pub fn net_usd(&self) -> Decimal {
-        self.benefit_usd - self.running_cost_usd
+        self.benefit_usd.saturating_sub(self.running_cost_usd)
     }
 }
 
@@ -180,8 +181,11 @@ pub fn realise(
     })
 }
 
-/// Σ flows_t / (1 + rate)^t, t from 0 (numpy-financial's `npv`).
-fn npv(rate: Decimal, flows: &[Decimal]) -> Result<Decimal, RoiError> {
+/// Σ flows_t / (1 + rate)^t, t from 0 (numpy-financial's `npv`), with checked arithmetic.
+///
+/// # Errors
+/// [`RoiError::Overflow`] beyond the decimal range.
+pub(super) fn npv(rate: Decimal, flows: &[Decimal]) -> Result<Decimal, RoiError> {
     let mut factor = Decimal::ONE;
     let mut total = Decimal::ZERO;
     for (t, flow) in flows.iter().enumerate() {
