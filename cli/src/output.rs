@@ -8,10 +8,13 @@ use roi_app::store::Written;
 use roi_app::{Store, compute, measurements, setup};
 use roi_domain::client::{ClientDraft, ProjectDraft};
 use roi_domain::roi::Basis;
+use roi_domain::roi::range::Scenario;
 use roi_domain::roi::realised::InForce;
+use roi_domain::roi::value::LineStatus;
+use roi_domain::roi::value::RunningCost;
 use roi_domain::snapshot::ApproveError;
 use roi_domain::units::usd_cents;
-use roi_domain::{Client, Project, RoiCalculation, SnapshotStatus};
+use roi_domain::{Client, Money, Project, RoiCalculation, SnapshotStatus, ValidationErrors};
 use rust_decimal::Decimal;
 
 const SAMPLE_BASELINE: &[u8] = include_bytes!("../samples/acme-logistics/baseline-snapshot.csv");
@@ -76,6 +79,46 @@ pub fn roi_table(roi: &RoiCalculation) -> String {
     );
     for (name, value) in figures(roi) {
         let _ = writeln!(out, "  {name:<36} {value}");
+    }
+    if let Some(r) = &roi.range {
+        let payback = |s: &Scenario| {
+            s.payback_period_months
+                .map_or("never".into(), |m| format!("{} months", m.normalize()))
+        };
+        let _ = writeln!(
+            out,
+            "  range (value ± {}%)                   conservative {} · expected {} · optimistic {}; payback {} / {} / {}",
+            r.uncertainty_percentage.normalize(),
+            pct(Some(r.conservative.roi_percentage)),
+            pct(Some(r.expected.roi_percentage)),
+            pct(Some(r.optimistic.roi_percentage)),
+            payback(&r.conservative),
+            payback(&r.expected),
+            payback(&r.optimistic),
+        );
+    }
+    for l in &roi.value_lines {
+        let state = match l.status {
+            LineStatus::Counted if l.overlap_usd > Decimal::ZERO => format!(
+                "{} counted ({} already in the cost change or revenue)",
+                usd_cents(l.counted_usd),
+                usd_cents(l.overlap_usd)
+            ),
+            LineStatus::Counted => format!("{} counted", usd_cents(l.counted_usd)),
+            LineStatus::Off => "turned off".into(),
+            LineStatus::NoGain => "no gain, not counted".into(),
+            LineStatus::MissingInputs => format!("needs {}", l.missing.join(", ")),
+        };
+        let _ = writeln!(
+            out,
+            "  value line: {:<24} {state}{}",
+            l.kind.name(),
+            if l.formula.is_empty() {
+                String::new()
+            } else {
+                format!(" = {}", l.formula)
+            }
+        );
     }
     for m in roi
         .months
@@ -209,6 +252,26 @@ pub async fn demo_setup(store: &Store) -> Result<(Client, Project)> {
         "demo",
     )
     .await?;
+    // How its value is counted: the support agents' loaded hourly rate values the time
+    // saved, and the consultancy's monthly tuning retainer is a running cost.
+    let project = if project.valuation.is_default() {
+        setup::change_project(store, &project.id, "demo", |p| {
+            let usd = |v: u32| {
+                Money::try_from(Decimal::from(v)).map_err(|e| ValidationErrors::one("usd", e))
+            };
+            p.valuation.loaded_hourly_rate_usd = Some(usd(35)?);
+            p.valuation.running_costs.push(RunningCost {
+                name: "Tuning retainer".into(),
+                monthly_usd: usd(500)?,
+                from: p.go_live_date,
+                to: None,
+            });
+            Ok("hourly rate $35, tuning retainer $500/month".into())
+        })
+        .await?
+    } else {
+        project
+    };
     println!(
         "project  {} ({}), live since {}, {} invested",
         project.project_name, project.id, project.go_live_date, project.one_time_investment

@@ -6,9 +6,10 @@ use std::process::Command;
 use chrono::{NaiveDate, TimeZone, Utc};
 use roi_domain::client::ProjectDraft;
 use roi_domain::roi::realised::InForce;
+use roi_domain::roi::value::RunningCost;
 use roi_domain::roi::{Basis, RoiCalculation, RoiOptions};
 use roi_domain::snapshot::{SnapshotContext, SnapshotDraft};
-use roi_domain::{Metric, MetricSnapshot, Project, SnapshotKind};
+use roi_domain::{Metric, MetricSnapshot, Money, Percentage, Project, SnapshotKind};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal_macros::dec;
@@ -118,6 +119,76 @@ fn six_months_with_a_ramp_and_a_missing_month_are_summed_as_worked_by_hand() {
     six.months = Some(6);
     let run_rate = RoiCalculation::compute(&project(), &baseline, &ongoing[4], &six).unwrap();
     assert_eq!(run_rate.roi_percentage, dec!(84.62));
+    // AND what moves ROI most, ±10 % each: the cost change (46,000 ± 4,600 → 10.40 % /
+    // 34.93 %), the investment (30,000 ± 3,000 → 33.33 % / 13.58 %), the AI cost
+    let s = &roi.sensitivity;
+    assert_eq!(s.len(), 3);
+    assert_eq!(s[0].input, "Cost change");
+    assert_eq!(
+        (s[0].roi_if_lower_percentage, s[0].roi_if_higher_percentage),
+        (dec!(10.40), dec!(34.93))
+    );
+    assert_eq!(s[1].input, "One-time investment");
+    assert_eq!(
+        (s[1].roi_if_lower_percentage, s[1].roi_if_higher_percentage),
+        (dec!(33.33), dec!(13.58))
+    );
+    assert_eq!(s[2].input, "AI solution cost per month");
+}
+
+#[test]
+fn the_range_adds_confidence_and_measurement_spread_in_quadrature() {
+    // GIVEN the history as of 30 June: all value self-reported (confidence 80 %: c = 20 %),
+    // measured months of 2,000, 6,000, 10,000, 10,000 and 12,000 (mean 8,000, population
+    // sd 3,577.71: s = 44.72 %)
+    let roi = realised("2026-06-30");
+    let range = roi.range.expect("a range");
+    // THEN d = √(20² + 44.72²) = 48.99 %
+    assert_eq!(range.confidence_part_percentage, dec!(20.00));
+    assert_eq!(range.spread_part_percentage, dec!(44.72));
+    assert_eq!(range.uncertainty_percentage, dec!(48.99));
+    // AND conservative ROI = (46,000 × (1 − d) − 37,500) / 37,500, optimistic × (1 + d)
+    assert_eq!(range.conservative.roi_percentage, dec!(-37.43));
+    assert_eq!(range.expected.roi_percentage, roi.roi_percentage);
+    assert_eq!(range.optimistic.roi_percentage, dec!(82.76));
+    // AND payback at June's rate: 30,000 / (12,000 × (1 ∓ d) − 1,500)
+    assert_eq!(range.conservative.payback_period_months, Some(dec!(6.49)));
+    assert_eq!(range.optimistic.payback_period_months, Some(dec!(1.83)));
+}
+
+#[test]
+fn running_costs_count_from_their_dates_and_attribution_scales_every_benefit() {
+    // GIVEN the history, half of whose improvement is due to the AI, and a $600/month
+    // retainer from 16 March through 31 May
+    let (baseline, ongoing) = history();
+    let refs: Vec<&MetricSnapshot> = ongoing.iter().collect();
+    let mut p = project();
+    p.valuation.attribution_percentage = Percentage::try_from(dec!(50)).unwrap();
+    p.valuation.running_costs.push(RunningCost {
+        name: "Retainer".into(),
+        monthly_usd: Money::try_from(dec!(600)).unwrap(),
+        from: d("2026-03-16"),
+        to: Some(d("2026-05-31")),
+    });
+    let options = RoiOptions::as_of(d("2026-06-30"));
+    let roi = RoiCalculation::compute_realised(
+        &p,
+        &baseline,
+        &ongoing[4],
+        &refs,
+        d("2026-01-01"),
+        &options,
+    )
+    .unwrap();
+    // THEN benefits are 46,000 × 50 % = 23,000; running costs 7,500 + 600 × 16/31 (March)
+    //   + 600 (April) + 600 (May) = 9,009.68; ROI = (23,000 − 39,009.68) / 39,009.68
+    assert_eq!(roi.benefits_total, dec!(23000.00));
+    assert_eq!(roi.costs_total, dec!(39009.68));
+    assert_eq!(roi.roi_percentage, dec!(-41.04));
+    assert_eq!(roi.months[2].running_cost_usd.round_dp(2), dec!(1309.68));
+    assert_eq!(roi.months[5].running_cost_usd, dec!(1500));
+    // AND the run rate as of 30 June has no retainer: it ended in May
+    assert_eq!(roi.running_cost_monthly, dec!(1500.00));
 }
 
 #[test]

@@ -261,8 +261,12 @@ fn the_demo_runs_the_whole_pipeline_and_a_second_run_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let first = ok(roi(dir.path(), &["demo"]));
     let text = stdout(&first);
+    // As of 2025-04-30, realised: February (26/28 of it) 2,500 cost change + 800 revenue
+    // + labour 5,200 × 4 min ÷ 60 × $35 − 2,500 + errors 5,200 × 1.3 % × $8 = 13,474.13;
+    // March 22,274.27; April 26,714.93 → 61,500.23 of value against 45,000 + 9,778.57 of
+    // cost (AI cost and the $500 retainer): 12.27 %
     for expected in [
-        "roi_percentage                       -54.68%",
+        "roi_percentage                       12.27%",
         "ROI of project acme-logistics-support-assistant as of 2025-04-30 over 2.93 months",
         "→ 200, stored",
         "Anthropic usage report: 3 accepted",
@@ -380,4 +384,74 @@ fn the_same_commands_run_against_dynamodb() {
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json["roi_percentage"], "74.81");
     assert!(!dir.path().join("roi.redb").exists());
+}
+
+#[test]
+fn a_projects_status_and_valuation_are_set_from_the_command_line() {
+    // GIVEN the sample project, added in planning
+    let dir = tempfile::tempdir().unwrap();
+    let project = setup(dir.path(), &[]);
+    let p = ["--project", project.as_str()];
+    let run = |args: &[&str]| roi(dir.path(), &[args, &p[..]].concat());
+    // WHEN it is deployed, its loaded rate set and a value line turned off
+    let set = ok(run(&[
+        "project",
+        "set",
+        "--status",
+        "deployed",
+        "--hourly-rate",
+        "35",
+        "--line-off",
+        "churn_reduction",
+    ]));
+    let shown: serde_json::Value = serde_json::from_str(&stdout(&set)).unwrap();
+    // THEN the stored project says so
+    assert_eq!(shown["status"], "deployed");
+    assert_eq!(shown["valuation"]["loaded_hourly_rate_usd"], "35");
+    assert_eq!(shown["valuation"]["lines_off"][0], "churn_reduction");
+    // AND a running cost is added, shown, and removed by name
+    ok(run(&[
+        "project",
+        "add-cost",
+        "Tuning retainer",
+        "--monthly",
+        "500",
+        "--from",
+        "2025-02-01",
+    ]));
+    let show: serde_json::Value =
+        serde_json::from_str(&stdout(&ok(run(&["project", "show"])))).unwrap();
+    assert_eq!(
+        show["valuation"]["running_costs"][0]["name"],
+        "Tuning retainer"
+    );
+    ok(run(&["project", "remove-cost", "tuning retainer"]));
+    // AND bad input is named, and changes nothing
+    let bad_line = run(&["project", "set", "--line-off", "vibes"]);
+    assert!(!bad_line.status.success());
+    assert!(
+        stderr(&bad_line).contains("'vibes' is not a value line; use one of labour_time"),
+        "{}",
+        stderr(&bad_line)
+    );
+    let backwards = run(&[
+        "project",
+        "add-cost",
+        "Licence",
+        "--monthly",
+        "90",
+        "--from",
+        "2025-03-01",
+        "--to",
+        "2025-02-01",
+    ]);
+    assert!(!backwards.status.success());
+    assert!(
+        stderr(&backwards).contains("running_costs[0].to: ends 2025-02-01, before it starts"),
+        "{}",
+        stderr(&backwards)
+    );
+    let show: serde_json::Value =
+        serde_json::from_str(&stdout(&ok(run(&["project", "show"])))).unwrap();
+    assert!(show["valuation"].get("running_costs").is_none(), "{show}");
 }

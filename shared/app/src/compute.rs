@@ -106,6 +106,7 @@ pub async fn compute_roi(
     let snapshots = store.snapshots(project).await?;
     let (baseline, current) = comparison(&snapshots, project, as_of)?;
     let mut options = RoiOptions::as_of(as_of);
+    options.hourly_rate_usd = store.settings(&p.client_id).await?.hourly_rate_usd;
     if let Some(rate) = annual_discount_rate {
         options.annual_discount_rate = rate;
     }
@@ -178,9 +179,7 @@ pub fn periods(go_live: NaiveDate, as_of: NaiveDate) -> Vec<Period> {
     out
 }
 
-/// Average days per month (365.25 / 12), to turn a period's metered total into a monthly
-/// figure.
-pub const DAYS_PER_MONTH: Decimal = Decimal::from_parts(304_375, 0, 0, false, 4);
+pub use roi_domain::roi::value::DAYS_PER_MONTH;
 
 /// The metered inputs of one period: totals of the daily roll-ups of `from..=to`, scaled to
 /// a month. The project's own events count (`data.project`); when the client has only this
@@ -294,6 +293,7 @@ impl RoiContext<'_> {
         options.period_label = Some(period.label.clone());
         options.metered_ai_cost_monthly = m.ai_cost_monthly;
         options.value_lines = m.value_lines;
+        options.hourly_rate_usd = self.hourly_rate_usd;
         let ongoing: Vec<&MetricSnapshot> = self.snapshots.iter().collect();
         Ok(RoiCalculation::compute_realised(
             self.project,

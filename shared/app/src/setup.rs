@@ -1,7 +1,7 @@
 //! Registering clients and projects.
 
 use roi_domain::client::{ClientDraft, ProjectDraft};
-use roi_domain::{Client, Project, ValidationErrors};
+use roi_domain::{Client, Project, ProjectId, ValidationErrors};
 
 use crate::store::{AuditEntry, Store, StoreError, Written};
 
@@ -14,6 +14,9 @@ pub enum SetupError {
     /// The project's client is not registered.
     #[error("client '{0}' does not exist; add it with `roi client add` first")]
     UnknownClient(String),
+    /// No project has the id.
+    #[error("project '{0}' does not exist; see `roi project add`")]
+    UnknownProject(String),
     /// Storage failed or refused.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -55,8 +58,13 @@ pub async fn add_project(
     if store.client(&draft.client_id).await?.is_none() {
         return Err(SetupError::UnknownClient(draft.client_id.to_string()));
     }
-    let project = draft.validate()?;
+    let mut project = draft.validate()?;
     let written = store.add_project(&project).await?;
+    if written == Written::Unchanged
+        && let Some(stored) = store.project(&project.id).await?
+    {
+        project = stored;
+    }
     if written == Written::Created {
         let entry = AuditEntry {
             at: store.clock().now(),
@@ -71,4 +79,39 @@ pub async fn add_project(
         store.audit(&project.client_id, &entry).await?;
     }
     Ok((project, written))
+}
+
+/// Changes a stored project with `change`, which edits it and says what it changed in
+/// words (the audit entry's detail). The valuation is validated before anything is
+/// written; a change that changes nothing writes nothing.
+///
+/// # Errors
+/// [`SetupError::UnknownProject`]; [`SetupError::Invalid`] from `change` or the
+/// valuation's checks; [`SetupError::Store`].
+pub async fn change_project(
+    store: &Store,
+    id: &ProjectId,
+    actor: &str,
+    change: impl FnOnce(&mut Project) -> Result<String, ValidationErrors>,
+) -> Result<Project, SetupError> {
+    let before = store
+        .project(id)
+        .await?
+        .ok_or_else(|| SetupError::UnknownProject(id.to_string()))?;
+    let mut project = before.clone();
+    let detail = change(&mut project)?;
+    project.valuation.validate()?;
+    if project == before {
+        return Ok(project);
+    }
+    store.put_project(&project).await?;
+    let entry = AuditEntry {
+        at: store.clock().now(),
+        action: "project_changed".into(),
+        actor: actor.into(),
+        project_id: Some(project.id.clone()),
+        detail,
+    };
+    store.audit(&project.client_id, &entry).await?;
+    Ok(project)
 }

@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{FieldError, ValidationErrors};
+use crate::roi::value::Valuation;
 use crate::units::{Money, Percentage};
 
 macro_rules! slug_id {
@@ -306,6 +307,10 @@ pub struct Project {
     /// Gross margin applied to a revenue increase, percent (default 100 %; issue 2's
     /// definition of gross monthly benefit).
     pub gross_margin: Percentage,
+    /// How its value is counted: hourly rate, attribution, confidence, value lines turned
+    /// off, running costs (issue 16). Defaults when absent.
+    #[serde(default, skip_serializing_if = "Valuation::is_default")]
+    pub valuation: Valuation,
 }
 
 /// What `roi project add` gathers; [`ProjectDraft::validate`] turns it into a [`Project`].
@@ -383,6 +388,7 @@ impl ProjectDraft {
                     go_live_date,
                     one_time_investment,
                     gross_margin: gm,
+                    valuation: Valuation::default(),
                 })
             }
             _ => Err(ValidationErrors::one("project", "incomplete")),

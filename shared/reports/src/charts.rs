@@ -8,6 +8,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use roi_domain::forecast::BandDay;
 use roi_domain::report::{MetricRow, NamedAmount, Point};
+use roi_domain::roi::sensitivity::Sensitivity;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
@@ -20,6 +21,7 @@ const BAD: RGBColor = RGBColor(0xb4, 0x53, 0x09);
 const GRID: RGBColor = RGBColor(0xe5, 0xe7, 0xeb);
 const MUTED: RGBColor = RGBColor(0x6b, 0x72, 0x80);
 const BAND: RGBColor = RGBColor(0x93, 0xc5, 0xfd);
+const GRID_DARK: RGBColor = RGBColor(0x9c, 0xa3, 0xaf);
 
 fn f(v: Decimal) -> f64 {
     v.to_f64().unwrap_or(0.0)
@@ -239,6 +241,79 @@ pub fn roi_over_time(points: &[Point]) -> Option<String> {
                 )))
                 .ok()?;
         }
+        Some(())
+    })
+}
+
+/// What moves ROI most (a tornado): per input, a bar from the ROI with the input 10 % lower
+/// (grey half) to the ROI with it 10 % higher (navy half), around the expected ROI (the
+/// vertical line), percent.
+pub fn sensitivity(rows: &[Sensitivity], expected: Decimal) -> Option<String> {
+    if rows.is_empty() {
+        return None;
+    }
+    let n = rows.len();
+    let base = f(expected);
+    let (lo, hi) = rows.iter().fold((base, base), |(l, h), r| {
+        let (a, b) = (f(r.roi_if_lower_percentage), f(r.roi_if_higher_percentage));
+        (l.min(a).min(b), h.max(a).max(b))
+    });
+    let pad = ((hi - lo) * 0.12).max(2.0);
+    svg(|root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(8)
+            .x_label_area_size(40)
+            .y_label_area_size(200)
+            .build_cartesian_2d((lo - pad)..(hi + pad), (0..n).into_segmented())
+            .ok()?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .axis_style(MUTED)
+            .x_desc("ROI, percent")
+            .x_labels(5)
+            .x_label_formatter(&|v| format!("{v:.0} %"))
+            .y_labels(n)
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => rows
+                    .get(n.saturating_sub(i + 1))
+                    .map(|r| short(&r.input, 22))
+                    .unwrap_or_default(),
+                SegmentValue::Last => String::new(),
+            })
+            .label_style((FONT, 18).into_font().color(&NAVY))
+            .axis_desc_style((FONT, 17).into_font().color(&MUTED))
+            .draw()
+            .ok()?;
+        // the first row (the largest swing) on top
+        let bar = |row: usize, to: f64, colour: RGBColor| {
+            let i = n - 1 - row;
+            let mut r = Rectangle::new(
+                [
+                    (base, SegmentValue::Exact(i)),
+                    (to, SegmentValue::Exact(i + 1)),
+                ],
+                colour.filled(),
+            );
+            r.set_margin(6, 6, 0, 0);
+            r
+        };
+        chart
+            .draw_series(rows.iter().enumerate().flat_map(|(i, r)| {
+                [
+                    bar(i, f(r.roi_if_lower_percentage), GRID_DARK),
+                    bar(i, f(r.roi_if_higher_percentage), NAVY),
+                ]
+            }))
+            .ok()?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(base, SegmentValue::Exact(0)), (base, SegmentValue::Last)],
+                BAD.stroke_width(2),
+            )))
+            .ok()?;
         Some(())
     })
 }

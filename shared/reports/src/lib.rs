@@ -136,7 +136,7 @@ fn diagnostics(errors: &[SourceDiagnostic]) -> String {
 }
 
 /// The charts a report of `data.kind` shows, as SVG, by name (`metrics`, `roi`, `cost`,
-/// `departments`); a chart without data is left out and the template skips it.
+/// `sensitivity`, `departments`); a chart without data is left out and the template skips it.
 pub fn charts_for(data: &ReportData) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     if let Some(svg) = charts::metrics(&data.metrics) {
@@ -147,6 +147,11 @@ pub fn charts_for(data: &ReportData) -> Vec<(&'static str, String)> {
     }
     if let Some(svg) = charts::cost_trend(&data.daily_cost, &data.forecast_band) {
         out.push(("cost", svg));
+    }
+    if let Some(roi) = &data.roi
+        && let Some(svg) = charts::sensitivity(&roi.sensitivity, roi.roi_percentage)
+    {
+        out.push(("sensitivity", svg));
     }
     if let Some(u) = &data.usage
         && let Some(svg) = charts::by_department(&u.by_department)

@@ -151,10 +151,20 @@ impl Store {
     /// [`StoreError::Conflict`] when another project has the id; [`StoreError::Table`].
     pub async fn add_project(&self, project: &Project) -> Result<Written, StoreError> {
         let item = Item::from_record(keys::project(&project.id), keys::PROFILE, project)?;
-        let written = match self.table.put(item, Condition::NotExists).await {
-            Ok(()) => Written::Created,
+        let (written, listed) = match self.table.put(item, Condition::NotExists).await {
+            Ok(()) => (Written::Created, project.clone()),
             Err(TableError::ConditionFailed) => match self.project(&project.id).await? {
-                Some(existing) if existing == *project => Written::Unchanged,
+                // The valuation is changed after adding (`setup::change_project`); adding the
+                // same project again leaves it as it is.
+                Some(existing)
+                    if existing
+                        == (Project {
+                            valuation: existing.valuation.clone(),
+                            ..project.clone()
+                        }) =>
+                {
+                    (Written::Unchanged, existing)
+                }
                 _ => {
                     return Err(StoreError::Conflict(format!(
                         "project '{}' exists already with other details",
@@ -164,13 +174,35 @@ impl Store {
             },
             Err(e) => return Err(e.into()),
         };
+        // Written again when unchanged: it repairs a listing lost between the two writes.
         let listing = Item::from_record(
             keys::client(&project.client_id),
             keys::project(&project.id),
-            project,
+            &listed,
         )?;
         self.table.put(listing, Condition::Always).await?;
         Ok(written)
+    }
+
+    /// Replaces a stored project and its listing under the client (its id and client stay).
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when no such project is stored; [`StoreError::Table`].
+    pub async fn put_project(&self, project: &Project) -> Result<(), StoreError> {
+        if self.project(&project.id).await?.is_none() {
+            return Err(StoreError::Conflict(format!(
+                "project '{}' does not exist; add it with `roi project add` first",
+                project.id
+            )));
+        }
+        for (pk, sk) in [
+            (keys::project(&project.id), keys::PROFILE.to_owned()),
+            (keys::client(&project.client_id), keys::project(&project.id)),
+        ] {
+            let item = Item::from_record(pk, sk, project)?;
+            self.table.put(item, Condition::Always).await?;
+        }
+        Ok(())
     }
 
     /// Reads a project.

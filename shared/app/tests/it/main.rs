@@ -370,3 +370,106 @@ async fn a_project_of_an_unknown_client_is_refused() {
         Err(SetupError::UnknownClient(_))
     ));
 }
+
+#[tokio::test]
+async fn a_valuation_change_is_checked_audited_and_counted_without_double_counting() {
+    use roi_app::setup::change_project;
+    use roi_domain::roi::value::{LineStatus, RunningCost, ValueLineKind};
+    use roi_domain::{Money, ValidationErrors};
+    // GIVEN the sample project, measured
+    let w = world().await;
+    w.measured().await;
+    let retainer = |to: &str| RunningCost {
+        name: "Tuning retainer".into(),
+        monthly_usd: Money::try_from(dec!(500)).unwrap(),
+        from: "2025-02-03".parse().unwrap(),
+        to: Some(to.parse().unwrap()),
+    };
+    // WHEN a change names an unknown project, or ends a cost before it starts
+    let unknown = change_project(&w.store, &"nope".parse().unwrap(), "test", |_| {
+        Ok::<_, ValidationErrors>(String::new())
+    })
+    .await;
+    assert!(matches!(unknown, Err(SetupError::UnknownProject(_))));
+    let before = w.store.project(&w.project).await.unwrap().unwrap();
+    let bad = change_project(&w.store, &w.project, "test", |p| {
+        p.valuation.running_costs.push(retainer("2025-01-01"));
+        Ok("bad".into())
+    })
+    .await;
+    // THEN it is refused, naming the field, and nothing is stored
+    assert!(matches!(&bad, Err(SetupError::Invalid(e)) if e.mentions("running_costs[0].to")));
+    assert_eq!(w.store.project(&w.project).await.unwrap().unwrap(), before);
+    // WHEN the support agents' loaded rate ($35/h) and a $500/month retainer are set
+    change_project(&w.store, &w.project, "test", |p| {
+        p.valuation.loaded_hourly_rate_usd = Some(Money::try_from(dec!(35)).unwrap());
+        p.valuation.running_costs.push(retainer("2030-12-31"));
+        Ok("rate and retainer".into())
+    })
+    .await
+    .unwrap();
+    // THEN it is audited
+    let client = before.client_id.clone();
+    let audit = w.store.audit_entries(&client, "2025-05").await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "project_changed" && e.detail == "rate and retainer")
+    );
+    // AND the value lines count only beyond the cost change: the cost change is $7,400
+    // (50,000 − 42,600); labour 5,200 tickets × (18 − 11) min ÷ 60 × $35 = $21,233.33 of
+    // which $7,400 is already counted; errors 5,200 × 2.6 % × $8 = $1,081.60, all counted
+    let roi = compute_roi(
+        &w.store,
+        &w.project,
+        ComputeRequest {
+            as_of: Some("2025-04-30".parse().unwrap()),
+            months: Some(12),
+            ..ComputeRequest::default()
+        },
+    )
+    .await
+    .unwrap();
+    let line = |k: ValueLineKind| roi.value_lines.iter().find(|l| l.kind == k).unwrap();
+    let labour = line(ValueLineKind::LabourTime);
+    assert_eq!(labour.gross_usd.unwrap().round_dp(2), dec!(21233.33));
+    assert_eq!(labour.overlap_usd, dec!(7400));
+    assert_eq!(line(ValueLineKind::ErrorsAvoided).counted_usd, dec!(1081.6));
+    assert_eq!(
+        line(ValueLineKind::ReworkHours).missing,
+        ["rework_hours_per_week"]
+    );
+    assert_eq!(
+        line(ValueLineKind::ChurnReduction).status,
+        LineStatus::MissingInputs
+    );
+    // 11,800 + 13,833.33 + 1,081.60; running 3,000 + 500
+    assert_eq!(roi.gross_monthly_benefit, dec!(26714.93));
+    assert_eq!(roi.running_cost_monthly, dec!(3500));
+    // AND a line turned off is shown and no longer counted
+    change_project(&w.store, &w.project, "test", |p| {
+        p.valuation.lines_off.insert(ValueLineKind::LabourTime);
+        Ok("labour off".into())
+    })
+    .await
+    .unwrap();
+    let roi = compute_roi(
+        &w.store,
+        &w.project,
+        ComputeRequest {
+            as_of: Some("2025-04-30".parse().unwrap()),
+            months: Some(12),
+            ..ComputeRequest::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        roi.value_lines[0].status,
+        LineStatus::Off,
+        "{:?}",
+        roi.value_lines[0]
+    );
+    // errors now take the $7,400 overlap first: nothing of them is added
+    assert_eq!(roi.gross_monthly_benefit, dec!(11800));
+}

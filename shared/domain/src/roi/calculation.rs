@@ -5,8 +5,11 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::range::{RangeInputs, RoiRange};
 use super::realised::{InForce, MonthValue, calendar_months, realise};
-use super::{MAX_PERIOD_MONTHS, MonthlyLine, RoiError, RoiInputs};
+use super::sensitivity::{Components, Sensitivity};
+use super::value::{LineInputs, ValueLine, value_lines};
+use super::{MAX_PERIOD_MONTHS, MonthlyLine, RoiError, RoiInputs, checked_sum};
 use crate::client::{Project, ProjectId};
 use crate::metric::Metric;
 use crate::snapshot::{MetricSnapshot, SnapshotId, SnapshotKind, SnapshotStatus};
@@ -21,7 +24,8 @@ pub struct RoiOptions {
     pub months: Option<u32>,
     /// Annual discount rate for NPV, percent (default 10 %).
     pub annual_discount_rate: Percentage,
-    /// Named value lines, USD per month.
+    /// Value lines metered from events (time saved, cost avoided), USD per month. The
+    /// measured value lines (module [`super::value`]) are added by the calculation.
     pub value_lines: Vec<MonthlyLine>,
     /// Operating cost lines beyond the AI solution cost, USD per month.
     pub operating_cost_lines: Vec<MonthlyLine>,
@@ -31,6 +35,9 @@ pub struct RoiOptions {
     pub metered_ai_cost_monthly: Option<Money>,
     /// The period's name in `period_analyzed` (default: "N months").
     pub period_label: Option<String>,
+    /// The client's hourly rate, USD per hour: values the time lines when the project has
+    /// no loaded hourly rate of its own.
+    pub hourly_rate_usd: Option<Decimal>,
 }
 
 impl RoiOptions {
@@ -44,6 +51,7 @@ impl RoiOptions {
             operating_cost_lines: Vec::new(),
             metered_ai_cost_monthly: None,
             period_label: None,
+            hourly_rate_usd: None,
         }
     }
 }
@@ -138,6 +146,17 @@ pub struct RoiCalculation {
     /// The months of a realised calculation, each with its measurement and value.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub months: Vec<MonthValue>,
+    /// The value lines of the latest measurement, counted or not, with their formulas
+    /// (module [`super::value`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub value_lines: Vec<ValueLine>,
+    /// Conservative, expected and optimistic figures (module [`super::range`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<RoiRange>,
+    /// The inputs that move `roi_percentage` most, ±10 % each (module
+    /// [`super::sensitivity`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitivity: Vec<Sensitivity>,
 }
 
 /// How a calculation's period totals were made.
@@ -186,8 +205,38 @@ impl RoiCalculation {
         options: &RoiOptions,
     ) -> Result<Self, RoiError> {
         let months = check(project, baseline, current, options)?;
-        let (inputs, ai_cost_source) = inputs(project, baseline, current, options, months);
+        let Built {
+            inputs,
+            ai_cost_source,
+            lines,
+            metered_monthly,
+        } = inputs(
+            project,
+            baseline,
+            current,
+            options,
+            months,
+            (options.as_of, options.as_of),
+        )?;
         let f = inputs.evaluate()?;
+        let mut components = Components::default();
+        components.add_month(&inputs, Decimal::ONE);
+        let sensitivity = components
+            .scaled(Decimal::from(months))
+            .sensitivity(project.one_time_investment.amount());
+        let metered = metered_monthly
+            .checked_mul(Decimal::from(months))
+            .ok_or(RoiError::Overflow)?;
+        let range = RoiRange::compute(&RangeInputs {
+            value_delivered: f.benefits_total,
+            self_reported_value: f.benefits_total.saturating_sub(metered),
+            costs: f.costs_total,
+            investment: project.one_time_investment.amount(),
+            gross_monthly: f.gross_monthly_benefit,
+            running_monthly: f.running_cost_monthly,
+            confidence: project.valuation.confidence_percentage,
+            measured_monthly_benefits: Vec::new(),
+        })?;
         let npv = inputs.npv(options.annual_discount_rate)?;
         let changes = Changes { baseline, current };
         let digest = Sha256::digest(format!("{}|{}|{months}", project.id, options.as_of));
@@ -226,6 +275,17 @@ impl RoiCalculation {
             payback_reached_in: None,
             irr_annual_percentage: None,
             months: Vec::new(),
+            value_lines: lines
+                .into_iter()
+                .map(|l| ValueLine {
+                    gross_usd: l.gross_usd.map(round_money),
+                    overlap_usd: round_money(l.overlap_usd),
+                    counted_usd: round_money(l.counted_usd),
+                    ..l
+                })
+                .collect(),
+            range: Some(range),
+            sensitivity,
         })
     }
 
@@ -267,6 +327,8 @@ impl RoiCalculation {
             .collect();
         measured.sort_by_key(|s| s.measured_on());
         let mut months = Vec::with_capacity(calendar.len());
+        let (mut metered, mut measured_benefits) = (Decimal::ZERO, Vec::new());
+        let mut components = Components::default();
         for (month, share) in calendar {
             let end = month
                 .checked_add_months(chrono::Months::new(1))
@@ -287,9 +349,25 @@ impl RoiCalculation {
                 field: e.field,
                 reason: e.reason,
             })?;
-            let (inputs, _) = inputs(project, baseline, snapshot, options, 1);
-            let gross = inputs.gross_monthly_benefit()?;
-            let running = inputs.running_cost_monthly()?;
+            let built = inputs(
+                project,
+                baseline,
+                snapshot,
+                options,
+                1,
+                (month.max(from), end),
+            )?;
+            components.add_month(&built.inputs, share);
+            let gross = built.inputs.gross_monthly_benefit()?;
+            let running = built.inputs.running_cost_monthly()?;
+            metered = built
+                .metered_monthly
+                .checked_mul(share)
+                .and_then(|m| metered.checked_add(m))
+                .ok_or(RoiError::Overflow)?;
+            if in_force == InForce::Measured {
+                measured_benefits.push(gross);
+            }
             months.push(MonthValue {
                 month,
                 share,
@@ -305,6 +383,17 @@ impl RoiCalculation {
             months,
             options.annual_discount_rate,
         )?;
+        calc.range = Some(RoiRange::compute(&RangeInputs {
+            value_delivered: r.value_delivered_usd,
+            self_reported_value: r.value_delivered_usd.saturating_sub(metered),
+            costs: r.costs_usd,
+            investment: project.one_time_investment.amount(),
+            gross_monthly: calc.gross_monthly_benefit,
+            running_monthly: calc.running_cost_monthly,
+            confidence: project.valuation.confidence_percentage,
+            measured_monthly_benefits: measured_benefits,
+        })?);
+        calc.sensitivity = components.sensitivity(project.one_time_investment.amount());
         calc.basis = Basis::Realised;
         calc.roi_percentage = round_ratio(r.roi_percentage);
         calc.benefits_total = round_money(r.value_delivered_usd);
@@ -357,15 +446,31 @@ fn check(
     Ok(months)
 }
 
-/// The inputs of the formulas, and where the AI solution cost came from: reported in the
-/// measurement, else metered, else zero.
+/// What [`inputs`] builds.
+struct Built {
+    inputs: RoiInputs,
+    ai_cost_source: FigureSource,
+    lines: Vec<ValueLine>,
+    /// The metered part of the gross monthly benefit (the options' value lines, which come
+    /// from events) × attribution, USD per month.
+    metered_monthly: Decimal,
+}
+
+/// The inputs of the formulas for the days `window` (first, last) of a period, where the
+/// AI solution cost came from (reported in the measurement, else metered, else zero), and
+/// the measured value lines (module [`super::value`]).
+///
+/// Running cost lines: the AI solution cost, the options' operating cost lines, and the
+/// project's running costs × the share of `window` each is in force. Value lines: the
+/// options' (metered) lines, then the counted measured lines.
 fn inputs(
     project: &Project,
     baseline: &MetricSnapshot,
     current: &MetricSnapshot,
     options: &RoiOptions,
     months: u32,
-) -> (RoiInputs, FigureSource) {
+    window: (NaiveDate, NaiveDate),
+) -> Result<Built, RoiError> {
     let reported = current.value(Metric::AiSolutionCost);
     let (ai_cost, ai_cost_source) = match (reported, options.metered_ai_cost_monthly) {
         (Some(v), _) => (v, FigureSource::SelfReported),
@@ -377,6 +482,17 @@ fn inputs(
         monthly_usd: Money::try_from(ai_cost).unwrap_or(Money::ZERO),
     }];
     running_cost_lines.extend(options.operating_cost_lines.iter().cloned());
+    let valuation = &project.valuation;
+    for cost in &valuation.running_costs {
+        let share = cost.share_of(window.0, window.1);
+        if share > Decimal::ZERO {
+            running_cost_lines.push(MonthlyLine {
+                name: cost.name.clone(),
+                monthly_usd: Money::try_from(cost.monthly_usd.amount() * share)
+                    .unwrap_or(Money::ZERO),
+            });
+        }
+    }
     let revenue_increase = match (
         current.value(Metric::MonthlyRevenue),
         baseline.value(Metric::MonthlyRevenue),
@@ -384,17 +500,56 @@ fn inputs(
         (Some(now), Some(before)) => now - before,
         _ => Decimal::ZERO,
     };
+    let baseline_total = baseline.total_monthly_cost().unwrap_or_default();
+    let ongoing_total = current.total_monthly_cost().unwrap_or_default();
+    let metered_lines = checked_sum(options.value_lines.iter().map(|l| l.monthly_usd.amount()))?;
+    let lines = value_lines(&LineInputs {
+        baseline,
+        current,
+        hourly_rate_usd: valuation
+            .loaded_hourly_rate_usd
+            .map(Money::amount)
+            .or(options.hourly_rate_usd),
+        gross_margin: project.gross_margin,
+        lines_off: &valuation.lines_off,
+        cost_overlap_usd: baseline_total
+            .saturating_sub(ongoing_total)
+            .max(Decimal::ZERO)
+            .saturating_add(metered_lines),
+        revenue_overlap_usd: revenue_increase
+            .checked_mul(project.gross_margin.fraction())
+            .unwrap_or(Decimal::ZERO)
+            .max(Decimal::ZERO),
+    });
+    let mut value_lines = options.value_lines.clone();
+    value_lines.extend(
+        lines
+            .iter()
+            .filter(|l| l.counted_usd > Decimal::ZERO)
+            .map(|l| MonthlyLine {
+                name: l.label.clone(),
+                monthly_usd: Money::try_from(l.counted_usd).unwrap_or(Money::ZERO),
+            }),
+    );
     let inputs = RoiInputs {
         months,
         one_time_investment: project.one_time_investment,
-        baseline_total_monthly_cost: baseline.total_monthly_cost().unwrap_or_default(),
-        ongoing_total_monthly_cost: current.total_monthly_cost().unwrap_or_default(),
+        baseline_total_monthly_cost: baseline_total,
+        ongoing_total_monthly_cost: ongoing_total,
         monthly_revenue_increase: revenue_increase,
         gross_margin: project.gross_margin,
-        value_lines: options.value_lines.clone(),
+        value_lines,
         running_cost_lines,
+        attribution: valuation.attribution_percentage,
     };
-    (inputs, ai_cost_source)
+    Ok(Built {
+        inputs,
+        ai_cost_source,
+        lines,
+        metered_monthly: metered_lines
+            .checked_mul(valuation.attribution_percentage.fraction())
+            .ok_or(RoiError::Overflow)?,
+    })
 }
 
 /// Changes of measured values from the baseline to the compared measurement: absent where

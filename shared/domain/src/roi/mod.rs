@@ -4,8 +4,10 @@
 //! - *total monthly cost* of a snapshot: as given, else the sum of its components
 //!   ([`MetricSnapshot::total_monthly_cost`](crate::MetricSnapshot::total_monthly_cost));
 //! - *running cost* per month = the ongoing `ai_solution_cost` + any operating cost lines;
-//! - *gross monthly benefit* = (baseline total monthly cost − ongoing total monthly cost,
-//!   without the AI cost) + monthly revenue increase × gross margin + named value lines;
+//! - *gross monthly benefit* = ((baseline total monthly cost − ongoing total monthly cost,
+//!   without the AI cost) + monthly revenue increase × gross margin + named value lines)
+//!   × attribution share (the project's, default 100 %; the value lines of
+//!   [`value`] and the metered ones are named value lines);
 //! - `cost_savings_monthly` = baseline total monthly cost − (ongoing total monthly cost +
 //!   running cost); `cost_savings_annual` = 12 × that;
 //! - over N months: benefits = N × gross monthly benefit; costs = one-time investment +
@@ -18,7 +20,10 @@
 //! [`RoiCalculation`].
 
 mod calculation;
+pub mod range;
 pub mod realised;
+pub mod sensitivity;
+pub mod value;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -71,6 +76,14 @@ pub struct RoiInputs {
     pub value_lines: Vec<MonthlyLine>,
     /// Running cost lines (the AI solution cost first, then operating costs), USD per month.
     pub running_cost_lines: Vec<MonthlyLine>,
+    /// Share of the improvement due to the AI solution, percent (100 for calculations
+    /// stored before it existed).
+    #[serde(default = "hundred")]
+    pub attribution: Percentage,
+}
+
+fn hundred() -> Percentage {
+    Percentage::HUNDRED
 }
 
 /// The figures of [`RoiInputs::evaluate`], unrounded.
@@ -178,7 +191,9 @@ impl RoiInputs {
             cost_delta.ok_or(RoiError::Overflow)?,
             revenue.ok_or(RoiError::Overflow)?,
             values,
-        ])
+        ])?
+        .checked_mul(self.attribution.fraction())
+        .ok_or(RoiError::Overflow)
     }
 
     /// Computes every figure of the module definition at full precision, with checked
@@ -307,6 +322,7 @@ mod tests {
                 "operating cost",
                 money(annual_cost),
             )],
+            attribution: Percentage::HUNDRED,
         }
     }
 
@@ -358,6 +374,7 @@ mod tests {
                 name: "ai".into(),
                 monthly_usd: money(dec!(1000)),
             }],
+            attribution: Percentage::HUNDRED,
         };
         let f = inputs.evaluate().unwrap();
         assert_eq!(f.gross_monthly_benefit, dec!(8000)); // 6,000 + 2,000
@@ -425,6 +442,7 @@ mod tests {
                 gross_margin: Percentage::try_from(margin).unwrap(),
                 value_lines: (0..lines).map(|_| line("value")).collect(),
                 running_cost_lines: (0..lines).map(|_| line("cost")).collect(),
+                attribution: Percentage::HUNDRED,
             };
             match inputs.evaluate() {
                 Ok(_) | Err(RoiError::ZeroCost | RoiError::Overflow) => {}
@@ -452,6 +470,7 @@ mod tests {
                 gross_margin: Percentage::HUNDRED,
                 value_lines: vec![],
                 running_cost_lines: vec![MonthlyLine { name: "ai".into(), monthly_usd: money(Decimal::from(running)) }],
+                attribution: Percentage::HUNDRED,
             };
             match inputs.evaluate() {
                 Err(RoiError::ZeroCost) => prop_assert!(investment == 0 && running == 0),
