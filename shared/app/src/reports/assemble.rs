@@ -110,6 +110,14 @@ pub async fn assemble(
         wins: Vec::new(),
         attention: Vec::new(),
         next_steps: Vec::new(),
+        price_table_version: Some(
+            crate::pricing::PriceTable::shipped()
+                .with_overrides(
+                    p.client_id.as_str(),
+                    &store.price_overrides(&p.client_id).await?,
+                )
+                .version,
+        ),
     };
     narrate(
         &mut data,
@@ -271,6 +279,7 @@ impl Usage<'_> {
             previous_cost_usd: prev.as_ref().map(|p| p.usage.cost_usd.round_dp(2)),
             tokens: t.usage.total_tokens(),
             usage_events: t.usage.events,
+            unpriced_events: t.usage.unpriced_events,
             active_users: r.active_users(),
             previous_active_users: before.map(Rollup::active_users),
             agent_runs: runs,

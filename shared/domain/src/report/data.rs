@@ -46,6 +46,10 @@ pub struct UsageSummary {
     pub tokens: u64,
     /// `ai.usage` events.
     pub usage_events: u64,
+    /// Of those, events whose model the price table does not list: their cost is unknown
+    /// and not in `cost_usd`.
+    #[serde(default)]
+    pub unpriced_events: u64,
     /// Distinct active users.
     pub active_users: u64,
     /// The same, the period before.
@@ -161,6 +165,10 @@ pub struct ReportData {
     pub next_steps: Vec<String>,
     /// Per-user AI cost (hashed ids), for the exports.
     pub users: Vec<UserCost>,
+    /// The client's price table version (the shipped table with its negotiated prices) as
+    /// the report was made; every priced event keeps the version it was priced with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_table_version: Option<String>,
 }
 
 impl ReportData {
