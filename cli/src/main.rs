@@ -92,6 +92,9 @@ enum Command {
     /// Compute a client's daily roll-ups (cost, tokens, DAU/WAU/MAU, sessions, agents,
     /// outcomes) from its events, replacing stored ones.
     Rollup(commands::rollup::RollupArgs),
+    /// Compare a client's metered AI cost with its providers' cost reports (imported with
+    /// `roi import cost`), per UTC day and provider, and flag days over its tolerance.
+    Reconcile(commands::reconcile::ReconcileArgs),
     /// Issue a report (PDF, CSV and XLSX) and e-mail a link to it; list a project's
     /// reports, or withdraw the links to one.
     Report(commands::report::ReportArgs),

@@ -1,13 +1,14 @@
-//! `roi import`: measurements from seed 000's CSV templates, and providers' usage reports.
+//! `roi import`: measurements from seed 000's CSV templates, and providers' usage and cost
+//! reports.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use roi_app::ingest::{EventStatus, IngestReport};
-use roi_app::measurements;
 use roi_app::pricing::PriceTable;
 use roi_app::usage_import::{self, ReportFormat};
+use roi_app::{cost_import, measurements};
 use roi_domain::{ClientId, ProjectId};
 
 use crate::args::{client_id, project_id};
@@ -37,15 +38,40 @@ pub enum ImportCommand {
     /// Import a provider's usage report (Anthropic Admin API or OpenAI organization usage)
     /// as priced `ai.usage` events; importing it again changes nothing.
     Usage(UsageImportArgs),
+    /// Import a provider's cost report (Anthropic GET /v1/organizations/cost_report, OpenAI
+    /// GET /v1/organization/costs): what it bills per day, for `roi reconcile`. Importing
+    /// it again replaces its lines.
+    Cost(CostImportArgs),
 }
 
-/// Whose usage report a file is.
+#[derive(Debug, Args)]
+pub struct CostImportArgs {
+    /// The report, as the provider's API returned it (one page, or a JSON array of pages).
+    pub file: PathBuf,
+    /// The client whose costs they are.
+    #[arg(long, value_name = "ID", value_parser = client_id)]
+    pub client: ClientId,
+    /// Whose report it is.
+    #[arg(long, value_enum)]
+    pub format: ProviderArg,
+}
+
+/// Whose report a file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProviderArg {
-    /// Anthropic Admin API: GET /v1/organizations/usage_report/messages.
+    /// Anthropic Admin API (usage_report/messages, cost_report).
     Anthropic,
-    /// OpenAI: GET /v1/organization/usage/completions.
+    /// OpenAI organization API (usage/completions, costs).
     Openai,
+}
+
+impl From<ProviderArg> for ReportFormat {
+    fn from(p: ProviderArg) -> Self {
+        match p {
+            ProviderArg::Anthropic => ReportFormat::Anthropic,
+            ProviderArg::Openai => ReportFormat::OpenAi,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +108,20 @@ pub async fn run(ctx: &Ctx, command: ImportCommand) -> Result<()> {
             output::print_imported(&imported);
         }
         ImportCommand::Usage(args) => usage(&store, &args).await?,
+        ImportCommand::Cost(args) => {
+            let text = std::fs::read_to_string(&args.file)
+                .with_context(|| format!("reading {}", args.file.display()))?;
+            let imported =
+                cost_import::import_cost(&store, &args.client, &text, args.format.into(), "cli")
+                    .await?;
+            let days: Vec<String> = imported.days.iter().map(ToString::to_string).collect();
+            println!(
+                "{} cost lines stored, {} USD, for {} (UTC days); compare with `roi reconcile`",
+                imported.lines,
+                imported.total_usd,
+                days.join(", ")
+            );
+        }
     }
     Ok(())
 }
@@ -89,10 +129,7 @@ pub async fn run(ctx: &Ctx, command: ImportCommand) -> Result<()> {
 async fn usage(store: &roi_app::Store, args: &UsageImportArgs) -> Result<()> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))?;
-    let format = match args.format {
-        ProviderArg::Anthropic => ReportFormat::Anthropic,
-        ProviderArg::Openai => ReportFormat::OpenAi,
-    };
+    let format = args.format.into();
     let report = usage_import::import_usage(
         store,
         PriceTable::shipped(),

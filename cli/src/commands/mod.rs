@@ -11,6 +11,7 @@ pub mod form_link;
 pub mod import;
 pub mod prices;
 pub mod project;
+pub mod reconcile;
 pub mod report;
 pub mod rollup;
 pub mod serve;
@@ -39,6 +40,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Apikey(command) => apikey::run(&ctx, command).await,
         Command::Prices(args) => prices::run(&ctx, &args).await,
         Command::Rollup(args) => rollup::run(&ctx, &args).await,
+        Command::Reconcile(args) => reconcile::run(&ctx, &args).await,
         Command::Report(args) => report::run(&ctx, &args).await,
         Command::Serve(args) => serve::run(&ctx, args).await,
         Command::StoreInit => store_init::run(&ctx).await,

@@ -187,7 +187,7 @@ fn a_usage_report_imports_once_and_the_price_table_shows_what_priced_it() {
     );
     // the table, and a client's negotiated prices on top
     let table = stdout(&ok(roi(dir.path(), &["prices"])));
-    assert!(table.starts_with("Price table 2026-11-21"), "{table}");
+    assert!(table.starts_with("Price table 2026-11-30"), "{table}");
     assert!(table.contains("gpt-4.1-mini") && table.contains("claude-sonnet-4-5"));
     let overrides = dir.path().join("acme-prices.csv");
     std::fs::write(
@@ -207,7 +207,7 @@ fn a_usage_report_imports_once_and_the_price_table_shows_what_priced_it() {
     ));
     let out = stdout(&set);
     assert!(
-        out.starts_with("Price table 2026-11-21+acme-logistics."),
+        out.starts_with("Price table 2026-11-30+acme-logistics."),
         "{out}"
     );
     let gpt4o = out.lines().find(|l| l.contains(" gpt-4o ")).unwrap();

@@ -455,3 +455,56 @@ fn a_projects_status_and_valuation_are_set_from_the_command_line() {
         serde_json::from_str(&stdout(&ok(run(&["project", "show"])))).unwrap();
     assert!(show["valuation"].get("running_costs").is_none(), "{show}");
 }
+
+#[test]
+fn a_cost_report_is_imported_and_reconciled_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/usage-reports");
+    let run = |args: &[&str]| roi(dir.path(), args);
+    ok(run(&["client", "add", "Acme", "--time-zone", "Asia/Tokyo"]));
+    let c = ["--client", "acme", "--format", "anthropic"];
+    let usage = format!("{reports}/anthropic-messages-usage-report.json");
+    ok(run(&[&["import", "usage", usage.as_str()][..], &c].concat()));
+    // WHEN the matching cost report is imported
+    let costs = format!("{reports}/anthropic-cost-report.json");
+    let imported = ok(run(&[&["import", "cost", costs.as_str()][..], &c].concat()));
+    assert!(
+        stdout(&imported).contains("12 cost lines stored, 8.9296 USD, for 2026-11-18, 2026-11-19"),
+        "{}",
+        stdout(&imported)
+    );
+    // THEN the reconciliation shows both days at zero variance, as a table and as JSON
+    let span = [
+        "reconcile",
+        "--client",
+        "acme",
+        "--from",
+        "2026-11-18",
+        "--to",
+        "2026-11-19",
+    ];
+    let table = stdout(&ok(run(&span)));
+    assert!(
+        table.contains("2026-11-18  anthropic          $6.77         $6.77       $0.00"),
+        "{table}"
+    );
+    assert!(
+        table.contains("2 day-provider rows; 0 over the client's tolerance"),
+        "{table}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&ok(run(
+            &[&span[..], &["--format", "json"]].concat()
+        ))))
+        .unwrap();
+    assert_eq!(json[1]["metered_usd"], "2.1594");
+    assert_eq!(json[1]["variance_percentage"], "0.00");
+    // AND a file of the wrong shape is refused by name
+    let wrong = run(&[&["import", "cost", usage.as_str()][..], &c].concat());
+    assert!(!wrong.status.success());
+    assert!(
+        stderr(&wrong).contains("not an Anthropic cost report"),
+        "{}",
+        stderr(&wrong)
+    );
+}

@@ -4,6 +4,9 @@
 //!
 //! cost_usd = (input × input_rate + output × output_rate + cache_read × cache_read_rate
 //!            + cache_write × cache_write_rate + cache_write_1h × cache_write_1h_rate) / 10⁶
+//!            + web_search_requests × web_search_rate / 10³
+//!
+//! (token rates in USD per MTok; the web search rate in USD per 1,000 searches, issue 17).
 //!
 //! Each token is in exactly one count ([`AiUsage`]), so prompt-cache tokens are never
 //! counted twice. The arithmetic is exact in `Decimal`: no rounding is applied.
@@ -28,7 +31,7 @@ pub const COST_MISMATCH_PERCENT: Decimal = Decimal::ONE;
 pub struct Cost {
     /// The computed cost, USD.
     pub cost_usd: Decimal,
-    /// The table version it was priced with, e.g. `2026-11-21` or `2026-11-21+acme.3f9a2c1b`.
+    /// The table version it was priced with, e.g. `2026-11-30` or `2026-11-30+acme.3f9a2c1b`.
     pub price_version: String,
     /// The table row used (differs from the event's model for a dated snapshot).
     pub priced_as: String,
@@ -77,10 +80,13 @@ struct Row {
     cache_write: Decimal,
     #[serde(with = "rust_decimal::serde::str")]
     cache_write_1h: Decimal,
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    web_search: Option<Decimal>,
 }
 
 /// Reads the rows of a price CSV (header `provider,model,input,output,cache_read,
-/// cache_write,cache_write_1h`; `#` lines are comments).
+/// cache_write,cache_write_1h[,web_search]`; `#` lines are comments; without the
+/// `web_search` column searches cost 0).
 ///
 /// # Errors
 /// [`PriceError::Row`] for a malformed row, a negative price or a model listed twice;
@@ -107,6 +113,7 @@ pub fn read_rows(csv_text: &str) -> Result<Vec<ModelPrice>, PriceError> {
             row.cache_read,
             row.cache_write,
             row.cache_write_1h,
+            row.web_search.unwrap_or_default(),
         ];
         if rates.iter().any(Decimal::is_sign_negative) {
             return Err(bad(format!("{}: prices must not be negative", row.model)));
@@ -122,6 +129,7 @@ pub fn read_rows(csv_text: &str) -> Result<Vec<ModelPrice>, PriceError> {
             cache_read: row.cache_read,
             cache_write: row.cache_write,
             cache_write_1h: row.cache_write_1h,
+            web_search: row.web_search.unwrap_or_default(),
         });
     }
     if models.is_empty() {
@@ -235,8 +243,11 @@ impl PriceTable {
                 .checked_mul(price)
                 .and_then(|c| sum.checked_add(c))
         })?;
+        let searches = Decimal::from(usage.web_search_requests).checked_mul(row.web_search)?;
         Some(Cost {
-            cost_usd: (micro / Decimal::from(1_000_000)).normalize(),
+            cost_usd: (micro / Decimal::from(1_000_000))
+                .checked_add(searches / Decimal::from(1_000))?
+                .normalize(),
             price_version: self.version.clone(),
             priced_as: row.model.clone(),
         })
@@ -276,7 +287,7 @@ mod tests {
     #[test]
     fn the_shipped_table_reads() {
         let table = PriceTable::from_csv(SHIPPED_CSV).unwrap();
-        assert_eq!(table.version, "2026-11-21");
+        assert_eq!(table.version, "2026-11-30");
         assert!(table.models.iter().any(|m| m.provider == "anthropic"));
         assert!(table.models.iter().any(|m| m.provider == "openai"));
         assert_eq!(PriceTable::shipped(), &table);
@@ -292,7 +303,25 @@ mod tests {
             .unwrap();
         // THEN 0.003 + 0.0075 + 0.003 + 0.0075 = 0.021 USD, no token counted twice
         assert_eq!(cost.cost_usd, dec!(0.021));
-        assert_eq!(cost.price_version, "2026-11-21");
+        assert_eq!(cost.price_version, "2026-11-30");
+    }
+
+    #[test]
+    fn web_searches_are_priced_per_thousand() {
+        // GIVEN Sonnet 4.5 with 349 web searches at $10 per 1,000 and 1,000 output tokens
+        let mut u = usage("claude-sonnet-4-5", 0, 1_000, 0, 0);
+        u.web_search_requests = 349;
+        // THEN 0.015 + 3.49 USD
+        let cost = PriceTable::shipped().price(&u).unwrap();
+        assert_eq!(cost.cost_usd, dec!(3.505));
+        // AND an override file without the column prices searches at 0
+        let rows = read_rows(
+            "provider,model,input,output,cache_read,cache_write,cache_write_1h
+             anthropic,claude-sonnet-4-5,3,15,0.3,3.75,6
+",
+        )
+        .unwrap();
+        assert_eq!(rows[0].web_search, Decimal::ZERO);
     }
 
     #[test]
@@ -328,7 +357,7 @@ mod tests {
         )
         .unwrap();
         let table = PriceTable::shipped().with_overrides("acme", &rows);
-        assert!(table.version.starts_with("2026-11-21+acme."));
+        assert!(table.version.starts_with("2026-11-30+acme."));
         let cost = table
             .price(&usage("claude-sonnet-4-5", 1_000_000, 0, 0, 0))
             .unwrap();

@@ -3,7 +3,8 @@
 //! - Anthropic Admin API, `GET /v1/organizations/usage_report/messages`: buckets
 //!   (`starting_at`, `ending_at`) of results with `uncached_input_tokens`,
 //!   `cache_creation.ephemeral_5m_input_tokens`, `cache_creation.ephemeral_1h_input_tokens`,
-//!   `cache_read_input_tokens`, `output_tokens`, and the grouping fields `model`,
+//!   `cache_read_input_tokens`, `output_tokens`, `server_tool_use.web_search_requests`
+//!   (priced per 1,000 searches), and the grouping fields `model`,
 //!   `workspace_id`, `api_key_id`, `service_tier`, `context_window`.
 //! - OpenAI, `GET /v1/organization/usage/completions`: buckets (`start_time`, `end_time`,
 //!   Unix seconds) of results with `input_tokens` (cached included), `input_cached_tokens`,
@@ -35,6 +36,14 @@ pub enum ReportFormat {
 }
 
 impl ReportFormat {
+    /// The provider's name as the price table writes it: `anthropic` or `openai`.
+    pub fn provider(self) -> &'static str {
+        match self {
+            Self::Anthropic => "anthropic",
+            Self::OpenAi => "openai",
+        }
+    }
+
     /// The CloudEvents `source` of imported events.
     pub fn source(self) -> &'static str {
         match self {
@@ -86,8 +95,16 @@ struct CacheCreation {
     ephemeral_1h_input_tokens: u64,
 }
 
+#[derive(Deserialize, Default)]
+struct ServerToolUse {
+    #[serde(default)]
+    web_search_requests: u64,
+}
+
 #[derive(Deserialize)]
 struct AnthropicResult {
+    #[serde(default)]
+    server_tool_use: Option<ServerToolUse>,
     #[serde(default)]
     uncached_input_tokens: u64,
     #[serde(default)]
@@ -185,6 +202,7 @@ fn blank_usage(model: Option<String>, project: Option<&ProjectId>) -> AiUsage {
         cache_read_tokens: 0,
         cache_write_tokens: 0,
         cache_write_1h_tokens: 0,
+        web_search_requests: 0,
         requests: None,
         cost_usd: None,
         prompt_type: None,
@@ -238,9 +256,10 @@ fn anthropic_events(
                 cache_read_tokens: r.cache_read_input_tokens,
                 cache_write_tokens: cache.ephemeral_5m_input_tokens,
                 cache_write_1h_tokens: cache.ephemeral_1h_input_tokens,
+                web_search_requests: r.server_tool_use.unwrap_or_default().web_search_requests,
                 ..blank_usage(r.model, project)
             };
-            if total_tokens(&usage) == 0 {
+            if total_tokens(&usage) == 0 && usage.web_search_requests == 0 {
                 continue;
             }
             let subject = r.workspace_id.map(|w| format!("workspace:{w}"));

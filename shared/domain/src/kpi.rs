@@ -40,17 +40,21 @@ pub enum Kpi {
     LatencyP95,
     /// A department's AI cost this month, percent of its monthly budget.
     DepartmentBudget,
+    /// A provider's metered cost against its cost report, |variance| percent of the
+    /// invoiced cost, on the latest reconciled day (issue 17).
+    CostVariance,
 }
 
 impl Kpi {
     /// Every KPI.
-    pub const ALL: [Kpi; 6] = [
+    pub const ALL: [Kpi; 7] = [
         Kpi::RoiPercentage,
         Kpi::ErrorRate,
         Kpi::SystemUptime,
         Kpi::FeatureAdoption,
         Kpi::LatencyP95,
         Kpi::DepartmentBudget,
+        Kpi::CostVariance,
     ];
 
     /// The KPI whose [`Kpi::name`] is `name`.
@@ -67,6 +71,7 @@ impl Kpi {
             Self::FeatureAdoption => "User adoption",
             Self::LatencyP95 => "p95 run time",
             Self::DepartmentBudget => "AI budget used",
+            Self::CostVariance => "Metered cost against the provider's bill",
         }
     }
 
@@ -88,6 +93,7 @@ impl Kpi {
             Self::FeatureAdoption => "feature_adoption",
             Self::LatencyP95 => "latency_p95",
             Self::DepartmentBudget => "department_budget",
+            Self::CostVariance => "cost_variance",
         }
     }
 }
@@ -129,6 +135,9 @@ pub struct Thresholds {
     pub department_budget: Limits,
     /// Monthly AI budget per department, USD (seed 004 US-016.2.2); none by default.
     pub department_budgets_usd: BTreeMap<String, Decimal>,
+    /// |Metered − invoiced| ÷ invoiced, %: warning > 1 (the reconciliation's tolerance,
+    /// issue 17), critical > 5.
+    pub cost_variance: Limits,
 }
 
 impl Default for Thresholds {
@@ -179,6 +188,12 @@ impl Thresholds {
                 higher_is_better: false,
             },
             department_budgets_usd: BTreeMap::new(),
+            cost_variance: Limits {
+                critical: dec!(5),
+                warning: dec!(1),
+                success: None,
+                higher_is_better: false,
+            },
         }
     }
 
@@ -191,6 +206,7 @@ impl Thresholds {
             Kpi::FeatureAdoption => self.feature_adoption,
             Kpi::LatencyP95 => self.latency_p95_ms,
             Kpi::DepartmentBudget => self.department_budget,
+            Kpi::CostVariance => self.cost_variance,
         }
     }
 }

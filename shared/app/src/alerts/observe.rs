@@ -29,7 +29,32 @@ pub async fn observe(
     let mut out = projects(store, client, settings, today).await?;
     out.extend(agents(store, client, today).await?);
     out.extend(budgets(store, client, settings, today).await?);
+    out.extend(cost_variance(store, client, today).await?);
     Ok(out)
+}
+
+/// Each provider's |variance| percent on its latest reconciled day of the last 7
+/// (`crate::reconcile`, stored when a cost report is imported); days without a cost report
+/// are not observed.
+async fn cost_variance(
+    store: &Store,
+    client: &Client,
+    today: NaiveDate,
+) -> Result<Vec<Observed>, StoreError> {
+    let since = today - chrono::Days::new(7);
+    let mut latest: BTreeMap<String, Decimal> = BTreeMap::new();
+    for row in store.reconciled_since(&client.id, since).await? {
+        if row.day <= today
+            && let Some(p) = row.variance_percentage
+        {
+            // oldest first: a later day replaces an earlier one
+            latest.insert(row.provider, p.abs());
+        }
+    }
+    Ok(latest
+        .into_iter()
+        .map(|(provider, v)| (Kpi::CostVariance, provider, v))
+        .collect())
 }
 
 /// Each project's latest ROI (with the default ROI limits, only once it is past its payback:

@@ -26,6 +26,9 @@ pub struct ModelPrice {
     pub cache_write: Decimal,
     /// 1-hour cache writes, USD/MTok.
     pub cache_write_1h: Decimal,
+    /// Server-side web search, USD per 1,000 searches (0 for rows stored before it).
+    #[serde(default)]
+    pub web_search: Decimal,
 }
 
 /// One webhook subscription.

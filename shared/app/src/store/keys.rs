@@ -26,6 +26,8 @@
 //! | rate counter | `RATE#{key id}` | `{YYYY-MM-DDTHH:MM}` (TTL 3 minutes) |
 //! | raw event | `EVENTS#{client}#{day}#{shard}` | `{time, ms}#{event id}` (TTL 90 days) |
 //! | event identity claim | `EVENTID#{client}#{event id}` | `ID` (TTL 90 days) |
+//! | reconciled day | `CLIENT#{client}` | `RECONCILED#{day}#{provider}` |
+//! | invoiced cost | `INVOICED#{client}` | `{day}#{provider}#{first 64 bits of sha256(line)}` |
 //! | daily roll-up | `ROLLUP#{client}#{day}` | `CURRENT` (the generation in force), then per generation `G{id}#` + `SUMMARY`, `USERS#{n:03}`, `usage#{dimension}#{value}`, `agent#{agent}`, `project#{project}` (a name over 200 bytes as `~{hash}`: [`group`]) |
 //!
 //! A project's own record sits in its partition so that `--project P` needs no client; the
@@ -74,6 +76,8 @@ pub mod prefix {
     pub const CHANGED: &str = "CHANGED#";
     /// Report versions under a project.
     pub const REPORT: &str = "REPORT#";
+    /// Reconciled days under a client.
+    pub const RECONCILED: &str = "RECONCILED#";
     /// Report link listing items under a project.
     pub const REPORT_LINK: &str = "REPORTLINK#";
     /// A roll-up generation's summary, after its generation prefix.
@@ -251,6 +255,27 @@ pub fn group(prefix: &str, name: &str) -> String {
     }
 }
 
+/// `RECONCILED#{day}#{provider}`: one day and provider of a client's reconciliation.
+pub fn reconciled(day: NaiveDate, provider: &str) -> String {
+    format!("{}{day}#{provider}", prefix::RECONCILED)
+}
+
+/// `INVOICED#{client}`: the partition of a client's imported provider cost lines.
+pub fn invoiced_costs(client: &ClientId) -> String {
+    format!("INVOICED#{client}")
+}
+
+/// `{day}#{provider}#{line}`: one cost line of a provider's report for a UTC day; `line` is
+/// a hash of what identifies the line (re-importing the report overwrites it).
+pub fn invoiced_cost(day: NaiveDate, provider: &str, line: &str) -> String {
+    format!("{day}#{provider}#{line}")
+}
+
+/// The sort keys of the cost lines of `from..=to`, both inclusive.
+pub fn invoiced_days(from: NaiveDate, to: NaiveDate) -> (String, String) {
+    (format!("{from}#"), format!("{to}#~"))
+}
+
 /// `REPORT#{kind}#{period}#v`: the prefix of one report's versions.
 pub fn report_versions(kind: &str, period: &str) -> String {
     format!("{}{kind}#{period}#v", prefix::REPORT)
@@ -364,6 +389,12 @@ mod tests {
             ("rate counter", rate_pk, rate_sk),
             ("raw event", raw_pk, raw_sk.clone()),
             ("event identity claim", claim_pk, claim_sk.into()),
+            ("reconciled day", client(&c), reconciled(d, "anthropic")),
+            (
+                "invoiced cost",
+                invoiced_costs(&c),
+                invoiced_cost(d, "anthropic", "0a1b2c3d4e5f6a7b"),
+            ),
             ("daily roll-up", rollup(&c, d), CURRENT.into()),
         ];
         let table = documented();

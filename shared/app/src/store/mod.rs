@@ -11,12 +11,14 @@
 //! | `api_keys.rs` | API keys, rate counters |
 //! | `events.rs` | raw events, identity claims, changed client-days |
 //! | `rollups.rs` | daily roll-ups |
+//! | `costs.rs` | providers' invoiced cost lines |
 //! | `reports.rs` | report versions and links |
 
 mod alerts;
 mod api_keys;
 mod audit;
 mod clients;
+mod costs;
 mod events;
 pub mod keys;
 mod reports;
@@ -28,6 +30,7 @@ pub use alerts::AlertState;
 pub use api_keys::ApiKeyRecord;
 pub use audit::AuditEntry;
 pub use clients::{ClientSettings, ModelPrice, WebhookSubscription};
+pub use costs::InvoicedCost;
 pub use events::ChangedDay;
 pub use reports::{LinkRecord, ReportRecord};
 pub use roi::ProjectInsights;

@@ -17,6 +17,7 @@ use roi_domain::ClientId;
 use roi_domain::client::{ClientDraft, ProjectDraft};
 use roi_domain::event::MAX_REQUEST_BYTES;
 use roi_domain::ports::{Clock, FixedClock};
+use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -25,6 +26,9 @@ const ANTHROPIC_REPORT: &str =
     include_str!("../../../../events/usage-reports/anthropic-messages-usage-report.json");
 const OPENAI_REPORT: &str =
     include_str!("../../../../events/usage-reports/openai-usage-completions.json");
+const ANTHROPIC_COSTS: &str =
+    include_str!("../../../../events/usage-reports/anthropic-cost-report.json");
+const OPENAI_COSTS: &str = include_str!("../../../../events/usage-reports/openai-costs.json");
 
 struct Tenants {
     store: Store,
@@ -282,8 +286,9 @@ async fn provider_reports_import_as_priced_events_once() {
         .into_iter()
         .find(|e| e.priced_as.as_deref() == Some("claude-sonnet-4-5"))
         .unwrap();
-    // 182,400 × $3 + 24,000 × $3.75 + 1,150,000 × $0.30 + 61,200 × $15, per million
-    assert_eq!(sonnet.cost_usd, Some(dec!(1.9002)));
+    // 182,400 × $3 + 24,000 × $3.75 + 1,150,000 × $0.30 + 61,200 × $15, per million,
+    // + 349 web searches × $10 per 1,000
+    assert_eq!(sonnet.cost_usd, Some(dec!(5.3902)));
     // WHEN the OpenAI report is imported
     let report = import_usage(
         &t.store,
@@ -367,11 +372,11 @@ async fn negotiated_prices_price_a_clients_events_and_name_their_version() {
             .price_version
             .as_deref()
             .unwrap()
-            .starts_with("2026-11-21+alpha.")
+            .starts_with("2026-11-30+alpha.")
     );
     let beta = &t.events(&t.beta, "2026-11-21").await[0];
     assert_eq!(beta.cost_usd, Some(dec!(2.5)), "Beta pays list price");
-    assert_eq!(beta.price_version.as_deref(), Some("2026-11-21"));
+    assert_eq!(beta.price_version.as_deref(), Some("2026-11-30"));
 }
 
 #[tokio::test]
@@ -439,4 +444,124 @@ async fn a_flood_from_one_key_is_refused_while_another_clients_events_still_land
         .unwrap();
     let res = t.app.clone().oneshot(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn the_sample_cost_reports_reconcile_to_zero_and_a_doctored_one_is_flagged() {
+    use roi_app::cost_import::import_cost;
+    use roi_app::reconcile::reconcile;
+    // GIVEN Alpha's sample usage reports, imported and priced at list price
+    let t = tenants().await;
+    for (text, format) in [
+        (ANTHROPIC_REPORT, ReportFormat::Anthropic),
+        (OPENAI_REPORT, ReportFormat::OpenAi),
+    ] {
+        import_usage(
+            &t.store,
+            PriceTable::shipped(),
+            &t.alpha,
+            text,
+            format,
+            None,
+            "t",
+        )
+        .await
+        .unwrap();
+    }
+    // WHEN the providers' cost reports of the same days are imported (twice: no change)
+    for _ in 0..2 {
+        let a = import_cost(
+            &t.store,
+            &t.alpha,
+            ANTHROPIC_COSTS,
+            ReportFormat::Anthropic,
+            "t",
+        )
+        .await
+        .unwrap();
+        // 18 Nov: 0.5472 + 0.09 + 0.345 + 0.918 + 3.49 (349 searches) + 0.94 + 0.44;
+        // 19 Nov: 0.6039 + 0.0675 + 0.036 + 0.396 + 1.056
+        assert_eq!((a.lines, a.total_usd), (12, dec!(8.9296)));
+        let o = import_cost(&t.store, &t.alpha, OPENAI_COSTS, ReportFormat::OpenAi, "t")
+            .await
+            .unwrap();
+        // 0.12288 + 0.02048 + 0.1536 (gpt-4.1-mini) + 0.16 + 0.128 (gpt-4o)
+        assert_eq!((o.lines, o.total_usd), (5, dec!(0.58496)));
+    }
+    let (from, to) = ("2026-11-18".parse().unwrap(), "2026-11-21".parse().unwrap());
+    let rows = reconcile(&t.store, &t.alpha, from, to).await.unwrap();
+    // THEN each UTC day and provider reconciles to zero variance
+    let days: Vec<(String, String, Decimal)> = rows
+        .iter()
+        .map(|r| (r.day.to_string(), r.provider.clone(), r.metered_usd))
+        .collect();
+    assert_eq!(
+        days,
+        [
+            ("2026-11-18".into(), "anthropic".into(), dec!(6.7702)),
+            ("2026-11-19".into(), "anthropic".into(), dec!(2.1594)),
+            ("2026-11-21".into(), "openai".into(), dec!(0.58496)),
+        ]
+    );
+    for r in &rows {
+        assert_eq!(r.variance_usd, Some(Decimal::ZERO), "{r:?}");
+        assert!(!r.over_tolerance);
+    }
+    // WHEN a doctored report bills 18 Nov's web search at $4.49 instead of $3.49
+    let doctored = ANTHROPIC_COSTS.replacen("\"349\"", "\"449\"", 1);
+    assert_ne!(doctored, ANTHROPIC_COSTS);
+    let imported = import_cost(&t.store, &t.alpha, &doctored, ReportFormat::Anthropic, "t")
+        .await
+        .unwrap();
+    assert!(imported.reconciled[0].over_tolerance);
+    let rows = reconcile(&t.store, &t.alpha, from, to).await.unwrap();
+    // THEN that day is $1 under-metered: −12.87 % of 7.7702, over the 1 % tolerance
+    let first = &rows[0];
+    assert_eq!(first.invoiced_usd, Some(dec!(7.7702)));
+    assert_eq!(first.variance_usd, Some(dec!(-1)));
+    assert_eq!(first.variance_percentage, Some(dec!(-12.87)));
+    assert!(first.over_tolerance);
+    assert!(!rows[1].over_tolerance);
+    // AND the alert check observes the latest reconciled day per provider: 19 Nov for
+    // Anthropic (0 %), 21 Nov for OpenAI
+    let alpha = t.store.client(&t.alpha).await.unwrap().unwrap();
+    let settings = t.store.settings(&t.alpha).await.unwrap();
+    let observed =
+        roi_app::alerts::observe(&t.store, &alpha, &settings, "2026-11-21".parse().unwrap())
+            .await
+            .unwrap();
+    let variance: Vec<_> = observed
+        .iter()
+        .filter(|(k, _, _)| *k == roi_domain::kpi::Kpi::CostVariance)
+        .map(|(_, scope, v)| (scope.as_str(), *v))
+        .collect();
+    assert_eq!(
+        variance,
+        [("anthropic", dec!(0.00)), ("openai", dec!(0.00))]
+    );
+    // AND when the doctored day is the latest one, its variance fires a warning and more
+    let observed =
+        roi_app::alerts::observe(&t.store, &alpha, &settings, "2026-11-18".parse().unwrap())
+            .await
+            .unwrap();
+    let (_, _, v) = observed
+        .iter()
+        .find(|(k, s, _)| *k == roi_domain::kpi::Kpi::CostVariance && s == "anthropic")
+        .unwrap();
+    assert_eq!(*v, dec!(12.87));
+    let signal = roi_domain::kpi::evaluate(
+        roi_domain::kpi::Kpi::CostVariance,
+        "anthropic",
+        *v,
+        settings.thresholds.cost_variance,
+    )
+    .unwrap();
+    assert_eq!(signal.level, roi_domain::kpi::Level::Critical);
+    // AND Beta's days hold none of it
+    assert!(
+        reconcile(&t.store, &t.beta, from, to)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -150,6 +150,10 @@ pub struct AiUsage {
     /// Input tokens written to the prompt cache with a 1-hour lifetime.
     #[serde(default)]
     pub cache_write_1h_tokens: u64,
+    /// Server-side web searches (Anthropic `server_tool_use.web_search_requests`), priced per
+    /// 1,000 from the price table; 0–10⁹.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub web_search_requests: u64,
     /// Model calls these tokens add up over, at least 1; absent when the sender does not
     /// know (an Anthropic usage report does not say).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -166,6 +170,10 @@ pub struct AiUsage {
 
 fn one() -> u32 {
     1
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// How an agent run ended.

@@ -348,6 +348,9 @@ fn within(field: &str, value: Option<Decimal>, max: Decimal) -> Result<(), Field
     }
 }
 
+/// The most web searches one `ai.usage` event may carry: 10⁹.
+pub const MAX_SEARCHES_PER_EVENT: u64 = 1_000_000_000;
+
 fn at_most_tokens(field: &str, value: u64) -> Result<(), FieldError> {
     if value > MAX_TOKENS_PER_EVENT {
         Err(FieldError::new(
@@ -396,6 +399,15 @@ fn check_data(data: &EventData) -> Result<(), FieldError> {
                 at_most_tokens(field, tokens)?;
             }
             within("data.cost_usd", d.cost_usd, MAX_EVENT_USD)?;
+            if d.web_search_requests > MAX_SEARCHES_PER_EVENT {
+                return Err(FieldError::new(
+                    "data.web_search_requests",
+                    format!(
+                        "must be at most {MAX_SEARCHES_PER_EVENT}, got {}",
+                        d.web_search_requests
+                    ),
+                ));
+            }
         }
         EventData::AgentExecution(d) => {
             require("data.agent", a.agent)?;
