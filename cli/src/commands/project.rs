@@ -82,6 +82,13 @@ pub enum ProjectCommand {
         /// Stop counting a value line (repeat for more); it is still shown in reports.
         #[arg(long = "line-off", value_name = "LINE", value_parser = |s: &str| s.parse::<ValueLineKind>())]
         lines_off: Vec<ValueLineKind>,
+        /// The ROI the project was sold on, percent: past its payback, ROI below it warns
+        /// the account manager.
+        #[arg(long, value_name = "PERCENT", allow_hyphen_values = true)]
+        planned_roi: Option<Decimal>,
+        /// The payback period the project was sold on, months: ROI alerts start after it.
+        #[arg(long, value_name = "MONTHS")]
+        planned_payback: Option<Decimal>,
     },
     /// Add a running cost (fees, hosting, licences) counted in the project's running cost
     /// from --from through --to. A cost of the same name and start is replaced.
@@ -178,6 +185,8 @@ pub async fn run(ctx: &Ctx, command: ProjectCommand) -> Result<()> {
             confidence,
             lines_on,
             lines_off,
+            planned_roi,
+            planned_payback,
         } => {
             change(ctx, &project, |p| {
                 let mut said = Vec::new();
@@ -215,6 +224,14 @@ pub async fn run(ctx: &Ctx, command: ProjectCommand) -> Result<()> {
                 for line in lines_off {
                     v.lines_off.insert(line);
                     said.push(format!("{line} off"));
+                }
+                if let Some(roi) = planned_roi {
+                    v.planned_roi_percentage = Some(roi);
+                    said.push(format!("planned ROI {roi}%"));
+                }
+                if let Some(months) = planned_payback {
+                    v.planned_payback_months = Some(months);
+                    said.push(format!("planned payback {months} months"));
                 }
                 Ok(said.join(", "))
             })

@@ -46,11 +46,15 @@ pub async fn check(
         run: AlertRun::default(),
     };
     let mut seen = HashSet::new();
-    for (kpi, scope, value) in observed {
+    for seen_kpi in observed {
+        let (kpi, scope, value) = (seen_kpi.kpi, seen_kpi.scope, seen_kpi.value);
         let key = keys::alert(kpi.name(), &scope);
         seen.insert(key.clone());
         let previous = states.get(&key).cloned();
-        match evaluate(kpi, &scope, value, check.settings.thresholds.limits(kpi)) {
+        let limits = seen_kpi
+            .limits
+            .unwrap_or_else(|| check.settings.thresholds.limits(kpi));
+        match evaluate(kpi, &scope, value, limits) {
             Some(signal) => check.firing(kpi, &scope, value, signal, previous).await?,
             None => {
                 if let Some(old) = previous.filter(|s| s.firing) {

@@ -26,7 +26,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use self::check::check;
-pub use self::observe::observe;
+pub use self::observe::{Observed, observe};
 use crate::settings::ClientSettings;
 pub use crate::store::AlertState;
 

@@ -3,16 +3,39 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
-use roi_domain::kpi::{Kpi, Thresholds};
+use roi_domain::kpi::{Kpi, Limits, Thresholds};
 use roi_domain::{Client, Metric, Project, RoiCalculation, SnapshotKind};
 use rust_decimal::Decimal;
 
 use crate::settings::ClientSettings;
 use crate::store::{Store, StoreError};
 
-/// One observed KPI value: the KPI, its scope (a project, an agent, a department) and the
-/// value in the KPI's unit.
-pub type Observed = (Kpi, String, Decimal);
+/// One observed KPI value: the KPI, its scope (a project, an agent, a department), the
+/// value in the KPI's unit, and limits of its own when the scope has them (a project's
+/// plan), else the client's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    /// The KPI.
+    pub kpi: Kpi,
+    /// Its scope.
+    pub scope: String,
+    /// The value, in the KPI's unit.
+    pub value: Decimal,
+    /// The scope's own limits, if any.
+    pub limits: Option<Limits>,
+}
+
+impl Observed {
+    /// A value checked against the client's limits.
+    pub fn new(kpi: Kpi, scope: impl Into<String>, value: Decimal) -> Self {
+        Self {
+            kpi,
+            scope: scope.into(),
+            value,
+            limits: None,
+        }
+    }
+}
 
 /// The KPI values of a client at `today` (its day): projects' latest ROI, uptime and
 /// adoption; yesterday's agent error rates and p95 run times; this month's cost per
@@ -53,12 +76,15 @@ async fn cost_variance(
     }
     Ok(latest
         .into_iter()
-        .map(|(provider, v)| (Kpi::CostVariance, provider, v))
+        .map(|(provider, v)| Observed::new(Kpi::CostVariance, provider, v))
         .collect())
 }
 
-/// Each project's latest ROI (with the default ROI limits, only once it is past its payback:
-/// [`past_payback`]), and its latest measured uptime and adoption.
+/// Each project's latest ROI, and its latest measured uptime and adoption. Unless the client
+/// set ROI limits of its own, ROI is observed only once the project is past its payback
+/// (the planned one when the project has a plan, else [`past_payback`]), against the
+/// project's plan when it has a planned ROI (warning below it, critical below 0 %), else
+/// the default (critical below 0 %).
 async fn projects(
     store: &Store,
     client: &Client,
@@ -69,10 +95,26 @@ async fn projects(
     let mut out = Vec::new();
     for project in store.projects_of(&client.id).await? {
         let scope = project.id.to_string();
-        if let Some(latest) = store.latest_roi(&project.id).await?
-            && (own_roi_limits || past_payback(&project, &latest, today))
-        {
-            out.push((Kpi::RoiPercentage, scope.clone(), latest.roi_percentage));
+        if let Some(latest) = store.latest_roi(&project.id).await? {
+            let plan = &project.valuation;
+            let due = match plan.planned_payback_months {
+                Some(months) => {
+                    months_after(project.go_live_date, months).is_none_or(|d| d < today)
+                }
+                None => past_payback(&project, &latest, today),
+            };
+            let mut seen = Observed::new(Kpi::RoiPercentage, scope.clone(), latest.roi_percentage);
+            if !own_roi_limits && let Some(planned) = plan.planned_roi_percentage {
+                seen.limits = Some(Limits {
+                    critical: Decimal::ZERO,
+                    warning: planned.max(Decimal::ZERO),
+                    success: None,
+                    higher_is_better: true,
+                });
+            }
+            if own_roi_limits || due {
+                out.push(seen);
+            }
         }
         let snapshots = store.snapshots(&project.id).await?;
         let latest_of = |m: Metric| {
@@ -84,10 +126,10 @@ async fn projects(
                 .map(|(_, v)| v)
         };
         if let Some(v) = latest_of(Metric::SystemUptimePercentage) {
-            out.push((Kpi::SystemUptime, scope.clone(), v));
+            out.push(Observed::new(Kpi::SystemUptime, scope.clone(), v));
         }
         if let Some(v) = latest_of(Metric::UserAdoptionRate) {
-            out.push((Kpi::FeatureAdoption, scope.clone(), v));
+            out.push(Observed::new(Kpi::FeatureAdoption, scope.clone(), v));
         }
     }
     Ok(out)
@@ -103,13 +145,17 @@ fn past_payback(project: &Project, roi: &RoiCalculation, today: NaiveDate) -> bo
     let Some(months) = roi.payback_period_months else {
         return true;
     };
-    // A payback beyond the decimal or calendar range counts as never in sight.
-    let expected = months
+    months_after(project.go_live_date, months).is_none_or(|day| day < today)
+}
+
+/// `start` + `months` months of 30.4375 days; `None` beyond the decimal or calendar range
+/// (counted as never in sight).
+fn months_after(start: NaiveDate, months: Decimal) -> Option<NaiveDate> {
+    months
         .checked_mul(crate::compute::DAYS_PER_MONTH)
         .map(|d| d.ceil())
         .and_then(|d| u64::try_from(d.mantissa()).ok().filter(|_| d.scale() == 0))
-        .and_then(|d| project.go_live_date.checked_add_days(chrono::Days::new(d)));
-    expected.is_none_or(|day| day < today)
+        .and_then(|d| start.checked_add_days(chrono::Days::new(d)))
 }
 
 /// Yesterday's error rate (failures and timeouts, percent) and p95 run time (ms) per agent.
@@ -127,10 +173,14 @@ async fn agents(
         if s.executions > 0 {
             let failed = Decimal::from(s.failure + s.timeout) * Decimal::ONE_HUNDRED
                 / Decimal::from(s.executions);
-            out.push((Kpi::ErrorRate, agent.clone(), failed.round_dp(2)));
+            out.push(Observed::new(
+                Kpi::ErrorRate,
+                agent.clone(),
+                failed.round_dp(2),
+            ));
         }
         if let Some(p95) = s.duration_ms.quantile(0.95) {
-            out.push((
+            out.push(Observed::new(
                 Kpi::LatencyP95,
                 agent.clone(),
                 Decimal::try_from(p95).unwrap_or_default().round_dp(0),
@@ -175,7 +225,11 @@ async fn budgets(
             .checked_mul(Decimal::ONE_HUNDRED)
             .and_then(|u| u.checked_div(*budget));
         match used {
-            Some(used) => out.push((Kpi::DepartmentBudget, dept.clone(), used.round_dp(2))),
+            Some(used) => out.push(Observed::new(
+                Kpi::DepartmentBudget,
+                dept.clone(),
+                used.round_dp(2),
+            )),
             None => {
                 tracing::warn!(client = %client.id, %dept, "budget share beyond the decimal range; not checked")
             }

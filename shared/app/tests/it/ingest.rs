@@ -532,8 +532,8 @@ async fn the_sample_cost_reports_reconcile_to_zero_and_a_doctored_one_is_flagged
             .unwrap();
     let variance: Vec<_> = observed
         .iter()
-        .filter(|(k, _, _)| *k == roi_domain::kpi::Kpi::CostVariance)
-        .map(|(_, scope, v)| (scope.as_str(), *v))
+        .filter(|o| o.kpi == roi_domain::kpi::Kpi::CostVariance)
+        .map(|o| (o.scope.as_str(), o.value))
         .collect();
     assert_eq!(
         variance,
@@ -544,15 +544,16 @@ async fn the_sample_cost_reports_reconcile_to_zero_and_a_doctored_one_is_flagged
         roi_app::alerts::observe(&t.store, &alpha, &settings, "2026-11-18".parse().unwrap())
             .await
             .unwrap();
-    let (_, _, v) = observed
+    let v = observed
         .iter()
-        .find(|(k, s, _)| *k == roi_domain::kpi::Kpi::CostVariance && s == "anthropic")
-        .unwrap();
-    assert_eq!(*v, dec!(12.87));
+        .find(|o| o.kpi == roi_domain::kpi::Kpi::CostVariance && o.scope == "anthropic")
+        .unwrap()
+        .value;
+    assert_eq!(v, dec!(12.87));
     let signal = roi_domain::kpi::evaluate(
         roi_domain::kpi::Kpi::CostVariance,
         "anthropic",
-        *v,
+        v,
         settings.thresholds.cost_variance,
     )
     .unwrap();

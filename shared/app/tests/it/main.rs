@@ -473,3 +473,55 @@ async fn a_valuation_change_is_checked_audited_and_counted_without_double_counti
     // errors now take the $7,400 overlap first: nothing of them is added
     assert_eq!(roi.gross_monthly_benefit, dec!(11800));
 }
+
+#[tokio::test]
+async fn roi_alerts_follow_the_projects_plan() {
+    use roi_app::alerts::observe;
+    use roi_app::setup::change_project;
+    use roi_domain::kpi::Kpi;
+    // GIVEN the sample project, measured, with its realised ROI as of 30 April 2025
+    let w = world().await;
+    w.measured().await;
+    let roi = compute_roi(
+        &w.store,
+        &w.project,
+        ComputeRequest {
+            as_of: Some("2025-04-30".parse().unwrap()),
+            ..ComputeRequest::default()
+        },
+    )
+    .await
+    .unwrap();
+    let project = w.store.project(&w.project).await.unwrap().unwrap();
+    let client = w.store.client(&project.client_id).await.unwrap().unwrap();
+    let settings = w.store.settings(&client.id).await.unwrap();
+    let roi_seen = |observed: Vec<roi_app::alerts::Observed>| {
+        observed.into_iter().find(|o| o.kpi == Kpi::RoiPercentage)
+    };
+    let plan = |roi: &str, months: &str| {
+        let (roi, months) = (roi.parse().unwrap(), months.parse().unwrap());
+        change_project(&w.store, &w.project, "test", move |p| {
+            p.valuation.planned_roi_percentage = Some(roi);
+            p.valuation.planned_payback_months = Some(months);
+            Ok("plan".into())
+        })
+    };
+    // WHEN it was sold on 150 % and a 12-month payback
+    plan("150", "12").await.unwrap();
+    let today = "2025-05-02".parse().unwrap();
+    // THEN three months after go-live its ROI is not watched yet
+    let seen = observe(&w.store, &client, &settings, today).await.unwrap();
+    assert_eq!(roi_seen(seen), None);
+    // WHEN the plan said 2 months
+    plan("150", "2").await.unwrap();
+    // THEN it is watched against the plan: warning below 150 %, critical below 0 %
+    let seen = roi_seen(observe(&w.store, &client, &settings, today).await.unwrap()).unwrap();
+    assert_eq!(seen.value, roi.roi_percentage);
+    let limits = seen.limits.unwrap();
+    assert_eq!((limits.warning, limits.critical), (dec!(150), dec!(0)));
+    // AND a plan out of range is refused
+    assert!(matches!(
+        plan("150", "0").await,
+        Err(SetupError::Invalid(e)) if e.mentions("planned_payback_months")
+    ));
+}

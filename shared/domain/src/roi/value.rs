@@ -222,6 +222,14 @@ pub struct Valuation {
     /// Running costs beyond the AI solution cost.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub running_costs: Vec<RunningCost>,
+    /// The ROI the project was sold on, percent (−100 to 100,000): once the project is past
+    /// its payback, ROI below it is a warning for the account manager (issue 16).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_roi_percentage: Option<Decimal>,
+    /// The payback period the project was sold on, months (more than 0, at most 1,200):
+    /// ROI alerts start after go-live + this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_payback_months: Option<Decimal>,
 }
 
 fn hundred() -> Percentage {
@@ -240,6 +248,8 @@ impl Default for Valuation {
             confidence_percentage: default_confidence(),
             lines_off: BTreeSet::new(),
             running_costs: Vec::new(),
+            planned_roi_percentage: None,
+            planned_payback_months: None,
         }
     }
 }
@@ -250,11 +260,13 @@ impl Valuation {
         *self == Self::default()
     }
 
-    /// Checks the running costs: names of 1–100 characters, unique per start date, and `to`
-    /// not before `from`. (Money and percentages are valid by construction.)
+    /// Checks the running costs (names of 1–100 characters, unique per start date, `to` not
+    /// before `from`) and the plan's ranges. (Money and percentages are valid by
+    /// construction.)
     ///
     /// # Errors
-    /// [`ValidationErrors`] naming `running_costs[i].name` or `running_costs[i].to`.
+    /// [`ValidationErrors`] naming `running_costs[i].name`, `running_costs[i].to`,
+    /// `planned_roi_percentage` or `planned_payback_months`.
     pub fn validate(&self) -> Result<(), ValidationErrors> {
         let mut errors = Vec::new();
         let mut seen = BTreeSet::new();
@@ -280,6 +292,22 @@ impl Valuation {
                     format!("ends {to}, before it starts ({})", c.from),
                 ));
             }
+        }
+        if let Some(roi) = self.planned_roi_percentage
+            && (roi < Decimal::from(-100) || roi > Decimal::from(100_000))
+        {
+            errors.push(FieldError::new(
+                "planned_roi_percentage",
+                format!("must be between -100 and 100000 (percent), got {roi}"),
+            ));
+        }
+        if let Some(months) = self.planned_payback_months
+            && (months <= Decimal::ZERO || months > Decimal::from(1200))
+        {
+            errors.push(FieldError::new(
+                "planned_payback_months",
+                format!("must be more than 0 and at most 1200 (months), got {months}"),
+            ));
         }
         ValidationErrors::from_vec(errors).map_or(Ok(()), Err)
     }
