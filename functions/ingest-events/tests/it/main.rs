@@ -97,7 +97,7 @@ async fn every_event_does_what_its_name_says(store: Store, _scratch: &std::path:
     let usage = events.iter().find(|e| e.id == "evt-0001").unwrap();
     // 1,840 × $3 + 412 × $15 + 12,000 × $0.30, per million tokens
     assert_eq!(usage.cost_usd, Some("0.0153".parse().unwrap()));
-    assert_eq!(usage.price_version.as_deref(), Some("2026-11-21"));
+    assert_eq!(usage.price_version.as_deref(), Some("2026-11-30"));
     let mini = events.iter().find(|e| e.id == "evt-0002").unwrap();
     assert!(
         mini.cost_mismatch,
