@@ -24,7 +24,7 @@ use serde::Deserialize;
 
 use crate::reconcile::{MAX_DAYS, ReconcileError, ReconciledDay, reconcile};
 use crate::store::{AuditEntry, InvoicedCost, Store, StoreError};
-use crate::usage_import::ReportFormat;
+use crate::usage_import::{ReportFormat, read_pages};
 
 /// Why a cost report cannot be imported.
 #[derive(Debug, thiserror::Error)]
@@ -56,18 +56,6 @@ pub struct CostImported {
     pub total_usd: Decimal,
     /// The reconciliation of those days, stored for the alert check.
     pub reconciled: Vec<ReconciledDay>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Pages<T> {
-    One(Page<T>),
-    Many(Vec<Page<T>>),
-}
-
-#[derive(Deserialize)]
-struct Page<T> {
-    data: Vec<T>,
 }
 
 #[derive(Deserialize)]
@@ -119,13 +107,9 @@ fn pages<T: for<'de> Deserialize<'de>>(
     text: &str,
     format: &'static str,
 ) -> Result<Vec<T>, CostImportError> {
-    let parsed: Pages<T> = serde_json::from_str(text).map_err(|e| CostImportError::Malformed {
+    read_pages(text).map_err(|e| CostImportError::Malformed {
         format,
         reason: e.to_string(),
-    })?;
-    Ok(match parsed {
-        Pages::One(p) => p.data,
-        Pages::Many(ps) => ps.into_iter().flat_map(|p| p.data).collect(),
     })
 }
 

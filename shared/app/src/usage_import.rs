@@ -81,6 +81,20 @@ struct Page<T> {
     data: Vec<T>,
 }
 
+/// The `data` items of one page of a provider's admin API (`{"data": [...], "has_more": …}`)
+/// or of a JSON array of such pages, in order.
+///
+/// # Errors
+/// The parser's error when `text` is neither.
+pub(crate) fn read_pages<T: for<'de> Deserialize<'de>>(
+    text: &str,
+) -> Result<Vec<T>, serde_json::Error> {
+    Ok(match serde_json::from_str::<Pages<T>>(text)? {
+        Pages::One(p) => p.data,
+        Pages::Many(ps) => ps.into_iter().flat_map(|p| p.data).collect(),
+    })
+}
+
 #[derive(Deserialize)]
 struct AnthropicBucket {
     starting_at: DateTime<Utc>,
@@ -157,13 +171,9 @@ fn pages<T: for<'de> Deserialize<'de>>(
     text: &str,
     format: &'static str,
 ) -> Result<Vec<T>, UsageImportError> {
-    let parsed: Pages<T> = serde_json::from_str(text).map_err(|e| UsageImportError::Malformed {
+    read_pages(text).map_err(|e| UsageImportError::Malformed {
         format,
         reason: e.to_string(),
-    })?;
-    Ok(match parsed {
-        Pages::One(p) => p.data,
-        Pages::Many(ps) => ps.into_iter().flat_map(|p| p.data).collect(),
     })
 }
 

@@ -76,6 +76,40 @@ fn time_mesh(
         .ok()
 }
 
+/// A chart with one row per segment (`0..n`), its x axis labelled by `x_fmt` and described
+/// by `x_desc`, its rows named by `name` (shortened to 22 characters).
+fn row_mesh(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<RangedCoordf64, RowCoord>>,
+    n: usize,
+    x_desc: &str,
+    x_fmt: &dyn Fn(&f64) -> String,
+    name: &dyn Fn(usize) -> Option<String>,
+) -> Option<()> {
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID)
+        .axis_style(MUTED)
+        .x_desc(x_desc)
+        .x_labels(5)
+        .x_label_formatter(x_fmt)
+        .y_labels(n)
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
+                name(*i).map(|s| short(&s, 22)).unwrap_or_default()
+            }
+            SegmentValue::Last => String::new(),
+        })
+        .label_style((FONT, 18).into_font().color(&NAVY))
+        .axis_desc_style((FONT, 17).into_font().color(&MUTED))
+        .draw()
+        .ok()
+}
+
+/// The y coordinate of [`row_mesh`] charts: one segment per row.
+type RowCoord = plotters::coord::ranged1d::SegmentedCoord<plotters::coord::types::RangedCoordusize>;
+
 /// Horizontal bars, one per name, from 0 or the smallest value.
 fn hbars(
     names: &[String],
@@ -102,26 +136,9 @@ fn hbars(
             .y_label_area_size(200)
             .build_cartesian_2d(0f64..max.max(1.0), (0..n).into_segmented())
             .ok()?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .axis_style(MUTED)
-            .x_desc(x_label)
-            .x_labels(5)
-            .x_label_formatter(&|v| fmt(*v))
-            .y_labels(n)
-            .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
-                    names.get(*i).map(|s| short(s, 22)).unwrap_or_default()
-                }
-                SegmentValue::Last => String::new(),
-            })
-            .label_style((FONT, 18).into_font().color(&NAVY))
-            .axis_desc_style((FONT, 17).into_font().color(&MUTED))
-            .draw()
-            .ok()?;
+        row_mesh(&mut chart, n, x_label, &|v| fmt(*v), &|i| {
+            names.get(i).cloned()
+        })?;
         chart
             .draw_series(values.iter().enumerate().map(|(i, v)| {
                 let mut bar = Rectangle::new(
@@ -266,27 +283,18 @@ pub fn sensitivity(rows: &[Sensitivity], expected: Decimal) -> Option<String> {
             .y_label_area_size(200)
             .build_cartesian_2d((lo - pad)..(hi + pad), (0..n).into_segmented())
             .ok()?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .axis_style(MUTED)
-            .x_desc("ROI, percent")
-            .x_labels(5)
-            .x_label_formatter(&|v| format!("{v:.0} %"))
-            .y_labels(n)
-            .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => rows
-                    .get(n.saturating_sub(i + 1))
-                    .map(|r| short(&r.input, 22))
-                    .unwrap_or_default(),
-                SegmentValue::Last => String::new(),
-            })
-            .label_style((FONT, 18).into_font().color(&NAVY))
-            .axis_desc_style((FONT, 17).into_font().color(&MUTED))
-            .draw()
-            .ok()?;
+        row_mesh(
+            &mut chart,
+            n,
+            "ROI, percent",
+            &|v| format!("{v:.0} %"),
+            // the first row on top; the top edge (i = n) has no row
+            &|i| {
+                n.checked_sub(i + 1)
+                    .and_then(|row| rows.get(row))
+                    .map(|r| r.input.clone())
+            },
+        )?;
         // the first row (the largest swing) on top
         let bar = |row: usize, to: f64, colour: RGBColor| {
             let i = n - 1 - row;
