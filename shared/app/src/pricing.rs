@@ -271,6 +271,108 @@ pub fn cost_mismatch(reported: Decimal, computed: Decimal) -> bool {
     }
 }
 
+/// What [`reprice`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Repriced {
+    /// Client-days read.
+    pub days: usize,
+    /// Events priced again with another version's prices.
+    pub repriced: usize,
+    /// Events that had no price and have one now.
+    pub newly_priced: usize,
+    /// Events whose model the table still does not list.
+    pub still_unpriced: usize,
+    /// New cost − old cost over the rewritten events, USD (an unpriced event counted 0).
+    pub change_usd: Decimal,
+}
+
+/// Why a repricing stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RepriceError {
+    /// The client is not registered.
+    #[error("client '{0}' does not exist")]
+    UnknownClient(roi_domain::ClientId),
+    /// The roll-ups of the repriced days could not be restated.
+    #[error(transparent)]
+    Rollup(#[from] crate::rollup::RollupError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Prices a client's stored `ai.usage` events of the client-days `from..=to` again with its
+/// current table (the shipped one with its negotiated prices, issue 17): events never
+/// priced (a model added to the table since) and events priced with another version. The
+/// days are marked changed and their roll-ups restated; the audit log says what changed.
+/// Running it again changes nothing.
+///
+/// # Errors
+/// [`RepriceError`]; the span's limits are those of the roll-up
+/// ([`crate::rollup::rollup_days`]).
+pub async fn reprice(
+    store: &crate::Store,
+    client: &roi_domain::ClientId,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    actor: &str,
+) -> Result<Repriced, RepriceError> {
+    if store.client(client).await?.is_none() {
+        return Err(RepriceError::UnknownClient(client.clone()));
+    }
+    let table = PriceTable::shipped()
+        .with_overrides(client.as_str(), &store.price_overrides(client).await?);
+    let mut done = Repriced::default();
+    let days: std::collections::BTreeSet<chrono::NaiveDate> =
+        from.iter_days().take_while(|d| *d <= to).collect();
+    store.mark_days_changed(client, &days).await?;
+    for day in &days {
+        done.days += 1;
+        store
+            .rewrite_events_of_day(client, *day, |event| {
+                let roi_domain::event::EventData::AiUsage(usage) = &event.data else {
+                    return false;
+                };
+                if event.cost_usd.is_some()
+                    && event.price_version.as_deref() == Some(table.version.as_str())
+                {
+                    return false;
+                }
+                let Some(cost) = table.price(usage) else {
+                    done.still_unpriced += 1;
+                    return false;
+                };
+                let before = event.cost_usd.unwrap_or_default();
+                if event.cost_usd.is_none() {
+                    done.newly_priced += 1;
+                } else {
+                    done.repriced += 1;
+                }
+                done.change_usd = done.change_usd.saturating_add(cost.cost_usd - before);
+                event.cost_mismatch = usage
+                    .cost_usd
+                    .is_some_and(|reported| cost_mismatch(reported, cost.cost_usd));
+                event.cost_usd = Some(cost.cost_usd);
+                event.price_version = Some(cost.price_version);
+                event.priced_as = Some(cost.priced_as);
+                true
+            })
+            .await?;
+    }
+    crate::rollup::rollup_days(store, client, from, to).await?;
+    let entry = crate::store::AuditEntry {
+        at: store.clock().now(),
+        action: "events_repriced".into(),
+        actor: actor.into(),
+        project_id: None,
+        detail: format!(
+            "{from} to {to} with {}: {} newly priced, {} repriced, {} still unpriced, {} USD",
+            table.version, done.newly_priced, done.repriced, done.still_unpriced, done.change_usd
+        ),
+    };
+    store.audit(client, &entry).await?;
+    Ok(done)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

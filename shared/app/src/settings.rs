@@ -91,7 +91,7 @@ impl ClientSettings {
             .find(|r| roi_domain::kpi::Kpi::from_name(r).is_none())
         {
             return bad(format!(
-                "client_alert_rules: '{rule}' is not an alert rule (one of roi_percentage, error_rate, system_uptime, feature_adoption, latency_p95, department_budget, cost_variance)"
+                "client_alert_rules: '{rule}' is not an alert rule (one of roi_percentage, error_rate, system_uptime, feature_adoption, latency_p95, department_budget, cost_variance, unpriced_events)"
             ));
         }
         for w in &self.webhooks {

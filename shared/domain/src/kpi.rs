@@ -43,11 +43,14 @@ pub enum Kpi {
     /// A provider's metered cost against its cost report, |variance| percent of the
     /// invoiced cost, on the latest reconciled day (issue 17).
     CostVariance,
+    /// `ai.usage` events of one model on one day that the price table does not list, so
+    /// their cost is unknown (issue 17); the scope names the model and the day.
+    UnpricedEvents,
 }
 
 impl Kpi {
     /// Every KPI.
-    pub const ALL: [Kpi; 7] = [
+    pub const ALL: [Kpi; 8] = [
         Kpi::RoiPercentage,
         Kpi::ErrorRate,
         Kpi::SystemUptime,
@@ -55,6 +58,7 @@ impl Kpi {
         Kpi::LatencyP95,
         Kpi::DepartmentBudget,
         Kpi::CostVariance,
+        Kpi::UnpricedEvents,
     ];
 
     /// The KPI whose [`Kpi::name`] is `name`.
@@ -72,6 +76,7 @@ impl Kpi {
             Self::LatencyP95 => "p95 run time",
             Self::DepartmentBudget => "AI budget used",
             Self::CostVariance => "Metered cost against the provider's bill",
+            Self::UnpricedEvents => "Usage events without a price",
         }
     }
 
@@ -80,8 +85,15 @@ impl Kpi {
         let number = crate::units::grouped(value.normalize());
         match self {
             Self::LatencyP95 => format!("{number} ms"),
+            Self::UnpricedEvents => format!("{number} events"),
             _ => format!("{number} %"),
         }
+    }
+
+    /// Whether a still-firing alert is repeated (every `alert_repeat_minutes`). Unpriced
+    /// events are named once per model and day: their scope is the day.
+    pub fn repeats(self) -> bool {
+        self != Self::UnpricedEvents
     }
 
     /// The rule's name in alert keys and webhook payloads.
@@ -94,6 +106,7 @@ impl Kpi {
             Self::LatencyP95 => "latency_p95",
             Self::DepartmentBudget => "department_budget",
             Self::CostVariance => "cost_variance",
+            Self::UnpricedEvents => "unpriced_events",
         }
     }
 }
@@ -138,6 +151,8 @@ pub struct Thresholds {
     /// |Metered − invoiced| ÷ invoiced, %: warning > 1 (the reconciliation's tolerance,
     /// issue 17), critical > 5.
     pub cost_variance: Limits,
+    /// Unpriced `ai.usage` events of a model in a day: warning > 0, critical > 1,000.
+    pub unpriced_events: Limits,
 }
 
 impl Default for Thresholds {
@@ -194,6 +209,12 @@ impl Thresholds {
                 success: None,
                 higher_is_better: false,
             },
+            unpriced_events: Limits {
+                critical: dec!(1000),
+                warning: Decimal::ZERO,
+                success: None,
+                higher_is_better: false,
+            },
         }
     }
 
@@ -207,6 +228,7 @@ impl Thresholds {
             Kpi::LatencyP95 => self.latency_p95_ms,
             Kpi::DepartmentBudget => self.department_budget,
             Kpi::CostVariance => self.cost_variance,
+            Kpi::UnpricedEvents => self.unpriced_events,
         }
     }
 }

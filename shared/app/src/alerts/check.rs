@@ -157,7 +157,7 @@ impl Check<'_> {
                 state.since = p.since;
                 state.last_sent_at = p.last_sent_at;
                 let due = p.last_sent_at.is_none_or(|t| self.now - t >= repeat);
-                if signal.level == Level::Success || !due {
+                if signal.level == Level::Success || !due || !kpi.repeats() {
                     return self.store.put_alert_state(&self.client.id, &state).await;
                 }
                 ("threshold_exceeded", "repeat")

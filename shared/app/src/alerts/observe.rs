@@ -53,7 +53,34 @@ pub async fn observe(
     out.extend(agents(store, client, today).await?);
     out.extend(budgets(store, client, settings, today).await?);
     out.extend(cost_variance(store, client, today).await?);
+    out.extend(unpriced(store, client, today).await?);
     Ok(out)
+}
+
+/// Yesterday's `ai.usage` events per model that the price table does not list (issue 17),
+/// scoped `{model} on {day}` so each model and day is named once.
+async fn unpriced(
+    store: &Store,
+    client: &Client,
+    today: NaiveDate,
+) -> Result<Vec<Observed>, StoreError> {
+    let yesterday = today - chrono::Days::new(1);
+    let Some(r) = store.rollup(&client.id, yesterday).await? else {
+        return Ok(Vec::new());
+    };
+    Ok(r.by
+        .get("model")
+        .into_iter()
+        .flatten()
+        .filter(|(_, t)| t.unpriced_events > 0)
+        .map(|(model, t)| {
+            Observed::new(
+                Kpi::UnpricedEvents,
+                format!("{model} on {yesterday}"),
+                Decimal::from(t.unpriced_events),
+            )
+        })
+        .collect())
 }
 
 /// Each provider's |variance| percent on its latest reconciled day of the last 7

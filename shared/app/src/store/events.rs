@@ -88,6 +88,34 @@ impl Store {
         Ok(events)
     }
 
+    /// Rewrites the raw events of a client-day that `change` changes (it returns whether it
+    /// did), each at its own key and with its own expiry; returns how many were rewritten.
+    /// The caller marks the day changed first, so its roll-up is restated.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn rewrite_events_of_day(
+        &self,
+        client: &ClientId,
+        day: chrono::NaiveDate,
+        mut change: impl FnMut(&mut roi_domain::stored_event::StoredEvent) -> bool,
+    ) -> Result<usize, StoreError> {
+        let mut rewritten = 0;
+        for shard in 0..roi_domain::event::EVENT_SHARDS {
+            let q = Query::partition(keys::raw_events(client, day, shard));
+            for item in roi_domain::ports::query_all(self.table.as_ref(), q).await? {
+                let mut event: roi_domain::stored_event::StoredEvent = item.to_record()?;
+                if change(&mut event) {
+                    let mut new = Item::from_record(item.pk.clone(), item.sk.clone(), &event)?;
+                    new.expires_at = item.expires_at;
+                    self.table.put(new, Condition::Always).await?;
+                    rewritten += 1;
+                }
+            }
+        }
+        Ok(rewritten)
+    }
+
     /// Marks client-days as changed (an event or an import was written for them), so the
     /// next scheduled run rolls them up again; each marker stamps `changed_at` (now).
     /// Written before the events they announce, so a write cut short after them is still

@@ -566,3 +566,81 @@ async fn the_sample_cost_reports_reconcile_to_zero_and_a_doctored_one_is_flagged
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn an_unpriced_model_is_named_once_a_day_and_priced_later_by_a_reprice() {
+    use roi_app::pricing::reprice;
+    use roi_app::rollup::rollup_days;
+    use roi_domain::kpi::Kpi;
+    // GIVEN Alpha's event for a model the table does not list, rolled up
+    let t = tenants().await;
+    let event = usage(
+        "u-1",
+        json!({"model": "acme-llm-2", "input_tokens": 2_000_000, "output_tokens": 0}),
+    );
+    let (status, _, _) = t
+        .post(
+            Some(&t.alpha_key),
+            "application/cloudevents+json",
+            event.to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let day = "2026-11-20".parse().unwrap();
+    let before = rollup_days(&t.store, &t.alpha, day, day).await.unwrap();
+    // THEN its cost is unknown, not zero: counted as unpriced, not in the cost
+    assert_eq!(t.events(&t.alpha, "2026-11-20").await[0].cost_usd, None);
+    assert_eq!(before[0].usage.unpriced_events, 1);
+    assert_eq!(before[0].usage.cost_usd, Decimal::ZERO);
+    // AND the next day's alert check names the model and the day
+    let alpha = t.store.client(&t.alpha).await.unwrap().unwrap();
+    let settings = t.store.settings(&t.alpha).await.unwrap();
+    let observed =
+        roi_app::alerts::observe(&t.store, &alpha, &settings, "2026-11-21".parse().unwrap())
+            .await
+            .unwrap();
+    let unpriced: Vec<_> = observed
+        .iter()
+        .filter(|o| o.kpi == Kpi::UnpricedEvents)
+        .map(|o| (o.scope.as_str(), o.value))
+        .collect();
+    assert_eq!(unpriced, [("acme-llm-2 on 2026-11-20", dec!(1))]);
+    assert!(!Kpi::UnpricedEvents.repeats());
+    // WHEN the client's price for the model is added and the day repriced (twice)
+    let rows = read_rows(
+        "provider,model,input,output,cache_read,cache_write,cache_write_1h\n\
+         acme,acme-llm-2,1.50,6,0.15,1.5,1.5\n",
+    )
+    .unwrap();
+    t.store.put_price_overrides(&t.alpha, &rows).await.unwrap();
+    let done = reprice(&t.store, &t.alpha, day, day, "test").await.unwrap();
+    assert_eq!(
+        (done.newly_priced, done.repriced, done.still_unpriced),
+        (1, 0, 0)
+    );
+    assert_eq!(done.change_usd, dec!(3));
+    let again = reprice(&t.store, &t.alpha, day, day, "test").await.unwrap();
+    assert_eq!((again.newly_priced, again.repriced), (0, 0), "{again:?}");
+    // THEN the event costs 2 MTok × $1.50 and the day's roll-up is restated
+    let stored = &t.events(&t.alpha, "2026-11-20").await[0];
+    assert_eq!(stored.cost_usd, Some(dec!(3)));
+    assert!(
+        stored
+            .price_version
+            .as_deref()
+            .unwrap()
+            .starts_with("2026-11-30+alpha.")
+    );
+    let after = t.store.rollup(&t.alpha, day).await.unwrap().unwrap();
+    assert_eq!(
+        (after.usage.unpriced_events, after.usage.cost_usd),
+        (0, dec!(3))
+    );
+    // AND the audit log says what changed
+    let audit = t.store.audit_entries(&t.alpha, "2026-11").await.unwrap();
+    assert!(audit.iter().any(|e| {
+        e.action == "events_repriced"
+            && e.detail
+                .contains("1 newly priced, 0 repriced, 0 still unpriced, 3 USD")
+    }));
+}
