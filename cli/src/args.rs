@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use clap::ValueEnum;
-use roi_domain::{ClientId, Percentage, ProjectId};
+use roi_domain::{ClientId, Money, Percentage, ProjectId};
 use rust_decimal::Decimal;
 
 /// Output format of `compute` and `rollup`.
@@ -14,9 +14,22 @@ pub enum Format {
     Json,
 }
 
-/// clap value parser of a percentage, 0–100.
+/// clap value parser of an amount in USD, 0 to 10¹² (`Money`'s range).
+pub fn parse_money(s: &str) -> Result<Money, String> {
+    let v: Decimal = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not an amount in USD, e.g. 1500 or 35.50"))?;
+    Money::try_from(v).map_err(|e| e.to_string())
+}
+
+/// clap value parser of a percentage, 0–100 (`80` or `80%`).
 pub fn parse_percentage(s: &str) -> Result<Percentage, String> {
-    let value: Decimal = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    let value: Decimal = s
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number"))?;
     Percentage::try_from(value)
 }
 

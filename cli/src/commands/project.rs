@@ -11,7 +11,7 @@ use roi_domain::roi::value::{RunningCost, ValueLineKind};
 use roi_domain::{ClientId, Money, Percentage, Project, ProjectId, ValidationErrors};
 use rust_decimal::Decimal;
 
-use crate::args::{client_id, parse_date, project_id};
+use crate::args::{client_id, parse_date, parse_money, parse_percentage, project_id};
 use crate::wiring::Ctx;
 
 #[derive(Debug, Subcommand)]
@@ -64,16 +64,16 @@ pub enum ProjectCommand {
         status: Option<ProjectStatus>,
         /// Loaded hourly rate (salary, benefits, overhead), USD per hour: values the labour,
         /// rework and quality-control lines (default: the client's hourly rate).
-        #[arg(long, value_name = "USD", value_parser = money, conflicts_with = "client_hourly_rate")]
+        #[arg(long, value_name = "USD", value_parser = parse_money, conflicts_with = "client_hourly_rate")]
         hourly_rate: Option<Money>,
         /// Use the client's hourly rate again.
         #[arg(long)]
         client_hourly_rate: bool,
         /// Share of the measured improvement due to the AI solution, percent (default 100).
-        #[arg(long, value_name = "PERCENT", value_parser = percent)]
+        #[arg(long, value_name = "PERCENT", value_parser = parse_percentage)]
         attribution: Option<Percentage>,
         /// How far self-reported figures are trusted in the ROI range, percent (default 80).
-        #[arg(long, value_name = "PERCENT", value_parser = percent)]
+        #[arg(long, value_name = "PERCENT", value_parser = parse_percentage)]
         confidence: Option<Percentage>,
         /// Count a value line again (repeat for more): labour_time, rework_hours,
         /// quality_control_hours, errors_avoided, lost_revenue_recovered, churn_reduction.
@@ -102,7 +102,7 @@ pub enum ProjectCommand {
         /// What it is, 1–100 characters.
         name: String,
         /// USD per month.
-        #[arg(long, value_name = "USD", value_parser = money)]
+        #[arg(long, value_name = "USD", value_parser = parse_money)]
         monthly: Money,
         /// First day counted, YYYY-MM-DD.
         #[arg(long, value_name = "DATE", value_parser = parse_date)]
@@ -123,23 +123,6 @@ pub enum ProjectCommand {
         #[arg(long, value_name = "DATE", value_parser = parse_date)]
         from: Option<NaiveDate>,
     },
-}
-
-fn money(s: &str) -> Result<Money, String> {
-    let v: Decimal = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{s}' is not an amount in USD, e.g. 1500 or 35.50"))?;
-    Money::try_from(v).map_err(|e| e.to_string())
-}
-
-fn percent(s: &str) -> Result<Percentage, String> {
-    let v: Decimal = s
-        .trim()
-        .trim_end_matches('%')
-        .parse()
-        .map_err(|_| format!("'{s}' is not a percentage, e.g. 80"))?;
-    Percentage::try_from(v)
 }
 
 /// Runs `roi project …`.

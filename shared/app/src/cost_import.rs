@@ -11,13 +11,14 @@
 //!   and `project_id`.
 //!
 //! A page of either API is accepted as is (`{"data": [...], "has_more": …}`), or a JSON
-//! array of such pages. Amounts are read as exact decimals. Lines are stored per client,
+//! array of such pages. Amounts are read as exact decimals, each within ±[`MAX_LINE_USD`]
+//! (credits are negative); a file with any amount beyond is refused. Lines are stored per client,
 //! provider, day, model and cost or token type; importing a report again replaces its
 //! lines.
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use roi_domain::ClientId;
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -25,6 +26,20 @@ use serde::Deserialize;
 use crate::reconcile::{MAX_DAYS, ReconcileError, ReconciledDay, reconcile};
 use crate::store::{AuditEntry, InvoicedCost, Store, StoreError};
 use crate::usage_import::{ReportFormat, read_pages};
+
+/// The largest amount one cost line may carry, either sign: 10¹² USD.
+pub const MAX_LINE_USD: Decimal = roi_domain::units::MAX_MEASURED_VALUE;
+
+/// `amount` when it is within ±[`MAX_LINE_USD`].
+fn in_range(amount: Decimal, format: &'static str) -> Result<Decimal, CostImportError> {
+    if amount.abs() > MAX_LINE_USD {
+        return Err(CostImportError::Malformed {
+            format,
+            reason: format!("amount {amount} USD is beyond ±{MAX_LINE_USD} USD"),
+        });
+    }
+    Ok(amount)
+}
 
 /// Why a cost report cannot be imported.
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +98,8 @@ struct AnthropicCost {
 
 #[derive(Deserialize)]
 struct OpenAiBucket {
-    start_time: i64,
+    #[serde(with = "chrono::serde::ts_seconds")]
+    start_time: DateTime<Utc>,
     results: Vec<OpenAiCost>,
 }
 
@@ -158,7 +174,7 @@ fn anthropic(text: &str) -> Result<Vec<InvoicedCost>, CostImportError> {
                 token_type: r.token_type,
                 workspace: r.workspace_id,
                 description: r.description,
-                amount_usd: cents / Decimal::ONE_HUNDRED,
+                amount_usd: in_range(cents / Decimal::ONE_HUNDRED, format)?,
             });
         }
     }
@@ -169,12 +185,7 @@ fn openai(text: &str) -> Result<Vec<InvoicedCost>, CostImportError> {
     let format = "an OpenAI";
     let mut out = Vec::new();
     for bucket in pages::<OpenAiBucket>(text, format)? {
-        let Some(start) = Utc.timestamp_opt(bucket.start_time, 0).single() else {
-            return Err(CostImportError::Malformed {
-                format,
-                reason: format!("start_time {} is not a time", bucket.start_time),
-            });
-        };
+        let start = bucket.start_time;
         for r in bucket.results {
             let Some(amount) = r.amount else { continue };
             usd(amount.currency.as_deref(), format)?;
@@ -200,7 +211,7 @@ fn openai(text: &str) -> Result<Vec<InvoicedCost>, CostImportError> {
                 token_type: None,
                 workspace: r.project_id,
                 description: r.line_item,
-                amount_usd: value,
+                amount_usd: in_range(value, format)?,
             });
         }
     }
@@ -230,7 +241,9 @@ pub async fn import_cost(
     let mut reconciled = Vec::new();
     let mut rest: Vec<NaiveDate> = days.iter().copied().collect();
     while let Some(&first) = rest.first() {
-        let last = first + chrono::Days::new(MAX_DAYS as u64 - 1);
+        let last = first
+            .checked_add_days(chrono::Days::new(MAX_DAYS.unsigned_abs() - 1))
+            .unwrap_or(NaiveDate::MAX);
         let span: Vec<NaiveDate> = rest.iter().copied().take_while(|d| *d <= last).collect();
         rest.drain(..span.len());
         let to = span.last().copied().unwrap_or(first);
@@ -246,7 +259,9 @@ pub async fn import_cost(
     let imported = CostImported {
         lines: lines.len(),
         days,
-        total_usd: lines.iter().map(|l| l.amount_usd).sum(),
+        total_usd: lines
+            .iter()
+            .fold(Decimal::ZERO, |sum, l| sum.saturating_add(l.amount_usd)),
         reconciled,
     };
     let entry = AuditEntry {
@@ -264,4 +279,63 @@ pub async fn import_cost(
     };
     store.audit(client, &entry).await?;
     Ok(imported)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn anthropic(amount: &str) -> Result<Vec<InvoicedCost>, CostImportError> {
+        let text = format!(
+            r#"{{"data":[{{"starting_at":"2026-11-18T00:00:00Z","ending_at":"2026-11-19T00:00:00Z",
+               "results":[{{"amount":"{amount}","currency":"USD","cost_type":"tokens"}}]}}]}}"#
+        );
+        cost_lines(&text, ReportFormat::Anthropic)
+    }
+
+    fn openai(value: &str) -> Result<Vec<InvoicedCost>, CostImportError> {
+        let text = format!(
+            r#"{{"data":[{{"start_time":1795219200,"results":[{{"amount":{{"value":{value},"currency":"usd"}},"line_item":"gpt-4o, input"}}]}}]}}"#
+        );
+        cost_lines(&text, ReportFormat::OpenAi)
+    }
+
+    #[test]
+    fn amounts_are_read_exactly_up_to_a_trillion_dollars_either_way() {
+        // Anthropic: cents as a decimal string
+        assert_eq!(anthropic("123.45").unwrap()[0].amount_usd, dec!(1.2345));
+        assert_eq!(
+            anthropic("100000000000000").unwrap()[0].amount_usd,
+            MAX_LINE_USD
+        );
+        assert_eq!(
+            anthropic("-100000000000000").unwrap()[0].amount_usd,
+            -MAX_LINE_USD
+        );
+        assert!(anthropic("100000000000001").is_err());
+        assert!(anthropic("1e400").is_err());
+        // OpenAI: USD as a JSON number, read without a float in between
+        let line = &openai("0.12288").unwrap()[0];
+        assert_eq!(line.amount_usd, dec!(0.12288));
+        assert_eq!(
+            (line.model.as_deref(), line.cost_type.as_str()),
+            (Some("gpt-4o"), "input")
+        );
+        assert_eq!(openai("1000000000000").unwrap()[0].amount_usd, MAX_LINE_USD);
+        assert!(openai("1000000000000.01").is_err());
+        assert!(openai("1e300").is_err());
+        // a bucket start beyond the calendar is refused, not a panic
+        let text = r#"{"data":[{"start_time":9223372036854775807,"results":[]}]}"#;
+        assert!(cost_lines(text, ReportFormat::OpenAi).is_err());
+    }
+
+    #[test]
+    fn another_currency_is_refused() {
+        let text = r#"{"data":[{"start_time":1795219200,"results":[{"amount":{"value":1,"currency":"eur"}}]}]}"#;
+        let err = cost_lines(text, ReportFormat::OpenAi)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("amounts in eur"), "{err}");
+    }
 }

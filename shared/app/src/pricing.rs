@@ -347,7 +347,9 @@ pub async fn reprice(
                 } else {
                     done.repriced += 1;
                 }
-                done.change_usd = done.change_usd.saturating_add(cost.cost_usd - before);
+                done.change_usd = done
+                    .change_usd
+                    .saturating_add(cost.cost_usd.saturating_sub(before));
                 event.cost_mismatch = usage
                     .cost_usd
                     .is_some_and(|reported| cost_mismatch(reported, cost.cost_usd));

@@ -101,7 +101,8 @@ pub async fn reconcile(
     }
     let mut invoiced: HashMap<(NaiveDate, String), Decimal> = HashMap::new();
     for line in store.invoiced(client, from, to).await? {
-        *invoiced.entry((line.day, line.provider)).or_default() += line.amount_usd;
+        let slot = invoiced.entry((line.day, line.provider)).or_default();
+        *slot = slot.saturating_add(line.amount_usd);
     }
     let mut keys: Vec<(NaiveDate, String)> =
         metered.keys().chain(invoiced.keys()).cloned().collect();

@@ -58,13 +58,7 @@ pub async fn add_project(
     if store.client(&draft.client_id).await?.is_none() {
         return Err(SetupError::UnknownClient(draft.client_id.to_string()));
     }
-    let mut project = draft.validate()?;
-    let written = store.add_project(&project).await?;
-    if written == Written::Unchanged
-        && let Some(stored) = store.project(&project.id).await?
-    {
-        project = stored;
-    }
+    let (written, project) = store.add_project(&draft.validate()?).await?;
     if written == Written::Created {
         let entry = AuditEntry {
             at: store.clock().now(),

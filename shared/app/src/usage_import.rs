@@ -16,7 +16,7 @@
 //! importing the same report again reports every event `duplicate`. A page of either API is
 //! accepted as is (`{"data": [...], "has_more": …}`), or a JSON array of such pages.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use roi_domain::event::{AiUsage, Event, EventData, Named, Rejection};
 use roi_domain::{ClientId, FieldError, ProjectId};
 use serde::Deserialize;
@@ -141,7 +141,8 @@ struct AnthropicResult {
 
 #[derive(Deserialize)]
 struct OpenAiBucket {
-    start_time: i64,
+    #[serde(with = "chrono::serde::ts_seconds")]
+    start_time: DateTime<Utc>,
     results: Vec<OpenAiResult>,
 }
 
@@ -289,12 +290,7 @@ fn openai_events(
     let format = ReportFormat::OpenAi;
     let mut events = Vec::new();
     for bucket in pages::<OpenAiBucket>(text, "an OpenAI")? {
-        let Some(start) = Utc.timestamp_opt(bucket.start_time, 0).single() else {
-            return Err(UsageImportError::Malformed {
-                format: "an OpenAI",
-                reason: format!("start_time {} is not a time", bucket.start_time),
-            });
-        };
+        let start = bucket.start_time;
         for r in bucket.results {
             let batch = r.batch.map(|b| if b { "batch" } else { "standard" });
             let id = bucket_id(

@@ -7,6 +7,7 @@ use roi_domain::kpi::{Kpi, Limits, Thresholds};
 use roi_domain::{Client, Metric, Project, RoiCalculation, SnapshotKind};
 use rust_decimal::Decimal;
 
+use crate::rollup::Rollup;
 use crate::settings::ClientSettings;
 use crate::store::{Store, StoreError};
 
@@ -38,8 +39,9 @@ impl Observed {
 }
 
 /// The KPI values of a client at `today` (its day): projects' latest ROI, uptime and
-/// adoption; yesterday's agent error rates and p95 run times; this month's cost per
-/// budgeted department.
+/// adoption; yesterday's agent error rates, p95 run times and unpriced models (one read of
+/// yesterday's roll-up); this month's cost per budgeted department; each provider's latest
+/// cost variance.
 ///
 /// # Errors
 /// [`StoreError`].
@@ -49,27 +51,22 @@ pub async fn observe(
     settings: &ClientSettings,
     today: NaiveDate,
 ) -> Result<Vec<Observed>, StoreError> {
+    let yesterday = today - chrono::Days::new(1);
+    let rolled_up = store.rollup(&client.id, yesterday).await?;
     let mut out = projects(store, client, settings, today).await?;
-    out.extend(agents(store, client, today).await?);
+    if let Some(r) = &rolled_up {
+        out.extend(agents(r));
+        out.extend(unpriced(r, yesterday));
+    }
     out.extend(budgets(store, client, settings, today).await?);
     out.extend(cost_variance(store, client, today).await?);
-    out.extend(unpriced(store, client, today).await?);
     Ok(out)
 }
 
 /// Yesterday's `ai.usage` events per model that the price table does not list (issue 17),
 /// scoped `{model} on {day}` so each model and day is named once.
-async fn unpriced(
-    store: &Store,
-    client: &Client,
-    today: NaiveDate,
-) -> Result<Vec<Observed>, StoreError> {
-    let yesterday = today - chrono::Days::new(1);
-    let Some(r) = store.rollup(&client.id, yesterday).await? else {
-        return Ok(Vec::new());
-    };
-    Ok(r.by
-        .get("model")
+fn unpriced(r: &Rollup, yesterday: NaiveDate) -> Vec<Observed> {
+    r.by.get("model")
         .into_iter()
         .flatten()
         .filter(|(_, t)| t.unpriced_events > 0)
@@ -80,7 +77,7 @@ async fn unpriced(
                 Decimal::from(t.unpriced_events),
             )
         })
-        .collect())
+        .collect()
 }
 
 /// Each provider's |variance| percent on its latest reconciled day of the last 7
@@ -185,17 +182,10 @@ fn months_after(start: NaiveDate, months: Decimal) -> Option<NaiveDate> {
         .and_then(|d| start.checked_add_days(chrono::Days::new(d)))
 }
 
-/// Yesterday's error rate (failures and timeouts, percent) and p95 run time (ms) per agent.
-async fn agents(
-    store: &Store,
-    client: &Client,
-    today: NaiveDate,
-) -> Result<Vec<Observed>, StoreError> {
+/// Yesterday's error rate (failures and timeouts, percent) and p95 run time (ms) per agent,
+/// from yesterday's roll-up `r`.
+fn agents(r: &Rollup) -> Vec<Observed> {
     let mut out = Vec::new();
-    let yesterday = today - chrono::Days::new(1);
-    let Some(r) = store.rollup(&client.id, yesterday).await? else {
-        return Ok(out);
-    };
     for (agent, s) in &r.agents {
         if s.executions > 0 {
             let failed = Decimal::from(s.failure + s.timeout) * Decimal::ONE_HUNDRED
@@ -214,7 +204,7 @@ async fn agents(
             ));
         }
     }
-    Ok(out)
+    out
 }
 
 /// This month's AI cost per budgeted department, as a percentage of its budget.

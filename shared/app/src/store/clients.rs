@@ -148,11 +148,12 @@ impl Store {
     }
 
     /// Stores a new project and its listing under the client; storing the same project
-    /// again changes nothing.
+    /// again changes nothing. Returns the project as stored (with the valuation it was
+    /// given since, when it was stored already).
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when another project has the id; [`StoreError::Table`].
-    pub async fn add_project(&self, project: &Project) -> Result<Written, StoreError> {
+    pub async fn add_project(&self, project: &Project) -> Result<(Written, Project), StoreError> {
         let item = Item::from_record(keys::project(&project.id), keys::PROFILE, project)?;
         let (written, listed) = match self.table.put(item, Condition::NotExists).await {
             Ok(()) => (Written::Created, project.clone()),
@@ -184,7 +185,7 @@ impl Store {
             &listed,
         )?;
         self.table.put(listing, Condition::Always).await?;
-        Ok(written)
+        Ok((written, listed))
     }
 
     /// Replaces a stored project and its listing under the client (its id and client stay).

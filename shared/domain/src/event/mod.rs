@@ -175,6 +175,10 @@ mod tests {
         assert!(validate(&at("cost_usd", "\"1000000000.01\""), now()).is_err());
         assert!(validate(&at("cache_read_tokens", "1000000000000"), now()).is_ok());
         assert!(validate(&at("cache_read_tokens", "1000000000001"), now()).is_err());
+        assert!(validate(&at("web_search_requests", "0"), now()).is_ok());
+        assert!(validate(&at("web_search_requests", "1000000000"), now()).is_ok());
+        let over = validate(&at("web_search_requests", "1000000001"), now()).unwrap_err();
+        assert_eq!(over.error.field, "data.web_search_requests");
     }
 
     #[test]

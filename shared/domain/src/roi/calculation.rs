@@ -488,7 +488,11 @@ fn inputs(
         if share > Decimal::ZERO {
             running_cost_lines.push(MonthlyLine {
                 name: cost.name.clone(),
-                monthly_usd: Money::try_from(cost.monthly_usd.amount() * share)
+                monthly_usd: cost
+                    .monthly_usd
+                    .amount()
+                    .checked_mul(share)
+                    .and_then(|v| Money::try_from(v).ok())
                     .unwrap_or(Money::ZERO),
             });
         }

@@ -85,9 +85,10 @@ impl RoiRange {
         let share = if i.value_delivered.is_zero() {
             Decimal::ZERO
         } else {
-            (i.self_reported_value / i.value_delivered)
-                .abs()
-                .min(Decimal::ONE)
+            // a share beyond the decimal range is all of it
+            i.self_reported_value
+                .checked_div(i.value_delivered)
+                .map_or(Decimal::ONE, |s| s.abs().min(Decimal::ONE))
         };
         let c = (Decimal::ONE - i.confidence.fraction()) * share;
         let s = spread(&i.measured_monthly_benefits);

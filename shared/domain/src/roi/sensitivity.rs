@@ -145,8 +145,11 @@ impl Components {
             push("One-time investment", investment, true);
         }
         out.sort_by(|a, b| {
-            let swing =
-                |s: &Sensitivity| (s.roi_if_higher_percentage - s.roi_if_lower_percentage).abs();
+            let swing = |s: &Sensitivity| {
+                s.roi_if_higher_percentage
+                    .saturating_sub(s.roi_if_lower_percentage)
+                    .abs()
+            };
             swing(b).cmp(&swing(a)).then_with(|| a.input.cmp(&b.input))
         });
         out.truncate(TOP);

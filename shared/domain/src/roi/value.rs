@@ -428,7 +428,8 @@ fn formula(kind: ValueLineKind, i: &LineInputs<'_>) -> Result<(String, Decimal),
                         n.normalize(),
                         usd_cents(r)
                     ),
-                    v.checked_mul(b - n)
+                    b.checked_sub(n)
+                        .and_then(|d| v.checked_mul(d))
                         .and_then(|x| x.checked_mul(r))
                         .map(|x| x / Decimal::from(60)),
                 )),
@@ -451,8 +452,8 @@ fn formula(kind: ValueLineKind, i: &LineInputs<'_>) -> Result<(String, Decimal),
                         n.normalize(),
                         usd_cents(r)
                     ),
-                    (b - n)
-                        .checked_mul(weeks_per_month())
+                    b.checked_sub(n)
+                        .and_then(|d| d.checked_mul(weeks_per_month()))
                         .and_then(|x| x.checked_mul(r)),
                 )),
                 _ => None,
@@ -477,7 +478,8 @@ fn formula(kind: ValueLineKind, i: &LineInputs<'_>) -> Result<(String, Decimal),
                         pct(n),
                         usd_cents(c)
                     ),
-                    v.checked_mul(b - n)
+                    b.checked_sub(n)
+                        .and_then(|d| v.checked_mul(d))
                         .and_then(|x| x.checked_mul(c))
                         .map(|x| x / Decimal::ONE_HUNDRED),
                 )),
@@ -493,7 +495,7 @@ fn formula(kind: ValueLineKind, i: &LineInputs<'_>) -> Result<(String, Decimal),
                         usd_cents(n),
                         pct(i.gross_margin.value())
                     ),
-                    (b - n).checked_mul(margin),
+                    b.checked_sub(n).and_then(|d| d.checked_mul(margin)),
                 )
             })
         }
@@ -512,8 +514,8 @@ fn formula(kind: ValueLineKind, i: &LineInputs<'_>) -> Result<(String, Decimal),
                         usd_cents(r),
                         pct(i.gross_margin.value())
                     ),
-                    (b - n)
-                        .checked_mul(r)
+                    b.checked_sub(n)
+                        .and_then(|d| d.checked_mul(r))
                         .and_then(|x| x.checked_mul(margin))
                         .map(|x| x / Decimal::ONE_HUNDRED),
                 )),
@@ -722,5 +724,20 @@ mod tests {
             err.contains("listed twice") && err.contains("before it starts"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_plan_is_checked_at_its_extremes() {
+        let plan = |roi: Decimal, months: Decimal| Valuation {
+            planned_roi_percentage: Some(roi),
+            planned_payback_months: Some(months),
+            ..Valuation::default()
+        };
+        assert!(plan(dec!(-100), dec!(0.01)).validate().is_ok());
+        assert!(plan(dec!(100000), dec!(1200)).validate().is_ok());
+        let low = plan(dec!(-100.01), dec!(0)).validate().unwrap_err();
+        assert!(low.mentions("planned_roi_percentage") && low.mentions("planned_payback_months"));
+        let high = plan(dec!(100000.01), dec!(1200.01)).validate().unwrap_err();
+        assert!(high.mentions("planned_roi_percentage") && high.mentions("planned_payback_months"));
     }
 }
