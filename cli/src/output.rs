@@ -35,6 +35,7 @@ pub fn print_imported(imported: &measurements::Imported) {
             SnapshotStatus::Submitted => "awaiting approval (`roi baseline approve`)".to_owned(),
             SnapshotStatus::Approved => "approved".to_owned(),
             SnapshotStatus::Recorded => "recorded".to_owned(),
+            SnapshotStatus::Rejected => "rejected on review".to_owned(),
             SnapshotStatus::NeedsReview => format!(
                 "needs review: {}",
                 s.review()

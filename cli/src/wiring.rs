@@ -102,6 +102,47 @@ impl Ctx {
     }
 }
 
+/// The local operator, when `ROI_OPERATORS` is unset on this machine.
+pub const LOCAL_OPERATOR: &str = "operator@localhost";
+
+/// The operators allowed into the console: `ROI_OPERATORS` (comma-separated e-mail
+/// addresses), else [`LOCAL_OPERATOR`].
+///
+/// # Errors
+/// An entry of `ROI_OPERATORS` is not an e-mail address.
+pub fn operators() -> Result<roi_app::console::auth::Operators> {
+    let list = std::env::var("ROI_OPERATORS").unwrap_or_else(|_| LOCAL_OPERATOR.into());
+    roi_app::console::auth::Operators::parse(&list).map_err(anyhow::Error::msg)
+}
+
+impl Ctx {
+    /// The console's state on this machine, its links made for `base_url` (where `roi
+    /// serve` listens, or `ROI_BASE_URL`).
+    ///
+    /// # Errors
+    /// As [`Ctx::report_services`]; a bad `ROI_OPERATORS`.
+    pub async fn console(
+        &self,
+        store: &Store,
+        base_url: &str,
+    ) -> Result<(
+        roi_app::http::console::ConsoleState,
+        Option<Arc<DirBlobStore>>,
+    )> {
+        let (reports, local) = self.report_services(store).await?;
+        let signer = signer(&self.data_dir)?;
+        Ok((
+            roi_app::http::console::ConsoleState {
+                store: store.clone(),
+                auth: roi_app::console::auth::ConsoleAuth::new(&signer, operators()?, base_url),
+                dashboards: roi_app::console::dashboard::DashboardLinks::new(&signer, base_url),
+                reports,
+            },
+            local,
+        ))
+    }
+}
+
 /// The reports bucket `bucket` on S3. With `AWS_ENDPOINT_URL` set (an emulator such as
 /// moto), requests use path-style addressing, which emulators on loopback need.
 pub async fn s3_blobs(bucket: String) -> roi_adapters::s3::S3BlobStore {

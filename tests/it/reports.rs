@@ -38,6 +38,14 @@ async fn sample(table: Arc<dyn Table>, clock: Arc<FixedClock>) -> (Store, Projec
     (store, project)
 }
 
+/// The sample client set to send reports without review, as most tests here expect.
+async fn auto_send(store: &Store) {
+    let client: roi_domain::ClientId = "acme-logistics".parse().unwrap();
+    let mut settings = store.settings(&client).await.unwrap();
+    settings.auto_send_reports = true;
+    store.put_settings(&client, &settings).await.unwrap();
+}
+
 fn redb(dir: &tempfile::TempDir, clock: &Arc<FixedClock>) -> Arc<dyn Table> {
     Arc::new(
         RedbTable::open(
@@ -276,6 +284,7 @@ async fn issuing_again_does_nothing_and_a_correction_restates() {
     let dir = tempfile::tempdir().unwrap();
     let clock = clock();
     let (store, project) = sample(redb(&dir, &clock), clock).await;
+    auto_send(&store).await;
     let (services, blobs) = local_services(&dir, &store);
     let month = period(ReportKind::Monthly);
     let renderer = TypstRenderer;
@@ -360,6 +369,151 @@ async fn issuing_again_does_nothing_and_a_correction_restates() {
     assert_eq!(
         issued,
         ["monthly 2025-04 v1", "monthly 2025-04 v2 (restated)"]
+    );
+}
+
+/// Review before delivery (issue 15): a draft goes to the account manager only; its
+/// approval sends the client's e-mail once; a newer version supersedes an older draft; a
+/// withdrawal needs a reason and cannot be approved afterwards.
+#[tokio::test]
+async fn a_draft_reaches_the_client_only_once_approved() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let (store, project) = sample(redb(&dir, &clock), clock).await;
+    let client: roi_domain::ClientId = "acme-logistics".parse().unwrap();
+    let mut settings = store.settings(&client).await.unwrap();
+    settings.account_manager_email = Some("am@consultancy.example".into());
+    store.put_settings(&client, &settings).await.unwrap();
+    let (services, _) = local_services(&dir, &store);
+    let month = period(ReportKind::Monthly);
+    let outbox = || -> Vec<String> {
+        let mut mails: Vec<String> = std::fs::read_dir(dir.path().join("outbox"))
+            .map(|d| {
+                d.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+                    .collect()
+            })
+            .unwrap_or_default();
+        mails.sort();
+        mails
+    };
+    let to_client = |mails: &[String]| {
+        mails
+            .iter()
+            .filter(|m| m.contains(samples::REPORT_RECIPIENT))
+            .count()
+    };
+
+    // GIVEN a monthly report issued by the schedule: a draft
+    let issued = reports::issue(
+        &services,
+        &TypstRenderer,
+        &project,
+        ReportKind::Monthly,
+        &month,
+    )
+    .await
+    .unwrap();
+    assert!(issued.new && !issued.emailed);
+    assert_eq!(issued.record.review, roi_app::store::Review::Draft);
+    assert!(issued.record.draft_notified);
+    let mails = outbox();
+    assert_eq!(mails.len(), 1, "the account manager alone is told");
+    assert!(mails[0].contains("To: am@consultancy.example"));
+    assert!(mails[0].contains("Draft to review"));
+    assert!(
+        mails[0]
+            .replace("=\r\n", "")
+            .replace("=\n", "")
+            .contains("/console/projects/acme-logistics-support-assistant#reports")
+    );
+    // issuing again neither sends nor announces it twice
+    reports::issue(
+        &services,
+        &TypstRenderer,
+        &project,
+        ReportKind::Monthly,
+        &month,
+    )
+    .await
+    .unwrap();
+    assert_eq!(outbox().len(), 1);
+
+    // WHEN an operator approves it
+    let r = reports::ReportRef {
+        project: project.clone(),
+        kind: ReportKind::Monthly,
+        period: "2025-04".into(),
+        version: None,
+    };
+    let approved = reports::approve(&services, &r, "am@consultancy.example")
+        .await
+        .unwrap();
+    // THEN the client's recipients get it, once
+    assert!(approved.delivered && approved.review == roi_app::store::Review::Approved);
+    assert_eq!(to_client(&outbox()), 1);
+    reports::approve(&services, &r, "am@consultancy.example")
+        .await
+        .unwrap();
+    assert_eq!(to_client(&outbox()), 1, "approving again sends nothing");
+    let audit = store.audit_entries(&client, "2026-03").await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "report_approved" && e.actor == "am@consultancy.example")
+    );
+
+    // a correction issues v2 as a new draft; v1 cannot be approved over it
+    let corrected = String::from_utf8(samples::TRACKING.to_vec())
+        .unwrap()
+        .replace(
+            "2025-04-30,cost,monthly_labor_cost,36000",
+            "2025-04-30,cost,monthly_labor_cost,35000",
+        );
+    roi_app::measurements::import_tracking(&store, &project, corrected.as_bytes(), "test")
+        .await
+        .unwrap();
+    let v2 = reports::issue(
+        &services,
+        &TypstRenderer,
+        &project,
+        ReportKind::Monthly,
+        &month,
+    )
+    .await
+    .unwrap();
+    assert_eq!(v2.record.version, 2);
+    assert_eq!(v2.record.review, roi_app::store::Review::Draft);
+    let v1 = reports::ReportRef {
+        version: Some(1),
+        ..r.clone()
+    };
+    let e = reports::approve(&services, &v1, "am@consultancy.example")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, reports::ReviewError::Superseded(_, 2)), "{e}");
+
+    // a withdrawal needs a reason; a withdrawn draft is never sent
+    let e = reports::withdraw(&services, &r, "am@consultancy.example", "  ")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, reports::ReviewError::BadReason));
+    let withdrawn = reports::withdraw(
+        &services,
+        &r,
+        "am@consultancy.example",
+        "the April labour cost is under query",
+    )
+    .await
+    .unwrap();
+    assert_eq!(withdrawn.review, roi_app::store::Review::Withdrawn);
+    let e = reports::approve(&services, &r, "am@consultancy.example")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, reports::ReviewError::Withdrawn(_)), "{e}");
+    assert_eq!(
+        to_client(&outbox()),
+        1,
+        "only the approved v1 reached the client"
     );
 }
 
@@ -459,7 +613,27 @@ mod links {
         )
         .await
         .unwrap();
-        assert!(issued.emailed);
+        // a draft (no account manager to tell in the sample), approved by an operator:
+        // the approval reads the figures the PDF was rendered from back from S3
+        assert!(!issued.emailed);
+        assert_eq!(issued.record.review, roi_app::store::Review::Draft);
+        let approved = reports::approve(
+            &services,
+            &reports::ReportRef {
+                project: project.clone(),
+                kind: ReportKind::Executive,
+                period: "2025-04".into(),
+                version: None,
+            },
+            "am@consultancy.example",
+        )
+        .await
+        .unwrap();
+        assert!(approved.delivered);
+        assert_eq!(
+            approved.reviewed_by.as_deref(),
+            Some("am@consultancy.example")
+        );
 
         let data = tokio::task::spawn_blocking(moto::data_json).await.unwrap();
         let message = data["ses"]["Message"]
@@ -560,6 +734,7 @@ mod links {
         let dir = tempfile::tempdir().unwrap();
         let clock = clock();
         let (store, project) = sample(redb(&dir, &clock), clock.clone()).await;
+        auto_send(&store).await;
         let (services, blobs) = local_services(&dir, &store);
         reports::issue(
             &services,
@@ -643,8 +818,9 @@ async fn every_scheduler_payload_runs_the_reports_due() {
     assert_eq!(
         ran,
         [
-            ("monthly", 1, 1, 0, 0),
-            ("executive", 1, 1, 0, 0),
+            // issued as drafts for review: nothing goes to the client yet
+            ("monthly", 1, 0, 0, 0),
+            ("executive", 1, 0, 0, 0),
             ("weekly", 0, 0, 0, 1),
             ("quarterly", 0, 0, 0, 1),
             ("annual", 0, 0, 0, 1),

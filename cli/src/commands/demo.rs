@@ -267,6 +267,23 @@ impl Demo<'_> {
                 if issued.new { "" } else { " (issued already)" }
             );
         }
+        // Reports are drafts until an operator approves them: the monthly one is approved
+        // here, as `roi report approve` does; the one-pager waits in the console.
+        let approved = roi_app::reports::approve(
+            &reports,
+            &roi_app::reports::ReportRef {
+                project: self.project.id.clone(),
+                kind: ReportKind::Monthly,
+                period: self.month.label.clone(),
+                version: None,
+            },
+            "demo",
+        )
+        .await?;
+        println!(
+            "review   monthly {} approved: e-mailed to {} recipient(s); the executive one-pager waits for review in the console",
+            approved.period, approved.recipients
+        );
         Ok(())
     }
 
@@ -281,6 +298,29 @@ impl Demo<'_> {
             );
             println!(
                 "Open the links with `roi serve` running (it serves /forms, /v1 and /r on {}).",
+                self.jobs.base_url
+            );
+        }
+        self.console_link();
+    }
+
+    /// The console's sign-in link for the local operator (it works once, for 15 minutes;
+    /// `roi serve` prints a fresh one when it starts).
+    fn console_link(&self) {
+        let Ok(operators) = crate::wiring::operators() else {
+            return;
+        };
+        let signer = match crate::wiring::signer(&self.ctx.data_dir) {
+            Ok(s) => s,
+            Err(_) => return,
+        };
+        let auth =
+            roi_app::console::auth::ConsoleAuth::new(&signer, operators, &self.jobs.base_url);
+        if let Some(operator) = auth.operators.first()
+            && let Ok(Some(link)) = auth.sign_in_link(operator, self.store.clock().now())
+        {
+            println!(
+                "\nThe console ({}/console: the portfolio, and the executive one-pager waiting for review), signed in as {operator} with `roi serve` running; this link works once, for 15 minutes:\n{link}",
                 self.jobs.base_url
             );
         }

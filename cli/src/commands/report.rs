@@ -1,4 +1,4 @@
-//! `roi report`: issue, list and withdraw reports by hand; and what `roi serve` needs to
+//! `roi report`: issue, list, approve and withdraw reports by hand; and what `roi serve` needs to
 //! serve report links locally (`/r/{token}`, and `/blobs/…` standing in for S3).
 
 use std::sync::Arc;
@@ -46,21 +46,33 @@ impl From<KindArg> for ReportKind {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "\
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "\
 Examples:
   roi report --project acme-logistics-support-assistant --kind monthly --period 2025-04
   roi report --project acme-logistics-support-assistant --kind executive
   roi report --project acme-logistics-support-assistant --list
   roi report --project acme-logistics-support-assistant --kind monthly --period 2025-04 --revoke-links
+  roi report approve --project acme-logistics-support-assistant --kind monthly --period 2025-04
+  roi report withdraw --project acme-logistics-support-assistant --kind monthly --period 2025-04 \
+      --reason \"the April labour cost is under query\"
 
-Issuing again with unchanged figures does nothing; changed figures (a late correction)
-issue the next version, marked restated. The PDF, CSV and XLSX go to the blob store
+A report is issued as a draft: the account manager is told, and it reaches the client's
+recipients once approved (here or in the console), unless the client's settings say
+\"auto_send_reports\": true. Issuing again with unchanged figures does nothing; changed
+figures (a late correction) issue the next version, marked restated. The PDF, CSV and XLSX go to the blob store
 (<data dir>/blobs, or the S3 bucket ROI_REPORTS_BUCKET with ROI_STORE=dynamodb), the
-e-mail with its link to the outbox (<data dir>/outbox) or SES.")]
+e-mail with its link to the outbox (<data dir>/outbox) or SES."
+)]
 pub struct ReportArgs {
+    /// Approve or withdraw a draft instead of issuing.
+    #[command(subcommand)]
+    review: Option<ReviewCommand>,
     /// The project.
-    #[arg(long, value_name = "ID", value_parser = project_id)]
-    project: ProjectId,
+    #[arg(long, value_name = "ID", value_parser = project_id, required = true)]
+    project: Option<ProjectId>,
     /// Which report.
     #[arg(long, value_enum, required_unless_present = "list")]
     kind: Option<KindArg>,
@@ -75,10 +87,81 @@ pub struct ReportArgs {
     revoke_links: bool,
 }
 
+/// The report version a review names.
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// The project.
+    #[arg(long, value_name = "ID", value_parser = project_id)]
+    project: ProjectId,
+    /// Which report.
+    #[arg(long, value_enum)]
+    kind: KindArg,
+    /// The period, e.g. 2025-04.
+    #[arg(long)]
+    period: String,
+    /// The version; default: the latest.
+    #[arg(long)]
+    version: Option<u32>,
+}
+
+impl VersionArgs {
+    fn report(&self) -> reports::ReportRef {
+        reports::ReportRef {
+            project: self.project.clone(),
+            kind: self.kind.into(),
+            period: self.period.clone(),
+            version: self.version,
+        }
+    }
+}
+
+/// Review before delivery.
+#[derive(Debug, clap::Subcommand)]
+pub enum ReviewCommand {
+    /// Approve a draft: its link is e-mailed to the client's report recipients.
+    Approve(VersionArgs),
+    /// Withdraw a draft (or a sent report, whose links then stop working), with a reason.
+    Withdraw {
+        #[command(flatten)]
+        version: VersionArgs,
+        /// Why (1 to 500 characters); kept in the audit log.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+async fn review(ctx: &Ctx, store: &Store, command: &ReviewCommand) -> Result<()> {
+    let (services, _) = ctx.report_services(store).await?;
+    let r = match command {
+        ReviewCommand::Approve(v) => reports::approve(&services, &v.report(), "cli").await?,
+        ReviewCommand::Withdraw { version, reason } => {
+            reports::withdraw(&services, &version.report(), "cli", reason).await?
+        }
+    };
+    println!(
+        "{} {} v{}: {}{}",
+        r.kind,
+        r.period,
+        r.version,
+        r.review.as_str(),
+        if r.delivered {
+            format!(", e-mailed to {} recipient(s)", r.recipients)
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
+
 /// Runs `roi report`.
 pub async fn run(ctx: &Ctx, args: &ReportArgs) -> Result<()> {
     let store = ctx.store().await?;
-    let project = &args.project;
+    if let Some(command) = &args.review {
+        return review(ctx, &store, command).await;
+    }
+    let Some(project) = &args.project else {
+        anyhow::bail!("--project is required");
+    };
     let p = store
         .project(project)
         .await?
@@ -131,11 +214,12 @@ async fn list(store: &Store, project: &ProjectId) -> Result<()> {
     }
     for r in all {
         println!(
-            "{:<10} {:<9} v{:<3} {}  {}  {}",
+            "{:<10} {:<9} v{:<3} {}  {:<9}  {}  {}",
             r.kind.name(),
             r.period,
             r.version,
             r.issued_at.format("%Y-%m-%d %H:%M UTC"),
+            r.review.as_str(),
             if r.delivered {
                 format!("e-mailed to {}", r.recipients)
             } else {
@@ -184,6 +268,18 @@ fn print_issued(ctx: &Ctx, issued: &reports::Issued, period: &ReportPeriod, loca
                     ctx.data_dir.join("outbox").display()
                 )
             }
+        );
+    } else if r.review == roi_app::store::Review::Draft {
+        println!(
+            "A draft: {} Approve it with `roi report approve --project {} --kind {} --period {}` (or in the console) to e-mail it to the client.",
+            if r.draft_notified {
+                "the account manager was told."
+            } else {
+                "no account manager to tell."
+            },
+            r.project_id,
+            kind.name(),
+            r.period
         );
     } else if !r.delivered {
         println!(

@@ -1,6 +1,7 @@
 //! `roi serve`: the routers the Lambda functions run, on this machine, with the schedules
 //! of `compute-roi` and `generate-report` in-process.
 
+use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,15 +75,24 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
         store: store.clone(),
         prices: PriceTable::shipped().clone(),
     });
-    let (report_services, local_blobs) = ctx.report_services(&store).await?;
-    let app = forms::router(forms)
-        .merge(events::router(events))
-        .merge(super::report::router(&report_services, local_blobs));
     let address = SocketAddr::new(args.host, args.port);
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("listening on {address}"))?;
     let bound = listener.local_addr()?;
+    let base_url = std::env::var("ROI_BASE_URL").unwrap_or_else(|_| format!("http://{bound}"));
+    let (console, _) = ctx.console(&store, &base_url).await?;
+    let sign_in = console.auth.operators.first().map(|o| {
+        (
+            o.to_owned(),
+            console.auth.sign_in_link(o, store.clock().now()),
+        )
+    });
+    let (report_services, local_blobs) = ctx.report_services(&store).await?;
+    let app = forms::router(forms)
+        .merge(events::router(events))
+        .merge(roi_app::http::console::router(Arc::new(console)))
+        .merge(super::report::router(&report_services, local_blobs));
     eprintln!(
         "roi serve: listening on http://{bound} (forms at /forms/{{token}}, events at POST /v1/events){}; Ctrl-C stops",
         if args.no_schedule {
@@ -91,6 +101,13 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
             ", schedules running"
         }
     );
+    if let Some((operator, Ok(Some(link)))) = sign_in {
+        // Not `eprintln!`: a supervisor that read the first line may have closed the pipe.
+        let _ = writeln!(
+            std::io::stderr(),
+            "roi serve: the console is at {base_url}/console; sign in as {operator} (once, within 15 minutes): {link}"
+        );
+    }
     // After the announcement: its line is the first a supervising process reads.
     if !args.no_schedule {
         let services = ctx.services(&store).await?;

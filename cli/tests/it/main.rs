@@ -293,9 +293,15 @@ fn the_demo_runs_the_whole_pipeline_and_a_second_run_changes_nothing() {
             .unwrap()
             .count()
     };
-    // the reminder and the two reports to the client's report recipient; no alert: the
-    // project is past its payback with a positive ROI
-    assert_eq!(outbox(), 3, "{text}");
+    // the reminder; the two drafts announced to the account manager; the monthly report,
+    // approved, to the client's recipient (the one-pager waits for review in the console);
+    // no alert: the project is past its payback with a positive ROI
+    assert_eq!(outbox(), 4, "{text}");
+    assert!(text.contains("review   monthly 2026-10 approved"), "{text}");
+    assert!(
+        text.contains("/console/sign-in/"),
+        "the console's sign-in link: {text}"
+    );
     assert!(text.contains("alerts   0 notices sent"), "{text}");
 
     let second = ok(roi(dir.path(), &["demo"]));
@@ -309,7 +315,7 @@ fn the_demo_runs_the_whole_pipeline_and_a_second_run_changes_nothing() {
     ] {
         assert!(again.contains(expected), "'{expected}' not in:\n{again}");
     }
-    assert_eq!(outbox(), 3, "the second run sent e-mail:\n{again}");
+    assert_eq!(outbox(), 4, "the second run sent e-mail:\n{again}");
 }
 
 #[test]

@@ -7,10 +7,13 @@
 //! - [`setup`], [`measurements`], [`compute`]: the use cases, one error enum each.
 //! - [`ingest`], [`api_keys`], [`pricing`], [`usage_import`]: usage and cost events
 //!   (`POST /v1/events`, provider usage reports).
+//! - [`console`]: the operators' console and the client's dashboard (sign-in, portfolio
+//!   summaries, dashboard links); [`reports`]: issue, review, deliver.
 
 pub mod alerts;
 pub mod api_keys;
 pub mod compute;
+pub mod console;
 pub mod correlation;
 pub mod cost_import;
 pub mod csv_import;

@@ -253,3 +253,84 @@ pub async fn approve_baseline(
     store.audit(&p.client_id, &entry).await?;
     Ok(baseline)
 }
+
+/// Why a measurement's review was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewMeasurementError {
+    /// The project does not exist.
+    #[error("project '{0}' does not exist")]
+    UnknownProject(ProjectId),
+    /// No measurement of the project has this id.
+    #[error("project '{0}' has no measurement '{1}'")]
+    UnknownMeasurement(ProjectId, String),
+    /// Not under review, or a rejection without a reason.
+    #[error(transparent)]
+    Decision(#[from] roi_domain::snapshot::ReviewDecisionError),
+    /// Storage failed, or another person decided first ([`StoreError::Conflict`]).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Records a person's decision on a measurement that needs review (seed 000 §9.2, > 50 %
+/// moves): confirmed, it stands; rejected (with a reason), it stops feeding ROI. The
+/// decision is audited (`measurement_confirmed` / `measurement_rejected`) and the
+/// project's ROI is computed again at once.
+///
+/// # Errors
+/// [`ReviewMeasurementError`].
+pub async fn review_measurement(
+    store: &Store,
+    project: &ProjectId,
+    snapshot_id: &str,
+    confirmed: bool,
+    reason: &str,
+    actor: &str,
+) -> Result<MetricSnapshot, ReviewMeasurementError> {
+    let p = store
+        .project(project)
+        .await?
+        .ok_or_else(|| ReviewMeasurementError::UnknownProject(project.clone()))?;
+    let mut snapshot = store
+        .snapshots(project)
+        .await?
+        .into_iter()
+        .find(|s| s.id().as_str() == snapshot_id)
+        .ok_or_else(|| {
+            ReviewMeasurementError::UnknownMeasurement(project.clone(), snapshot_id.into())
+        })?;
+    let now = store.clock().now();
+    snapshot.decide(roi_domain::snapshot::ReviewNote {
+        confirmed,
+        by: actor.into(),
+        at: now,
+        reason: reason.into(),
+    })?;
+    store.put_reviewed_measurement(&snapshot).await?;
+    let entry = AuditEntry {
+        at: now,
+        action: if confirmed {
+            "measurement_confirmed"
+        } else {
+            "measurement_rejected"
+        }
+        .into(),
+        actor: actor.into(),
+        project_id: Some(project.clone()),
+        detail: format!(
+            "measurement {} of {}{}",
+            snapshot.id(),
+            snapshot.measured_on(),
+            snapshot
+                .reviewed()
+                .filter(|n| !n.reason.is_empty())
+                .map(|n| format!(": {}", n.reason))
+                .unwrap_or_default()
+        ),
+    };
+    store.audit(&p.client_id, &entry).await?;
+    if let Err(e) = crate::compute::recompute_project(store, &p).await {
+        // the daily job computes it again; the decision is stored
+        tracing::warn!(%project, error = %e, "recomputing after a review failed");
+    }
+    Ok(snapshot)
+}

@@ -55,6 +55,7 @@ impl Default for ClientSettings {
             notify_success: true,
             requests_per_minute: DEFAULT_REQUESTS_PER_MINUTE,
             events_per_minute: DEFAULT_EVENTS_PER_MINUTE,
+            auto_send_reports: false,
         }
     }
 }

@@ -72,6 +72,7 @@ pub async fn add_project(
         };
         store.audit(&project.client_id, &entry).await?;
     }
+    listed(store, &project.id).await;
     Ok((project, written))
 }
 
@@ -107,5 +108,14 @@ pub async fn change_project(
         detail,
     };
     store.audit(&project.client_id, &entry).await?;
+    listed(store, &project.id).await;
     Ok(project)
+}
+
+/// Brings the project's line in the console's portfolio up to date at once (the daily job
+/// keeps it current afterwards); a failure is logged, the change is stored.
+async fn listed(store: &Store, project: &ProjectId) {
+    if let Err(e) = crate::console::summary::refresh(store, project).await {
+        tracing::warn!(%project, error = %e, "the portfolio summary was not refreshed");
+    }
 }

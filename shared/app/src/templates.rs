@@ -13,6 +13,34 @@ const SOURCES: &[(&str, &str)] = &[
     ("done.html", include_str!("../templates/done.html")),
     ("message.html", include_str!("../templates/message.html")),
     (
+        "dashboard.html",
+        include_str!("../templates/dashboard.html"),
+    ),
+    (
+        "console/layout.html",
+        include_str!("../templates/console/layout.html"),
+    ),
+    (
+        "console/sign_in.html",
+        include_str!("../templates/console/sign_in.html"),
+    ),
+    (
+        "console/confirm.html",
+        include_str!("../templates/console/confirm.html"),
+    ),
+    (
+        "console/portfolio.html",
+        include_str!("../templates/console/portfolio.html"),
+    ),
+    (
+        "console/project.html",
+        include_str!("../templates/console/project.html"),
+    ),
+    (
+        "console/link.html",
+        include_str!("../templates/console/link.html"),
+    ),
+    (
         "email/notice.html",
         include_str!("../templates/email/notice.html"),
     ),

@@ -154,6 +154,21 @@ macro_rules! parse_enum {
                 }
             }
         }
+        impl $ty {
+            /// Every value, in order.
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),*];
+            /// The value as written in records and on the command line.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $text,)*
+                }
+            }
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
     };
 }
 parse_enum!(ClientStatus { "prospect" => Prospect, "active" => Active, "completed" => Completed, "churned" => Churned });

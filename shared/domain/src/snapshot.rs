@@ -53,6 +53,33 @@ pub enum SnapshotStatus {
     /// An ongoing measurement with a field that moved more than 50 %; used for ROI but
     /// listed for a person to confirm.
     NeedsReview,
+    /// An ongoing measurement a person rejected on review, with a reason: kept for the
+    /// record, never used for ROI.
+    Rejected,
+}
+
+/// A person's decision on a measurement that needed review (issue 15).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewNote {
+    /// Confirmed (the figures stand) or rejected.
+    pub confirmed: bool,
+    /// Who decided (an operator's e-mail address, or `cli`).
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Why (required to reject; 0–500 characters).
+    pub reason: String,
+}
+
+/// Why a review decision was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReviewDecisionError {
+    /// Only a measurement that needs review is decided on.
+    #[error("measurement {0} does not need review")]
+    NotUnderReview(SnapshotId),
+    /// A rejection needs a reason; no reason is over 500 characters.
+    #[error("a rejection needs a reason (1 to 500 characters)")]
+    BadReason,
 }
 
 /// The threshold above which a change against the previous measurement needs a person's
@@ -226,6 +253,7 @@ impl SnapshotDraft {
             notes: self.notes,
             status,
             review,
+            reviewed: None,
             recorded_at,
             approved_at: None,
         })
@@ -306,6 +334,8 @@ pub struct MetricSnapshot {
     status: SnapshotStatus,
     #[serde(default)]
     review: Vec<VarianceFlag>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reviewed: Option<ReviewNote>,
     recorded_at: DateTime<Utc>,
     approved_at: Option<DateTime<Utc>>,
 }
@@ -345,6 +375,10 @@ impl MetricSnapshot {
     /// The fields that moved more than 50 % (empty unless [`SnapshotStatus::NeedsReview`]).
     pub fn review(&self) -> &[VarianceFlag] {
         &self.review
+    }
+    /// The review decision, once a person made it.
+    pub fn reviewed(&self) -> Option<&ReviewNote> {
+        self.reviewed.as_ref()
     }
     /// When it was recorded.
     pub fn recorded_at(&self) -> DateTime<Utc> {
@@ -432,6 +466,32 @@ impl MetricSnapshot {
                 Ok(())
             }
         }
+    }
+
+    /// Decides on a measurement that needs review: confirmed, it is `recorded` (its figures
+    /// stand); rejected, it is `rejected` and no longer feeds ROI. Either way the variance
+    /// flags and the decision are kept (seed 000 §9.2).
+    ///
+    /// # Errors
+    /// [`ReviewDecisionError`]: not under review, or a rejection without a reason.
+    pub fn decide(&mut self, note: ReviewNote) -> Result<(), ReviewDecisionError> {
+        if self.status != SnapshotStatus::NeedsReview {
+            return Err(ReviewDecisionError::NotUnderReview(self.id.clone()));
+        }
+        let reason = note.reason.trim();
+        if (!note.confirmed && reason.is_empty()) || reason.chars().count() > 500 {
+            return Err(ReviewDecisionError::BadReason);
+        }
+        self.status = if note.confirmed {
+            SnapshotStatus::Recorded
+        } else {
+            SnapshotStatus::Rejected
+        };
+        self.reviewed = Some(ReviewNote {
+            reason: reason.to_owned(),
+            ..note
+        });
+        Ok(())
     }
 
     /// Whether `other` holds the same measurement (same values, notes and period), so that

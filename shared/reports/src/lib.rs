@@ -7,7 +7,7 @@
 //! not run. Only the fonts the templates use are embedded (Inter, four styles, about
 //! 1 MB), loaded once per process.
 
-pub mod charts;
+pub use roi_charts as charts;
 pub mod exports;
 
 use std::sync::{Arc, OnceLock};

@@ -5,9 +5,11 @@
 //! - [`forms`]: the self-reporting form (`/forms/{token}`), HTML or JSON;
 //! - [`events`]: `POST /v1/events`, and `read`'s `GET /v1/rollups/…`, `/v1/roi/current`;
 //! - [`links`]: report links (`/r/{token}`);
+//! - [`console`]: the operators' console (`/console/…`) and the client dashboard (`/d/{token}`);
 //! - [`problem`]: the one RFC 9457 problem+json builder; [`page`]: what every HTML page
 //!   shares (templates, security headers).
 
+pub mod console;
 pub mod events;
 mod form_page;
 pub mod forms;

@@ -24,6 +24,7 @@ pub(super) async fn run_unit(services: &Services, job: &Job, c: &Client, report:
             compute_client(services, c, day, report).await;
             alert_check(services, c, report).await;
             remind(services, c, today, report).await;
+            summarise(store, c, report).await;
         }
         Job::AlertCheck { .. } => alert_check(services, c, report).await,
         Job::Backfill { from, to, .. } => {
@@ -35,7 +36,25 @@ pub(super) async fn run_unit(services: &Services, job: &Job, c: &Client, report:
             }
             step(report, &c.id, "roll-up", rolled.map(|_| ()));
             compute_client(services, c, *to, report).await;
+            summarise(store, c, report).await;
         }
+    }
+}
+
+/// Refreshes the portfolio's summary of each of the client's projects (issue 15).
+async fn summarise(store: &Store, client: &Client, report: &mut JobReport) {
+    let projects = match store.projects_of(&client.id).await {
+        Ok(p) => p,
+        Err(e) => return step(report, &client.id, "projects", Err(e)),
+    };
+    for p in projects {
+        let r = crate::console::summary::refresh(store, &p.id).await;
+        step(
+            report,
+            &client.id,
+            &format!("summary of {}", p.id),
+            r.map(|_| ()),
+        );
     }
 }
 

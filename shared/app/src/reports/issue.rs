@@ -12,7 +12,7 @@ use super::{
 };
 use crate::Store;
 pub use crate::store::ReportRecord;
-use crate::store::{AuditEntry, StoreError};
+use crate::store::{AuditEntry, Review, StoreError};
 
 impl ReportRecord {
     /// The blob key prefix `reports/{client}/{project}/{kind}/{period}/v{n}`.
@@ -50,6 +50,13 @@ impl std::fmt::Debug for ReportServices {
     }
 }
 
+/// The blob key of the report data a version was rendered from (JSON beside the PDF): an
+/// approval e-mails the figures of the PDF it approves, even when the data has moved on
+/// since.
+pub fn data_key(record: &ReportRecord) -> String {
+    record.pdf_key.trim_end_matches(".pdf").to_owned() + ".json"
+}
+
 /// What [`issue`] did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Issued {
@@ -57,7 +64,7 @@ pub struct Issued {
     pub record: ReportRecord,
     /// Whether this call issued it (false: the stored version already had this data).
     pub new: bool,
-    /// Whether this call e-mailed it.
+    /// Whether this call e-mailed it to the client's recipients.
     pub emailed: bool,
 }
 
@@ -83,11 +90,13 @@ pub fn recipients(
 
 /// Issues the report of `kind` for `project` over `period` (once the period has ended in
 /// the client's time zone): assembles its data; when the
-/// latest stored version has the same digest, does nothing more (but e-mails it if that
-/// version's e-mail never went out); otherwise renders it, stores the PDF, CSV and XLSX
-/// under `reports/{client}/{project}/{kind}/{period}/v{n}.*`, records version `n` (a
-/// conditional write: two concurrent issues cannot both take `n`), audits it, and e-mails
-/// a signed link to the recipients. Every step is safe to retry.
+/// latest stored version has the same digest, does nothing more (but completes what that
+/// version's first run did not finish); otherwise renders it, stores the PDF, CSV, XLSX
+/// and its data (JSON) under `reports/{client}/{project}/{kind}/{period}/v{n}.*`, records
+/// version `n` (a conditional write: two concurrent issues cannot both take `n`), and
+/// audits it. Then, when the client auto-sends reports, it e-mails a signed link to the
+/// recipients; otherwise the version is a *draft*: the account manager is told, and
+/// [`approve`](super::approve) sends it (issue 15). Every step is safe to retry.
 ///
 /// # Errors
 /// [`ReportError`].
@@ -127,7 +136,17 @@ pub async fn issue(
         delivered: false,
         recipients: 0,
         files_written: false,
+        review: Review::Draft,
+        reviewed_by: None,
+        reviewed_at: None,
+        withdraw_reason: None,
+        draft_notified: false,
     };
+    if store.settings(&data.client_id).await?.auto_send_reports {
+        record.review = Review::Approved;
+        record.reviewed_by = Some(AUTO_SEND.into());
+        record.reviewed_at = Some(record.issued_at);
+    }
     // Claim the version before any file is written: a duplicate delivery of the same
     // scheduled run cannot overwrite the winner's files.
     if let Some(winner) = claim_version(store, &record).await? {
@@ -154,8 +173,9 @@ pub async fn issue(
             },
         )
         .await?;
-    let emailed = deliver(services, &mut record, &data).await?;
+    let emailed = forward(services, &mut record, &data).await?;
     metrics::counter!("reports_issued", "kind" => kind.name()).increment(1);
+    super::review::summarise(services, project).await;
     Ok(Issued {
         record,
         new: true,
@@ -191,16 +211,33 @@ async fn complete(
     if !record.files_written {
         write_files(services, renderer, data, &mut record).await?;
     }
-    let emailed = if record.delivered {
-        false
-    } else {
-        deliver(services, &mut record, data).await?
-    };
+    let emailed = forward(services, &mut record, data).await?;
     Ok(Issued {
         record,
         new: false,
         emailed,
     })
+}
+
+/// Who approves a report issued for a client that auto-sends reports.
+pub const AUTO_SEND: &str = "auto-send";
+
+/// Takes a written version one step on: an approved one not yet e-mailed is e-mailed; a
+/// draft whose account manager was not told is announced. Returns whether the client was
+/// e-mailed.
+async fn forward(
+    services: &ReportServices,
+    record: &mut ReportRecord,
+    data: &ReportData,
+) -> Result<bool, ReportError> {
+    match record.review {
+        Review::Approved if !record.delivered => deliver(services, record, data).await,
+        Review::Draft if !record.draft_notified => {
+            super::review::announce_draft(services, record, data).await?;
+            Ok(false)
+        }
+        _ => Ok(false),
+    }
 }
 
 /// Claims `record`'s version with a conditional write; `Some(winner)` when another run took
@@ -248,6 +285,11 @@ async fn write_files(
         "report rendered"
     );
     let blobs = &services.blobs;
+    let json = serde_json::to_vec(data)
+        .map_err(|e| ReportError::BadRequest(format!("the report data is not JSON: {e}")))?;
+    blobs
+        .put(&data_key(record), json, "application/json")
+        .await?;
     blobs
         .put(&record.pdf_key, rendered.pdf, "application/pdf")
         .await?;
@@ -267,7 +309,7 @@ async fn write_files(
 }
 
 /// E-mails a link to `record`'s PDF to its recipients and marks it delivered.
-async fn deliver(
+pub(super) async fn deliver(
     services: &ReportServices,
     record: &mut ReportRecord,
     data: &ReportData,

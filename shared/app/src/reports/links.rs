@@ -90,6 +90,7 @@ impl ReportLinks {
             report: format!("{}/{}/v{}", record.kind, record.period, record.version),
             valid_until: expires_at,
             revoked: false,
+            opened_at: None,
         };
         store.put_report_link(&link).await?;
         let url = self.url(&ReportLinkClaims {
@@ -134,7 +135,7 @@ pub async fn open(
         LinkError::Tampered => OpenError::Invalid,
         LinkError::Expired => OpenError::Expired,
     })?;
-    let link = store
+    let mut link = store
         .report_link(&claims.link_id)
         .await
         .map_err(|_| OpenError::Unavailable)?
@@ -155,6 +156,11 @@ pub async fn open(
         )
         .await
         .map_err(|_| OpenError::Unavailable)?;
+    // the portfolio shows whether the client opened its report
+    link.opened_at = Some(now);
+    if let Err(e) = store.put_report_link(&link).await {
+        tracing::warn!(error = %e, "recording a report link's visit failed");
+    }
     blobs
         .presigned_get(&link.blob_key, PRESIGNED_FOR)
         .await

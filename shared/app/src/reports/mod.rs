@@ -13,15 +13,17 @@ mod assemble;
 mod email;
 mod issue;
 mod links;
+mod review;
 mod schedule;
 
 pub use assemble::assemble;
 pub use email::report_email;
-pub use issue::{Issued, ReportRecord, ReportServices, issue, recipients};
+pub use issue::{AUTO_SEND, Issued, ReportRecord, ReportServices, data_key, issue, recipients};
 pub use links::{
     LINK_DAYS, LinkRecord, OpenError, PRESIGNED_FOR, ReportLinkClaims, ReportLinks, open,
     revoke_links,
 };
+pub use review::{MAX_REASON_CHARS, ReportRef, ReviewError, approve, withdraw};
 pub use schedule::{ISSUE_FROM_HOUR, ReportJob, ReportRun, run};
 
 use roi_domain::ProjectId;

@@ -79,6 +79,11 @@ pub struct ClientSettings {
     /// Events each of the client's API keys may send per minute (default
     /// [`DEFAULT_EVENTS_PER_MINUTE`](crate::settings::DEFAULT_EVENTS_PER_MINUTE); 1 to 100,000,000).
     pub events_per_minute: u32,
+    /// Whether reports go to the client's recipients as soon as they are issued. Off by
+    /// default: a report is issued as a draft, the account manager is told, and an
+    /// operator approves it (console or `roi report approve`) before the client gets it
+    /// (issue 15; seed 000 §9.2).
+    pub auto_send_reports: bool,
 }
 
 impl Store {

@@ -28,6 +28,11 @@
 //! | event identity claim | `EVENTID#{client}#{event id}` | `ID` (TTL 90 days) |
 //! | reconciled day | `CLIENT#{client}` | `RECONCILED#{day}#{provider}` |
 //! | invoiced cost | `INVOICED#{client}` | `{day}#{provider}#{first 64 bits of sha256(line)}` |
+//! | sign-in claim | `SIGNIN#{nonce}` | `CLAIM` (TTL: the link's expiry) |
+//! | operator session | `SESSION#{session id}` | `SESSION` (TTL: the session's expiry) |
+//! | dashboard link | `DASHLINK#{link id}` | `LINK` (TTL: the link's expiry) |
+//! | dashboard link listing | `CLIENT#{client}` | `DASHLINK#{link id}` (TTL: the link's expiry) |
+//! | project summary | `PORTFOLIO` | `{client}#{project}` |
 //! | daily roll-up | `ROLLUP#{client}#{day}` | `CURRENT` (the generation in force), then per generation `G{id}#` + `SUMMARY`, `USERS#{n:03}`, `usage#{dimension}#{value}`, `agent#{agent}`, `project#{project}` (a name over 200 bytes as `~{hash}`: [`group`]) |
 //!
 //! A project's own record sits in its partition so that `--project P` needs no client; the
@@ -53,6 +58,12 @@ pub const API_KEY: &str = "KEY";
 pub const LINK: &str = "LINK";
 /// The sort key of an event identity claim.
 pub const EVENT_CLAIM: &str = "ID";
+/// The sort key of a sign-in claim.
+pub const CLAIM: &str = "CLAIM";
+/// The sort key of a session.
+pub const SESSION: &str = "SESSION";
+/// The partition of every project's summary.
+pub const PORTFOLIO: &str = "PORTFOLIO";
 /// The sort key naming a roll-up day's generation in force.
 pub const CURRENT: &str = "CURRENT";
 
@@ -78,6 +89,8 @@ pub mod prefix {
     pub const REPORT: &str = "REPORT#";
     /// Reconciled days under a client.
     pub const RECONCILED: &str = "RECONCILED#";
+    /// Dashboard link listing items under a client.
+    pub const DASHBOARD_LINK: &str = "DASHLINK#";
     /// Report link listing items under a project.
     pub const REPORT_LINK: &str = "REPORTLINK#";
     /// A roll-up generation's summary, after its generation prefix.
@@ -291,6 +304,26 @@ pub fn report_link(link_id: &str) -> String {
     format!("{}{link_id}", prefix::REPORT_LINK)
 }
 
+/// `SIGNIN#{nonce}`.
+pub fn sign_in(nonce: &str) -> String {
+    format!("SIGNIN#{nonce}")
+}
+
+/// `SESSION#{session id}`.
+pub fn session(id: &str) -> String {
+    format!("SESSION#{id}")
+}
+
+/// `DASHLINK#{link id}`: a dashboard link's partition, and its listing's sort key.
+pub fn dashboard_link(id: &str) -> String {
+    format!("{}{id}", prefix::DASHBOARD_LINK)
+}
+
+/// `{client}#{project}` under [`PORTFOLIO`]: a client's projects sort together.
+pub fn summary(client: &ClientId, project: &ProjectId) -> String {
+    format!("{client}#{project}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,6 +428,11 @@ mod tests {
                 invoiced_costs(&c),
                 invoiced_cost(d, "anthropic", "0a1b2c3d4e5f6a7b"),
             ),
+            ("sign-in claim", sign_in("n1"), CLAIM.into()),
+            ("operator session", session("s1"), SESSION.into()),
+            ("dashboard link", dashboard_link("l1"), LINK.into()),
+            ("dashboard link listing", client(&c), dashboard_link("l1")),
+            ("project summary", PORTFOLIO.into(), summary(&c, &p)),
             ("daily roll-up", rollup(&c, d), CURRENT.into()),
         ];
         let table = documented();

@@ -13,11 +13,13 @@
 //! | `rollups.rs` | daily roll-ups |
 //! | `costs.rs` | providers' invoiced cost lines |
 //! | `reports.rs` | report versions and links |
+//! | `console.rs` | sign-in claims, sessions, dashboard links, project summaries |
 
 mod alerts;
 mod api_keys;
 mod audit;
 mod clients;
+mod console;
 mod costs;
 mod events;
 pub mod keys;
@@ -30,9 +32,10 @@ pub use alerts::AlertState;
 pub use api_keys::ApiKeyRecord;
 pub use audit::AuditEntry;
 pub use clients::{ClientSettings, ModelPrice, WebhookSubscription};
+pub use console::{AlertCounts, DashboardLinkRecord, LatestReport, ProjectSummary, SessionRecord};
 pub use costs::InvoicedCost;
 pub use events::ChangedDay;
-pub use reports::{LinkRecord, ReportRecord};
+pub use reports::{LinkRecord, ReportRecord, Review};
 pub use roi::ProjectInsights;
 pub use roi_domain::stored_event::StoredEvent;
 pub use rollups::ROLLUP_USERS_PER_ITEM;

@@ -34,6 +34,9 @@ pub struct LinkRecord {
     pub valid_until: DateTime<Utc>,
     /// Whether it was revoked.
     pub revoked: bool,
+    /// When it was last opened, if ever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_at: Option<DateTime<Utc>>,
 }
 
 /// A stored issue of a report.
@@ -70,6 +73,47 @@ pub struct ReportRecord {
     /// claims existed were written after their files, so they read as `true`.
     #[serde(default = "written")]
     pub files_written: bool,
+    /// Where the version stands in review before delivery (issue 15). Records from
+    /// before review existed were sent as issued, so they read as approved.
+    #[serde(default)]
+    pub review: Review,
+    /// Who approved or withdrew it (an operator's e-mail address, `auto-send`, or `cli`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed_by: Option<String>,
+    /// When it was approved or withdrawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed_at: Option<DateTime<Utc>>,
+    /// Why it was withdrawn (1–500 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdraw_reason: Option<String>,
+    /// Whether the account manager was told of the draft.
+    #[serde(default = "written")]
+    pub draft_notified: bool,
+}
+
+/// Where a report version stands in review (issue 15; seed 000 §9.2 asks for a person's
+/// review before figures reach the client).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Review {
+    /// Issued, waiting for an operator: not e-mailed to the client.
+    Draft,
+    /// Approved by an operator (or by the client's auto-send setting): e-mailed.
+    #[default]
+    Approved,
+    /// Withdrawn with a reason: never e-mailed; its links are revoked.
+    Withdrawn,
+}
+
+impl Review {
+    /// `draft`, `approved` or `withdrawn`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Review::Draft => "draft",
+            Review::Approved => "approved",
+            Review::Withdrawn => "withdrawn",
+        }
+    }
 }
 
 /// Records written before `files_written` existed had their files.

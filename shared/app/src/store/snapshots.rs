@@ -159,6 +159,34 @@ impl Store {
         }
     }
 
+    /// Stores a measurement's review decision, only while the stored one still needs
+    /// review (two operators deciding at once: one wins, the other is told).
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when it was decided already; [`StoreError::Table`].
+    pub async fn put_reviewed_measurement(
+        &self,
+        snapshot: &MetricSnapshot,
+    ) -> Result<(), StoreError> {
+        let item = Item::from_record(
+            keys::project(snapshot.project_id()),
+            keys::snapshot(snapshot),
+            snapshot,
+        )?;
+        let condition = Condition::AttributeEquals {
+            name: "status".into(),
+            value: Value::from("needs_review"),
+        };
+        match self.table.put(item, condition).await {
+            Ok(()) => Ok(()),
+            Err(TableError::ConditionFailed) => Err(StoreError::Conflict(format!(
+                "measurement {} was reviewed already",
+                snapshot.id()
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Removes a snapshot that was replaced (a submitted baseline re-imported with another
     /// date).
     ///

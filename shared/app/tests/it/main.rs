@@ -18,6 +18,7 @@ use roi_domain::ports::{Clock, FixedClock};
 use roi_domain::{ProjectId, SnapshotStatus};
 use rust_decimal_macros::dec;
 
+mod console;
 mod ingest;
 mod jobs;
 mod rollup;

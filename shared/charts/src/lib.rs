@@ -1,6 +1,8 @@
-//! The report charts, drawn as SVG with plotters' SVG backend (text in the SVG is set in
-//! the report's font by typst when the image is placed). Each returns `None` when there is
-//! nothing to draw.
+//! The charts of the PDF reports and of the console's pages, drawn as SVG with plotters'
+//! SVG backend (in a report, typst sets the text in the report's font when the image is
+//! placed; in a page, the browser's sans-serif). Each returns `None` when there is nothing
+//! to draw. This crate has no typst, so the console function links it without the report
+//! renderer.
 
 use chrono::NaiveDate;
 use plotters::coord::ranged1d::SegmentValue;
@@ -47,9 +49,16 @@ fn usd(v: f64) -> String {
 fn svg(
     draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) -> Option<()>,
 ) -> Option<String> {
+    svg_of(SIZE, draw)
+}
+
+fn svg_of(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) -> Option<()>,
+) -> Option<String> {
     let mut out = String::new();
     {
-        let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
         root.fill(&WHITE).ok()?;
         draw(&root)?;
         root.present().ok()?;
@@ -262,6 +271,49 @@ pub fn roi_over_time(points: &[Point]) -> Option<String> {
     })
 }
 
+/// Sparkline size, px: a table cell's width.
+pub const SPARKLINE_SIZE: (u32, u32) = (120, 32);
+
+/// A sparkline of `points` (e.g. ROI since go-live at each of the last 12 month ends,
+/// percent): the line alone, with the zero line when the values cross it, and the last
+/// point marked; no axes or text (the page prints the figure beside it). `None` with
+/// fewer than two points.
+pub fn sparkline(points: &[Point]) -> Option<String> {
+    if points.len() < 2 {
+        return None;
+    }
+    let ys: Vec<f64> = points.iter().map(|p| f(p.value)).collect();
+    let (lo, hi) = ys
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), y| (l.min(*y), h.max(*y)));
+    let pad = ((hi - lo) * 0.1).max(1.0);
+    let n = (ys.len() - 1) as f64;
+    svg_of(SPARKLINE_SIZE, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(4)
+            .build_cartesian_2d(0.0..n, (lo - pad)..(hi + pad))
+            .ok()?;
+        if lo < 0.0 && hi > 0.0 {
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(0.0, 0.0), (n, 0.0)],
+                    GRID_DARK.stroke_width(1),
+                )))
+                .ok()?;
+        }
+        let line = ys.iter().enumerate().map(|(i, y)| (i as f64, *y));
+        chart
+            .draw_series(LineSeries::new(line, NAVY.stroke_width(2)))
+            .ok()?;
+        let last = *ys.last()?;
+        let colour = if last >= 0.0 { GOOD } else { BAD };
+        chart
+            .draw_series(std::iter::once(Circle::new((n, last), 3, colour.filled())))
+            .ok()?;
+        Some(())
+    })
+}
+
 /// What moves ROI most (a tornado): per input, a bar from the ROI with the input 10 % lower
 /// (grey half) to the ROI with it 10 % higher (navy half), around the expected ROI (the
 /// vertical line), percent.
@@ -456,5 +508,45 @@ mod tests {
         assert!(svg.contains("<polygon"), "the band");
         assert!(svg.contains("stroke-dasharray") || svg.matches("<polyline").count() >= 1);
         assert!(cost_trend(&[], &band).is_none());
+    }
+}
+
+#[cfg(test)]
+mod sparkline_tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn points(values: &[Decimal]) -> Vec<Point> {
+        let first: NaiveDate = "2026-01-31".parse().unwrap();
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Point {
+                day: first + chrono::Months::new(i as u32),
+                value: *v,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_sparkline_needs_two_points_and_marks_the_last_by_its_sign() {
+        assert!(sparkline(&points(&[dec!(5)])).is_none());
+        let rising = sparkline(&points(&[dec!(-40), dec!(-10), dec!(25)])).unwrap();
+        assert!(rising.contains("<svg") && rising.contains("width=\"120\""));
+        assert!(
+            rising.contains("#047857"),
+            "the last point is good: {rising}"
+        );
+        assert!(
+            rising.contains("#9CA3AF") || rising.contains("#9ca3af"),
+            "the zero line"
+        );
+        let falling = sparkline(&points(&[dec!(10), dec!(-5)])).unwrap();
+        assert!(falling.contains("#B45309") || falling.contains("#b45309"));
+        let flat = sparkline(&points(&[dec!(12), dec!(12)])).unwrap();
+        assert!(
+            !flat.contains("#9CA3AF") && !flat.contains("#9ca3af"),
+            "no zero line"
+        );
     }
 }

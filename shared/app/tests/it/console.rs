@@ -1,0 +1,422 @@
+//! The console's router as a browser drives it: sign-in links (used, expired, altered),
+//! sessions, CSRF, the refusals of every signed-in route, and a measurement confirmed.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use roi_adapters::dir_blobs::DirBlobStore;
+use roi_adapters::outbox::OutboxMailer;
+use roi_app::console::auth::{ConsoleAuth, Operators};
+use roi_app::console::dashboard::DashboardLinks;
+use roi_app::form_link::FormSigner;
+use roi_app::http::console::{ConsoleState, router};
+use roi_app::reports::{ReportLinks, ReportServices};
+use tower::ServiceExt;
+
+use crate::{World, world};
+
+const SECRET: &[u8] = b"console-secret-console-secret-console!";
+const OPERATOR: &str = "am@consultancy.example";
+
+struct Console {
+    w: World,
+    app: axum::Router,
+    auth: ConsoleAuth,
+    outbox: tempfile::TempDir,
+}
+
+async fn console() -> Console {
+    let w = world().await;
+    w.measured().await;
+    let signer = FormSigner::new(SECRET).unwrap();
+    let outbox = tempfile::tempdir().unwrap();
+    let auth = ConsoleAuth::new(
+        &signer,
+        Operators::parse(&format!("{OPERATOR}, admin@consultancy.example")).unwrap(),
+        "https://roi.example",
+    );
+    let state = ConsoleState {
+        store: w.store.clone(),
+        auth: auth.clone(),
+        reports: ReportServices {
+            store: w.store.clone(),
+            blobs: Arc::new(DirBlobStore::new(
+                outbox.path().join("blobs"),
+                "https://roi.example",
+                SECRET,
+                Arc::clone(w.store.clock()),
+            )),
+            mailer: Arc::new(OutboxMailer::new(
+                outbox.path().join("outbox"),
+                Arc::clone(w.store.clock()),
+            )),
+            mail_from: "roi@consultancy.example".into(),
+            links: ReportLinks::new(&signer, "https://roi.example"),
+        },
+        dashboards: DashboardLinks::new(&signer, "https://roi.example"),
+    };
+    Console {
+        app: router(Arc::new(state)),
+        w,
+        auth,
+        outbox,
+    }
+}
+
+fn path_of(url: &str) -> &str {
+    url.trim_start_matches("https://roi.example")
+}
+
+impl Console {
+    async fn send(&self, req: Request<Body>) -> (StatusCode, HeaderMap, String) {
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let (parts, body) = res.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        (
+            parts.status,
+            parts.headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    }
+
+    async fn get(&self, path: &str, cookie: Option<&str>) -> (StatusCode, HeaderMap, String) {
+        let mut r = Request::get(path);
+        if let Some(c) = cookie {
+            r = r.header(header::COOKIE, c);
+        }
+        self.send(r.body(Body::empty()).unwrap()).await
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        form: &str,
+    ) -> (StatusCode, HeaderMap, String) {
+        let mut r =
+            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(c) = cookie {
+            r = r.header(header::COOKIE, c);
+        }
+        self.send(r.body(Body::from(form.to_owned())).unwrap())
+            .await
+    }
+
+    /// Asks for a link by e-mail and reads it from the outbox.
+    async fn emailed_link(&self) -> String {
+        let (status, _, page) = self
+            .post(
+                "/console/sign-in",
+                None,
+                &format!("email={}", OPERATOR.replace('@', "%40")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("on its way"), "{page}");
+        // the one sign-in e-mail in the outbox, taken out of it
+        let (path, mail) = std::fs::read_dir(self.outbox.path().join("outbox"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| (p.clone(), std::fs::read_to_string(p).unwrap()))
+            .find(|(_, m)| m.contains("sign-in link"))
+            .expect("the sign-in e-mail");
+        std::fs::remove_file(path).unwrap();
+        let mail = mail.replace("=\r\n", "").replace("=\n", "");
+        let at = mail.find("https://roi.example/console/sign-in/").unwrap();
+        mail[at..]
+            .split(|c: char| c.is_whitespace() || c == '<' || c == '"')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Signs in through an e-mailed link; returns the cookie header value and the page's
+    /// CSRF token.
+    async fn sign_in(&self) -> (String, String) {
+        let link = self.emailed_link().await;
+        let (status, _, page) = self.get(path_of(&link), None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains(&format!("Sign in as {OPERATOR}")));
+        let (status, headers, _) = self.post(path_of(&link), None, "").await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let set = headers[header::SET_COOKIE].to_str().unwrap().to_owned();
+        for attr in [
+            "HttpOnly",
+            "Secure",
+            "SameSite=Strict",
+            "Max-Age=43200",
+            "Path=/console",
+        ] {
+            assert!(set.contains(attr), "{set} lacks {attr}");
+        }
+        let cookie = set.split(';').next().unwrap().to_owned();
+        let (_, _, page) = self.get("/console", Some(&cookie)).await;
+        let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+        let csrf = page[at..].split('"').next().unwrap().to_owned();
+        (cookie, csrf)
+    }
+}
+
+#[tokio::test]
+async fn without_a_session_every_route_sends_the_browser_to_sign_in() {
+    let c = console().await;
+    let p = c.w.project.to_string();
+    for path in [
+        "/console".to_owned(),
+        format!("/console/projects/{p}"),
+        format!("/console/projects/{p}/reports/monthly/2025-04/1/pdf"),
+    ] {
+        let (status, headers, _) = c.get(&path, None).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(headers[header::LOCATION], "/console/sign-in");
+        // a forged cookie is no session
+        let (status, _, _) = c.get(&path, Some("roi_session=eyJzIjoiMSJ9.AAAA")).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{path}");
+        let json = c
+            .send(
+                Request::get(&path)
+                    .header(header::ACCEPT, "application/json")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(json.0, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    for path in [
+        "/console/sign-out".to_owned(),
+        format!("/console/projects/{p}/status"),
+        format!("/console/projects/{p}/measurements/x"),
+        format!("/console/projects/{p}/reports/monthly/2025-04/1/approve"),
+        "/console/clients/acme-logistics/dashboard-links".to_owned(),
+        "/console/clients/acme-logistics/dashboard-links/x/revoke".to_owned(),
+    ] {
+        let (status, _, _) = c.post(&path, None, "csrf=x").await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_sign_in_link_works_once_and_never_when_altered_or_expired() {
+    let c = console().await;
+    let (cookie, csrf) = c.sign_in().await;
+    let (status, _, page) = c.get("/console", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Acme Logistics"),
+        "the portfolio lists the client"
+    );
+    for h in [
+        "content-security-policy",
+        "x-content-type-options",
+        "referrer-policy",
+    ] {
+        assert!(
+            c.get("/console", Some(&cookie)).await.1.contains_key(h),
+            "{h}"
+        );
+    }
+    // used
+    let link = c.emailed_link().await;
+    assert_eq!(
+        c.post(path_of(&link), None, "").await.0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(c.post(path_of(&link), None, "").await.0, StatusCode::GONE);
+    // altered: one character of the signature changed
+    let fresh = c.emailed_link().await;
+    let mut altered = fresh.clone();
+    let last = altered.pop().unwrap();
+    altered.push(if last == 'A' { 'B' } else { 'A' });
+    assert_eq!(
+        c.post(path_of(&altered), None, "").await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        c.get(path_of(&altered), None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    // expired: made 16 minutes ago
+    let old = c
+        .auth
+        .sign_in_link(
+            OPERATOR,
+            c.w.store.clock().now() - chrono::Duration::minutes(16),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.post(path_of(&old), None, "").await.0, StatusCode::GONE);
+    // not an operator: the same answer, and no e-mail
+    let before = std::fs::read_dir(c.outbox.path().join("outbox"))
+        .unwrap()
+        .count();
+    let (status, _, page) = c
+        .post("/console/sign-in", None, "email=someone%40else.example")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("on its way"));
+    assert_eq!(
+        std::fs::read_dir(c.outbox.path().join("outbox"))
+            .unwrap()
+            .count(),
+        before
+    );
+    // sign-out ends the session: the cookie opens nothing afterwards
+    let (status, _, _) = c
+        .post("/console/sign-out", Some(&cookie), &format!("csrf={csrf}"))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        c.get("/console", Some(&cookie)).await.0,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn a_post_without_the_sessions_csrf_token_is_refused_and_changes_nothing() {
+    let c = console().await;
+    let (cookie, csrf) = c.sign_in().await;
+    let p = c.w.project.to_string();
+    let path = format!("/console/projects/{p}/status");
+    for form in [
+        "status=deployed".to_owned(),
+        "status=deployed&csrf=forged".to_owned(),
+    ] {
+        let (status, _, _) = c.post(&path, Some(&cookie), &form).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{form}");
+    }
+    let stored = c.w.store.project(&c.w.project).await.unwrap().unwrap();
+    assert_eq!(stored.status, roi_domain::ProjectStatus::Planning);
+    // with the token the change is made, audited with the operator's address
+    let (status, _, _) = c
+        .post(
+            &path,
+            Some(&cookie),
+            &format!("status=deployed&csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let stored = c.w.store.project(&c.w.project).await.unwrap().unwrap();
+    assert_eq!(stored.status, roi_domain::ProjectStatus::Deployed);
+    let client: roi_domain::ClientId = "acme-logistics".parse().unwrap();
+    let audit = c.w.store.audit_entries(&client, "2025-05").await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "project_changed"
+        && e.actor == OPERATOR
+        && e.detail.contains("deployed")));
+    // the portfolio's summary follows
+    let summary = c.w.store.summaries().await.unwrap();
+    assert_eq!(summary[0].status, "deployed");
+}
+
+#[tokio::test]
+async fn a_measurement_needing_review_is_confirmed_or_rejected_with_a_reason() {
+    let c = console().await;
+    let jump = roi_app::measurements::import_tracking(
+        &c.w.store,
+        &c.w.project,
+        include_bytes!("fixtures/tracking-jump.csv"),
+        "test",
+    )
+    .await
+    .unwrap();
+    let id = jump.snapshots[0].0.id().to_string();
+    let (cookie, csrf) = c.sign_in().await;
+    let p = c.w.project.to_string();
+    let (_, _, page) = c
+        .get(&format!("/console/projects/{p}"), Some(&cookie))
+        .await;
+    assert!(page.contains("needs review") && page.contains(&format!("confirm-{id}")));
+    let path = format!("/console/projects/{p}/measurements/{id}");
+    // a rejection needs a reason
+    let (status, _, page) = c
+        .post(
+            &path,
+            Some(&cookie),
+            &format!("decision=reject&reason=&csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(page.contains("needs a reason"), "{page}");
+    let (status, _, _) = c
+        .post(
+            &path,
+            Some(&cookie),
+            &format!("decision=confirm&reason=checked+with+the+client&csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let s =
+        c.w.store
+            .snapshots(&c.w.project)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|s| s.id().to_string() == id)
+            .unwrap();
+    assert_eq!(s.status(), roi_domain::SnapshotStatus::Recorded);
+    assert_eq!(s.reviewed().unwrap().by, OPERATOR);
+    // deciding again is refused: it no longer needs review
+    let (status, _, _) = c
+        .post(
+            &path,
+            Some(&cookie),
+            &format!("decision=reject&reason=x&csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn a_dashboard_link_shows_the_client_and_stops_when_revoked() {
+    let c = console().await;
+    roi_app::compute::recompute_project(
+        &c.w.store,
+        &c.w.store.project(&c.w.project).await.unwrap().unwrap(),
+    )
+    .await
+    .unwrap();
+    // what the daily job does after computing
+    roi_app::console::summary::refresh(&c.w.store, &c.w.project)
+        .await
+        .unwrap();
+    let (cookie, csrf) = c.sign_in().await;
+    let (status, _, page) = c
+        .post(
+            "/console/clients/acme-logistics/dashboard-links",
+            Some(&cookie),
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let at = page.find("https://roi.example/d/").unwrap();
+    let url = page[at..].split('<').next().unwrap().to_owned();
+    let (status, _, page) = c.get(path_of(&url), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let roi = c.w.store.latest_roi(&c.w.project).await.unwrap().unwrap();
+    assert!(
+        page.contains(&format!("{} %", roi.roi_percentage.round_dp(1))),
+        "the headline ROI"
+    );
+    assert!(
+        !page.contains("am@consultancy") && !page.contains("csrf"),
+        "no operator data"
+    );
+    let link_id =
+        c.w.store
+            .dashboard_links_of(&"acme-logistics".parse().unwrap())
+            .await
+            .unwrap()[0]
+            .link_id
+            .clone();
+    let (status, _, _) = c
+        .post(
+            &format!("/console/clients/acme-logistics/dashboard-links/{link_id}/revoke"),
+            Some(&cookie),
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(c.get(path_of(&url), None).await.0, StatusCode::GONE);
+    assert_eq!(c.get("/d/not-a-token", None).await.0, StatusCode::FORBIDDEN);
+}
