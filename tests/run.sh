@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command (README.md): installs what the tests need (moto, schemathesis,
-# numpy-financial, Chromium and its driver), starts the AWS emulator on loopback, and runs every test of the workspace. Extra arguments go to `cargo test`.
+# numpy-financial, Chromium and its driver, axe-core), starts the AWS emulator on loopback, and runs every test of the workspace. Extra arguments go to `cargo test`.
 #
 #   bash tests/run.sh                 # everything
 #   bash tests/run.sh -p roi-domain   # one crate
@@ -54,6 +54,22 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver poppler-utils >/dev/null
+fi
+
+# axe-core (npm) checks every console page for accessibility in Chromium
+# (cli/tests/it/console.rs injects target/axe/node_modules/axe-core/axe.min.js).
+AXE_VERSION=4.14.1
+if [ "$(node -p "require('./target/axe/node_modules/axe-core/package.json').version" 2>/dev/null)" != "$AXE_VERSION" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "installing npm" >&2
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq npm >/dev/null
+  fi
+  echo "installing axe-core@$AXE_VERSION into target/axe" >&2
+  mkdir -p target/axe
+  npm install --silent --no-audit --no-fund --prefix target/axe "axe-core@$AXE_VERSION" >/dev/null
 fi
 
 mkdir -p target

@@ -78,6 +78,12 @@ enum Command {
     /// Review and approve a project's baseline.
     #[command(subcommand)]
     Baseline(commands::baseline::BaselineCommand),
+    /// Confirm or reject the measurements that need review (a field moved more than 50 %).
+    #[command(subcommand)]
+    Measurement(commands::measurement::MeasurementCommand),
+    /// Make, list or revoke a client's read-only dashboard link (`/d/{token}`).
+    #[command(name = "dashboard-link")]
+    DashboardLink(commands::dashboard_link::DashboardLinkArgs),
     /// Compute a project's ROI from its approved baseline and latest measurement.
     Compute(commands::compute::ComputeArgs),
     /// Print a signed link to a self-reporting form (the URL is the last line).
@@ -95,11 +101,12 @@ enum Command {
     /// Compare a client's metered AI cost with its providers' cost reports (imported with
     /// `roi import cost`), per UTC day and provider, and flag days over its tolerance.
     Reconcile(commands::reconcile::ReconcileArgs),
-    /// Issue a report (PDF, CSV and XLSX) and e-mail a link to it; list a project's
-    /// reports, or withdraw the links to one.
+    /// Issue a report (PDF, CSV and XLSX) as a draft; approve it (its link is e-mailed
+    /// then) or withdraw it; list a project's reports, or withdraw the links to one.
     Report(commands::report::ReportArgs),
-    /// Serve the forms, `POST /v1/events`, the read endpoints and report links on this
-    /// machine (the routers the Lambda functions run).
+    /// Serve the forms, `POST /v1/events`, the read endpoints, report links, the console
+    /// (`/console`) and client dashboards on this machine (the routers the Lambda functions
+    /// run); prints a one-time sign-in link for the local operator.
     Serve(commands::serve::ServeArgs),
     /// Prepare the configured store: with `ROI_STORE=dynamodb`, create the DynamoDB table,
     /// and the reports bucket `ROI_REPORTS_BUCKET` if it is set, when they are missing (for

@@ -163,6 +163,7 @@ fn expanded_template_grants_no_wildcard_and_wires_every_function() {
 
     let functions = [
         ("SubmitFormFunction", false),
+        ("ConsoleFunction", false),
         ("IngestEventsFunction", false),
         ("ComputeRoiFunction", true),
         ("GenerateReportFunction", true),
@@ -243,6 +244,30 @@ fn expanded_template_grants_no_wildcard_and_wires_every_function() {
     ] {
         assert!(api[path][method].is_object(), "no route {method} {path}");
     }
+    // the console's routes, on the same API, to the console function
+    let console_routes: std::collections::BTreeSet<&str> = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::ApiGatewayV2::Route")
+        .map(|r| {
+            assert_eq!(r["Properties"]["ApiId"]["Ref"], "HttpApi");
+            r["Properties"]["RouteKey"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        console_routes,
+        [
+            "GET /console",
+            "GET /console/{proxy+}",
+            "GET /d/{token}",
+            "POST /console/{proxy+}"
+        ]
+        .into_iter()
+        .collect()
+    );
+    assert_eq!(
+        resources["ConsoleIntegration"]["Properties"]["IntegrationUri"]["Fn::GetAtt"][0],
+        "ConsoleFunction"
+    );
     let stage = &resources["HttpApiApiGatewayDefaultStage"]["Properties"];
     assert!(stage["DefaultRouteSettings"]["ThrottlingBurstLimit"].is_object());
     assert!(stage["DefaultRouteSettings"]["ThrottlingRateLimit"].is_object());
@@ -324,6 +349,11 @@ fn expanded_template_grants_no_wildcard_and_wires_every_function() {
     // and Delete are ingestion's batches, the roll-up generations and released claims).
     for (function, actions) in [
         ("SubmitFormFunction", vec!["GetItem", "Query", "PutItem"]),
+        // the console deletes only sessions (sign-out), by the condition below
+        (
+            "ConsoleFunction",
+            vec!["GetItem", "Query", "PutItem", "DeleteItem"],
+        ),
         (
             "IngestEventsFunction",
             vec![
@@ -361,6 +391,15 @@ fn expanded_template_grants_no_wildcard_and_wires_every_function() {
             actions.into_iter().map(str::to_owned).collect();
         assert_eq!(allowed, expected, "{function}");
     }
+    let console = as_list(&resources["ConsoleFunctionRole"]["Properties"]["Policies"])
+        .into_iter()
+        .flat_map(|p| as_list(&p["PolicyDocument"]["Statement"]))
+        .find(|st| st["Sid"] == "SignOutDeletesTheSession")
+        .expect("the console's delete statement");
+    assert_eq!(
+        console["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"][0],
+        "SESSION#*"
+    );
 }
 
 #[test]

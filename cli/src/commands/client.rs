@@ -1,4 +1,4 @@
-//! `roi client`: add a client, show or replace its settings.
+//! `roi client`: add, list, show and edit clients; show or replace their settings.
 
 use std::path::PathBuf;
 
@@ -9,7 +9,7 @@ use roi_app::{settings, setup};
 use roi_domain::ClientId;
 use roi_domain::client::ClientDraft;
 
-use crate::args::client_id;
+use crate::args::{Format, client_id};
 use crate::wiring::{Ctx, secrets};
 
 #[derive(Debug, Subcommand)]
@@ -31,6 +31,45 @@ pub enum ClientCommand {
         #[arg(long, default_value = "UTC", value_name = "TZ")]
         time_zone: String,
         /// A report recipient's e-mail address (repeat for more).
+        #[arg(long = "recipient", value_name = "EMAIL")]
+        recipients: Vec<String>,
+    },
+    /// List every client: id, status, time zone, projects, report recipients (a table, or
+    /// JSON with `--format json`).
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Show a client with its projects' portfolio lines (ROI, payback, drafts and
+    /// measurements waiting for review).
+    Show {
+        /// The client's id.
+        #[arg(long, value_name = "ID", value_parser = client_id)]
+        client: ClientId,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Change a client's name, industry, status or report recipients (the time zone,
+    /// which every stored day depends on, is kept). Audited.
+    ///
+    /// Example: roi client edit --client acme-logistics --status active
+    /// --recipient coo@acme.example --recipient cfo@acme.example
+    Edit {
+        /// The client's id.
+        #[arg(long, value_name = "ID", value_parser = client_id)]
+        client: ClientId,
+        /// The company's name, as printed in reports.
+        #[arg(long)]
+        name: Option<String>,
+        /// Industry, free text.
+        #[arg(long)]
+        industry: Option<String>,
+        /// prospect, active, completed or churned.
+        #[arg(long)]
+        status: Option<String>,
+        /// The report recipients' e-mail addresses, replacing the stored ones (repeat).
         #[arg(long = "recipient", value_name = "EMAIL")]
         recipients: Vec<String>,
     },
@@ -74,7 +113,115 @@ pub async fn run(ctx: &Ctx, command: ClientCommand) -> Result<()> {
             add(ctx, draft).await
         }
         ClientCommand::Settings { client, set } => settings(ctx, &client, set).await,
+        ClientCommand::List { format } => list(ctx, format).await,
+        ClientCommand::Show { client, format } => show(ctx, &client, format).await,
+        ClientCommand::Edit {
+            client,
+            name,
+            industry,
+            status,
+            recipients,
+        } => {
+            let store = ctx.store().await?;
+            let changed = setup::change_client(&store, &client, "cli", |_, d| {
+                if let Some(n) = name {
+                    d.company_name = n;
+                }
+                if industry.is_some() {
+                    d.industry = industry;
+                }
+                if status.is_some() {
+                    d.status = status;
+                }
+                if !recipients.is_empty() {
+                    d.report_recipients = recipients;
+                }
+            })
+            .await?;
+            println!("{}", serde_json::to_string_pretty(&changed)?);
+            Ok(())
+        }
     }
+}
+
+async fn list(ctx: &Ctx, format: Format) -> Result<()> {
+    let store = ctx.store().await?;
+    let clients = store.clients().await?;
+    let mut rows = Vec::new();
+    for c in &clients {
+        let projects = store.projects_of(&c.id).await?.len();
+        rows.push(serde_json::json!({
+            "client_id": c.id, "company_name": c.company_name, "status": c.status,
+            "time_zone": c.time_zone, "projects": projects,
+            "report_recipients": c.report_recipients,
+        }));
+    }
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    if clients.is_empty() {
+        eprintln!("No client yet; add one with `roi client add`.");
+        return Ok(());
+    }
+    println!(
+        "{:<28} {:<28} {:<10} {:<20} {:>8}  recipients",
+        "id", "name", "status", "time zone", "projects"
+    );
+    for (c, r) in clients.iter().zip(&rows) {
+        println!(
+            "{:<28} {:<28} {:<10} {:<20} {:>8}  {}",
+            c.id.as_str(),
+            c.company_name,
+            c.status.as_str(),
+            c.time_zone.name(),
+            r["projects"].as_u64().unwrap_or(0),
+            c.report_recipients.join(", ")
+        );
+    }
+    Ok(())
+}
+
+async fn show(ctx: &Ctx, id: &ClientId, format: Format) -> Result<()> {
+    let store = ctx.store().await?;
+    let client = store
+        .client(id)
+        .await?
+        .with_context(|| format!("client '{id}' does not exist"))?;
+    let settings = store.settings(id).await?;
+    let projects = store.summaries_of(id).await?;
+    if format == Format::Json {
+        let all =
+            serde_json::json!({ "client": client, "settings": settings, "projects": projects });
+        println!("{}", serde_json::to_string_pretty(&all)?);
+        return Ok(());
+    }
+    println!("{} ({})", client.company_name, client.id);
+    println!(
+        "  status {}, time zone {}, industry {}",
+        client.status.as_str(),
+        client.time_zone.name(),
+        client.industry.as_deref().unwrap_or("not given")
+    );
+    println!(
+        "  reports to {}; account manager {}; reports {}",
+        if client.report_recipients.is_empty() {
+            "nobody yet".to_owned()
+        } else {
+            client.report_recipients.join(", ")
+        },
+        settings
+            .account_manager_email
+            .as_deref()
+            .unwrap_or("not set"),
+        if settings.auto_send_reports {
+            "sent without review"
+        } else {
+            "reviewed before they are sent"
+        }
+    );
+    crate::commands::project::print_summaries(&projects);
+    Ok(())
 }
 
 async fn add(ctx: &Ctx, draft: ClientDraft) -> Result<()> {

@@ -6,9 +6,11 @@ pub mod apikey;
 pub mod baseline;
 pub mod client;
 pub mod compute;
+pub mod dashboard_link;
 pub mod demo;
 pub mod form_link;
 pub mod import;
+pub mod measurement;
 pub mod prices;
 pub mod project;
 pub mod reconcile;
@@ -35,6 +37,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Project(command) => project::run(&ctx, command).await,
         Command::Import(command) => import::run(&ctx, command).await,
         Command::Baseline(command) => baseline::run(&ctx, command).await,
+        Command::Measurement(command) => measurement::run(&ctx, command).await,
+        Command::DashboardLink(args) => dashboard_link::run(&ctx, &args).await,
         Command::Compute(args) => compute::run(&ctx, args).await,
         Command::FormLink(args) => form_link::run(&ctx, &args).await,
         Command::Apikey(command) => apikey::run(&ctx, command).await,

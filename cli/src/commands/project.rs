@@ -49,11 +49,27 @@ pub enum ProjectCommand {
         #[arg(long, value_name = "ID", value_parser = project_id)]
         project: ProjectId,
     },
+    /// List the projects as the console's portfolio shows them: status, go-live, ROI since
+    /// go-live, payback, drafts and measurements waiting for review (a table, or JSON with
+    /// `--format json`).
+    List {
+        /// Only this client's projects.
+        #[arg(long, value_name = "ID", value_parser = client_id)]
+        client: Option<ClientId>,
+        /// Only projects with this status (planning, development, testing, deployed,
+        /// completed).
+        #[arg(long)]
+        status: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = crate::args::Format::Table)]
+        format: crate::args::Format,
+    },
     /// Change a project's status or how its value is counted. The next ROI computation
     /// (the daily job, or `roi compute`) uses the change.
     ///
     /// Example: roi project set --project acme-logistics-support-assistant
     /// --status deployed --hourly-rate 35 --line-off churn_reduction
+    #[command(visible_alias = "edit")]
     Set {
         /// The project's id.
         #[arg(long, value_name = "ID", value_parser = project_id)]
@@ -149,6 +165,29 @@ pub async fn run(ctx: &Ctx, command: ProjectCommand) -> Result<()> {
                 gross_margin: Some(gross_margin),
             };
             add(ctx, draft).await
+        }
+        ProjectCommand::List {
+            client,
+            status,
+            format,
+        } => {
+            let store = ctx.store().await?;
+            let mut rows = match &client {
+                Some(c) => store.summaries_of(c).await?,
+                None => store.summaries().await?,
+            };
+            if let Some(s) = &status {
+                let s: roi_domain::ProjectStatus = s.parse().map_err(anyhow::Error::msg)?;
+                rows.retain(|r| r.status == s.as_str());
+            }
+            if format == crate::args::Format::Json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if rows.is_empty() {
+                eprintln!("No project matches.");
+            } else {
+                print_summaries(&rows);
+            }
+            Ok(())
         }
         ProjectCommand::Show { project } => {
             let store = ctx.store().await?;
@@ -303,4 +342,33 @@ async fn change(
     );
     println!("{}", serde_json::to_string_pretty(&project)?);
     Ok(())
+}
+
+/// Prints portfolio lines as a table.
+pub fn print_summaries(rows: &[roi_app::store::ProjectSummary]) {
+    println!(
+        "{:<40} {:<11} {:<10} {:>9} {:>9} {:>6} {:>9}  latest report",
+        "project", "status", "go-live", "ROI %", "payback", "drafts", "to review"
+    );
+    for r in rows {
+        println!(
+            "{:<40} {:<11} {:<10} {:>9} {:>9} {:>6} {:>9}  {}",
+            r.project_id.as_str(),
+            r.status,
+            r.go_live.to_string(),
+            r.roi_percentage.map_or("-".into(), |v| v.to_string()),
+            r.payback_period_months
+                .map_or("-".into(), |v| format!("{v} mo")),
+            r.drafts,
+            r.measurements_to_review,
+            r.latest_report.as_ref().map_or("none".into(), |l| format!(
+                "{} {} v{} {}{}",
+                l.kind,
+                l.period,
+                l.version,
+                l.review,
+                if l.sent { ", sent" } else { "" }
+            ))
+        );
+    }
 }

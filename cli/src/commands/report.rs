@@ -99,9 +99,9 @@ pub struct VersionArgs {
     /// The period, e.g. 2025-04.
     #[arg(long)]
     period: String,
-    /// The version; default: the latest.
-    #[arg(long)]
-    version: Option<u32>,
+    /// The version (v1, v2, … as listed); default: the latest.
+    #[arg(long, value_name = "N")]
+    report_version: Option<u32>,
 }
 
 impl VersionArgs {
@@ -110,7 +110,7 @@ impl VersionArgs {
             project: self.project.clone(),
             kind: self.kind.into(),
             period: self.period.clone(),
-            version: self.version,
+            version: self.report_version,
         }
     }
 }

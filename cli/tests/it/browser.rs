@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use roi_domain::SnapshotKind;
 
-const SECRET: &str = "browser-test-secret-at-least-32-bytes-long";
+pub(crate) const SECRET: &str = "browser-test-secret-at-least-32-bytes-long";
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -29,7 +29,7 @@ impl Drop for Running {
     }
 }
 
-fn roi(dir: &Path) -> Command {
+pub(crate) fn roi(dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_roi"));
     c.env("ROI_DATA_DIR", dir)
         .env("ROI_FORM_SECRET", SECRET)
@@ -37,7 +37,7 @@ fn roi(dir: &Path) -> Command {
     c
 }
 
-fn wait_for_port(port: u16, what: &str) {
+pub(crate) fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -78,7 +78,7 @@ struct Session {
 
 /// One browser session at a time: chromedriver's port is picked free and then bound by
 /// chromedriver, which another session could take in between.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn session(width: u32, height: u32) -> Session {
     let turn = ONE_AT_A_TIME.lock().await;
@@ -120,31 +120,7 @@ async fn session(width: u32, height: u32) -> Session {
         .unwrap()
         .to_owned();
 
-    let driver_port = free_port();
-    let driver = Command::new("chromedriver")
-        .arg(format!("--port={driver_port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver (Debian package chromium-driver; tests/run.sh installs it)");
-    let driver = Running(driver);
-    wait_for_port(driver_port, "chromedriver");
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     format!("--window-size={width},{height}")],
-        }),
-    );
-    let browser = ClientBuilder::rustls()
-        .unwrap()
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{driver_port}"))
-        .await
-        .expect("a Chromium session through chromedriver");
+    let (driver, browser) = chromium(width, height).await;
     Session {
         dir,
         server: Some(server),
@@ -187,7 +163,7 @@ async fn submit(browser: &Client) {
         .unwrap();
 }
 
-async fn screenshot(browser: &Client, name: &str) {
+pub(crate) async fn screenshot(browser: &Client, name: &str) {
     let png = browser.screenshot().await.unwrap();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
@@ -290,4 +266,34 @@ async fn invalid_values_are_explained_on_the_page() {
     assert_eq!(kept.as_deref(), Some("140"), "the typed value is kept");
     screenshot(&s.browser, "form-errors.png").await;
     s.browser.close().await.unwrap();
+}
+
+/// Headless Chromium at `width` × `height` through a chromedriver of its own.
+pub(crate) async fn chromium(width: u32, height: u32) -> (Running, Client) {
+    let driver_port = free_port();
+    let driver = Command::new("chromedriver")
+        .arg(format!("--port={driver_port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver (Debian package chromium-driver; tests/run.sh installs it)");
+    let driver = Running(driver);
+    wait_for_port(driver_port, "chromedriver");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     format!("--window-size={width},{height}")],
+        }),
+    );
+    let browser = ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .expect("a Chromium session through chromedriver");
+    (driver, browser)
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod browser;
+mod console;
 mod events;
 mod pipeline;
 
@@ -319,6 +320,153 @@ fn the_demo_runs_the_whole_pipeline_and_a_second_run_changes_nothing() {
 }
 
 #[test]
+fn reports_are_reviewed_and_clients_and_projects_listed_from_the_command_line() {
+    // GIVEN the demo: its executive one-pager waits for review
+    let dir = tempfile::tempdir().unwrap();
+    ok(roi(dir.path(), &["demo"]));
+    let p = "acme-logistics-support-assistant";
+    let listed = stdout(&ok(roi(dir.path(), &["report", "--project", p, "--list"])));
+    let executive = listed
+        .lines()
+        .find(|l| l.starts_with("executive"))
+        .expect("the one-pager");
+    assert!(
+        executive.contains("draft") && executive.contains("not e-mailed"),
+        "{listed}"
+    );
+    let period = executive.split_whitespace().nth(1).unwrap().to_owned();
+    let outbox = || {
+        std::fs::read_dir(dir.path().join("outbox"))
+            .unwrap()
+            .count()
+    };
+    let before = outbox();
+    // WHEN it is approved
+    let approved = stdout(&ok(roi(
+        dir.path(),
+        &[
+            "report",
+            "approve",
+            "--project",
+            p,
+            "--kind",
+            "executive",
+            "--period",
+            &period,
+        ],
+    )));
+    // THEN it goes to the client's recipient (a one-pager is not the account manager's), once
+    assert!(
+        approved.contains("approved, e-mailed to 1 recipient(s)"),
+        "{approved}"
+    );
+    assert_eq!(outbox(), before + 1);
+    ok(roi(
+        dir.path(),
+        &[
+            "report",
+            "approve",
+            "--project",
+            p,
+            "--kind",
+            "executive",
+            "--period",
+            &period,
+        ],
+    ));
+    assert_eq!(outbox(), before + 1, "approving again sends nothing");
+    // a withdrawal without a reason is refused by the parser
+    let out = roi(
+        dir.path(),
+        &[
+            "report",
+            "withdraw",
+            "--project",
+            p,
+            "--kind",
+            "monthly",
+            "--period",
+            &period,
+        ],
+    );
+    assert!(!out.status.success());
+
+    // the lists, as tables and as JSON
+    let clients: serde_json::Value = serde_json::from_str(&stdout(&ok(roi(
+        dir.path(),
+        &["client", "list", "--format", "json"],
+    ))))
+    .unwrap();
+    assert_eq!(clients[0]["client_id"], "acme-logistics");
+    assert_eq!(clients[0]["projects"], 1);
+    let projects: serde_json::Value = serde_json::from_str(&stdout(&ok(roi(
+        dir.path(),
+        &["project", "list", "--format", "json"],
+    ))))
+    .unwrap();
+    assert_eq!(projects[0]["project_id"], p);
+    assert_eq!(projects[0]["status"], "deployed");
+    assert_eq!(projects[0]["drafts"], 0, "the one-pager is approved");
+    assert_eq!(projects[0]["latest_report"]["review"], "approved");
+    let shown = stdout(&ok(roi(
+        dir.path(),
+        &["client", "show", "--client", "acme-logistics"],
+    )));
+    assert!(
+        shown.contains("reviewed before they are sent") && shown.contains(p),
+        "{shown}"
+    );
+    let edited = stdout(&ok(roi(
+        dir.path(),
+        &[
+            "client",
+            "edit",
+            "--client",
+            "acme-logistics",
+            "--industry",
+            "freight",
+        ],
+    )));
+    assert!(edited.contains("\"industry\": \"freight\""), "{edited}");
+    ok(roi(
+        dir.path(),
+        &["project", "edit", "--project", p, "--status", "completed"],
+    ));
+    let table = stdout(&ok(roi(
+        dir.path(),
+        &["project", "list", "--status", "completed"],
+    )));
+    assert!(table.contains(p), "{table}");
+
+    // a dashboard link, made and revoked
+    let url = stdout(&ok(roi(
+        dir.path(),
+        &["dashboard-link", "--client", "acme-logistics"],
+    )));
+    assert!(url.trim().starts_with("http://127.0.0.1:8080/d/"), "{url}");
+    let listed = stdout(&ok(roi(
+        dir.path(),
+        &["dashboard-link", "--client", "acme-logistics", "--list"],
+    )));
+    let id = listed.split_whitespace().next().unwrap().to_owned();
+    ok(roi(
+        dir.path(),
+        &[
+            "dashboard-link",
+            "--client",
+            "acme-logistics",
+            "--revoke",
+            &id,
+        ],
+    ));
+    let listed = stdout(&ok(roi(
+        dir.path(),
+        &["dashboard-link", "--client", "acme-logistics", "--list"],
+    )));
+    assert!(listed.contains("revoked"), "{listed}");
+}
+
+#[test]
 fn help_teaches_the_commands() {
     let dir = tempfile::tempdir().unwrap();
     let out = ok(roi(dir.path(), &["--help"]));
@@ -513,4 +661,22 @@ fn a_cost_report_is_imported_and_reconciled_from_the_command_line() {
         "{}",
         stderr(&wrong)
     );
+}
+
+#[test]
+fn every_command_s_help_is_well_formed() {
+    // clap checks a command's definition (unique names, valid groups) when it is built;
+    // `--help` of every subcommand builds each one
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["report", "approve", "--help"][..],
+        &["report", "withdraw", "--help"],
+        &["client", "edit", "--help"],
+        &["project", "list", "--help"],
+        &["measurement", "review", "--help"],
+        &["dashboard-link", "--help"],
+    ] {
+        let out = ok(roi(dir.path(), args));
+        assert!(stdout(&out).contains("Usage"), "{args:?}");
+    }
 }

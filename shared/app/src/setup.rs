@@ -46,6 +46,51 @@ pub async fn add_client(
     Ok((client, written))
 }
 
+/// Changes a stored client: `draft` holds every field as it should be (the id is kept);
+/// it is validated whole (nothing is stored on error), stored, audited as
+/// `client_changed`, and the portfolio lines of its projects follow.
+///
+/// # Errors
+/// [`SetupError::UnknownClient`]; [`SetupError::Invalid`] with every bad field;
+/// [`SetupError::Store`].
+pub async fn change_client(
+    store: &Store,
+    id: &roi_domain::ClientId,
+    actor: &str,
+    change: impl FnOnce(&Client, &mut ClientDraft),
+) -> Result<Client, SetupError> {
+    let before = store
+        .client(id)
+        .await?
+        .ok_or_else(|| SetupError::UnknownClient(id.to_string()))?;
+    let mut draft = ClientDraft {
+        company_name: before.company_name.clone(),
+        id: Some(before.id.to_string()),
+        industry: before.industry.clone(),
+        status: Some(before.status.as_str().into()),
+        time_zone: Some(before.time_zone.name().into()),
+        report_recipients: before.report_recipients.clone(),
+    };
+    change(&before, &mut draft);
+    let client = draft.validate()?;
+    if client == before {
+        return Ok(client);
+    }
+    store.put_client(&client).await?;
+    let entry = AuditEntry {
+        at: store.clock().now(),
+        action: "client_changed".into(),
+        actor: actor.into(),
+        project_id: None,
+        detail: format!("client {}", client.id),
+    };
+    store.audit(&client.id, &entry).await?;
+    for p in store.projects_of(&client.id).await? {
+        listed(store, &p.id).await;
+    }
+    Ok(client)
+}
+
 /// Validates and stores a project of an existing client.
 ///
 /// # Errors

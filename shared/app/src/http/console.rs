@@ -343,6 +343,8 @@ struct Row {
     attention: bool,
     case_study: bool,
     sparkline: Option<String>,
+    ai_cost: String,
+    ai_budget: Option<String>,
 }
 
 fn row(summary: ProjectSummary) -> Row {
@@ -350,6 +352,8 @@ fn row(summary: ProjectSummary) -> Row {
         attention: summary.needs_attention(),
         case_study: summary.case_study_candidate(),
         sparkline: roi_charts::sparkline(&summary.roi_history).map(|s| svg_img(&s, "")),
+        ai_cost: roi_domain::units::usd(summary.ai_cost_mtd_usd),
+        ai_budget: summary.ai_budget_usd.map(roi_domain::units::usd),
         summary,
     }
 }
@@ -841,6 +845,7 @@ async fn dashboard_context(
             })
             .collect();
         projects.push(context! {
+            id => s.project_id.to_string(),
             name => s.project_name.clone(),
             go_live => s.go_live.to_string(),
             roi_percentage => s.roi_percentage.map(|v| v.to_string()),

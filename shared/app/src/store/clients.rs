@@ -111,6 +111,17 @@ impl Store {
         Ok(written)
     }
 
+    /// Replaces a stored client's profile and its listing (an edit).
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn put_client(&self, client: &Client) -> Result<(), StoreError> {
+        let item = Item::from_record(keys::client(&client.id), keys::PROFILE, client)?;
+        self.table.put(item, Condition::Always).await?;
+        let listing = Item::from_record(keys::CLIENTS, keys::client(&client.id), client)?;
+        Ok(self.table.put(listing, Condition::Always).await?)
+    }
+
     /// Every client, by id (the scheduled jobs' starting point).
     ///
     /// # Errors
