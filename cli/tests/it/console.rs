@@ -229,6 +229,16 @@ async fn an_operator_reviews_and_delivers_in_the_console() {
     click_and_wait(&browser, &format!("a[href='/console/projects/{PROJECT}']")).await;
     axe(&browser, "project").await;
     screenshot(&browser, "console-project-desktop.png").await;
+    browser
+        .goto(&format!("{base}/console/projects/{PROJECT}#month"))
+        .await
+        .unwrap();
+    assert!(text(&browser).await.contains("AI cost by model"));
+    screenshot(&browser, "console-project-month-desktop.png").await;
+    browser
+        .goto(&format!("{base}/console/projects/{PROJECT}"))
+        .await
+        .unwrap();
     click_and_wait(&browser, "button[id^='confirm-']").await;
     let page = text(&browser).await;
     assert!(page.contains("confirmed by operator@localhost"), "{page}");

@@ -572,6 +572,7 @@ async fn project_context(
             }
         })
         .collect();
+    let month = last_month(store, &p, &client).await?;
     let chart = roi_charts::roi_over_time(&summary.roi_history)
         .map(|s| svg_img(&s, "ROI since go-live at each month end, percent"));
     Ok(Some(context! {
@@ -604,8 +605,97 @@ async fn project_context(
         chart,
         ai_cost => roi_domain::units::usd(summary.ai_cost_mtd_usd),
         budget => summary.ai_budget_usd.map(roi_domain::units::usd),
-        compare, measurements, reports, links,
+        compare, measurements, reports, links, month,
         statuses => roi_domain::ProjectStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+    }))
+}
+
+/// The last complete month as its monthly report sees it: usage and cost by department and
+/// model, agents with their success rate and p95, the daily cost with its forecast, the
+/// metric trends; `None` before a month has ended since go-live.
+async fn last_month(
+    store: &Store,
+    p: &roi_domain::Project,
+    client: &roi_domain::Client,
+) -> Result<Option<minijinja::Value>, Box<dyn std::error::Error + Send + Sync>> {
+    let today = store.client_today(Some(client));
+    let Some(period) =
+        roi_domain::report::ReportPeriod::last_complete(ReportKind::Monthly, today, p.go_live_date)
+    else {
+        return Ok(None);
+    };
+    if period.to < p.go_live_date {
+        return Ok(None);
+    }
+    let data = match crate::reports::assemble(store, &p.id, ReportKind::Monthly, &period).await {
+        Ok(d) => d,
+        // not live for a whole month yet
+        Err(crate::reports::ReportError::NotReportable(_)) => return Ok(None),
+        // the rest of the page stands without this section
+        Err(e) => {
+            tracing::warn!(project = %p.id, error = %e, "last month's figures not shown");
+            return Ok(None);
+        }
+    };
+    let days = crate::compute::stored_rollups(store, &client.id, period.from, period.to).await?;
+    let merged = roi_domain::rollup::merge_days(days.values(), period.from, period.to);
+    let agents: Vec<minijinja::Value> = merged
+        .iter()
+        .flat_map(|r| r.agents.iter())
+        .map(|(name, a)| {
+            let p = a.duration_ms.summary();
+            context! {
+                name, runs => a.executions,
+                success => (a.executions > 0).then(|| {
+                    (Decimal::from(a.success) * Decimal::ONE_HUNDRED / Decimal::from(a.executions))
+                        .round_dp(1)
+                        .to_string()
+                }),
+                p95 => p.map(|p| format!("{:.0}", p.p95)),
+            }
+        })
+        .collect();
+    let named = |rows: &[roi_domain::report::NamedAmount]| -> Vec<(String, String)> {
+        rows.iter()
+            .map(|r| (r.name.clone(), roi_domain::units::usd(r.usd)))
+            .collect()
+    };
+    let usage = data.usage.as_ref().map(|u| {
+        context! {
+            scope => u.scope.clone(),
+            cost => roi_domain::units::usd(u.cost_usd),
+            tokens => roi_domain::units::grouped(Decimal::from(u.tokens)),
+            users => roi_domain::units::grouped(Decimal::from(u.active_users)),
+            unpriced => u.unpriced_events,
+            agent_runs => u.agent_runs,
+            success => u.agent_success_rate.map(|r| r.round_dp(1).to_string()),
+            by_department => named(&u.by_department),
+            by_model => named(&u.by_model),
+        }
+    });
+    let trends: Vec<(String, String, String)> = data
+        .trends
+        .iter()
+        .map(|t| {
+            (
+                roi_domain::report::metric_label(&t.metric),
+                format!("{:?}", t.trend).to_lowercase(),
+                format!("{:+} %", t.change_percentage.round_dp(1)),
+            )
+        })
+        .collect();
+    Ok(Some(context! {
+        label => period.label.clone(),
+        from => period.from.to_string(), to => period.to.to_string(),
+        usage, agents, trends,
+        forecast => data.forecast.as_ref().map(|f| context! {
+            next_30 => roi_domain::units::usd(f.next_30_days_usd),
+            next_90 => roi_domain::units::usd(f.next_90_days_usd),
+        }),
+        cost_chart => roi_charts::cost_trend(&data.daily_cost, &data.forecast_band)
+            .map(|s| svg_img(&s, "Daily AI cost of the month, USD, with the next 30 days' forecast")),
+        metrics_chart => roi_charts::metrics(&data.metrics)
+            .map(|s| svg_img(&s, "Each metric against its baseline")),
     }))
 }
 
