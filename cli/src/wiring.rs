@@ -135,6 +135,7 @@ impl Ctx {
             roi_app::http::console::ConsoleState {
                 store: store.clone(),
                 auth: roi_app::console::auth::ConsoleAuth::new(&signer, operators()?, base_url),
+                forms: signer.clone(),
                 dashboards: roi_app::console::dashboard::DashboardLinks::new(&signer, base_url),
                 reports,
             },

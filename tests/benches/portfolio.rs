@@ -5,6 +5,8 @@
 //!
 //! `cargo bench -p roi-e2e --bench portfolio`
 
+#![allow(clippy::unwrap_used, missing_docs)] // a measuring program, not library code
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -62,13 +64,13 @@ fn summary(c: usize, p: usize, now: chrono::DateTime<chrono::Utc>) -> ProjectSum
         ai_cost_mtd_usd: Decimal::new(123_456 + c as i64, 2),
         ai_budget_usd: Some(Decimal::from(5000)),
         alerts: AlertCounts {
-            critical: (c % 11 == 0) as u32,
-            warning: (c % 5 == 0) as u32,
+            critical: u32::from(c.is_multiple_of(11)),
+            warning: u32::from(c.is_multiple_of(5)),
         },
         completeness_percentage: Some(Decimal::new(875, 1)),
         next_due: Some("2026-12-03".parse().unwrap()),
-        measurements_to_review: (c % 13 == 0) as u32,
-        drafts: (p == 0 && c % 3 == 0) as u32,
+        measurements_to_review: u32::from(c.is_multiple_of(13)),
+        drafts: u32::from(p == 0 && c.is_multiple_of(3)),
         latest_report: Some(LatestReport {
             kind: "monthly".into(),
             period: "2026-10".into(),
@@ -108,6 +110,7 @@ async fn main() {
     let state = ConsoleState {
         store: store.clone(),
         auth,
+        forms: signer.clone(),
         dashboards: DashboardLinks::new(&signer, "http://127.0.0.1"),
         reports: ReportServices {
             store: store.clone(),

@@ -51,8 +51,9 @@ pub enum ClientCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// Change a client's name, industry, status or report recipients (the time zone,
-    /// which every stored day depends on, is kept). Audited.
+    /// Change a client's name, industry, status, report recipients or seed 000 profile
+    /// (size, revenue range, onboarding date, contract value, primary contact). The time
+    /// zone, which every stored day depends on, is kept. Audited.
     ///
     /// Example: roi client edit --client acme-logistics --status active
     /// --recipient coo@acme.example --recipient cfo@acme.example
@@ -72,6 +73,21 @@ pub enum ClientCommand {
         /// The report recipients' e-mail addresses, replacing the stored ones (repeat).
         #[arg(long = "recipient", value_name = "EMAIL")]
         recipients: Vec<String>,
+        /// Company size, e.g. "51-200 employees".
+        #[arg(long)]
+        company_size: Option<String>,
+        /// Annual revenue range, e.g. "USD 10-50 M".
+        #[arg(long)]
+        revenue_range: Option<String>,
+        /// The day the client was onboarded, YYYY-MM-DD.
+        #[arg(long, value_name = "DATE", value_parser = crate::args::parse_date)]
+        onboarding_date: Option<chrono::NaiveDate>,
+        /// The contract's value, USD.
+        #[arg(long, value_name = "USD", value_parser = crate::args::parse_money)]
+        contract_value: Option<roi_domain::units::Money>,
+        /// The primary contact (a name, an address, or both).
+        #[arg(long)]
+        primary_contact: Option<String>,
     },
     /// Show a client's settings as JSON (KPI thresholds, hourly rate, alert recipients,
     /// account manager, webhooks), or replace them with `--set FILE`.
@@ -121,9 +137,29 @@ pub async fn run(ctx: &Ctx, command: ClientCommand) -> Result<()> {
             industry,
             status,
             recipients,
+            company_size,
+            revenue_range,
+            onboarding_date,
+            contract_value,
+            primary_contact,
         } => {
             let store = ctx.store().await?;
-            let changed = setup::change_client(&store, &client, "cli", |_, d| {
+            let changed = setup::change_client(&store, &client, "cli", |_, d, profile| {
+                if company_size.is_some() {
+                    profile.company_size = company_size;
+                }
+                if revenue_range.is_some() {
+                    profile.annual_revenue_range = revenue_range;
+                }
+                if onboarding_date.is_some() {
+                    profile.onboarding_date = onboarding_date;
+                }
+                if contract_value.is_some() {
+                    profile.contract_value = contract_value;
+                }
+                if primary_contact.is_some() {
+                    profile.primary_contact = primary_contact;
+                }
                 if let Some(n) = name {
                     d.company_name = n;
                 }

@@ -225,6 +225,36 @@ async fn an_operator_reviews_and_delivers_in_the_console() {
     axe(&browser, "portfolio").await;
     screenshot(&browser, "console-portfolio-desktop.png").await;
 
+    // AND the client's page and the new-client form read well
+    browser
+        .goto(&format!("{base}/console/clients/acme-logistics"))
+        .await
+        .unwrap();
+    assert!(text(&browser).await.contains("API keys"));
+    axe(&browser, "client").await;
+    screenshot(&browser, "console-client-desktop.png").await;
+    browser
+        .goto(&format!("{base}/console/new-client"))
+        .await
+        .unwrap();
+    for (field, value) in [
+        ("company_name", "Initech"),
+        ("report_recipients", "ceo at initech"),
+    ] {
+        browser
+            .find(Locator::Id(field))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    click_and_wait(&browser, "main button[type=submit]").await; // a bad address: refused
+    assert!(text(&browser).await.contains("Please correct"));
+    axe(&browser, "new client, refused").await;
+    screenshot(&browser, "console-new-client-errors.png").await;
+    browser.goto(&format!("{base}/console")).await.unwrap();
+
     // AND the measurement that needs review is confirmed
     click_and_wait(&browser, &format!("a[href='/console/projects/{PROJECT}']")).await;
     axe(&browser, "project").await;

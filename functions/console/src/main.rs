@@ -26,6 +26,7 @@ async fn app(config: SdkConfig) -> Result<axum::Router, Error> {
     let operators = Operators::parse(&var("ROI_OPERATORS")?)?;
     let state = ConsoleState {
         auth: ConsoleAuth::new(&signer, operators, &base_url),
+        forms: signer.clone(),
         dashboards: DashboardLinks::new(&signer, &base_url),
         reports: ReportServices {
             store: store.clone(),

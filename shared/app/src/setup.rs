@@ -46,7 +46,8 @@ pub async fn add_client(
     Ok((client, written))
 }
 
-/// Changes a stored client: `draft` holds every field as it should be (the id is kept);
+/// Changes a stored client: `change` edits the draft of its fields and its seed 000
+/// profile (the id is kept);
 /// it is validated whole (nothing is stored on error), stored, audited as
 /// `client_changed`, and the portfolio lines of its projects follow.
 ///
@@ -57,7 +58,7 @@ pub async fn change_client(
     store: &Store,
     id: &roi_domain::ClientId,
     actor: &str,
-    change: impl FnOnce(&Client, &mut ClientDraft),
+    change: impl FnOnce(&Client, &mut ClientDraft, &mut roi_domain::client::ClientProfile),
 ) -> Result<Client, SetupError> {
     let before = store
         .client(id)
@@ -71,8 +72,10 @@ pub async fn change_client(
         time_zone: Some(before.time_zone.name().into()),
         report_recipients: before.report_recipients.clone(),
     };
-    change(&before, &mut draft);
-    let client = draft.validate()?;
+    let mut profile = before.profile.clone();
+    change(&before, &mut draft, &mut profile);
+    let mut client = draft.validate()?;
+    client.profile = profile.check()?;
     if client == before {
         return Ok(client);
     }
@@ -141,6 +144,7 @@ pub async fn change_project(
     let mut project = before.clone();
     let detail = change(&mut project)?;
     project.valuation.validate()?;
+    project.check_dates()?;
     if project == before {
         return Ok(project);
     }

@@ -41,6 +41,18 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../templates/console/link.html"),
     ),
     (
+        "console/fields.html",
+        include_str!("../templates/console/fields.html"),
+    ),
+    (
+        "console/client.html",
+        include_str!("../templates/console/client.html"),
+    ),
+    (
+        "console/new_client.html",
+        include_str!("../templates/console/new_client.html"),
+    ),
+    (
         "email/notice.html",
         include_str!("../templates/email/notice.html"),
     ),

@@ -192,6 +192,75 @@ pub struct Client {
     pub time_zone: Tz,
     /// Who receives reports (e-mail addresses).
     pub report_recipients: Vec<String>,
+    /// The rest of seed 000's client profile (size, revenue range, onboarding, contract,
+    /// primary contact); empty for clients stored before it existed.
+    #[serde(default, skip_serializing_if = "ClientProfile::is_empty")]
+    pub profile: ClientProfile,
+}
+
+/// Seed 000 §2.1's client fields beyond name, industry and status. Every field is
+/// optional; [`ClientProfile::check`] bounds them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientProfile {
+    /// Company size as the consultancy records it, e.g. "51–200 employees" (≤ 100 characters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_size: Option<String>,
+    /// Annual revenue range, e.g. "USD 10–50 M" (≤ 100 characters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub annual_revenue_range: Option<String>,
+    /// The day the client was onboarded (within `dates::in_window`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub onboarding_date: Option<NaiveDate>,
+    /// The contract's value, USD (0 to 10¹², [`Money`]'s range).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contract_value: Option<Money>,
+    /// The primary contact: a name, an address, or both (≤ 200 characters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_contact: Option<String>,
+}
+
+impl ClientProfile {
+    /// Whether no field is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Checks the free-text lengths and the onboarding date; blank texts become `None`.
+    ///
+    /// # Errors
+    /// [`ValidationErrors`] naming `company_size`, `annual_revenue_range`,
+    /// `primary_contact` or `onboarding_date`.
+    pub fn check(mut self) -> Result<Self, ValidationErrors> {
+        let mut errors = Vec::new();
+        for (field, value, max) in [
+            ("company_size", &mut self.company_size, 100),
+            ("annual_revenue_range", &mut self.annual_revenue_range, 100),
+            ("primary_contact", &mut self.primary_contact, 200),
+        ] {
+            *value = value
+                .take()
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty());
+            if let Some(v) = value
+                && (v.chars().count() > max || v.chars().any(char::is_control))
+            {
+                errors.push(FieldError::new(
+                    field,
+                    format!("must be at most {max} characters, without control characters"),
+                ));
+            }
+        }
+        if let Some(d) = self.onboarding_date
+            && let Err(reason) = crate::dates::in_window(d)
+        {
+            errors.push(FieldError::new("onboarding_date", reason));
+        }
+        match ValidationErrors::from_vec(errors) {
+            Some(e) => Err(e),
+            None => Ok(self),
+        }
+    }
 }
 
 /// What `roi client add` gathers; [`ClientDraft::validate`] turns it into a [`Client`].
@@ -272,6 +341,7 @@ impl ClientDraft {
                 status,
                 time_zone,
                 report_recipients: self.report_recipients,
+                profile: ClientProfile::default(),
             }),
             _ => Err(ValidationErrors::one("client", "incomplete")),
         }
@@ -326,6 +396,42 @@ pub struct Project {
     /// off, running costs (issue 16). Defaults when absent.
     #[serde(default, skip_serializing_if = "Valuation::is_default")]
     pub valuation: Valuation,
+    /// The day work started (seed 000 §2.1), on or before go-live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<NaiveDate>,
+    /// The day the project was completed (seed 000 §2.1), on or after go-live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_date: Option<NaiveDate>,
+}
+
+impl Project {
+    /// Checks the project's dates against each other: start ≤ go-live ≤ completion.
+    ///
+    /// # Errors
+    /// [`ValidationErrors`] naming `start_date` or `completion_date`.
+    pub fn check_dates(&self) -> Result<(), ValidationErrors> {
+        let mut errors = Vec::new();
+        if let Some(s) = self.start_date
+            && s > self.go_live_date
+        {
+            errors.push(FieldError::new(
+                "start_date",
+                format!("must be on or before go-live ({})", self.go_live_date),
+            ));
+        }
+        if let Some(c) = self.completion_date
+            && c < self.go_live_date
+        {
+            errors.push(FieldError::new(
+                "completion_date",
+                format!("must be on or after go-live ({})", self.go_live_date),
+            ));
+        }
+        match ValidationErrors::from_vec(errors) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
 }
 
 /// What `roi project add` gathers; [`ProjectDraft::validate`] turns it into a [`Project`].
@@ -404,6 +510,8 @@ impl ProjectDraft {
                     one_time_investment,
                     gross_margin: gm,
                     valuation: Valuation::default(),
+                    start_date: None,
+                    completion_date: None,
                 })
             }
             _ => Err(ValidationErrors::one("project", "incomplete")),

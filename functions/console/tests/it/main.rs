@@ -53,6 +53,7 @@ async fn every_event_does_what_its_name_says(store: Store, scratch: &std::path::
             Operators::parse("operator@consultancy.example").unwrap(),
             BASE,
         ),
+        forms: signer.clone(),
         dashboards: DashboardLinks::new(&signer, BASE),
         reports: ReportServices {
             store: store.clone(),

@@ -4,4 +4,5 @@
 
 pub mod auth;
 pub mod dashboard;
+pub mod edit;
 pub mod summary;

@@ -29,7 +29,7 @@ use crate::console::auth::{COOKIE, ConsoleAuth, Operator, SESSION_HOURS, SignInE
 use crate::console::dashboard::{DASHBOARD_DAYS, DashboardError, DashboardLinks};
 use crate::console::summary;
 use crate::reports::{ReportRef, ReportServices, ReviewError};
-use crate::store::{ProjectSummary, Review, Store};
+use crate::store::{ProjectSummary, Review, Store, StoreError};
 
 /// The largest form body accepted: 16 KiB.
 const MAX_FORM_BYTES: usize = 16 * 1024;
@@ -45,6 +45,8 @@ pub struct ConsoleState {
     pub reports: ReportServices,
     /// Client dashboard links.
     pub dashboards: DashboardLinks,
+    /// Signs the self-reporting form links the console makes.
+    pub forms: crate::form_link::FormSigner,
 }
 
 /// The fields of a posted form, parsed once by the CSRF check.
@@ -64,6 +66,21 @@ pub fn router(state: Arc<ConsoleState>) -> Router {
         .route("/console/sign-out", post(sign_out))
         .route("/console/projects/{project}", get(project_page))
         .route("/console/projects/{project}/status", post(set_status))
+        .route("/console/projects/{project}/edit", post(edit_project))
+        .route(
+            "/console/projects/{project}/form-links",
+            post(make_form_link),
+        )
+        .route("/console/new-client", get(new_client_page).post(new_client))
+        .route("/console/clients/{client}", get(client_page))
+        .route("/console/clients/{client}/profile", post(edit_client))
+        .route("/console/clients/{client}/settings", post(edit_settings))
+        .route("/console/clients/{client}/projects", post(new_project))
+        .route("/console/clients/{client}/api-keys", post(create_api_key))
+        .route(
+            "/console/clients/{client}/api-keys/{key}/revoke",
+            post(revoke_api_key),
+        )
         .route(
             "/console/projects/{project}/measurements/{snapshot}",
             post(review_measurement),
@@ -445,7 +462,7 @@ async fn project_page(
     let Ok(project) = project.parse::<ProjectId>() else {
         return not_found();
     };
-    match project_context(&state, &operator, &project).await {
+    match project_context(&state, &operator, &project, None).await {
         Ok(Some(ctx)) => html(StatusCode::OK, "console/project.html", ctx),
         Ok(None) => not_found(),
         Err(e) => internal(e.as_ref()),
@@ -464,6 +481,7 @@ async fn project_context(
     state: &ConsoleState,
     operator: &Operator,
     project: &ProjectId,
+    project_form: Option<FormView>,
 ) -> Result<Option<minijinja::Value>, Box<dyn std::error::Error + Send + Sync>> {
     let store = &state.store;
     let Some(p) = store.project(project).await? else {
@@ -606,6 +624,7 @@ async fn project_context(
         ai_cost => roi_domain::units::usd(summary.ai_cost_mtd_usd),
         budget => summary.ai_budget_usd.map(roi_domain::units::usd),
         compare, measurements, reports, links, month,
+        project_form => project_form.unwrap_or_else(|| FormView::stored(edit::project_values(&p))),
         statuses => roi_domain::ProjectStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
     }))
 }
@@ -881,6 +900,404 @@ async fn revoke_dashboard_link(
         Err(DashboardError::Revoked) => not_found(),
         Err(e) => internal(&e),
     }
+}
+
+// ----- clients, projects, keys, form links --------------------------------------------
+
+use crate::console::edit::{self, EditError};
+
+/// A form of a page: its values (as stored, or as posted when refused) and its errors.
+#[derive(Serialize, Default)]
+struct FormView {
+    values: std::collections::BTreeMap<String, String>,
+    errors: std::collections::BTreeMap<String, String>,
+}
+
+impl FormView {
+    fn stored(values: std::collections::BTreeMap<String, String>) -> Self {
+        Self {
+            values,
+            errors: Default::default(),
+        }
+    }
+    fn refused(fields: &Fields, errors: std::collections::BTreeMap<String, String>) -> Self {
+        Self {
+            values: fields.0.clone().into_iter().collect(),
+            errors,
+        }
+    }
+}
+
+/// Which form of a page was refused, with what.
+struct Refused<'a> {
+    form: &'static str,
+    fields: &'a Fields,
+    errors: std::collections::BTreeMap<String, String>,
+}
+
+fn time_zones() -> Vec<&'static str> {
+    chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect()
+}
+
+async fn new_client_page(axum::Extension(operator): axum::Extension<Operator>) -> Response {
+    let defaults = FormView::stored(std::collections::BTreeMap::from([
+        ("status".to_owned(), "active".to_owned()),
+        ("time_zone".to_owned(), "UTC".to_owned()),
+    ]));
+    new_client_form(&operator, defaults, StatusCode::OK)
+}
+
+fn new_client_form(operator: &Operator, form: FormView, status: StatusCode) -> Response {
+    html(
+        status,
+        "console/new_client.html",
+        context! {
+            operator => operator.email, csrf => operator.csrf, form,
+            time_zones => time_zones(),
+            statuses => roi_domain::client::ClientStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        },
+    )
+}
+
+async fn new_client(
+    State(state): State<Arc<ConsoleState>>,
+    axum::Extension(operator): axum::Extension<Operator>,
+    axum::Extension(fields): axum::Extension<Fields>,
+) -> Response {
+    match edit::new_client(&state.store, &fields.0, &operator.email).await {
+        Ok(c) => see_other(&format!("/console/clients/{}", c.id)),
+        Err(EditError::Fields(errors)) => new_client_form(
+            &operator,
+            FormView::refused(&fields, errors),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => edit_failed(&e),
+    }
+}
+
+fn edit_failed(e: &EditError) -> Response {
+    match e {
+        EditError::Unknown(_) => not_found(),
+        _ => internal(e),
+    }
+}
+
+async fn client_page(
+    State(state): State<Arc<ConsoleState>>,
+    axum::Extension(operator): axum::Extension<Operator>,
+    Path(client): Path<String>,
+) -> Response {
+    let Ok(client) = client.parse::<ClientId>() else {
+        return not_found();
+    };
+    client_view(&state, &operator, &client, None, None).await
+}
+
+/// The client page; `refused` re-shows a refused form with its errors, `new_key` shows a
+/// key just created (once).
+async fn client_view(
+    state: &ConsoleState,
+    operator: &Operator,
+    client: &ClientId,
+    refused: Option<Refused<'_>>,
+    new_key: Option<String>,
+) -> Response {
+    let store = &state.store;
+    let result: Result<Option<minijinja::Value>, StoreError> = async {
+        let Some(c) = store.client(client).await? else {
+            return Ok(None);
+        };
+        let settings = store.settings(client).await?;
+        let projects = store.summaries_of(client).await?;
+        let keys = store.api_keys_of(client).await?;
+        let now = store.clock().now();
+        let links: Vec<_> = store
+            .dashboard_links_of(client)
+            .await?
+            .into_iter()
+            .filter(|l| l.revoked_at.is_none() && l.valid_until > now)
+            .map(|l| {
+                context! {
+                    id => l.link_id.clone(),
+                    until => l.valid_until.date_naive().to_string(),
+                    by => l.created_by.clone(),
+                }
+            })
+            .collect();
+        let mut profile = FormView::stored(edit::client_values(&c));
+        let mut settings_form = FormView::stored(edit::settings_values(&settings));
+        let mut project_form = FormView::default();
+        let status = if refused.is_some() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        };
+        if let Some(r) = refused {
+            let view = FormView::refused(r.fields, r.errors);
+            match r.form {
+                "profile" => profile = view,
+                "settings" => settings_form = view,
+                _ => project_form = view,
+            }
+        }
+        Ok(Some(context! {
+            status => status.as_u16(),
+            operator => operator.email.clone(), csrf => operator.csrf.clone(),
+            client => context! {
+                id => c.id.to_string(), name => c.company_name.clone(),
+                time_zone => c.time_zone.name(),
+            },
+            profile, settings => settings_form, project_form,
+            webhooks => settings.webhooks.iter().map(|w| w.url.clone()).collect::<Vec<_>>(),
+            projects, links, new_key,
+            keys => keys.iter().map(|k| context! {
+                id => k.key_id.clone(), name => k.name.clone(),
+                created => k.created_at.date_naive().to_string(),
+                revoked => k.revoked_at.map(|t| t.date_naive().to_string()),
+            }).collect::<Vec<_>>(),
+            client_statuses => roi_domain::client::ClientStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            statuses => roi_domain::ProjectStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        }))
+    }
+    .await;
+    match result {
+        Ok(Some(ctx)) => {
+            let status = ctx
+                .get_attr("status")
+                .ok()
+                .and_then(|v| u16::try_from(v).ok())
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .unwrap_or(StatusCode::OK);
+            html(status, "console/client.html", ctx)
+        }
+        Ok(None) => not_found(),
+        Err(e) => internal(&e),
+    }
+}
+
+async fn client_form(
+    state: &ConsoleState,
+    operator: &Operator,
+    client: &str,
+    fields: &Fields,
+    form: &'static str,
+) -> Response {
+    let Ok(client) = client.parse::<ClientId>() else {
+        return not_found();
+    };
+    let result = match form {
+        "profile" => edit::edit_client(&state.store, &client, &fields.0, &operator.email)
+            .await
+            .map(|_| format!("/console/clients/{client}")),
+        "settings" => edit::edit_settings(&state.store, &client, &fields.0, &operator.email)
+            .await
+            .map(|_| format!("/console/clients/{client}")),
+        _ => edit::new_project(&state.store, &client, &fields.0, &operator.email)
+            .await
+            .map(|p| format!("/console/projects/{}", p.id)),
+    };
+    match result {
+        Ok(to) => {
+            if form == "settings" {
+                for p in state.store.projects_of(&client).await.unwrap_or_default() {
+                    let _ = summary::refresh(&state.store, &p.id).await;
+                }
+            }
+            see_other(&to)
+        }
+        Err(EditError::Fields(errors)) => {
+            let refused = Refused {
+                form,
+                fields,
+                errors,
+            };
+            client_view(state, operator, &client, Some(refused), None).await
+        }
+        Err(e) => edit_failed(&e),
+    }
+}
+
+async fn edit_client(
+    State(state): State<Arc<ConsoleState>>,
+    axum::Extension(operator): axum::Extension<Operator>,
+    axum::Extension(fields): axum::Extension<Fields>,
+    Path(client): Path<String>,
+) -> Response {
+    client_form(&state, &operator, &client, &fields, "profile").await
+}
+
+async fn edit_settings(
+    State(state): State<Arc<ConsoleState>>,
+    axum::Extension(operator): axum::Extension<Operator>,
+    axum::Extension(fields): axum::Extension<Fields>,
+    Path(client): Path<String>,
+) -> Response {
+    client_form(&state, &operator, &client, &fields, "settings").await
+}
+
+async fn new_project(
+    State(state): State<Arc<ConsoleState>>,
+    axum::Extension(operator): axum::Extension<Operator>,
+    axum::Extension(fields): axum::Extension<Fields>,
+    Path(client): Path<String>,
+) -> Response {
+    client_form(&state, &operator, &client, &fields, "project").await
+}
+
+async fn create_api_key(
+    State(state): State<Arc<ConsoleState>>,
+    axum::Extension(operator): axum::Extension<Operator>,
+    axum::Extension(fields): axum::Extension<Fields>,
+    Path(client): Path<String>,
+) -> Response {
+    let Ok(client) = client.parse::<ClientId>() else {
+        return not_found();
+    };
+    match crate::api_keys::create(&state.store, &client, fields.get("name"), &operator.email).await
+    {
+        Ok(key) => client_view(&state, &operator, &client, None, Some(key.key)).await,
+        Err(crate::api_keys::ApiKeyError::BadName) => {
+            let refused = Refused {
+                form: "key",
+                fields: &fields,
+                errors: std::collections::BTreeMap::from([(
+                    "name".to_owned(),
+                    "a name of 1 to 64 characters, e.g. crm-integration".to_owned(),
+                )]),
+            };
+            client_view(&state, &operator, &client, Some(refused), None).await
+        }
+        Err(crate::api_keys::ApiKeyError::UnknownClient(_)) => not_found(),
+        Err(e) => internal(&e),
+    }
+}
+
+async fn revoke_api_key(
+    State(state): State<Arc<ConsoleState>>,
+    axum::Extension(operator): axum::Extension<Operator>,
+    Path((client, key)): Path<(String, String)>,
+) -> Response {
+    let Ok(client) = client.parse::<ClientId>() else {
+        return not_found();
+    };
+    match crate::api_keys::revoke(&state.store, &client, &key, &operator.email).await {
+        Ok(_) => see_other(&format!("/console/clients/{client}#api-keys")),
+        Err(crate::api_keys::ApiKeyError::UnknownKey { .. }) => not_found(),
+        Err(e) => internal(&e),
+    }
+}
+
+async fn edit_project(
+    State(state): State<Arc<ConsoleState>>,
+    axum::Extension(operator): axum::Extension<Operator>,
+    axum::Extension(fields): axum::Extension<Fields>,
+    Path(project): Path<String>,
+) -> Response {
+    let Ok(project) = project.parse::<ProjectId>() else {
+        return not_found();
+    };
+    match edit::edit_project(&state.store, &project, &fields.0, &operator.email).await {
+        Ok(_) => done(&state, &project).await,
+        Err(EditError::Fields(errors)) => {
+            let form = FormView::refused(&fields, errors);
+            match project_context(&state, &operator, &project, Some(form)).await {
+                Ok(Some(ctx)) => html(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "console/project.html",
+                    ctx,
+                ),
+                Ok(None) => not_found(),
+                Err(e) => internal(e.as_ref()),
+            }
+        }
+        Err(e) => edit_failed(&e),
+    }
+}
+
+/// The longest a console-made form link lives, days.
+const FORM_LINK_MAX_DAYS: i64 = 90;
+
+async fn make_form_link(
+    State(state): State<Arc<ConsoleState>>,
+    axum::Extension(operator): axum::Extension<Operator>,
+    axum::Extension(fields): axum::Extension<Fields>,
+    Path(project): Path<String>,
+) -> Response {
+    let Ok(project) = project.parse::<ProjectId>() else {
+        return not_found();
+    };
+    match state.store.project(&project).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return not_found(),
+        Err(e) => return internal(&e),
+    }
+    let kind = match fields.get("kind") {
+        "baseline" => SnapshotKind::Baseline,
+        _ => SnapshotKind::Ongoing,
+    };
+    let due = match fields.get("due").trim() {
+        "" => None,
+        d => match d.parse::<chrono::NaiveDate>() {
+            Ok(d) => Some(d),
+            Err(_) => {
+                return message(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Not a date",
+                    "The due date is YYYY-MM-DD, or empty.",
+                );
+            }
+        },
+    };
+    let days = fields
+        .get("days")
+        .trim()
+        .parse::<i64>()
+        .unwrap_or(14)
+        .clamp(1, FORM_LINK_MAX_DAYS);
+    let now = state.store.clock().now();
+    let claims = match crate::form_link::FormSigner::claims(
+        project.clone(),
+        kind,
+        due,
+        now + chrono::Duration::days(days),
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "no randomness for a form link");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+        }
+    };
+    let url = format!(
+        "{}/forms/{}",
+        state.auth.base_url,
+        state.forms.sign(&claims)
+    );
+    let _ = state
+        .store
+        .audit(
+            &match state.store.project(&project).await {
+                Ok(Some(p)) => p.client_id,
+                _ => return not_found(),
+            },
+            &crate::store::AuditEntry {
+                at: now,
+                action: "form_link_created".into(),
+                actor: operator.email.clone(),
+                project_id: Some(project.clone()),
+                detail: format!("{kind} form, {days} days"),
+            },
+        )
+        .await;
+    html(
+        StatusCode::OK,
+        "console/link.html",
+        context! {
+            operator => operator.email, csrf => operator.csrf, url,
+            title => "A form link",
+            lead => format!("Send it to whoever reports the figures. It opens the {kind} form of this project and works for {days} days."),
+            back => format!("/console/projects/{project}"),
+        },
+    )
 }
 
 // ----- the client's dashboard ----------------------------------------------------------

@@ -55,6 +55,7 @@ async fn console() -> Console {
             mail_from: "roi@consultancy.example".into(),
             links: ReportLinks::new(&signer, "https://roi.example"),
         },
+        forms: signer.clone(),
         dashboards: DashboardLinks::new(&signer, "https://roi.example"),
     };
     Console {
@@ -419,4 +420,206 @@ async fn a_dashboard_link_shows_the_client_and_stops_when_revoked() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(c.get(path_of(&url), None).await.0, StatusCode::GONE);
     assert_eq!(c.get("/d/not-a-token", None).await.0, StatusCode::FORBIDDEN);
+}
+
+/// The form fields of a refused page, by the ids of their error messages.
+fn errors_of(page: &str) -> Vec<String> {
+    page.match_indices("-error\">")
+        .map(|(at, _)| {
+            let start = page[..at].rfind("id=\"").unwrap() + 4;
+            page[start..at].to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn clients_and_projects_are_added_and_edited_with_every_bad_field_named() {
+    let c = console().await;
+    let (cookie, csrf) = c.sign_in().await;
+    let cookie = Some(cookie.as_str());
+    // a new client: every bad field named, nothing stored
+    let (status, _, page) = c
+        .post(
+            "/console/new-client",
+            cookie,
+            &format!("csrf={csrf}&company_name=&time_zone=Mars%2FOlympus&report_recipients=not-an-address"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        errors_of(&page),
+        ["company_name", "time_zone", "report_recipients"],
+        "{page}"
+    );
+    assert!(page.contains("Please correct 3 fields"), "{page}");
+    assert_eq!(c.w.store.clients().await.unwrap().len(), 1);
+    let (status, headers, _) = c
+        .post(
+            "/console/new-client",
+            cookie,
+            &format!("csrf={csrf}&company_name=Globex+Freight&time_zone=Europe%2FBerlin&status=prospect&report_recipients=cfo%40globex.example"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/console/clients/globex-freight");
+    let (status, _, page) = c.get("/console/clients/globex-freight", cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Globex Freight") && page.contains("Europe/Berlin"));
+
+    // the profile: a negative contract and an impossible date are both named
+    let (status, _, page) = c
+        .post(
+            "/console/clients/globex-freight/profile",
+            cookie,
+            &format!("csrf={csrf}&company_name=Globex+Freight&status=active&contract_value=-5&onboarding_date=2026-13-01"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        errors_of(&page),
+        ["onboarding_date", "contract_value"],
+        "{page}"
+    );
+    assert!(page.contains("value=\"-5\""), "the typed value is kept");
+    let (status, _, _) = c
+        .post(
+            "/console/clients/globex-freight/profile",
+            cookie,
+            &format!("csrf={csrf}&company_name=Globex+Freight&status=active&contract_value=120000&onboarding_date=2026-10-01&company_size=51-200+employees&primary_contact=Ana+Ruiz"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let globex =
+        c.w.store
+            .client(&"globex-freight".parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(globex.status, roi_domain::client::ClientStatus::Active);
+    assert_eq!(
+        globex.profile.contract_value.map(|m| m.amount()),
+        Some(120000.into())
+    );
+    assert_eq!(globex.profile.primary_contact.as_deref(), Some("Ana Ruiz"));
+    assert_eq!(
+        globex.time_zone,
+        chrono_tz::Europe::Berlin,
+        "the time zone is kept"
+    );
+
+    // settings: out of range refused, then stored
+    let (status, _, page) = c
+        .post(
+            "/console/clients/globex-freight/settings",
+            cookie,
+            &format!("csrf={csrf}&account_manager_email=am%40consultancy.example&requests_per_minute=0&events_per_minute=1000"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(errors_of(&page), ["requests_per_minute"], "{page}");
+    let (status, _, _) = c
+        .post(
+            "/console/clients/globex-freight/settings",
+            cookie,
+            &format!("csrf={csrf}&account_manager_email=am%40consultancy.example&requests_per_minute=120&events_per_minute=1000&auto_send_reports=on&hourly_rate_usd=42.50"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let s = c.w.store.settings(&globex.id).await.unwrap();
+    assert!(s.auto_send_reports);
+    assert_eq!(s.requests_per_minute, 120);
+    assert_eq!(s.hourly_rate_usd, Some("42.50".parse().unwrap()));
+
+    // a project: the missing investment named; then added, and its dates checked
+    let (status, _, page) = c
+        .post(
+            "/console/clients/globex-freight/projects",
+            cookie,
+            &format!("csrf={csrf}&project_name=Claims+Bot&go_live_date=2026-11-02"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(errors_of(&page), ["one_time_investment"], "{page}");
+    let (status, headers, _) = c
+        .post(
+            "/console/clients/globex-freight/projects",
+            cookie,
+            &format!("csrf={csrf}&project_name=Claims+Bot&go_live_date=2026-11-02&one_time_investment=30000&start_date=2026-08-01&status=development"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let page_path = headers[header::LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(page_path, "/console/projects/globex-freight-claims-bot");
+    let (status, _, page) = c
+        .post(
+            &format!("{page_path}/edit"),
+            cookie,
+            &format!("csrf={csrf}&project_name=Claims+Bot&one_time_investment=30000&completion_date=2026-10-01"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(errors_of(&page), ["completion_date"], "{page}");
+    let stored =
+        c.w.store
+            .project(&"globex-freight-claims-bot".parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(stored.start_date, Some("2026-08-01".parse().unwrap()));
+    assert_eq!(stored.completion_date, None, "nothing stored on error");
+    // the portfolio lists it at once
+    let (_, _, page) = c.get("/console", cookie).await;
+    assert!(page.contains("Globex Freight · Claims Bot"), "{page}");
+
+    // an API key, shown once, then revoked
+    let (status, _, page) = c
+        .post(
+            "/console/clients/globex-freight/api-keys",
+            cookie,
+            &format!("csrf={csrf}&name=claims-crm"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let marker = "id=\"new-key\">";
+    let at = page.find(marker).unwrap() + marker.len();
+    let key = page[at..].split('<').next().unwrap().to_owned();
+    let auth = roi_app::api_keys::authenticate(&c.w.store, Some(&format!("Bearer {key}")))
+        .await
+        .unwrap();
+    assert_eq!(auth.client_id, globex.id);
+    let (status, _, _) = c
+        .post(
+            &format!(
+                "/console/clients/globex-freight/api-keys/{}/revoke",
+                auth.key_id
+            ),
+            cookie,
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        roi_app::api_keys::authenticate(&c.w.store, Some(&format!("Bearer {key}")))
+            .await
+            .is_err()
+    );
+
+    // a form link for the project, signed for it
+    let (status, _, page) = c
+        .post(
+            &format!("{page_path}/form-links"),
+            cookie,
+            &format!("csrf={csrf}&kind=ongoing&due=2026-12-02&days=10"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let marker = "https://roi.example/forms/";
+    let at = page.find(marker).unwrap() + marker.len();
+    let token = page[at..].split('<').next().unwrap();
+    let claims = FormSigner::new(SECRET)
+        .unwrap()
+        .verify(token, c.w.store.clock().now())
+        .unwrap();
+    assert_eq!(claims.project.as_str(), "globex-freight-claims-bot");
+    assert_eq!(claims.due, Some("2026-12-02".parse().unwrap()));
 }
