@@ -71,6 +71,10 @@ pub fn router(state: Arc<ConsoleState>) -> Router {
             "/console/projects/{project}/form-links",
             post(make_form_link),
         )
+        .route(
+            "/console/projects/{project}/form-links/{nonce}/revoke",
+            post(revoke_form_link),
+        )
         .route("/console/new-client", get(new_client_page).post(new_client))
         .route("/console/clients/{client}", get(client_page))
         .route("/console/clients/{client}/profile", post(edit_client))
@@ -591,6 +595,20 @@ async fn project_context(
         })
         .collect();
     let month = last_month(store, &p, &client).await?;
+    let form_links: Vec<_> = store
+        .form_links_of(project)
+        .await?
+        .into_iter()
+        .filter(|l| l.revoked_at.is_none() && l.valid_until > now)
+        .map(|l| {
+            context! {
+                nonce => l.nonce.clone(), kind => l.kind.clone(),
+                due => l.due.map(|d| d.to_string()),
+                until => l.valid_until.date_naive().to_string(),
+                by => l.created_by.clone(),
+            }
+        })
+        .collect();
     let chart = roi_charts::roi_over_time(&summary.roi_history)
         .map(|s| svg_img(&s, "ROI since go-live at each month end, percent"));
     Ok(Some(context! {
@@ -623,7 +641,7 @@ async fn project_context(
         chart,
         ai_cost => roi_domain::units::usd(summary.ai_cost_mtd_usd),
         budget => summary.ai_budget_usd.map(roi_domain::units::usd),
-        compare, measurements, reports, links, month,
+        compare, measurements, reports, links, month, form_links,
         project_form => project_form.unwrap_or_else(|| FormView::stored(edit::project_values(&p))),
         statuses => roi_domain::ProjectStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
     }))
@@ -1272,6 +1290,19 @@ async fn make_form_link(
         state.auth.base_url,
         state.forms.sign(&claims)
     );
+    let record = crate::store::FormLinkRecord {
+        nonce: claims.nonce.clone(),
+        project_id: project.clone(),
+        kind: kind.to_string(),
+        due,
+        created_by: operator.email.clone(),
+        created_at: now,
+        valid_until: now + chrono::Duration::days(days),
+        revoked_at: None,
+    };
+    if let Err(e) = state.store.put_form_link(&record).await {
+        return internal(&e);
+    }
     let _ = state
         .store
         .audit(
@@ -1298,6 +1329,49 @@ async fn make_form_link(
             back => format!("/console/projects/{project}"),
         },
     )
+}
+
+async fn revoke_form_link(
+    State(state): State<Arc<ConsoleState>>,
+    axum::Extension(operator): axum::Extension<Operator>,
+    Path((project, nonce)): Path<(String, String)>,
+) -> Response {
+    let Ok(project) = project.parse::<ProjectId>() else {
+        return not_found();
+    };
+    let (mut link, client) = match (
+        state.store.form_link(&nonce).await,
+        state.store.project(&project).await,
+    ) {
+        (Ok(Some(l)), Ok(Some(p))) if l.project_id == project => (l, p.client_id),
+        (Err(e), _) | (_, Err(e)) => return internal(&e),
+        _ => return not_found(),
+    };
+    if link.revoked_at.is_none() {
+        let now = state.store.clock().now();
+        link.revoked_at = Some(now);
+        if let Err(e) = state.store.put_form_link(&link).await {
+            return internal(&e);
+        }
+        let _ = state
+            .store
+            .audit(
+                &client,
+                &crate::store::AuditEntry {
+                    at: now,
+                    action: "form_link_revoked".into(),
+                    actor: operator.email.clone(),
+                    project_id: Some(project.clone()),
+                    detail: format!(
+                        "{} form link {}",
+                        link.kind,
+                        &link.nonce[..8.min(link.nonce.len())]
+                    ),
+                },
+            )
+            .await;
+    }
+    see_other(&format!("/console/projects/{project}#form-links"))
 }
 
 // ----- the client's dashboard ----------------------------------------------------------

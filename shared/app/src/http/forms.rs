@@ -63,6 +63,21 @@ fn link_refused(dialect: Dialect, e: LinkError) -> Response {
     }
 }
 
+/// A link made in the console and revoked there answers 410 (a link without a record, from
+/// a reminder or `roi form-link`, runs to its expiry).
+async fn withdrawn(store: &Store, d: Dialect, claims: &FormClaims) -> Option<Response> {
+    match store.form_link(&claims.nonce).await {
+        Ok(Some(link)) if link.revoked_at.is_some() => Some(refuse(
+            d,
+            StatusCode::GONE,
+            "This link has been withdrawn",
+            "Your account manager withdrew this form link. Ask them for a new one.",
+        )),
+        Ok(_) => None,
+        Err(e) => Some(internal(&e)),
+    }
+}
+
 async fn get_form(
     State(state): State<Arc<FormsState>>,
     Path(token): Path<String>,
@@ -73,6 +88,9 @@ async fn get_form(
         Ok(c) => c,
         Err(e) => return link_refused(d, e),
     };
+    if let Some(refused) = withdrawn(&state.store, d, &claims).await {
+        return refused;
+    }
     match form_page(&state.store, &token, &claims, None, &[]).await {
         Ok(r) | Err(r) => r,
     }
@@ -179,6 +197,9 @@ async fn post_form(
         Ok(c) => c,
         Err(e) => return link_refused(d, e),
     };
+    if let Some(refused) = withdrawn(&state.store, d, &claims).await {
+        return refused;
+    }
     let envelope = match envelope(&claims, &req) {
         Ok(e) => e,
         Err(refused) => return refused.answer(d),

@@ -43,6 +43,30 @@ pub struct DashboardLinkRecord {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// A form link made in the console: recorded so it can be listed and revoked (links made
+/// by reminders and `roi form-link` have no record and run to their expiry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormLinkRecord {
+    /// The link's nonce (its claims' `n`), 128 bits in hex.
+    pub nonce: String,
+    /// The project it writes.
+    pub project_id: ProjectId,
+    /// `baseline` or `ongoing`.
+    pub kind: String,
+    /// The measurement's due date, if the link names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<NaiveDate>,
+    /// Who made it.
+    pub created_by: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub valid_until: DateTime<Utc>,
+    /// When it was revoked, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 /// Active alerts of a project by severity.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertCounts {
@@ -235,6 +259,48 @@ impl Store {
         self.records(Query::prefix(
             keys::client(client),
             keys::prefix::DASHBOARD_LINK,
+        ))
+        .await
+    }
+
+    /// Stores a console-made form link and its listing under the project, replacing them;
+    /// they expire with the link.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn put_form_link(&self, link: &FormLinkRecord) -> Result<(), StoreError> {
+        let expires = Some(link.valid_until.timestamp());
+        let mut by_nonce = Item::from_record(keys::form_link(&link.nonce), keys::LINK, link)?;
+        by_nonce.expires_at = expires;
+        let mut listed = Item::from_record(
+            keys::project(&link.project_id),
+            keys::form_link(&link.nonce),
+            link,
+        )?;
+        listed.expires_at = expires;
+        self.table.put(by_nonce, Condition::Always).await?;
+        Ok(self.table.put(listed, Condition::Always).await?)
+    }
+
+    /// The console-made form link with this nonce, if any.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn form_link(&self, nonce: &str) -> Result<Option<FormLinkRecord>, StoreError> {
+        self.get_record(&keys::form_link(nonce), keys::LINK).await
+    }
+
+    /// A project's console-made form links.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn form_links_of(
+        &self,
+        project: &ProjectId,
+    ) -> Result<Vec<FormLinkRecord>, StoreError> {
+        self.records(Query::prefix(
+            keys::project(project),
+            keys::prefix::FORM_LINK,
         ))
         .await
     }

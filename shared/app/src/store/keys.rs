@@ -33,6 +33,8 @@
 //! | dashboard link | `DASHLINK#{link id}` | `LINK` (TTL: the link's expiry) |
 //! | dashboard link listing | `CLIENT#{client}` | `DASHLINK#{link id}` (TTL: the link's expiry) |
 //! | project summary | `PORTFOLIO` | `{client}#{project}` |
+//! | form link | `FORMLINK#{nonce}` | `LINK` (TTL: the link's expiry) |
+//! | form link listing | `PROJECT#{project}` | `FORMLINK#{nonce}` (TTL: the link's expiry) |
 //! | daily roll-up | `ROLLUP#{client}#{day}` | `CURRENT` (the generation in force), then per generation `G{id}#` + `SUMMARY`, `USERS#{n:03}`, `usage#{dimension}#{value}`, `agent#{agent}`, `project#{project}` (a name over 200 bytes as `~{hash}`: [`group`]) |
 //!
 //! A project's own record sits in its partition so that `--project P` needs no client; the
@@ -89,6 +91,8 @@ pub mod prefix {
     pub const REPORT: &str = "REPORT#";
     /// Reconciled days under a client.
     pub const RECONCILED: &str = "RECONCILED#";
+    /// Console-made form link listing items under a project.
+    pub const FORM_LINK: &str = "FORMLINK#";
     /// Dashboard link listing items under a client.
     pub const DASHBOARD_LINK: &str = "DASHLINK#";
     /// Report link listing items under a project.
@@ -319,6 +323,11 @@ pub fn dashboard_link(id: &str) -> String {
     format!("{}{id}", prefix::DASHBOARD_LINK)
 }
 
+/// `FORMLINK#{nonce}`: a console-made form link's partition, and its listing's sort key.
+pub fn form_link(nonce: &str) -> String {
+    format!("{}{nonce}", prefix::FORM_LINK)
+}
+
 /// `{client}#{project}` under [`PORTFOLIO`]: a client's projects sort together.
 pub fn summary(client: &ClientId, project: &ProjectId) -> String {
     format!("{client}#{project}")
@@ -433,6 +442,8 @@ mod tests {
             ("dashboard link", dashboard_link("l1"), LINK.into()),
             ("dashboard link listing", client(&c), dashboard_link("l1")),
             ("project summary", PORTFOLIO.into(), summary(&c, &p)),
+            ("form link", form_link("n1"), LINK.into()),
+            ("form link listing", project(&p), form_link("n1")),
             ("daily roll-up", rollup(&c, d), CURRENT.into()),
         ];
         let table = documented();

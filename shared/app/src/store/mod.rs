@@ -32,7 +32,9 @@ pub use alerts::AlertState;
 pub use api_keys::ApiKeyRecord;
 pub use audit::AuditEntry;
 pub use clients::{ClientSettings, ModelPrice, WebhookSubscription};
-pub use console::{AlertCounts, DashboardLinkRecord, LatestReport, ProjectSummary, SessionRecord};
+pub use console::{
+    AlertCounts, DashboardLinkRecord, FormLinkRecord, LatestReport, ProjectSummary, SessionRecord,
+};
 pub use costs::InvoicedCost;
 pub use events::ChangedDay;
 pub use reports::{LinkRecord, ReportRecord, Review};

@@ -622,4 +622,31 @@ async fn clients_and_projects_are_added_and_edited_with_every_bad_field_named() 
         .unwrap();
     assert_eq!(claims.project.as_str(), "globex-freight-claims-bot");
     assert_eq!(claims.due, Some("2026-12-02".parse().unwrap()));
+    // it opens the form until it is revoked in the console, then 410
+    let forms = roi_app::http::forms::router(Arc::new(roi_app::http::forms::FormsState {
+        store: c.w.store.clone(),
+        signer: FormSigner::new(SECRET).unwrap(),
+    }));
+    let open = || async {
+        forms
+            .clone()
+            .oneshot(
+                Request::get(format!("/forms/{token}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(open().await, StatusCode::OK);
+    let (status, _, _) = c
+        .post(
+            &format!("{page_path}/form-links/{}/revoke", claims.nonce),
+            cookie,
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(open().await, StatusCode::GONE);
 }
