@@ -126,6 +126,54 @@ pub struct Limits {
     pub higher_is_better: bool,
 }
 
+impl Limits {
+    /// Checks the limits' order: where higher is better, critical ≤ warning < success;
+    /// where lower is better, critical ≥ warning > success. Each within ±10¹².
+    ///
+    /// # Errors
+    /// The reason, in words.
+    pub fn check(&self) -> Result<(), String> {
+        let bound = Decimal::from(1_000_000_000_000i64);
+        for v in [Some(self.critical), Some(self.warning), self.success]
+            .into_iter()
+            .flatten()
+        {
+            if v.abs() > bound {
+                return Err(format!("{v} is beyond ±10^12"));
+            }
+        }
+        let (outer, inner) = if self.higher_is_better {
+            (
+                self.critical <= self.warning,
+                "critical must not be above warning",
+            )
+        } else {
+            (
+                self.critical >= self.warning,
+                "critical must not be below warning",
+            )
+        };
+        if !outer {
+            return Err(inner.into());
+        }
+        if let Some(s) = self.success {
+            let ok = if self.higher_is_better {
+                s > self.warning
+            } else {
+                s < self.warning
+            };
+            if !ok {
+                return Err(if self.higher_is_better {
+                    "success must be above warning".into()
+                } else {
+                    "success must be below warning".into()
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Every limit. `Default` is seed 003's table with a ROI limit for every client (below 0 %
 /// after payback); a client overrides fields in its settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -382,5 +430,40 @@ mod tests {
             "ROI of acme-bot is 96.49 %, below the critical limit of 200 %"
         );
         assert_eq!(Kpi::from_name("latency_p95"), Some(Kpi::LatencyP95));
+    }
+}
+
+#[cfg(test)]
+mod limits_tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn the_shipped_limits_are_in_order_and_a_reversed_pair_is_refused() {
+        for t in [Thresholds::default(), Thresholds::seed_003()] {
+            let all = serde_json::to_value(&t).unwrap();
+            for (name, v) in all.as_object().unwrap() {
+                if let Ok(l) = serde_json::from_value::<Limits>(v.clone()) {
+                    assert_eq!(l.check(), Ok(()), "{name}");
+                }
+            }
+        }
+        let reversed = Limits {
+            critical: dec!(2),
+            warning: dec!(5),
+            success: None,
+            higher_is_better: false,
+        };
+        assert_eq!(
+            reversed.check(),
+            Err("critical must not be below warning".into())
+        );
+        let success_inside = Limits {
+            critical: dec!(40),
+            warning: dec!(60),
+            success: Some(dec!(50)),
+            higher_is_better: true,
+        };
+        assert!(success_inside.check().unwrap_err().contains("success"));
     }
 }

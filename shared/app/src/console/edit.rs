@@ -528,3 +528,154 @@ pub fn project_values(p: &Project) -> BTreeMap<String, String> {
         ),
     ])
 }
+
+/// The KPI limits the thresholds form edits, in the order shown, with their labels and
+/// units (the names are `roi_domain::kpi::Thresholds`' fields).
+pub const THRESHOLDS: [(&str, &str); 8] = [
+    ("roi_percentage", "ROI, percent"),
+    ("error_rate", "Error rate, percent"),
+    ("system_uptime", "Uptime, percent"),
+    ("feature_adoption", "Feature adoption, percent"),
+    ("latency_p95_ms", "Agent p95, ms"),
+    ("department_budget", "Department budget used, percent"),
+    ("cost_variance", "Metered against invoiced cost, percent"),
+    ("unpriced_events", "Unpriced events of a model in a day"),
+];
+
+/// Changes a client's KPI limits from the console's form: for each KPI of [`THRESHOLDS`]
+/// the fields `{kpi}-critical`, `{kpi}-warning` and `{kpi}-success` (empty: none), each in
+/// the limits' order (`roi_domain::kpi::Limits::check`); and `department_budgets`,
+/// `department=USD` pairs separated by commas. Audited as `thresholds_changed`.
+///
+/// # Errors
+/// [`EditError`].
+pub async fn edit_thresholds(
+    store: &Store,
+    client: &ClientId,
+    fields: &Fields,
+    actor: &str,
+) -> Result<ClientSettings, EditError> {
+    if store.client(client).await?.is_none() {
+        return Err(EditError::Unknown(format!("client '{client}'")));
+    }
+    let mut s = store.settings(client).await?;
+    let mut all = serde_json::to_value(&s.thresholds)
+        .map_err(|e| EditError::Unknown(format!("thresholds: {e}")))?;
+    let mut r = Reader::new(fields);
+    for (kpi, _) in THRESHOLDS {
+        let Some(stored) = all.get(kpi).cloned() else {
+            continue;
+        };
+        let Ok(mut limits) = serde_json::from_value::<roi_domain::kpi::Limits>(stored) else {
+            continue;
+        };
+        let (c, w) = (format!("{kpi}-critical"), format!("{kpi}-warning"));
+        match (r.decimal(&c), r.decimal(&w)) {
+            (Some(critical), Some(warning)) => {
+                limits.critical = critical;
+                limits.warning = warning;
+            }
+            _ => {
+                for f in [&c, &w] {
+                    if r.text(f).is_none() {
+                        r.fail(f, "a limit is needed");
+                    }
+                }
+                continue;
+            }
+        }
+        let success = format!("{kpi}-success");
+        limits.success = r.decimal(&success);
+        if let Err(reason) = limits.check() {
+            r.fail(&w, reason);
+            continue;
+        }
+        if let Some(slot) = all.get_mut(kpi) {
+            *slot = serde_json::to_value(limits)
+                .map_err(|e| EditError::Unknown(format!("thresholds: {e}")))?;
+        }
+    }
+    let mut budgets = std::collections::BTreeMap::new();
+    for pair in r
+        .text("department_budgets")
+        .unwrap_or_default()
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        match pair
+            .split_once('=')
+            .map(|(d, v)| (d.trim(), v.trim().parse::<Decimal>()))
+        {
+            Some((d, Ok(v))) if !d.is_empty() && d.len() <= 100 && Money::try_from(v).is_ok() => {
+                budgets.insert(d.to_owned(), v);
+            }
+            _ => r.fail(
+                "department_budgets",
+                format!("'{pair}' is not department=USD (e.g. support=2000)"),
+            ),
+        }
+    }
+    r.finish()?;
+    let mut thresholds: roi_domain::kpi::Thresholds =
+        serde_json::from_value(all).map_err(|e| EditError::Unknown(format!("thresholds: {e}")))?;
+    thresholds.department_budgets_usd = budgets;
+    s.thresholds = thresholds;
+    store.put_settings(client, &s).await?;
+    store
+        .audit(
+            client,
+            &AuditEntry {
+                at: store.clock().now(),
+                action: "thresholds_changed".into(),
+                actor: actor.into(),
+                project_id: None,
+                detail: "in the console".into(),
+            },
+        )
+        .await?;
+    Ok(s)
+}
+
+/// The thresholds form's values as stored.
+pub fn threshold_values(s: &ClientSettings) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let all = serde_json::to_value(&s.thresholds).unwrap_or_default();
+    for (kpi, _) in THRESHOLDS {
+        if let Some(l) = all
+            .get(kpi)
+            .and_then(|v| serde_json::from_value::<roi_domain::kpi::Limits>(v.clone()).ok())
+        {
+            out.insert(
+                format!("{kpi}-critical"),
+                l.critical.normalize().to_string(),
+            );
+            out.insert(format!("{kpi}-warning"), l.warning.normalize().to_string());
+            out.insert(
+                format!("{kpi}-success"),
+                l.success
+                    .map(|v| v.normalize().to_string())
+                    .unwrap_or_default(),
+            );
+            out.insert(
+                format!("{kpi}-direction"),
+                if l.higher_is_better {
+                    "higher"
+                } else {
+                    "lower"
+                }
+                .into(),
+            );
+        }
+    }
+    out.insert(
+        "department_budgets".into(),
+        s.thresholds
+            .department_budgets_usd
+            .iter()
+            .map(|(d, v)| format!("{d}={}", v.normalize()))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    out
+}

@@ -79,6 +79,10 @@ pub fn router(state: Arc<ConsoleState>) -> Router {
         .route("/console/clients/{client}", get(client_page))
         .route("/console/clients/{client}/profile", post(edit_client))
         .route("/console/clients/{client}/settings", post(edit_settings))
+        .route(
+            "/console/clients/{client}/thresholds",
+            post(edit_thresholds),
+        )
         .route("/console/clients/{client}/projects", post(new_project))
         .route("/console/clients/{client}/api-keys", post(create_api_key))
         .route(
@@ -1045,6 +1049,7 @@ async fn client_view(
         let mut profile = FormView::stored(edit::client_values(&c));
         let mut settings_form = FormView::stored(edit::settings_values(&settings));
         let mut project_form = FormView::default();
+        let mut thresholds = FormView::stored(edit::threshold_values(&settings));
         let status = if refused.is_some() {
             StatusCode::UNPROCESSABLE_ENTITY
         } else {
@@ -1055,6 +1060,7 @@ async fn client_view(
             match r.form {
                 "profile" => profile = view,
                 "settings" => settings_form = view,
+                "thresholds" => thresholds = view,
                 _ => project_form = view,
             }
         }
@@ -1065,7 +1071,8 @@ async fn client_view(
                 id => c.id.to_string(), name => c.company_name.clone(),
                 time_zone => c.time_zone.name(),
             },
-            profile, settings => settings_form, project_form,
+            profile, settings => settings_form, project_form, thresholds,
+            kpis => edit::THRESHOLDS.iter().map(|(k, l)| (*k, *l)).collect::<Vec<_>>(),
             webhooks => settings.webhooks.iter().map(|w| w.url.clone()).collect::<Vec<_>>(),
             projects, links, new_key,
             keys => keys.iter().map(|k| context! {
@@ -1110,6 +1117,9 @@ async fn client_form(
         "settings" => edit::edit_settings(&state.store, &client, &fields.0, &operator.email)
             .await
             .map(|_| format!("/console/clients/{client}")),
+        "thresholds" => edit::edit_thresholds(&state.store, &client, &fields.0, &operator.email)
+            .await
+            .map(|_| format!("/console/clients/{client}#thresholds")),
         _ => edit::new_project(&state.store, &client, &fields.0, &operator.email)
             .await
             .map(|p| format!("/console/projects/{}", p.id)),
@@ -1151,6 +1161,15 @@ async fn edit_settings(
     Path(client): Path<String>,
 ) -> Response {
     client_form(&state, &operator, &client, &fields, "settings").await
+}
+
+async fn edit_thresholds(
+    State(state): State<Arc<ConsoleState>>,
+    axum::Extension(operator): axum::Extension<Operator>,
+    axum::Extension(fields): axum::Extension<Fields>,
+    Path(client): Path<String>,
+) -> Response {
+    client_form(&state, &operator, &client, &fields, "thresholds").await
 }
 
 async fn new_project(

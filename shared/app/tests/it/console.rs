@@ -530,6 +530,50 @@ async fn clients_and_projects_are_added_and_edited_with_every_bad_field_named() 
     assert_eq!(s.requests_per_minute, 120);
     assert_eq!(s.hourly_rate_usd, Some("42.50".parse().unwrap()));
 
+    // thresholds: a reversed pair named; then stored with a department budget
+    let mut form = format!("csrf={csrf}");
+    for (kpi, _) in roi_app::console::edit::THRESHOLDS {
+        let (w, c) = if kpi == "error_rate" {
+            ("6", "3") // lower is better: critical below warning is refused
+        } else {
+            ("", "")
+        };
+        form.push_str(&format!("&{kpi}-warning={w}&{kpi}-critical={c}"));
+    }
+    let (status, _, page) = c
+        .post("/console/clients/globex-freight/thresholds", cookie, &form)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let named = errors_of(&page);
+    assert!(
+        named.contains(&"error_rate-warning".to_owned()),
+        "{named:?}"
+    );
+    assert!(
+        named.contains(&"roi_percentage-critical".to_owned()),
+        "{named:?}"
+    );
+    let mut form = format!("csrf={csrf}&department_budgets=support%3D2000%2C+sales%3D1500");
+    let stored =
+        roi_app::console::edit::threshold_values(&c.w.store.settings(&globex.id).await.unwrap());
+    for (k, v) in &stored {
+        if !k.ends_with("-direction") && k != "department_budgets" {
+            let v = if k == "error_rate-warning" {
+                "3"
+            } else {
+                v.as_str()
+            };
+            form.push_str(&format!("&{k}={v}"));
+        }
+    }
+    let (status, _, _) = c
+        .post("/console/clients/globex-freight/thresholds", cookie, &form)
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let t = c.w.store.settings(&globex.id).await.unwrap().thresholds;
+    assert_eq!(t.error_rate.warning, 3.into());
+    assert_eq!(t.department_budgets_usd["support"], 2000.into());
+
     // a project: the missing investment named; then added, and its dates checked
     let (status, _, page) = c
         .post(
