@@ -344,20 +344,31 @@ pub async fn edit_settings(
     r.finish()?;
     s.check()
         .map_err(|e| EditError::Fields(BTreeMap::from([("settings".to_owned(), e.to_string())])))?;
-    store.put_settings(client, &s).await?;
+    save(store, client, s, "settings_changed", actor).await
+}
+
+/// Stores a client's settings and audits the change as `action`.
+async fn save(
+    store: &Store,
+    client: &ClientId,
+    settings: ClientSettings,
+    action: &str,
+    actor: &str,
+) -> Result<ClientSettings, EditError> {
+    store.put_settings(client, &settings).await?;
     store
         .audit(
             client,
             &AuditEntry {
                 at: store.clock().now(),
-                action: "settings_changed".into(),
+                action: action.into(),
                 actor: actor.into(),
                 project_id: None,
                 detail: "in the console".into(),
             },
         )
         .await?;
-    Ok(s)
+    Ok(settings)
 }
 
 /// The settings form's values as stored.
@@ -621,20 +632,7 @@ pub async fn edit_thresholds(
         serde_json::from_value(all).map_err(|e| EditError::Unknown(format!("thresholds: {e}")))?;
     thresholds.department_budgets_usd = budgets;
     s.thresholds = thresholds;
-    store.put_settings(client, &s).await?;
-    store
-        .audit(
-            client,
-            &AuditEntry {
-                at: store.clock().now(),
-                action: "thresholds_changed".into(),
-                actor: actor.into(),
-                project_id: None,
-                detail: "in the console".into(),
-            },
-        )
-        .await?;
-    Ok(s)
+    save(store, client, s, "thresholds_changed", actor).await
 }
 
 /// The thresholds form's values as stored.

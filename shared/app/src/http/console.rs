@@ -77,13 +77,7 @@ pub fn router(state: Arc<ConsoleState>) -> Router {
         )
         .route("/console/new-client", get(new_client_page).post(new_client))
         .route("/console/clients/{client}", get(client_page))
-        .route("/console/clients/{client}/profile", post(edit_client))
-        .route("/console/clients/{client}/settings", post(edit_settings))
-        .route(
-            "/console/clients/{client}/thresholds",
-            post(edit_thresholds),
-        )
-        .route("/console/clients/{client}/projects", post(new_project))
+        .route("/console/clients/{client}/{form}", post(client_form_post))
         .route("/console/clients/{client}/api-keys", post(create_api_key))
         .route(
             "/console/clients/{client}/api-keys/{key}/revoke",
@@ -1145,40 +1139,22 @@ async fn client_form(
     }
 }
 
-async fn edit_client(
+/// `POST /console/clients/{client}/{form}`: the profile, settings, thresholds and
+/// new-project forms of the client page.
+async fn client_form_post(
     State(state): State<Arc<ConsoleState>>,
     axum::Extension(operator): axum::Extension<Operator>,
     axum::Extension(fields): axum::Extension<Fields>,
-    Path(client): Path<String>,
+    Path((client, form)): Path<(String, String)>,
 ) -> Response {
-    client_form(&state, &operator, &client, &fields, "profile").await
-}
-
-async fn edit_settings(
-    State(state): State<Arc<ConsoleState>>,
-    axum::Extension(operator): axum::Extension<Operator>,
-    axum::Extension(fields): axum::Extension<Fields>,
-    Path(client): Path<String>,
-) -> Response {
-    client_form(&state, &operator, &client, &fields, "settings").await
-}
-
-async fn edit_thresholds(
-    State(state): State<Arc<ConsoleState>>,
-    axum::Extension(operator): axum::Extension<Operator>,
-    axum::Extension(fields): axum::Extension<Fields>,
-    Path(client): Path<String>,
-) -> Response {
-    client_form(&state, &operator, &client, &fields, "thresholds").await
-}
-
-async fn new_project(
-    State(state): State<Arc<ConsoleState>>,
-    axum::Extension(operator): axum::Extension<Operator>,
-    axum::Extension(fields): axum::Extension<Fields>,
-    Path(client): Path<String>,
-) -> Response {
-    client_form(&state, &operator, &client, &fields, "project").await
+    let form = match form.as_str() {
+        "profile" => "profile",
+        "settings" => "settings",
+        "thresholds" => "thresholds",
+        "projects" => "project",
+        _ => return not_found(),
+    };
+    client_form(&state, &operator, &client, &fields, form).await
 }
 
 async fn create_api_key(

@@ -140,23 +140,10 @@ impl Store {
     /// # Errors
     /// [`StoreError::Conflict`] when the stored baseline is no longer `submitted`.
     pub async fn put_approved_baseline(&self, snapshot: &MetricSnapshot) -> Result<(), StoreError> {
-        let item = Item::from_record(
-            keys::project(snapshot.project_id()),
-            keys::snapshot(snapshot),
-            snapshot,
-        )?;
-        let condition = Condition::AttributeEquals {
-            name: "status".into(),
-            value: Value::from("submitted"),
-        };
-        match self.table.put(item, condition).await {
-            Ok(()) => Ok(()),
-            Err(TableError::ConditionFailed) => Err(StoreError::Conflict(format!(
-                "baseline {} is no longer awaiting approval",
-                snapshot.id()
-            ))),
-            Err(e) => Err(e.into()),
-        }
+        self.put_over(snapshot, "submitted", || {
+            format!("baseline {} is no longer awaiting approval", snapshot.id())
+        })
+        .await
     }
 
     /// Stores a measurement's review decision, only while the stored one still needs
@@ -168,6 +155,20 @@ impl Store {
         &self,
         snapshot: &MetricSnapshot,
     ) -> Result<(), StoreError> {
+        self.put_over(snapshot, "needs_review", || {
+            format!("measurement {} was reviewed already", snapshot.id())
+        })
+        .await
+    }
+
+    /// Replaces a snapshot only while the stored one has `status`; otherwise a conflict
+    /// saying `conflict()`.
+    async fn put_over(
+        &self,
+        snapshot: &MetricSnapshot,
+        status: &str,
+        conflict: impl FnOnce() -> String,
+    ) -> Result<(), StoreError> {
         let item = Item::from_record(
             keys::project(snapshot.project_id()),
             keys::snapshot(snapshot),
@@ -175,14 +176,11 @@ impl Store {
         )?;
         let condition = Condition::AttributeEquals {
             name: "status".into(),
-            value: Value::from("needs_review"),
+            value: Value::from(status),
         };
         match self.table.put(item, condition).await {
             Ok(()) => Ok(()),
-            Err(TableError::ConditionFailed) => Err(StoreError::Conflict(format!(
-                "measurement {} was reviewed already",
-                snapshot.id()
-            ))),
+            Err(TableError::ConditionFailed) => Err(StoreError::Conflict(conflict())),
             Err(e) => Err(e.into()),
         }
     }
