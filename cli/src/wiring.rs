@@ -102,11 +102,12 @@ impl Ctx {
     }
 }
 
-/// The local operator, when `ROI_OPERATORS` is unset on this machine.
-pub const LOCAL_OPERATOR: &str = "operator@localhost";
+/// The local operator, an admin, when `ROI_OPERATORS` is unset on this machine.
+pub const LOCAL_OPERATOR: &str = "operator@localhost:admin";
 
-/// The operators allowed into the console: `ROI_OPERATORS` (comma-separated e-mail
-/// addresses), else [`LOCAL_OPERATOR`].
+/// The operators allowed into the console: `ROI_OPERATORS` (comma-separated
+/// `address[:role]` entries, role `admin` or `account_manager`, the default), else
+/// [`LOCAL_OPERATOR`].
 ///
 /// # Errors
 /// An entry of `ROI_OPERATORS` is not an e-mail address.

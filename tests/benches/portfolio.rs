@@ -98,7 +98,7 @@ async fn main() {
     let signer = FormSigner::new(SECRET).unwrap();
     let auth = ConsoleAuth::new(
         &signer,
-        Operators::parse("am@consultancy.example").unwrap(),
+        Operators::parse("am@consultancy.example:admin").unwrap(),
         "http://127.0.0.1",
     );
     let link = auth

@@ -16,16 +16,37 @@ pub const SESSION_HOURS: i64 = 12;
 /// The session cookie's name.
 pub const COOKIE: &str = "roi_session";
 
-/// The operators allowed in, by e-mail address (compared without case).
+/// What an operator may see and do (issue 20, "operator roles").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Every client.
+    Admin,
+    /// Only the clients whose settings name them as account manager
+    /// (`account_manager_email`).
+    AccountManager,
+}
+
+impl Role {
+    /// `admin` or `account_manager`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::AccountManager => "account_manager",
+        }
+    }
+}
+
+/// The operators allowed in, by e-mail address (compared without case), each with a role.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Operators(Vec<String>);
+pub struct Operators(Vec<(String, Role)>);
 
 impl Operators {
-    /// Reads a comma- or whitespace-separated list of addresses; an entry without `@` is
-    /// refused by name.
+    /// Reads a comma- or whitespace-separated list of `address` or `address:role` entries
+    /// (`role` is `admin` or `account_manager`; an entry without one is an account
+    /// manager, the least access), e.g. `ops@consultancy.example:admin, ana@consultancy.example`.
     ///
     /// # Errors
-    /// The first entry that is not an e-mail address.
+    /// The first entry that is not an e-mail address or names an unknown role.
     pub fn parse(list: &str) -> Result<Self, String> {
         let mut out = Vec::new();
         for e in list
@@ -33,23 +54,36 @@ impl Operators {
             .map(str::trim)
             .filter(|e| !e.is_empty())
         {
-            if !e.contains('@') || e.len() > 254 {
-                return Err(format!("'{e}' is not an operator's e-mail address"));
+            let (address, role) = match e.rsplit_once(':') {
+                Some((a, "admin")) => (a, Role::Admin),
+                Some((a, "account_manager")) => (a, Role::AccountManager),
+                Some((_, other)) => {
+                    return Err(format!(
+                        "'{other}' is not a role (admin or account_manager) in '{e}'"
+                    ));
+                }
+                None => (e, Role::AccountManager),
+            };
+            if !address.contains('@') || address.len() > 254 {
+                return Err(format!("'{address}' is not an operator's e-mail address"));
             }
-            out.push(e.to_ascii_lowercase());
+            out.push((address.to_ascii_lowercase(), role));
         }
         Ok(Self(out))
     }
 
-    /// The operator with this address, in the configured spelling.
-    pub fn find(&self, email: &str) -> Option<&str> {
+    /// The operator with this address (in the configured spelling) and their role.
+    pub fn find(&self, email: &str) -> Option<(&str, Role)> {
         let email = email.trim().to_ascii_lowercase();
-        self.0.iter().find(|o| **o == email).map(String::as_str)
+        self.0
+            .iter()
+            .find(|(o, _)| *o == email)
+            .map(|(o, r)| (o.as_str(), *r))
     }
 
     /// The first operator (the local one `roi serve` signs in).
     pub fn first(&self) -> Option<&str> {
-        self.0.first().map(String::as_str)
+        self.0.first().map(|(o, _)| o.as_str())
     }
 
     /// Whether none is configured.
@@ -101,6 +135,9 @@ pub enum SignInError {
 pub struct Operator {
     /// E-mail address.
     pub email: String,
+    /// What they may see, from the configuration in force (a change applies to open
+    /// sessions at once).
+    pub role: Role,
     /// The session.
     pub session_id: String,
     /// The CSRF token every form of the session carries.
@@ -148,7 +185,7 @@ impl ConsoleAuth {
         operator: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<String>, SignInError> {
-        let Some(operator) = self.operators.find(operator) else {
+        let Some((operator, _)) = self.operators.find(operator) else {
             return Ok(None);
         };
         let claims = SignInClaims {
@@ -214,15 +251,18 @@ impl ConsoleAuth {
             session_id: session.session_id.clone(),
             expires_at: session.ends_at.timestamp(),
         });
-        Ok((self.operator(&session), cookie))
+        let operator = self.operator(&session).ok_or(SignInError::Invalid)?;
+        Ok((operator, cookie))
     }
 
-    fn operator(&self, session: &SessionRecord) -> Operator {
-        Operator {
+    fn operator(&self, session: &SessionRecord) -> Option<Operator> {
+        let (_, role) = self.operators.find(&session.operator)?;
+        Some(Operator {
             email: session.operator.clone(),
+            role,
             csrf: self.csrf.sign_claims(&session.session_id),
             session_id: session.session_id.clone(),
-        }
+        })
     }
 
     /// The operator a session cookie names: genuine, unexpired, not signed out, and still
@@ -246,8 +286,29 @@ impl ConsoleAuth {
         Ok(store
             .session(&claims.session_id)
             .await?
-            .filter(|s| s.ends_at > now && self.operators.find(&s.operator).is_some())
-            .map(|s| self.operator(&s)))
+            .filter(|s| s.ends_at > now)
+            .and_then(|s| self.operator(&s)))
+    }
+
+    /// Whether `operator` may see and act on `client`: an admin always; an account manager
+    /// when the client's settings name them (`account_manager_email`).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the settings cannot be read.
+    pub async fn may_see(
+        &self,
+        store: &Store,
+        operator: &Operator,
+        client: &roi_domain::ClientId,
+    ) -> Result<bool, StoreError> {
+        if operator.role == Role::Admin {
+            return Ok(true);
+        }
+        Ok(store
+            .settings(client)
+            .await?
+            .account_manager_email
+            .is_some_and(|am| am.eq_ignore_ascii_case(&operator.email)))
     }
 
     /// Whether `token` is the CSRF token of `operator`'s session.

@@ -216,8 +216,40 @@ async fn require_operator(
         request = Request::from_parts(parts, axum::body::Body::empty());
         request.extensions_mut().insert(fields);
     }
+    match in_scope(&state, &operator, request.uri().path()).await {
+        Ok(true) => {}
+        Ok(false) => return not_found(),
+        Err(e) => return internal(&e),
+    }
     request.extensions_mut().insert(operator);
     next.run(request).await
+}
+
+/// Whether the client a console path names (`/console/clients/{client}/…`, or the client
+/// of `/console/projects/{project}/…`) is one `operator` may see; paths naming none are in
+/// scope. Out of scope answers 404, as an unknown client does: an account manager learns
+/// nothing of other clients (issue 20, operator roles).
+async fn in_scope(
+    state: &ConsoleState,
+    operator: &Operator,
+    path: &str,
+) -> Result<bool, StoreError> {
+    if operator.role == crate::console::auth::Role::Admin {
+        return Ok(true);
+    }
+    let mut parts = path.trim_start_matches('/').split('/').skip(1);
+    let client = match (parts.next(), parts.next()) {
+        (Some("clients"), Some(id)) => id.parse::<ClientId>().ok(),
+        (Some("projects"), Some(id)) => match id.parse::<ProjectId>() {
+            Ok(p) => state.store.project(&p).await?.map(|p| p.client_id),
+            Err(_) => None,
+        },
+        _ => return Ok(true),
+    };
+    match client {
+        Some(c) => state.auth.may_see(&state.store, operator, &c).await,
+        None => Ok(false),
+    }
 }
 
 // ----- sign-in -------------------------------------------------------------------------
@@ -401,6 +433,16 @@ async fn portfolio(
     let status = filter.get("status").map(String::as_str).unwrap_or("");
     let manager = filter.get("manager").map(String::as_str).unwrap_or("");
     let attention = filter.get("attention").is_some_and(|v| v == "1");
+    // an account manager sees the clients that name them
+    let all: Vec<ProjectSummary> = all
+        .into_iter()
+        .filter(|s| {
+            operator.role == crate::console::auth::Role::Admin
+                || s.account_manager
+                    .as_deref()
+                    .is_some_and(|am| am.eq_ignore_ascii_case(&operator.email))
+        })
+        .collect();
     let managers: std::collections::BTreeSet<String> = all
         .iter()
         .filter_map(|s| s.account_manager.clone())
@@ -981,7 +1023,21 @@ async fn new_client(
     axum::Extension(fields): axum::Extension<Fields>,
 ) -> Response {
     match edit::new_client(&state.store, &fields.0, &operator.email).await {
-        Ok(c) => see_other(&format!("/console/clients/{}", c.id)),
+        Ok(c) => {
+            // an account manager's new client is theirs
+            if operator.role == crate::console::auth::Role::AccountManager {
+                let assigned = async {
+                    let mut s = state.store.settings(&c.id).await?;
+                    s.account_manager_email = Some(operator.email.clone());
+                    state.store.put_settings(&c.id, &s).await
+                }
+                .await;
+                if let Err(e) = assigned {
+                    return internal(&e);
+                }
+            }
+            see_other(&format!("/console/clients/{}", c.id))
+        }
         Err(EditError::Fields(errors)) => new_client_form(
             &operator,
             FormView::refused(&fields, errors),

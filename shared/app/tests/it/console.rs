@@ -19,6 +19,8 @@ use crate::{World, world};
 
 const SECRET: &[u8] = b"console-secret-console-secret-console!";
 const OPERATOR: &str = "am@consultancy.example";
+/// An account manager, who sees only the clients assigned to them.
+const OTHER: &str = "other@consultancy.example";
 
 struct Console {
     w: World,
@@ -34,7 +36,7 @@ async fn console() -> Console {
     let outbox = tempfile::tempdir().unwrap();
     let auth = ConsoleAuth::new(
         &signer,
-        Operators::parse(&format!("{OPERATOR}, admin@consultancy.example")).unwrap(),
+        Operators::parse(&format!("{OPERATOR}:admin, {OTHER}")).unwrap(),
         "https://roi.example",
     );
     let state = ConsoleState {
@@ -107,11 +109,15 @@ impl Console {
 
     /// Asks for a link by e-mail and reads it from the outbox.
     async fn emailed_link(&self) -> String {
+        self.emailed_link_of(OPERATOR).await
+    }
+
+    async fn emailed_link_of(&self, operator: &str) -> String {
         let (status, _, page) = self
             .post(
                 "/console/sign-in",
                 None,
-                &format!("email={}", OPERATOR.replace('@', "%40")),
+                &format!("email={}", operator.replace('@', "%40")),
             )
             .await;
         assert_eq!(status, StatusCode::OK);
@@ -136,10 +142,14 @@ impl Console {
     /// Signs in through an e-mailed link; returns the cookie header value and the page's
     /// CSRF token.
     async fn sign_in(&self) -> (String, String) {
-        let link = self.emailed_link().await;
+        self.sign_in_as(OPERATOR).await
+    }
+
+    async fn sign_in_as(&self, operator: &str) -> (String, String) {
+        let link = self.emailed_link_of(operator).await;
         let (status, _, page) = self.get(path_of(&link), None).await;
         assert_eq!(status, StatusCode::OK);
-        assert!(page.contains(&format!("Sign in as {OPERATOR}")));
+        assert!(page.contains(&format!("Sign in as {operator}")));
         let (status, headers, _) = self.post(path_of(&link), None, "").await;
         assert_eq!(status, StatusCode::SEE_OTHER);
         let set = headers[header::SET_COOKIE].to_str().unwrap().to_owned();
@@ -693,4 +703,111 @@ async fn clients_and_projects_are_added_and_edited_with_every_bad_field_named() 
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(open().await, StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn an_account_manager_reaches_no_route_of_a_client_not_theirs() {
+    let c = console().await;
+    roi_app::console::summary::refresh(&c.w.store, &c.w.project)
+        .await
+        .unwrap();
+    let (cookie, csrf) = c.sign_in_as(OTHER).await;
+    let cookie = Some(cookie.as_str());
+    let p = c.w.project.to_string();
+    // the portfolio does not list the client
+    let (status, _, page) = c.get("/console", cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains("Acme Logistics"), "{page}");
+    // every route naming the client or its project answers as if it did not exist
+    for path in [
+        format!("/console/projects/{p}"),
+        format!("/console/projects/{p}/reports/monthly/2025-04/1/pdf"),
+        "/console/clients/acme-logistics".to_owned(),
+    ] {
+        assert_eq!(
+            c.get(&path, cookie).await.0,
+            StatusCode::NOT_FOUND,
+            "GET {path}"
+        );
+    }
+    for (path, form) in [
+        (format!("/console/projects/{p}/status"), "status=deployed"),
+        (
+            format!("/console/projects/{p}/edit"),
+            "project_name=Taken&one_time_investment=1",
+        ),
+        (format!("/console/projects/{p}/form-links"), "kind=ongoing"),
+        (format!("/console/projects/{p}/form-links/0123/revoke"), ""),
+        (
+            format!("/console/projects/{p}/measurements/x"),
+            "decision=confirm",
+        ),
+        (
+            format!("/console/projects/{p}/reports/monthly/2025-04/1/approve"),
+            "",
+        ),
+        (
+            format!("/console/projects/{p}/reports/monthly/2025-04/1/withdraw"),
+            "reason=x",
+        ),
+        (
+            "/console/clients/acme-logistics/profile".to_owned(),
+            "company_name=Taken",
+        ),
+        (
+            "/console/clients/acme-logistics/settings".to_owned(),
+            "requests_per_minute=1&events_per_minute=1",
+        ),
+        ("/console/clients/acme-logistics/thresholds".to_owned(), ""),
+        (
+            "/console/clients/acme-logistics/projects".to_owned(),
+            "project_name=X",
+        ),
+        (
+            "/console/clients/acme-logistics/api-keys".to_owned(),
+            "name=stolen",
+        ),
+        (
+            "/console/clients/acme-logistics/api-keys/0123abcd/revoke".to_owned(),
+            "",
+        ),
+        (
+            "/console/clients/acme-logistics/dashboard-links".to_owned(),
+            "",
+        ),
+        (
+            "/console/clients/acme-logistics/dashboard-links/x/revoke".to_owned(),
+            "",
+        ),
+    ] {
+        let (status, _, _) = c.post(&path, cookie, &format!("csrf={csrf}&{form}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "POST {path}");
+    }
+    let client: roi_domain::ClientId = "acme-logistics".parse().unwrap();
+    let stored = c.w.store.project(&c.w.project).await.unwrap().unwrap();
+    assert_eq!(
+        stored.status,
+        roi_domain::ProjectStatus::Planning,
+        "nothing changed"
+    );
+    assert!(c.w.store.api_keys_of(&client).await.unwrap().is_empty());
+    assert!(
+        c.w.store
+            .dashboard_links_of(&client)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // once the client names them as its account manager, it is theirs
+    let mut settings = c.w.store.settings(&client).await.unwrap();
+    settings.account_manager_email = Some(OTHER.into());
+    c.w.store.put_settings(&client, &settings).await.unwrap();
+    roi_app::console::summary::refresh(&c.w.store, &c.w.project)
+        .await
+        .unwrap();
+    assert_eq!(
+        c.get(&format!("/console/projects/{p}"), cookie).await.0,
+        StatusCode::OK
+    );
+    assert!(c.get("/console", cookie).await.2.contains("Acme Logistics"));
 }
