@@ -1096,6 +1096,28 @@ async fn client_view(
                 }
             })
             .collect();
+        // the last 31 UTC days reconciled (on each cost-report import), worst first
+        let since = now.date_naive() - chrono::Days::new(31);
+        let mut reconciled = store.reconciled_since(client, since).await?;
+        reconciled.retain(|r| r.invoiced_usd.is_some());
+        reconciled.sort_by(|a, b| {
+            b.over_tolerance
+                .cmp(&a.over_tolerance)
+                .then(b.day.cmp(&a.day))
+                .then(a.provider.cmp(&b.provider))
+        });
+        let reconciliation: Vec<_> = reconciled
+            .iter()
+            .map(|r| {
+                context! {
+                    day => r.day.to_string(), provider => r.provider.clone(),
+                    metered => roi_domain::units::usd_cents(r.metered_usd),
+                    invoiced => r.invoiced_usd.map(roi_domain::units::usd_cents),
+                    variance => r.variance_percentage.map(|v| format!("{:+} %", v.round_dp(2))),
+                    over => r.over_tolerance,
+                }
+            })
+            .collect();
         let mut profile = FormView::stored(edit::client_values(&c));
         let mut settings_form = FormView::stored(edit::settings_values(&settings));
         let mut project_form = FormView::default();
@@ -1124,7 +1146,8 @@ async fn client_view(
             profile, settings => settings_form, project_form, thresholds,
             kpis => edit::THRESHOLDS.iter().map(|(k, l)| (*k, *l)).collect::<Vec<_>>(),
             webhooks => settings.webhooks.iter().map(|w| w.url.clone()).collect::<Vec<_>>(),
-            projects, links, new_key,
+            projects, links, new_key, reconciliation,
+            tolerance => settings.thresholds.cost_variance.warning.normalize().to_string(),
             keys => keys.iter().map(|k| context! {
                 id => k.key_id.clone(), name => k.name.clone(),
                 created => k.created_at.date_naive().to_string(),

@@ -811,3 +811,46 @@ async fn an_account_manager_reaches_no_route_of_a_client_not_theirs() {
     );
     assert!(c.get("/console", cookie).await.2.contains("Acme Logistics"));
 }
+
+#[tokio::test]
+async fn the_client_page_shows_the_cost_reconciliation() {
+    let c = console().await;
+    let client: roi_domain::ClientId = "acme-logistics".parse().unwrap();
+    // the sample Anthropic cost report, moved to the world's last week (no usage metered:
+    // every day is over the tolerance)
+    let report = include_str!("../../../../events/usage-reports/anthropic-cost-report.json")
+        .replace("2026-11-18", "2025-04-28")
+        .replace("2026-11-19", "2025-04-29")
+        .replace("2026-11-20", "2025-04-30");
+    roi_app::cost_import::import_cost(
+        &c.w.store,
+        &client,
+        &report,
+        roi_app::usage_import::ReportFormat::Anthropic,
+        "test",
+    )
+    .await
+    .unwrap();
+    let (cookie, _) = c.sign_in().await;
+    let (status, _, page) = c
+        .get("/console/clients/acme-logistics", Some(&cookie))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let rows =
+        c.w.store
+            .reconciled_since(&client, "2025-04-01".parse().unwrap())
+            .await
+            .unwrap();
+    assert!(!rows.is_empty());
+    for r in rows.iter().filter(|r| r.invoiced_usd.is_some()) {
+        assert!(
+            page.contains(&format!("<td>{}</td><td>{}</td>", r.day, r.provider)),
+            "{page}"
+        );
+        assert!(page.contains(&roi_domain::units::usd_cents(r.invoiced_usd.unwrap())));
+    }
+    assert!(
+        page.contains("badge crit"),
+        "metered nothing against an invoice: flagged"
+    );
+}
