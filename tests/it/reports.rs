@@ -517,6 +517,70 @@ async fn a_draft_reaches_the_client_only_once_approved() {
     );
 }
 
+/// The monthly report sets metered cost against the providers' bills (issue 17): the
+/// sample Anthropic cost report, moved into April, against the month's metered usage.
+#[tokio::test]
+async fn the_monthly_report_reconciles_metered_cost_with_the_bill() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let (store, project) = sample(redb(&dir, &clock), clock).await;
+    let client: roi_domain::ClientId = "acme-logistics".parse().unwrap();
+    let report = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../events/usage-reports/anthropic-cost-report.json"),
+    )
+    .unwrap()
+    .replace("2026-11-18", "2025-04-10")
+    .replace("2026-11-19", "2025-04-11")
+    .replace("2026-11-20", "2025-04-12");
+    roi_app::cost_import::import_cost(
+        &store,
+        &client,
+        &report,
+        roi_app::usage_import::ReportFormat::Anthropic,
+        "test",
+    )
+    .await
+    .unwrap();
+    let kind = ReportKind::Monthly;
+    let data = reports::assemble(&store, &project, kind, &period(kind))
+        .await
+        .unwrap();
+    let r = data
+        .reconciliation
+        .as_ref()
+        .expect("a cost report covers April");
+    // the oracle: the stored provider-days of April, summed here
+    let rows: Vec<_> = store
+        .reconciled_since(&client, d("2025-04-01"))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|x| x.day <= d("2025-04-30") && x.invoiced_usd.is_some())
+        .collect();
+    assert_eq!(r.days as usize, rows.len());
+    let invoiced: Decimal = rows.iter().map(|x| x.invoiced_usd.unwrap()).sum();
+    let metered: Decimal = rows.iter().map(|x| x.metered_usd).sum();
+    assert_eq!(r.invoiced_usd, invoiced.round_dp(2));
+    assert_eq!(r.metered_usd, metered.round_dp(2));
+    assert_eq!(
+        r.over_tolerance_days as usize,
+        rows.iter().filter(|x| x.over_tolerance).count()
+    );
+    let rendered = roi_domain::report::Renderer::render(&TypstRenderer, &data, &meta()).unwrap();
+    let text = pdftotext(&rendered.pdf)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(text.contains("Against the providers"), "{text}");
+    assert!(
+        text.contains(&format!("over {} provider-days", r.days)),
+        "{text}"
+    );
+    let csv = String::from_utf8(rendered.csv).unwrap();
+    assert!(csv.contains("reconciliation,invoiced,"), "{csv}");
+}
+
 #[tokio::test]
 async fn a_period_that_has_not_ended_is_not_issued() {
     let dir = tempfile::tempdir().unwrap();

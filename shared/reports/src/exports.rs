@@ -148,6 +148,25 @@ pub fn rows(data: &ReportData, meta: &ReportMeta) -> Vec<Row> {
         out.push(n("forecast", "next_90_days", f.next_90_days_usd, "USD"));
         out.push(n("forecast", "confidence", f.confidence, "0-1"));
     }
+    if let Some(r) = &data.reconciliation {
+        out.push(n("reconciliation", "metered", r.metered_usd, "USD"));
+        out.push(n("reconciliation", "invoiced", r.invoiced_usd, "USD"));
+        if let Some(v) = r.variance_percentage {
+            out.push(n("reconciliation", "variance", v, "percent"));
+        }
+        out.push(n(
+            "reconciliation",
+            "provider_days",
+            Decimal::from(r.days),
+            "days",
+        ));
+        out.push(n(
+            "reconciliation",
+            "over_tolerance_days",
+            Decimal::from(r.over_tolerance_days),
+            "days",
+        ));
+    }
     out
 }
 

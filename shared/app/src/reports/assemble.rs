@@ -110,6 +110,7 @@ pub async fn assemble(
         wins: Vec::new(),
         attention: Vec::new(),
         next_steps: Vec::new(),
+        reconciliation: reconciliation(store, &client.id, period, &settings).await?,
         price_table_version: Some(
             crate::pricing::PriceTable::shipped()
                 .with_overrides(
@@ -327,4 +328,67 @@ fn user_costs(r: &Rollup) -> Vec<UserCost> {
             .then(a.user_hash.cmp(&b.user_hash))
     });
     v
+}
+
+/// The period's UTC days reconciled against a provider's cost report (stored on each
+/// import), summed; `None` when no cost report covers the period.
+async fn reconciliation(
+    store: &Store,
+    client: &roi_domain::ClientId,
+    period: &ReportPeriod,
+    settings: &crate::settings::ClientSettings,
+) -> Result<Option<roi_domain::report::Reconciliation>, ReportError> {
+    use roi_domain::report::{ReconciledRow, Reconciliation};
+    let rows: Vec<_> = store
+        .reconciled_since(client, period.from)
+        .await?
+        .into_iter()
+        .filter(|r| r.day <= period.to)
+        .filter_map(|r| r.invoiced_usd.map(|inv| (r, inv)))
+        .collect();
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let sum = |f: &dyn Fn(&(crate::reconcile::ReconciledDay, Decimal)) -> Decimal| {
+        rows.iter()
+            .map(f)
+            .try_fold(Decimal::ZERO, |a, b| a.checked_add(b))
+            .unwrap_or(Decimal::MAX)
+    };
+    let metered_usd = sum(&|(r, _)| r.metered_usd);
+    let invoiced_usd = sum(&|(_, inv)| *inv);
+    let mut over: Vec<ReconciledRow> = rows
+        .iter()
+        .filter(|(r, _)| r.over_tolerance)
+        .map(|(r, inv)| ReconciledRow {
+            day: r.day,
+            provider: r.provider.clone(),
+            metered_usd: r.metered_usd.round_dp(2),
+            invoiced_usd: inv.round_dp(2),
+            variance_percentage: r.variance_percentage.map(|v| v.round_dp(2)),
+        })
+        .collect();
+    over.sort_by(|a, b| {
+        let size = |r: &ReconciledRow| r.variance_percentage.map_or(Decimal::MAX, |v| v.abs());
+        size(b).cmp(&size(a)).then(a.day.cmp(&b.day))
+    });
+    let over_tolerance_days = u32::try_from(over.len()).unwrap_or(u32::MAX);
+    over.truncate(3);
+    Ok(Some(Reconciliation {
+        days: u32::try_from(rows.len()).unwrap_or(u32::MAX),
+        metered_usd: metered_usd.round_dp(2),
+        invoiced_usd: invoiced_usd.round_dp(2),
+        variance_percentage: (!invoiced_usd.is_zero())
+            .then(|| {
+                metered_usd
+                    .checked_sub(invoiced_usd)?
+                    .checked_mul(Decimal::ONE_HUNDRED)?
+                    .checked_div(invoiced_usd)
+            })
+            .flatten()
+            .map(|v| v.round_dp(2)),
+        tolerance_percentage: settings.thresholds.cost_variance.warning,
+        over_tolerance: over,
+        over_tolerance_days,
+    }))
 }

@@ -169,6 +169,44 @@ pub struct ReportData {
     /// the report was made; every priced event keeps the version it was priced with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_table_version: Option<String>,
+    /// Metered AI cost against the providers' cost reports over the period's UTC days
+    /// that have one (issue 17); absent when no cost report covers the period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconciliation: Option<Reconciliation>,
+}
+
+/// Metered against invoiced AI cost over a report's period (issue 17).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reconciliation {
+    /// Provider-days with a cost report in the period.
+    pub days: u32,
+    /// Σ metered cost of those provider-days, USD.
+    pub metered_usd: Decimal,
+    /// Σ invoiced cost of those provider-days, USD.
+    pub invoiced_usd: Decimal,
+    /// (metered − invoiced) ÷ invoiced × 100 over them; absent when nothing was invoiced.
+    pub variance_percentage: Option<Decimal>,
+    /// The client's tolerance, percent (its `cost_variance` warning limit).
+    pub tolerance_percentage: Decimal,
+    /// The provider-days over the tolerance, the largest variance first (at most 3).
+    pub over_tolerance: Vec<ReconciledRow>,
+    /// How many provider-days were over the tolerance in all.
+    pub over_tolerance_days: u32,
+}
+
+/// One provider-day of a [`Reconciliation`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReconciledRow {
+    /// The UTC day.
+    pub day: NaiveDate,
+    /// The provider.
+    pub provider: String,
+    /// Metered, USD.
+    pub metered_usd: Decimal,
+    /// Invoiced, USD.
+    pub invoiced_usd: Decimal,
+    /// Variance, percent; absent when nothing was invoiced.
+    pub variance_percentage: Option<Decimal>,
 }
 
 impl ReportData {

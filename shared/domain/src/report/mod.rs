@@ -8,8 +8,8 @@ mod narrate;
 mod period;
 
 pub use data::{
-    MetricRow, NamedAmount, Point, RenderError, Rendered, Renderer, ReportData, ReportMeta,
-    UsageSummary, UserCost, change, metric_label, metric_rows,
+    MetricRow, NamedAmount, Point, ReconciledRow, Reconciliation, RenderError, Rendered, Renderer,
+    ReportData, ReportMeta, UsageSummary, UserCost, change, metric_label, metric_rows,
 };
 pub use narrate::narrate;
 pub use period::{BadPeriod, DUE_WINDOW_DAYS, ReportPeriod, due_period};
