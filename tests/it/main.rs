@@ -16,6 +16,7 @@ use roi_e2e::{moto, samples};
 mod finance;
 mod ingest_faults;
 mod integrity;
+mod provider_pull;
 mod reports;
 mod template;
 use rust_decimal_macros::dec;

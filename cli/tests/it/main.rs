@@ -675,6 +675,8 @@ fn every_command_s_help_is_well_formed() {
         &["project", "list", "--help"],
         &["measurement", "review", "--help"],
         &["dashboard-link", "--help"],
+        &["import", "usage", "--help"],
+        &["import", "cost", "--help"],
     ] {
         let out = ok(roi(dir.path(), args));
         assert!(stdout(&out).contains("Usage"), "{args:?}");

@@ -10,6 +10,7 @@
 //!
 //! Every adapter of a port passes the same conformance suite (`tests/it/conformance`).
 
+pub mod admin_api;
 pub mod backoff;
 pub mod dir_blobs;
 pub mod dir_secrets;

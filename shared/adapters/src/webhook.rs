@@ -53,6 +53,24 @@ pub fn verify_signature(secret: &str, timestamp: i64, body: &[u8], header: &str)
     mac(secret, timestamp, body).verify_slice(&given).is_ok()
 }
 
+/// A ureq agent over rustls (aws-lc-rs, the webpki roots) that answers every status (no
+/// error for 4xx/5xx), follows no redirect, and gives up after `timeout`.
+pub(crate) fn https_agent(timeout: Duration) -> ureq::Agent {
+    let tls = ureq::tls::TlsConfig::builder()
+        .provider(ureq::tls::TlsProvider::Rustls)
+        .unversioned_rustls_crypto_provider(std::sync::Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .build();
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .tls_config(tls)
+        .build()
+        .into()
+}
+
 /// Sends webhooks over HTTP(S).
 #[derive(Debug, Clone)]
 pub struct HttpWebhooks {
@@ -85,21 +103,8 @@ impl HttpWebhooks {
     }
 
     fn build(backoff: Backoff, allow_loopback: bool) -> Self {
-        let tls = ureq::tls::TlsConfig::builder()
-            .provider(ureq::tls::TlsProvider::Rustls)
-            .unversioned_rustls_crypto_provider(std::sync::Arc::new(
-                rustls::crypto::aws_lc_rs::default_provider(),
-            ))
-            .build();
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(ATTEMPT_TIMEOUT_SECONDS)))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .tls_config(tls)
-            .build()
-            .into();
         Self {
-            agent,
+            agent: https_agent(Duration::from_secs(ATTEMPT_TIMEOUT_SECONDS)),
             backoff,
             allow_loopback,
         }

@@ -24,6 +24,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod measurements;
 pub mod pricing;
+pub mod provider_api;
 pub mod reconcile;
 pub mod reminders;
 pub mod reports;
