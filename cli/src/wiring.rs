@@ -176,6 +176,7 @@ pub async fn local_services(
         signer: signer(data_dir)?,
         base_url,
         queue: None,
+        admin_api: Some(Arc::new(roi_adapters::admin_api::HttpAdminApi::default())),
     })
 }
 

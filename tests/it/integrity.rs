@@ -75,6 +75,7 @@ fn services(store: &Store, dir: &tempfile::TempDir) -> Services {
         signer: roi_app::form_link::FormSigner::new(b"integrity-test-secret-0123456789").unwrap(),
         base_url: "http://127.0.0.1".into(),
         queue: None,
+        admin_api: None,
     }
 }
 

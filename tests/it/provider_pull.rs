@@ -290,3 +290,96 @@ async fn reports_are_pulled_page_by_page_through_a_429_and_pulled_again_unchange
         Err(PullError::BadRange { .. })
     ));
 }
+
+/// The daily job pulls a client's reports with the admin key its settings name (the key in
+/// the secret store), yesterday and the day before, and a second run stores nothing new.
+#[tokio::test]
+async fn the_daily_job_pulls_with_the_clients_admin_key() {
+    use roi_domain::ports::SecretStore;
+    let (base, api) = loopback().await;
+    let dir = tempfile::tempdir().unwrap();
+    // the client's yesterday is 2026-11-18 (the sample's first day)
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new("2026-11-19T15:00:00Z".parse().unwrap()));
+    let store = Store::new(
+        Arc::new(RedbTable::open(&dir.path().join("roi.redb"), clock.clone()).unwrap()),
+        clock,
+    );
+    roi_e2e::samples::sample_project(&store).await;
+    let client: roi_domain::ClientId = "acme-logistics".parse().unwrap();
+    let secrets = Arc::new(roi_adapters::dir_secrets::DirSecrets::new(
+        dir.path().join("secrets"),
+    ));
+    let name = "roi-tracker/admin-keys/acme-logistics/anthropic";
+    secrets.put(name, KEY).await.unwrap();
+    let mut settings = store.settings(&client).await.unwrap();
+    settings.admin_keys = vec![roi_app::store::AdminKey {
+        provider: "anthropic".into(),
+        secret_name: name.into(),
+        base_url: Some(base.clone()),
+    }];
+    store.put_settings(&client, &settings).await.unwrap();
+    let services = roi_app::jobs::Services {
+        store: store.clone(),
+        notifier: roi_app::alerts::Notifier {
+            mailer: Arc::new(roi_adapters::outbox::OutboxMailer::new(
+                dir.path().join("outbox"),
+                Arc::clone(store.clock()),
+            )),
+            webhooks: Arc::new(roi_adapters::webhook::HttpWebhooks::default()),
+            secrets,
+            mail_from: "roi@consultancy.example".into(),
+        },
+        signer: roi_app::form_link::FormSigner::new(b"pull-test-secret-0123456789abcdef").unwrap(),
+        base_url: "http://127.0.0.1".into(),
+        queue: None,
+        admin_api: Some(Arc::new(HttpAdminApi::default())),
+    };
+    let job = roi_app::jobs::Job::Daily {
+        date: None,
+        client: None,
+    };
+    let first = roi_app::jobs::run(&services, &job).await.unwrap();
+    assert!(first.failures.is_empty(), "{:?}", first.failures);
+    assert!(first.pages_pulled >= 2, "usage and cost pages: {first:?}");
+    let day = |d: &str| d.parse::<chrono::NaiveDate>().unwrap();
+    let events = store
+        .events_of_day(&client, day("2026-11-18"))
+        .await
+        .unwrap()
+        .len()
+        + store
+            .events_of_day(&client, day("2026-11-17"))
+            .await
+            .unwrap()
+            .len();
+    assert!(events > 0, "the pulled usage is stored as events");
+    assert!(
+        !store
+            .invoiced(&client, day("2026-11-17"), day("2026-11-18"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // the API saw the client's range: 2026-11-17 to the end of 2026-11-18
+    assert!(
+        api.served
+            .lock()
+            .unwrap()
+            .seen
+            .iter()
+            .any(|(p, _)| p.ends_with("usage_report/messages"))
+    );
+    let second = roi_app::jobs::run(&services, &job).await.unwrap();
+    assert!(second.failures.is_empty(), "{:?}", second.failures);
+    let again = store
+        .events_of_day(&client, day("2026-11-18"))
+        .await
+        .unwrap()
+        .len()
+        + store
+            .events_of_day(&client, day("2026-11-17"))
+            .await
+            .unwrap()
+            .len();
+    assert_eq!(again, events, "the second pull stores nothing new");
+}

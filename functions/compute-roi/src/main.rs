@@ -31,6 +31,9 @@ async fn services(config: SdkConfig) -> Result<Services, Error> {
         signer: aws.signer().await?,
         base_url: var("ROI_BASE_URL")?,
         queue: aws.job_queue(),
+        admin_api: Some(std::sync::Arc::new(
+            roi_adapters::admin_api::HttpAdminApi::default(),
+        )),
     })
 }
 

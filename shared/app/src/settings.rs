@@ -56,6 +56,7 @@ impl Default for ClientSettings {
             requests_per_minute: DEFAULT_REQUESTS_PER_MINUTE,
             events_per_minute: DEFAULT_EVENTS_PER_MINUTE,
             auto_send_reports: false,
+            admin_keys: Vec::new(),
         }
     }
 }
@@ -126,6 +127,25 @@ impl ClientSettings {
                     "unknown webhook event '{e}'; known: {}",
                     WEBHOOK_EVENTS.join(", ")
                 ));
+            }
+        }
+        for k in &self.admin_keys {
+            if !matches!(k.provider.as_str(), "anthropic" | "openai") {
+                return bad(format!(
+                    "admin_keys: '{}' is not a provider (anthropic or openai)",
+                    k.provider
+                ));
+            }
+            if !roi_domain::ports::secret_name_allowed(&k.secret_name) {
+                return bad(format!(
+                    "admin_keys: '{}' is not a secret name",
+                    k.secret_name
+                ));
+            }
+            if let Some(url) = &k.base_url
+                && !roi_domain::ports::webhook_url_allowed(url)
+            {
+                return bad(format!("admin_keys: the base URL '{url}' must be https://"));
             }
         }
         if !(1..=1_000_000).contains(&self.requests_per_minute) {

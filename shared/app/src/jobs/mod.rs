@@ -3,7 +3,7 @@
 //!
 //! | job | when | does |
 //! |---|---|---|
-//! | `daily` | after midnight (EventBridge Scheduler) | rolls up each client's yesterday and every earlier day changed since its roll-up (late events, imports), computes every project's ROI periods and insights as of yesterday, checks alerts, sends reminders |
+//! | `daily` | after midnight (EventBridge Scheduler) | pulls yesterday's usage and cost reports from the providers' admin APIs (clients with an admin key), rolls up each client's yesterday and every earlier day changed since its roll-up (late events, imports), computes every project's ROI periods and insights as of yesterday, checks alerts, sends reminders |
 //! | `alert_check` | every 5 minutes | checks alerts |
 //! | `backfill` | by hand | rolls up `from..=to`, then ROI as of `to` |
 //!
@@ -172,6 +172,8 @@ pub struct JobReport {
     pub alert_notices: u32,
     /// Reminders sent.
     pub reminders: u32,
+    /// Pages of usage and cost reports pulled from the providers' admin APIs.
+    pub pages_pulled: u32,
     /// Units (one client each) queued for `compute-roi` to run, when the job was queued
     /// rather than run.
     pub units_queued: u32,
@@ -194,6 +196,9 @@ pub struct Services {
     /// Where a job for every client queues its units (SQS on AWS); `None` runs them
     /// in-process.
     pub queue: Option<Arc<dyn WorkQueue>>,
+    /// The providers' admin APIs the daily job pulls reports from, for clients whose
+    /// settings name an admin key; `None` pulls nothing.
+    pub admin_api: Option<Arc<dyn roi_domain::ports::AdminApi>>,
 }
 
 impl std::fmt::Debug for Services {

@@ -20,6 +20,7 @@ pub(super) async fn run_unit(services: &Services, job: &Job, c: &Client, report:
         Job::Daily { date, .. } => {
             let today = store.client_today(Some(c));
             let day = date.unwrap_or(today - chrono::Days::new(1));
+            pull_reports(services, c, day, report).await;
             roll_changed(store, &c.id, day, today, report).await;
             compute_client(services, c, day, report).await;
             alert_check(services, c, report).await;
@@ -67,6 +68,86 @@ fn step<E: std::fmt::Display>(
     if let Err(e) = r {
         tracing::error!(%client, what, error = %e, "job step failed");
         report.failures.push(format!("{client}: {what}: {e}"));
+    }
+}
+
+/// Pulls the usage and cost reports of `day` and the UTC day before it (a client's day
+/// spans two UTC days) from each provider whose admin key the client's settings name;
+/// each pull is idempotent, so the next run's overlap stores nothing twice.
+async fn pull_reports(
+    services: &Services,
+    client: &Client,
+    day: NaiveDate,
+    report: &mut JobReport,
+) {
+    use crate::provider_api::{Pull, ReportKind, Retry, pull};
+    let Some(api) = &services.admin_api else {
+        return;
+    };
+    let settings = match services.store.settings(&client.id).await {
+        Ok(s) => s,
+        Err(e) => return step(report, &client.id, "settings", Err(e)),
+    };
+    for key in &settings.admin_keys {
+        let (provider, default_url) = match key.provider.as_str() {
+            "anthropic" => (
+                crate::usage_import::ReportFormat::Anthropic,
+                "https://api.anthropic.com",
+            ),
+            "openai" => (
+                crate::usage_import::ReportFormat::OpenAi,
+                "https://api.openai.com",
+            ),
+            _ => continue,
+        };
+        let secret = match services.notifier.secrets.get(&key.secret_name).await {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                let e = format!("the admin key secret '{}' is missing", key.secret_name);
+                step(
+                    report,
+                    &client.id,
+                    &format!("{} pull", key.provider),
+                    Err(e),
+                );
+                continue;
+            }
+            Err(e) => {
+                step(
+                    report,
+                    &client.id,
+                    &format!("{} pull", key.provider),
+                    Err(e),
+                );
+                continue;
+            }
+        };
+        for kind in [ReportKind::Usage, ReportKind::Cost] {
+            let request = Pull {
+                provider,
+                report: kind,
+                from: day - chrono::Days::new(1),
+                to: day,
+                base_url: key.base_url.clone().unwrap_or_else(|| default_url.into()),
+                key: secret.clone(),
+            };
+            let prices = crate::pricing::PriceTable::shipped();
+            let done = pull(
+                &services.store,
+                api.as_ref(),
+                prices,
+                &client.id,
+                None,
+                &request,
+                Retry::default(),
+                "daily pull",
+            )
+            .await;
+            match done {
+                Ok((_, pages)) => report.pages_pulled += pages,
+                Err(e) => step(report, &client.id, &request.to_string(), Err(e)),
+            }
+        }
     }
 }
 

@@ -84,6 +84,22 @@ pub struct ClientSettings {
     /// operator approves it (console or `roi report approve`) before the client gets it
     /// (issue 15; seed 000 §9.2).
     pub auto_send_reports: bool,
+    /// The providers' admin keys the daily job pulls usage and cost reports with (issue
+    /// 17), each named in the secret store, never stored here.
+    pub admin_keys: Vec<AdminKey>,
+}
+
+/// A provider admin key of a client, by the name of its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminKey {
+    /// `anthropic` or `openai`.
+    pub provider: String,
+    /// The secret holding the key (Secrets Manager on AWS, under the stack's
+    /// `{stack}/admin-keys/` prefix; the data directory's `secrets/` locally).
+    pub secret_name: String,
+    /// The API's base URL when not the provider's own (a proxy), `https://`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
 }
 
 impl Store {

@@ -31,7 +31,7 @@ mod snapshots;
 pub use alerts::AlertState;
 pub use api_keys::ApiKeyRecord;
 pub use audit::AuditEntry;
-pub use clients::{ClientSettings, ModelPrice, WebhookSubscription};
+pub use clients::{AdminKey, ClientSettings, ModelPrice, WebhookSubscription};
 pub use console::{
     AlertCounts, DashboardLinkRecord, FormLinkRecord, LatestReport, ProjectSummary, SessionRecord,
 };

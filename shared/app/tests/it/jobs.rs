@@ -140,6 +140,7 @@ async fn ops(now: &str) -> Ops {
         signer: FormSigner::new(b"jobs-test-secret-jobs-test-secret!!").unwrap(),
         base_url: "https://roi.example".into(),
         queue: None,
+        admin_api: None,
     };
     Ops {
         store,
