@@ -44,6 +44,11 @@ iac_venv() {  # name, the command that shows it is there, packages...
 mkdir -p target/iac
 iac_venv checkov checkov "checkov==3.3.30" "cfn-lint==1.51.0" "aws-sam-translator==1.115.0"
 iac_venv sam sam "aws-sam-cli==1.170.0"
+# A real OpenTelemetry client for POST /v1/traces (cli/tests/it/otlp.rs): the Python SDK
+# and its OTLP/HTTP protobuf exporter, in their own environment (their protobuf pin is
+# theirs).
+OTEL_VERSION=1.45.2
+iac_venv otel python "opentelemetry-sdk==$OTEL_VERSION" "opentelemetry-exporter-otlp-proto-http==$OTEL_VERSION"
 
 # Debian's Chromium and its WebDriver for the browser tests of the self-reporting forms,
 # and poppler-utils (pdftotext) for reading the reports' PDFs as text.

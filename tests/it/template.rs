@@ -238,6 +238,7 @@ fn expanded_template_grants_no_wildcard_and_wires_every_function() {
         ("/forms/{token}", "post"),
         ("/r/{token}", "get"),
         ("/v1/events", "post"),
+        ("/v1/traces", "post"),
         ("/v1/rollups/daily/{date}", "get"),
         ("/v1/rollups/weekly/{date}", "get"),
         ("/v1/roi/current", "get"),

@@ -6,6 +6,7 @@
 mod browser;
 mod console;
 mod events;
+mod otlp;
 mod pipeline;
 
 use std::path::Path;

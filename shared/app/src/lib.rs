@@ -23,6 +23,7 @@ pub mod http;
 pub mod ingest;
 pub mod jobs;
 pub mod measurements;
+pub mod otlp;
 pub mod pricing;
 pub mod provider_api;
 pub mod reconcile;

@@ -52,6 +52,7 @@ pub struct EventsState {
 pub fn router(state: Arc<EventsState>) -> Router {
     Router::new()
         .route("/v1/events", post(post_events))
+        .route("/v1/traces", post(post_traces))
         .merge(super::read::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(crate::correlation::middleware))
@@ -265,5 +266,129 @@ async fn post_events(State(state): State<Arc<EventsState>>, req: Request) -> Res
             tracing::warn!(error = %e, "event ingestion failed before writing");
             unavailable(None)
         }
+    }
+}
+
+/// `POST /v1/traces`: an OTLP/HTTP trace export (protobuf or JSON) with the client's API
+/// key; its GenAI spans are stored as priced `ai.usage` events (`crate::otlp`). Answers as
+/// OTLP/HTTP does: 200 with an `ExportTraceServiceResponse` in the request's encoding,
+/// naming the rejected spans in `partial_success`; 400 for an unreadable body, 415 for
+/// another media type, 401/403/413/429/503 as `POST /v1/events`.
+async fn post_traces(State(state): State<Arc<EventsState>>, req: Request) -> Response {
+    use opentelemetry_proto::tonic::collector::trace::v1::{
+        ExportTracePartialSuccess, ExportTraceServiceResponse,
+    };
+    use prost::Message;
+    let (authorization, content_type) = {
+        let text = |name| {
+            req.headers()
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        (
+            text(header::AUTHORIZATION),
+            text(header::CONTENT_TYPE).unwrap_or_default(),
+        )
+    };
+    let caller = match caller(&state, authorization.as_deref()).await {
+        Ok(c) => c,
+        Err(refused) => return refused,
+    };
+    let Some(encoding) = crate::otlp::Encoding::from_content_type(&content_type) else {
+        return problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "/problems/unsupported-media-type",
+            "Unsupported media type",
+            "Send OTLP/HTTP: application/x-protobuf or application/json.",
+        );
+    };
+    let Ok(body) = axum::body::to_bytes(req.into_body(), MAX_REQUEST_BYTES).await else {
+        return too_large("An export may carry at most 1 MiB; export smaller batches.");
+    };
+    let export = match crate::otlp::decode(&body, encoding) {
+        Ok(e) => e,
+        Err(e) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "/problems/malformed-body",
+                "Malformed body",
+                &e.to_string(),
+            );
+        }
+    };
+    let (events, ignored) = crate::otlp::events_of(&export);
+    if events.len() > MAX_EVENTS_PER_REQUEST {
+        return too_large(&format!(
+            "An export may carry at most {MAX_EVENTS_PER_REQUEST} GenAI spans; export smaller batches."
+        ));
+    }
+    if let Some(refused) = rate_limited(&state, &caller, events.len()).await {
+        return refused;
+    }
+    let report =
+        match ingest::store_events(&state.store, &state.prices, &caller.client_id, events).await {
+            Ok(r) if r.not_written > 0 => return unavailable(Some(&r)),
+            Ok(r) => r,
+            Err(IngestError::Store(e)) => {
+                tracing::warn!(error = %e, "span ingestion failed before writing");
+                return unavailable(None);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "span ingestion failed");
+                return problem(
+                    StatusCode::FORBIDDEN,
+                    "/problems/forbidden",
+                    "Forbidden",
+                    "The API key's client is not registered.",
+                );
+            }
+        };
+    tracing::info!(
+        client = %caller.client_id,
+        accepted = report.accepted,
+        duplicate = report.duplicate,
+        rejected = report.rejected,
+        ignored,
+        "OTLP spans ingested"
+    );
+    let rejected = report.rejected
+        + report
+            .results
+            .iter()
+            .filter(|r| r.status == ingest::EventStatus::Conflict)
+            .count();
+    let partial = (rejected > 0).then(|| ExportTracePartialSuccess {
+        rejected_spans: i64::try_from(rejected).unwrap_or(i64::MAX),
+        error_message: report
+            .results
+            .iter()
+            .find_map(|r| {
+                r.reason
+                    .clone()
+                    .map(|why| format!("{}: {why}", r.field.clone().unwrap_or_default()))
+            })
+            .unwrap_or_default(),
+    });
+    let answer = ExportTraceServiceResponse {
+        partial_success: partial,
+    };
+    match encoding {
+        crate::otlp::Encoding::Protobuf => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/x-protobuf")],
+            answer.encode_to_vec(),
+        )
+            .into_response(),
+        // OTLP/JSON leaves out fields at their defaults: `{}` when nothing was rejected
+        crate::otlp::Encoding::Json => match answer.partial_success {
+            None => (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                "{}",
+            )
+                .into_response(),
+            Some(_) => (StatusCode::OK, axum::Json(answer)).into_response(),
+        },
     }
 }

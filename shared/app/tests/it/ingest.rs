@@ -644,3 +644,87 @@ async fn an_unpriced_model_is_named_once_a_day_and_priced_later_by_a_reprice() {
                 .contains("1 newly priced, 0 repriced, 0 still unpriced, 3 USD")
     }));
 }
+
+/// `POST /v1/traces` in OTLP/JSON (the sample of `events/otlp/`): the GenAI span is
+/// stored once as a priced `ai.usage` event (a resent export is a duplicate), the HTTP
+/// span is ignored; a wrong media type, an unreadable body and a missing key are refused.
+#[tokio::test]
+async fn an_otlp_json_export_stores_its_genai_span_once() {
+    let t = tenants().await;
+    let body = include_str!("../../../../events/otlp/genai-spans.json");
+    let send = |key: Option<&str>, content_type: &str, body: &str| {
+        let mut req = Request::post("/v1/traces").header(header::CONTENT_TYPE, content_type);
+        if let Some(k) = key {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {k}"));
+        }
+        let req = req.body(Body::from(body.to_owned())).unwrap();
+        let app = t.app.clone();
+        async move {
+            let res = app.oneshot(req).await.unwrap();
+            let status = res.status();
+            let bytes = res.into_body().collect().await.unwrap().to_bytes();
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+    let (status, answer) = send(Some(&t.alpha_key), "application/json", body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        answer, "{}",
+        "an ExportTraceServiceResponse with nothing rejected"
+    );
+    // 2026-11-21T10:00:01.5Z is the 21st in Chicago
+    let day = "2026-11-21".parse().unwrap();
+    let stored: Vec<_> = t
+        .store
+        .events_of_day(&t.alpha, day)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.source == roi_app::otlp::SOURCE)
+        .collect();
+    assert_eq!(stored.len(), 1, "the HTTP span is not an event");
+    let e = &stored[0];
+    let roi_domain::event::EventData::AiUsage(u) = &e.data else {
+        panic!("{e:?}")
+    };
+    // 2,400 input tokens include the 400 written to the cache
+    assert_eq!(
+        (u.input_tokens, u.cache_write_tokens, u.output_tokens),
+        (2000, 400, 600)
+    );
+    assert_eq!(
+        u.department.as_deref(),
+        Some("customer-service"),
+        "from the resource"
+    );
+    // Sonnet 4.5: 2,000 × 3.00 + 400 × 3.75 + 600 × 15.00 per million tokens
+    assert_eq!(e.cost_usd, Some(dec!(0.0165)));
+    assert!(
+        u.user.as_deref().is_some_and(|h| h != "agent-0042"),
+        "the user id is hashed"
+    );
+    // the same export again: nothing new
+    let (status, _) = send(Some(&t.alpha_key), "application/json", body).await;
+    assert_eq!(status, StatusCode::OK);
+    let again = t.store.events_of_day(&t.alpha, day).await.unwrap().len();
+    assert_eq!(again, 1);
+    // refusals
+    assert_eq!(
+        send(Some(&t.alpha_key), "text/plain", body).await.0,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    assert_eq!(
+        send(
+            Some(&t.alpha_key),
+            "application/x-protobuf",
+            "not protobuf at all"
+        )
+        .await
+        .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        send(None, "application/json", body).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
