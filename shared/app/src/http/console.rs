@@ -534,7 +534,17 @@ async fn project_context(
     let Some(client) = store.client(&p.client_id).await? else {
         return Ok(None);
     };
-    let summary = summary::refresh(store, project).await?;
+    // the summary as the daily job and every change keep it; computed here only for a
+    // project stored before summaries existed (a page view writes nothing otherwise)
+    let stored = store
+        .summaries_of(&p.client_id)
+        .await?
+        .into_iter()
+        .find(|s| &s.project_id == project);
+    let summary = match stored {
+        Some(s) => s,
+        None => summary::refresh(store, project).await?,
+    };
     let latest = store.latest_roi(project).await?;
     let snapshots = store.snapshots(project).await?;
     let measurements: Vec<MeasurementView> = snapshots

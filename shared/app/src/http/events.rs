@@ -59,8 +59,13 @@ pub fn router(state: Arc<EventsState>) -> Router {
 }
 
 pub(super) fn authorization(headers: &HeaderMap) -> Option<String> {
+    header_text(headers, header::AUTHORIZATION)
+}
+
+/// A header's value as text, owned (so no borrow of the request is held across an await).
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
     headers
-        .get(header::AUTHORIZATION)
+        .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
 }
@@ -193,19 +198,12 @@ pub(super) async fn caller(
 }
 
 async fn post_events(State(state): State<Arc<EventsState>>, req: Request) -> Response {
-    let (authorization, content_type, declared) = {
-        let text = |name| {
-            req.headers()
-                .get(name)
-                .and_then(|v: &HeaderValue| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        (
-            text(header::AUTHORIZATION),
-            text(header::CONTENT_TYPE).unwrap_or_default(),
-            text(header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok()),
-        )
-    };
+    let headers = req.headers();
+    let (authorization, content_type, declared) = (
+        header_text(headers, header::AUTHORIZATION),
+        header_text(headers, header::CONTENT_TYPE).unwrap_or_default(),
+        header_text(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok()),
+    );
 
     let caller = match caller(&state, authorization.as_deref()).await {
         Ok(c) => c,
@@ -279,18 +277,10 @@ async fn post_traces(State(state): State<Arc<EventsState>>, req: Request) -> Res
         ExportTracePartialSuccess, ExportTraceServiceResponse,
     };
     use prost::Message;
-    let (authorization, content_type) = {
-        let text = |name| {
-            req.headers()
-                .get(name)
-                .and_then(|v: &HeaderValue| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        (
-            text(header::AUTHORIZATION),
-            text(header::CONTENT_TYPE).unwrap_or_default(),
-        )
-    };
+    let (authorization, content_type) = (
+        header_text(req.headers(), header::AUTHORIZATION),
+        header_text(req.headers(), header::CONTENT_TYPE).unwrap_or_default(),
+    );
     let caller = match caller(&state, authorization.as_deref()).await {
         Ok(c) => c,
         Err(refused) => return refused,
