@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README.md): installs what the tests need (moto, schemathesis,
-# numpy-financial, Chromium and its driver, axe-core), starts the AWS emulator on loopback, and runs every test of the workspace. Extra arguments go to `cargo test`.
+# numpy-financial, the template tools, the OpenTelemetry SDK, the FOCUS validator, Chromium
+# and its driver, axe-core), starts the AWS emulator on loopback, and runs every test of the
+# workspace. Extra arguments go to `cargo test`.
 #
 #   bash tests/run.sh                 # everything
 #   bash tests/run.sh -p roi-domain   # one crate
@@ -31,12 +33,13 @@ fi
 # The template tools, each in its own virtual environment under target/iac/ (their pins
 # conflict with each other and with moto's): cfn-lint, checkov and aws-sam-translator; the
 # SAM CLI for `sam validate --lint`. tests/it/template.rs runs them.
-iac_venv() {  # name, the command that shows it is there, packages...
+iac_venv() {  # name, the command that shows it is there, packages... ($PYTHON: the interpreter)
   local name=$1 probe=$2
   shift 2
   if [ ! -x "target/iac/$name/bin/$probe" ] || [ "$(cat "target/iac/$name/pins" 2>/dev/null)" != "$*" ]; then
     echo "installing $* into target/iac/$name" >&2
-    python3 -m venv "target/iac/$name"
+    rm -rf "target/iac/$name"
+    "${PYTHON:-python3}" -m venv "target/iac/$name"
     "target/iac/$name/bin/pip" install --quiet --disable-pip-version-check "$@"
     echo "$*" >"target/iac/$name/pins"
   fi
@@ -49,6 +52,24 @@ iac_venv sam sam "aws-sam-cli==1.170.0"
 # theirs).
 OTEL_VERSION=1.45.2
 iac_venv otel python "opentelemetry-sdk==$OTEL_VERSION" "opentelemetry-exporter-otlp-proto-http==$OTEL_VERSION"
+# The FinOps Foundation's FOCUS validator checks `roi export focus` (cli/tests/it/focus.rs).
+# Its 2.x line (FOCUS 1.2 rules, bundled) needs Python 3.12 or newer: the machine's pyenv
+# carries one beside its default 3.11. Its own pins leave pyarrow free, and pyarrow 21 and
+# later refuse the numpy below 2 it pins, hence pyarrow's.
+FOCUS_VALIDATOR_VERSION=2.2.1
+python_for_focus=""
+for candidate in "$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"/versions/3.1[2-9]*/bin/python3 \
+  /usr/bin/python3.1[2-9] /usr/local/bin/python3.1[2-9]; do
+  if [ -x "$candidate" ] && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+    python_for_focus=$candidate
+    break
+  fi
+done
+if [ -z "$python_for_focus" ]; then
+  echo "focus-validator $FOCUS_VALIDATOR_VERSION needs Python 3.12 or newer, and none was found" >&2
+  exit 1
+fi
+PYTHON=$python_for_focus iac_venv focus focus-validator "focus-validator==$FOCUS_VALIDATOR_VERSION" "pyarrow<21"
 
 # Debian's Chromium and its WebDriver for the browser tests of the self-reporting forms,
 # and poppler-utils (pdftotext) for reading the reports' PDFs as text.

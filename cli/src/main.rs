@@ -101,6 +101,9 @@ enum Command {
     /// Compare a client's metered AI cost with its providers' cost reports (imported with
     /// `roi import cost`), per UTC day and provider, and flag days over its tolerance.
     Reconcile(commands::reconcile::ReconcileArgs),
+    /// Export a client's AI usage for finance tools (FOCUS 1.2 CSV).
+    #[command(subcommand)]
+    Export(commands::export::ExportCommand),
     /// Issue a report (PDF, CSV and XLSX) as a draft; approve it (its link is e-mailed
     /// then) or withdraw it; list a project's reports, or withdraw the links to one.
     Report(commands::report::ReportArgs),

@@ -8,6 +8,7 @@ pub mod client;
 pub mod compute;
 pub mod dashboard_link;
 pub mod demo;
+pub mod export;
 pub mod form_link;
 pub mod import;
 pub mod measurement;
@@ -45,6 +46,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Prices(args) => prices::run(&ctx, &args).await,
         Command::Rollup(args) => rollup::run(&ctx, &args).await,
         Command::Reconcile(args) => reconcile::run(&ctx, &args).await,
+        Command::Export(command) => export::run(&ctx, command).await,
         Command::Report(args) => report::run(&ctx, &args).await,
         Command::Serve(args) => serve::run(&ctx, args).await,
         Command::StoreInit => store_init::run(&ctx).await,

@@ -54,7 +54,7 @@ fn table(rows: &[ReconciledDay]) -> String {
             r.provider.clone()
         };
         out.push_str(&format!(
-            "{:<10}  {:<10}  {:>12}  {:>12}  {:>10}  {:>9}{}\n",
+            "{:<10}  {:<10}  {:>12}  {:>12}  {:>10}  {:>9}{}{}\n",
             r.day,
             provider,
             usd_cents(r.metered_usd),
@@ -62,7 +62,15 @@ fn table(rows: &[ReconciledDay]) -> String {
             r.variance_usd.map_or_else(String::new, usd_cents),
             r.variance_percentage
                 .map_or_else(String::new, |p| format!("{p}")),
-            if r.over_tolerance { "  !" } else { "" }
+            if r.over_tolerance { "  !" } else { "" },
+            if r.unmetered_usd.is_zero() {
+                String::new()
+            } else {
+                format!(
+                    "  (+{} code execution, not metered)",
+                    usd_cents(r.unmetered_usd)
+                )
+            }
         ));
     }
     let flagged = rows.iter().filter(|r| r.over_tolerance).count();

@@ -6,6 +6,7 @@
 mod browser;
 mod console;
 mod events;
+mod focus;
 mod otlp;
 mod pipeline;
 
@@ -678,6 +679,7 @@ fn every_command_s_help_is_well_formed() {
         &["dashboard-link", "--help"],
         &["import", "usage", "--help"],
         &["import", "cost", "--help"],
+        &["export", "focus", "--help"],
     ] {
         let out = ok(roi(dir.path(), args));
         assert!(stdout(&out).contains("Usage"), "{args:?}");

@@ -17,6 +17,7 @@ pub mod console;
 pub mod correlation;
 pub mod cost_import;
 pub mod csv_import;
+pub mod focus;
 pub mod form_link;
 pub mod forms;
 pub mod http;

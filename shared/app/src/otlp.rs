@@ -66,8 +66,26 @@ pub fn decode(body: &[u8], encoding: Encoding) -> Result<ExportTraceServiceReque
         Encoding::Protobuf => {
             ExportTraceServiceRequest::decode(body).map_err(|e| DecodeError(e.to_string()))
         }
-        Encoding::Json => serde_json::from_slice(body).map_err(|e| DecodeError(e.to_string())),
+        // serde would also read a struct from a JSON array; OTLP/JSON is an object
+        Encoding::Json if body.trim_ascii_start().first() != Some(&b'{') => {
+            Err(DecodeError("an OTLP/JSON export is a JSON object".into()))
+        }
+        Encoding::Json => serde_json::from_slice::<JsonRequest>(body)
+            .map(|r| ExportTraceServiceRequest {
+                resource_spans: r.resource_spans,
+            })
+            .map_err(|e| DecodeError(e.to_string())),
     }
+}
+
+/// An OTLP/JSON export request. OTLP/JSON leaves fields at their defaults out, so `{}` is
+/// an empty export; opentelemetry-proto's own type requires `resourceSpans` (the nested
+/// types default every field).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonRequest {
+    #[serde(default)]
+    resource_spans: Vec<opentelemetry_proto::tonic::trace::v1::ResourceSpans>,
 }
 
 /// The events of an export: one per GenAI span, with the number of other spans.
@@ -204,5 +222,20 @@ impl Attrs<'_> {
             any_value::Value::StringValue(s) if !s.trim().is_empty() => Some(s.clone()),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_json_object_is_an_empty_export_and_an_array_is_refused() {
+        // OTLP/JSON leaves default fields out: `{}` exports nothing
+        let empty = decode(b" {}", Encoding::Json).unwrap();
+        assert!(empty.resource_spans.is_empty());
+        // serde would read a struct from an array; OTLP/JSON is an object
+        let refused = decode(b"[[]]", Encoding::Json).unwrap_err();
+        assert!(refused.0.contains("JSON object"), "{}", refused.0);
     }
 }

@@ -9,6 +9,11 @@
 //!   |variance| is over the warning limit of the client's `cost_variance` threshold
 //!   (default 1 %) is flagged, and the alert check raises it (internal by default).
 //!
+//! Code execution (Anthropic's `cost_type` `code_execution`, billed per container-hour)
+//! is in no usage report and no `ai.usage` event, so it cannot be metered: its cost lines
+//! are kept out of *invoiced* and shown beside it as [`ReconciledDay::unmetered_usd`], and
+//! never raise a variance.
+//!
 //! A day with events but no cost report yet is listed without a variance; one with a cost
 //! report and no events has a variance of −100 %. Raw events are kept 90 days, so only days
 //! of the last 90 can be reconciled.
@@ -24,6 +29,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::pricing::PriceTable;
 use crate::store::{Store, StoreError};
+
+/// Cost types a provider bills that no usage report or event meters: code execution.
+pub const UNMETERED_COST_TYPES: [&str; 1] = ["code_execution"];
 
 /// The longest span one reconciliation reads: 92 days.
 pub const MAX_DAYS: i64 = 92;
@@ -60,8 +68,13 @@ pub struct ReconciledDay {
     /// Usage events of the day whose model the price table does not list (no provider,
     /// no cost): counted under the provider `unpriced`.
     pub unpriced_events: u64,
-    /// Σ the provider's cost lines of the day, USD; absent without a cost report.
+    /// Σ the provider's cost lines of the day, USD, but those of [`UNMETERED_COST_TYPES`];
+    /// absent without a cost report.
     pub invoiced_usd: Option<Decimal>,
+    /// Σ the day's cost lines of [`UNMETERED_COST_TYPES`] (code execution), USD: billed,
+    /// not meterable, not in the variance.
+    #[serde(default)]
+    pub unmetered_usd: Decimal,
     /// metered − invoiced, USD.
     pub variance_usd: Option<Decimal>,
     /// (metered − invoiced) ÷ invoiced × 100; absent when nothing was invoiced.
@@ -99,10 +112,14 @@ pub async fn reconcile(
             add_metered(&mut metered, &event, &prices, from, to);
         }
     }
-    let mut invoiced: HashMap<(NaiveDate, String), Decimal> = HashMap::new();
+    let mut invoiced: HashMap<(NaiveDate, String), (Decimal, Decimal)> = HashMap::new();
     for line in store.invoiced(client, from, to).await? {
         let slot = invoiced.entry((line.day, line.provider)).or_default();
-        *slot = slot.saturating_add(line.amount_usd);
+        if UNMETERED_COST_TYPES.contains(&line.cost_type.as_str()) {
+            slot.1 = slot.1.saturating_add(line.amount_usd);
+        } else {
+            slot.0 = slot.0.saturating_add(line.amount_usd);
+        }
     }
     let mut keys: Vec<(NaiveDate, String)> =
         metered.keys().chain(invoiced.keys()).cloned().collect();
@@ -152,9 +169,11 @@ fn row(
     (day, provider): (NaiveDate, String),
     metered: Decimal,
     unpriced: u64,
-    invoiced: Option<Decimal>,
+    invoiced: Option<(Decimal, Decimal)>,
     tolerance: Decimal,
 ) -> ReconciledDay {
+    let unmetered = invoiced.map_or(Decimal::ZERO, |(_, u)| u);
+    let invoiced = invoiced.map(|(i, _)| i);
     let variance = invoiced.map(|i| metered.saturating_sub(i));
     let percentage = invoiced
         .zip(variance)
@@ -171,6 +190,7 @@ fn row(
         metered_usd: metered,
         unpriced_events: unpriced,
         invoiced_usd: invoiced,
+        unmetered_usd: unmetered,
         variance_usd: variance,
         variance_percentage: percentage,
         over_tolerance,

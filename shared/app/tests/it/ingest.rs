@@ -558,6 +558,24 @@ async fn the_sample_cost_reports_reconcile_to_zero_and_a_doctored_one_is_flagged
     )
     .unwrap();
     assert_eq!(signal.level, roi_domain::kpi::Level::Critical);
+    // WHEN each day's report also bills 2.5 container-hours of code execution ($0.125),
+    // which no usage report or event meters
+    let code = r#""results": [
+   {"currency": "USD", "amount": "12.5", "description": "Code Execution Usage",
+    "cost_type": "code_execution", "model": null, "token_type": null},"#;
+    let with_code = ANTHROPIC_COSTS.replace("\"results\": [", code);
+    assert_ne!(with_code, ANTHROPIC_COSTS);
+    import_cost(&t.store, &t.alpha, &with_code, ReportFormat::Anthropic, "t")
+        .await
+        .unwrap();
+    let rows = reconcile(&t.store, &t.alpha, from, to).await.unwrap();
+    // THEN it is shown apart, and the day still reconciles to zero
+    let nov19 = &rows[1];
+    assert_eq!(nov19.day.to_string(), "2026-11-19");
+    assert_eq!(nov19.unmetered_usd, dec!(0.125));
+    assert_eq!(nov19.invoiced_usd, Some(dec!(2.1594)));
+    assert_eq!(nov19.variance_usd, Some(Decimal::ZERO));
+    assert!(!nov19.over_tolerance);
     // AND Beta's days hold none of it
     assert!(
         reconcile(&t.store, &t.beta, from, to)
