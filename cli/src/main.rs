@@ -81,6 +81,10 @@ enum Command {
     /// Confirm or reject the measurements that need review (a field moved more than 50 %).
     #[command(subcommand)]
     Measurement(commands::measurement::MeasurementCommand),
+    /// A project's own KPIs and success criteria: pick from the catalogue, set targets and
+    /// zones, record values, show where each stands.
+    #[command(subcommand)]
+    Kpi(commands::kpi::KpiCommand),
     /// Make, list or revoke a client's read-only dashboard link (`/d/{token}`).
     #[command(name = "dashboard-link")]
     DashboardLink(commands::dashboard_link::DashboardLinkArgs),

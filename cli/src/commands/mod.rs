@@ -11,6 +11,7 @@ pub mod demo;
 pub mod export;
 pub mod form_link;
 pub mod import;
+pub mod kpi;
 pub mod measurement;
 pub mod prices;
 pub mod project;
@@ -39,6 +40,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Import(command) => import::run(&ctx, command).await,
         Command::Baseline(command) => baseline::run(&ctx, command).await,
         Command::Measurement(command) => measurement::run(&ctx, command).await,
+        Command::Kpi(command) => kpi::run(&ctx, command).await,
         Command::DashboardLink(args) => dashboard_link::run(&ctx, &args).await,
         Command::Compute(args) => compute::run(&ctx, args).await,
         Command::FormLink(args) => form_link::run(&ctx, &args).await,

@@ -7,6 +7,11 @@
 //! of the seed's own samples (`error_rate` with unit `percentage`) are accepted. The
 //! `period_type` row takes `day`, `week` or `month`. Every problem is reported with its
 //! line number; a file with any problem yields no drafts at all.
+//!
+//! In a tracking file, a `metric_name` that is one of the project's measured KPIs (issue
+//! 18) is read as that KPI's value of the date ([`ParsedSnapshot::kpi_values`]); its
+//! `unit` is the KPI's (`usd`, `percent`, …, its symbol, or empty) and its category is not
+//! checked.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,6 +19,7 @@ use std::str::FromStr;
 
 use chrono::NaiveDate;
 use roi_domain::metric::VolumePeriod;
+use roi_domain::project_kpi::KpiSet;
 use roi_domain::snapshot::SnapshotDraft;
 use roi_domain::{Category, Metric, ProjectId, SnapshotKind};
 use rust_decimal::Decimal;
@@ -89,6 +95,8 @@ pub struct ParsedSnapshot {
     /// What was imported anyway but should be checked: a `metric_category` that is not
     /// the metric's (the name decides; the category column is only a check).
     pub warnings: Vec<LineError>,
+    /// Measured KPI values of the date, by KPI name (tracking files).
+    pub kpi_values: BTreeMap<String, Decimal>,
 }
 
 impl ParsedSnapshot {
@@ -108,6 +116,7 @@ impl ParsedSnapshot {
 pub fn parse(
     template: Template,
     project: &ProjectId,
+    kpis: &KpiSet,
     bytes: &[u8],
 ) -> Result<Vec<ParsedSnapshot>, ImportErrors> {
     let mut reader = csv::ReaderBuilder::new()
@@ -121,6 +130,7 @@ pub fn parse(
     let mut parser = Parser {
         template,
         project,
+        kpis,
         columns: Columns::find(&headers, template)?,
         groups: BTreeMap::new(),
         errors: Vec::new(),
@@ -211,6 +221,7 @@ impl Columns {
 struct Parser<'a> {
     template: Template,
     project: &'a ProjectId,
+    kpis: &'a KpiSet,
     columns: Columns,
     groups: BTreeMap<NaiveDate, ParsedSnapshot>,
     errors: Vec<LineError>,
@@ -259,6 +270,10 @@ impl Parser<'_> {
             let reason = format!("'{date_text}' is not a date in YYYY-MM-DD form");
             self.err(line, self.template.date_column(), reason);
         }
+        if self.template == Template::Tracking && self.kpis.get(name).is_some() {
+            self.kpi(&row, date, name);
+            return;
+        }
         let category = Category::parse(category_text);
         if category.is_none() {
             let reason = format!(
@@ -296,6 +311,37 @@ impl Parser<'_> {
                 ),
             });
         self.metric(&row, date, metric, advisory);
+    }
+
+    /// Reads a KPI row's unit and value into its date's KPI values.
+    fn kpi(&mut self, row: &Row<'_>, date: Option<NaiveDate>, name: &str) {
+        let line = row.line;
+        let Some(k) = self.kpis.get(name) else {
+            return;
+        };
+        let unit = row.cell(self.columns.unit);
+        if !(unit.is_empty() || unit.eq_ignore_ascii_case(k.unit.name()) || unit == k.unit.symbol())
+        {
+            let reason = format!("'{unit}' does not fit {name} (in {})", k.unit);
+            self.err(line, "unit", reason);
+        }
+        let value_text = row.cell(self.columns.value);
+        let Ok(value) = Decimal::from_str(value_text) else {
+            let reason = format!("'{value_text}' is not a number");
+            self.err(line, "value", reason);
+            return;
+        };
+        if let Err(e) = crate::project_kpis::check_value(self.kpis, self.project, name, value) {
+            self.err(line, "value", e.to_string());
+            return;
+        }
+        let Some(date) = date else { return };
+        let group = self.group(date, line);
+        if group.kpi_values.insert(name.to_owned(), value).is_some() {
+            let reason = format!("{name} is given twice for {date}");
+            self.err(line, "metric_name", reason);
+        }
+        self.group(date, line).lines.insert(name.to_owned(), line);
     }
 
     /// Reads a metric row's unit, value and notes into its date's draft, with the row's
@@ -387,6 +433,7 @@ fn group_for<'a>(
         lines: BTreeMap::new(),
         first_line: line,
         warnings: Vec::new(),
+        kpi_values: BTreeMap::new(),
     })
 }
 
@@ -407,7 +454,13 @@ mod tests {
                    time,avg_task_completion_time,45,minutes,2025-01-15,\n\
                    quality,error_rate,8.5,percentage,2025-01-15,\n";
         // WHEN parsed as a baseline
-        let parsed = parse(Template::Baseline, &project(), csv.as_bytes()).unwrap();
+        let parsed = parse(
+            Template::Baseline,
+            &project(),
+            &KpiSet::default(),
+            csv.as_bytes(),
+        )
+        .unwrap();
         // THEN one draft holds every value under the schema's names
         assert_eq!(parsed.len(), 1);
         let d = &parsed[0].draft;
@@ -422,7 +475,13 @@ mod tests {
                    2025-02-28,cost,monthly_labor_cost,14000,USD,Reduced 1 FTE\n\
                    2025-02-28,time,avg_task_completion_time,30,minutes,AI assistance enabled\n\
                    2025-03-31,quality,error_rate,4.2,percentage,Significant improvement\n";
-        let parsed = parse(Template::Tracking, &project(), csv.as_bytes()).unwrap();
+        let parsed = parse(
+            Template::Tracking,
+            &project(),
+            &KpiSet::default(),
+            csv.as_bytes(),
+        )
+        .unwrap();
         assert_eq!(parsed.len(), 2);
         assert_eq!(parsed[0].draft.values.len(), 2);
         assert_eq!(parsed[1].draft.kind, SnapshotKind::Ongoing);
@@ -433,7 +492,13 @@ mod tests {
         let csv = "measurement_date,metric_category,metric_name,value,unit,notes\n\
                    2025-03-31,cost,ai_solution_cost,3150,USD,\n\
                    2025-03-31,cost,total_monthly_cost,40000,USD,\n";
-        let parsed = parse(Template::Tracking, &project(), csv.as_bytes()).unwrap();
+        let parsed = parse(
+            Template::Tracking,
+            &project(),
+            &KpiSet::default(),
+            csv.as_bytes(),
+        )
+        .unwrap();
         assert_eq!(
             parsed[0].draft.values[&Metric::AiSolutionCost],
             Decimal::from(3150)
@@ -457,7 +522,13 @@ mod tests {
                    quality,error_rate,8.5,percentage,2025-13-01,\n\
                    quality,error_rate,8.5,percentage,2025-01-15,\n\
                    quality,error_rate,8.6,percentage,2025-01-15,\n";
-        let err = parse(Template::Baseline, &project(), csv.as_bytes()).unwrap_err();
+        let err = parse(
+            Template::Baseline,
+            &project(),
+            &KpiSet::default(),
+            csv.as_bytes(),
+        )
+        .unwrap_err();
         let got: Vec<(u64, &str)> = err.0.iter().map(|e| (e.line, e.field.as_str())).collect();
         assert_eq!(
             got,
@@ -480,6 +551,7 @@ mod tests {
         let err = parse(
             Template::Tracking,
             &project(),
+            &KpiSet::default(),
             b"date,name,value\n2025-01-01,x,1\n",
         )
         .unwrap_err();
@@ -496,7 +568,13 @@ mod tests {
         let csv = "metric_category,metric_name,value,unit,date_captured,notes\n\
                    cost,monthly_labor_cost,1,USD,2025-01-15,\n\
                    cost,monthly_software_cost,1,USD,2025-01-16,\n";
-        let err = parse(Template::Baseline, &project(), csv.as_bytes()).unwrap_err();
+        let err = parse(
+            Template::Baseline,
+            &project(),
+            &KpiSet::default(),
+            csv.as_bytes(),
+        )
+        .unwrap_err();
         assert_eq!(err.0[0].field, "date_captured");
     }
 }

@@ -26,6 +26,7 @@ pub mod jobs;
 pub mod measurements;
 pub mod otlp;
 pub mod pricing;
+pub mod project_kpis;
 pub mod provider_api;
 pub mod reconcile;
 pub mod reminders;

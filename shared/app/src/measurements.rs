@@ -5,12 +5,15 @@
 //! idempotent (deterministic snapshot ids), so an import interrupted half-way is finished
 //! by running it again.
 
+use roi_domain::project_kpi::KpiSet;
 use roi_domain::snapshot::{ApproveError, SnapshotContext};
 use roi_domain::{MetricSnapshot, Project, ProjectId, SnapshotKind, SnapshotStatus};
 use serde::Serialize;
 
 use crate::csv_import::{self, ImportErrors, LineError, ParsedSnapshot, Template};
-use crate::store::{AuditEntry, Store, StoreError, Written, current_baseline, measurement_before};
+use crate::store::{
+    AuditEntry, KpiValueRecord, Store, StoreError, Written, current_baseline, measurement_before,
+};
 
 /// Why an import stored nothing.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +42,8 @@ pub struct Imported {
     pub snapshots: Vec<(MetricSnapshot, Written)>,
     /// What was imported anyway but should be checked, with its line.
     pub warnings: Vec<LineError>,
+    /// Measured KPI values stored (tracking files).
+    pub kpi_values: usize,
 }
 
 async fn load_project(store: &Store, project: &ProjectId) -> Result<Project, ImportError> {
@@ -72,8 +77,8 @@ pub async fn import_baseline(
     actor: &str,
 ) -> Result<Imported, ImportError> {
     let project = load_project(store, project).await?;
-    let parsed =
-        csv_import::parse(Template::Baseline, &project.id, bytes).map_err(ImportError::File)?;
+    let parsed = csv_import::parse(Template::Baseline, &project.id, &KpiSet::default(), bytes)
+        .map_err(ImportError::File)?;
     let now = store.clock().now();
     let mut errors = Vec::new();
     let mut snapshots = Vec::new();
@@ -119,6 +124,7 @@ pub async fn import_baseline(
     Ok(Imported {
         snapshots: out,
         warnings: parsed.into_iter().flat_map(|p| p.warnings).collect(),
+        kpi_values: 0,
     })
 }
 
@@ -136,8 +142,9 @@ pub async fn import_tracking(
     actor: &str,
 ) -> Result<Imported, ImportError> {
     let project = load_project(store, project).await?;
-    let parsed =
-        csv_import::parse(Template::Tracking, &project.id, bytes).map_err(ImportError::File)?;
+    let kpis = crate::project_kpis::definitions(store, &project.id).await?;
+    let parsed = csv_import::parse(Template::Tracking, &project.id, &kpis, bytes)
+        .map_err(ImportError::File)?;
     let existing = store.snapshots(&project.id).await?;
     let baseline = current_baseline(&existing)
         .cloned()
@@ -145,7 +152,10 @@ pub async fn import_tracking(
     let now = store.clock().now();
     let mut errors = Vec::new();
     let mut snapshots: Vec<MetricSnapshot> = Vec::new();
-    for p in &parsed {
+    for p in parsed
+        .iter()
+        .filter(|p| !p.draft.values.is_empty() || p.kpi_values.is_empty())
+    {
         let date = p.draft.measured_on;
         // The measurement before this one: from this file if it holds one, else the store.
         let previous = snapshots
@@ -172,9 +182,28 @@ pub async fn import_tracking(
         audit(store, &project, &s, written, actor).await?;
         out.push((s, written));
     }
+    let mut kpi_values = 0;
+    for p in &parsed {
+        for (kpi, value) in &p.kpi_values {
+            store
+                .put_kpi_value(
+                    &project.id,
+                    &KpiValueRecord {
+                        kpi: kpi.clone(),
+                        on: p.draft.measured_on,
+                        value: value.normalize(),
+                        source: "csv".into(),
+                        recorded_at: now,
+                    },
+                )
+                .await?;
+            kpi_values += 1;
+        }
+    }
     Ok(Imported {
         snapshots: out,
         warnings: parsed.into_iter().flat_map(|p| p.warnings).collect(),
+        kpi_values,
     })
 }
 

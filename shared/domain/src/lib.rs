@@ -15,6 +15,7 @@ pub mod forecast;
 pub mod kpi;
 pub mod metric;
 pub mod ports;
+pub mod project_kpi;
 pub mod report;
 pub mod roi;
 pub mod rollup;

@@ -92,6 +92,7 @@ impl<'de> serde::de::DeserializeSeed<'de> for TypedData {
             EventType::Session => EventData::Session(Deserialize::deserialize(d)?),
             EventType::BusinessOutcome => EventData::BusinessOutcome(Deserialize::deserialize(d)?),
             EventType::Audit => EventData::Audit(Deserialize::deserialize(d)?),
+            EventType::KpiMeasurement => EventData::KpiMeasurement(Deserialize::deserialize(d)?),
         })
     }
 }

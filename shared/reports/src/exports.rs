@@ -148,6 +148,18 @@ pub fn rows(data: &ReportData, meta: &ReportMeta) -> Vec<Row> {
         out.push(n("forecast", "next_90_days", f.next_90_days_usd, "USD"));
         out.push(n("forecast", "confidence", f.confidence, "0-1"));
     }
+    for k in &data.kpis {
+        let unit = k.unit.name();
+        if let Some(v) = k.value {
+            out.push(n("kpi", &k.name, v, unit));
+        }
+        if let Some(b) = k.baseline {
+            out.push(n("kpi_baseline", &k.name, b, unit));
+        }
+        if let Some(t) = k.target {
+            out.push(n("kpi_target", &k.name, t.value, unit));
+        }
+    }
     if let Some(r) = &data.reconciliation {
         out.push(n("reconciliation", "metered", r.metered_usd, "USD"));
         out.push(n("reconciliation", "invoiced", r.invoiced_usd, "USD"));

@@ -6,14 +6,16 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDate;
 use futures_util::StreamExt;
 use roi_domain::ClientId;
-use roi_domain::event::{Event, EventClaim, Rejection};
+use roi_domain::ProjectId;
+use roi_domain::event::{Event, EventClaim, EventData, Rejection};
 use roi_domain::ports::{Item, Key, TableError};
+use roi_domain::project_kpi::KpiSet;
 
 use super::{
     ClientContext, EventResult, EventStatus, IngestError, IngestReport, PreparedEvent, prepare,
 };
 use crate::pricing::PriceTable;
-use crate::store::{Store, StoreError};
+use crate::store::{KpiValueRecord, Store, StoreError};
 
 /// How many identity claims are written at once (conditional puts, one call each).
 const CLAIMS_IN_FLIGHT: usize = 32;
@@ -46,9 +48,11 @@ pub async fn store_events(
     checked: Vec<Result<Event, Rejection>>,
 ) -> Result<IngestReport, IngestError> {
     let ctx = ClientContext::load(store, prices, client).await?;
+    let kpis = kpi_sets(store, &ctx, &checked).await?;
     let prepared: Vec<Result<PreparedEvent, Rejection>> = checked
         .into_iter()
         .map(|c| c.and_then(|e| prepare(&ctx, e)))
+        .map(|p| p.and_then(|p| check_kpi(&kpis, p)))
         .collect();
     let mut fates = repeats(&prepared);
     let firsts: Vec<(usize, &PreparedEvent)> = prepared
@@ -59,7 +63,9 @@ pub async fn store_events(
         .collect();
     fates.extend(identities(store, &firsts).await?);
     let unwritten = write(store, client, &fates).await?;
+    let values = kpi_values(&prepared);
     let report = explain(prepared, &fates, &unwritten);
+    record_kpi_values(store, &report, values).await;
     tracing::info!(
         client = %client,
         accepted = report.accepted,
@@ -75,6 +81,114 @@ pub async fn store_events(
     metrics::counter!("events_rejected").increment(report.rejected as u64);
     metrics::counter!("events_not_written").increment(report.not_written as u64);
     Ok(report)
+}
+
+/// The KPI definitions of the projects the request's `kpi.measurement` events name (none
+/// read when it has none).
+async fn kpi_sets(
+    store: &Store,
+    ctx: &ClientContext,
+    checked: &[Result<Event, Rejection>],
+) -> Result<HashMap<String, KpiSet>, StoreError> {
+    let named: HashSet<&str> = checked
+        .iter()
+        .filter_map(|c| match &c.as_ref().ok()?.data {
+            EventData::KpiMeasurement(k) => k.project.as_deref(),
+            _ => None,
+        })
+        .filter(|p| ctx.projects.contains(*p))
+        .collect();
+    let mut sets = HashMap::new();
+    for project in named {
+        let Ok(id) = project.parse::<ProjectId>() else {
+            continue;
+        };
+        sets.insert(
+            project.to_owned(),
+            crate::project_kpis::definitions(store, &id).await?,
+        );
+    }
+    Ok(sets)
+}
+
+/// Refuses a `kpi.measurement` event whose KPI the project does not define as measured,
+/// or whose value does not fit it.
+fn check_kpi(kpis: &HashMap<String, KpiSet>, p: PreparedEvent) -> Result<PreparedEvent, Rejection> {
+    let EventData::KpiMeasurement(k) = &p.stored.data else {
+        return Ok(p);
+    };
+    let (Some(project), Some(set)) = (
+        k.project.as_deref(),
+        k.project.as_deref().and_then(|p| kpis.get(p)),
+    ) else {
+        return Ok(p);
+    };
+    let Ok(id) = project.parse::<ProjectId>() else {
+        return Ok(p);
+    };
+    match crate::project_kpis::check_value(set, &id, &k.kpi, k.value) {
+        Ok(()) => Ok(p),
+        Err(e) => {
+            let field = match e {
+                crate::project_kpis::KpiError::OutOfRange { .. } => "data.value",
+                _ => "data.kpi",
+            };
+            Err(Rejection {
+                named: p.named.clone(),
+                error: roi_domain::FieldError::new(field, e.to_string()),
+            })
+        }
+    }
+}
+
+/// The KPI values the request's `kpi.measurement` events carry, by request position.
+fn kpi_values(
+    prepared: &[Result<PreparedEvent, Rejection>],
+) -> Vec<(usize, ProjectId, KpiValueRecord)> {
+    prepared
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let p = p.as_ref().ok()?;
+            let EventData::KpiMeasurement(k) = &p.stored.data else {
+                return None;
+            };
+            let project = k.project.as_deref()?.parse().ok()?;
+            Some((
+                i,
+                project,
+                KpiValueRecord {
+                    kpi: k.kpi.clone(),
+                    on: p.stored.day,
+                    value: k.value.normalize(),
+                    source: "event".into(),
+                    recorded_at: p.stored.received_at,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Stores the KPI values of the events written now or before (a resend completes a value
+/// whose write failed). A failure is logged: the event itself is stored, and its resend
+/// writes the value again.
+async fn record_kpi_values(
+    store: &Store,
+    report: &IngestReport,
+    values: Vec<(usize, ProjectId, KpiValueRecord)>,
+) {
+    for (i, project, value) in values {
+        let stored = report
+            .results
+            .get(i)
+            .is_some_and(|r| matches!(r.status, EventStatus::Accepted | EventStatus::Duplicate));
+        if !stored {
+            continue;
+        }
+        if let Err(e) = store.put_kpi_value(&project, &value).await {
+            tracing::warn!(error = %e, project = %project, kpi = %value.kpi, "KPI value not stored; a resend stores it");
+        }
+    }
 }
 
 /// Repeats within one request: the first copy of an identity stands for the others.

@@ -73,6 +73,14 @@ pub async fn assemble(
     let this = usage.merged(period);
     let before = previous_period.as_ref().and_then(|pp| usage.merged(pp));
     let costs = usage.daily_costs(period.to);
+    let kpis = match crate::project_kpis::evaluate(store, &p, period.to).await {
+        Ok(k) => k,
+        Err(crate::project_kpis::KpiError::Store(e)) => return Err(e.into()),
+        Err(e) => {
+            tracing::warn!(error = %e, project = %p.id, "KPIs not evaluated");
+            crate::project_kpis::KpiReport::default()
+        }
+    };
     let mut data = ReportData {
         kind,
         title: kind.title().to_owned(),
@@ -111,6 +119,8 @@ pub async fn assemble(
         attention: Vec::new(),
         next_steps: Vec::new(),
         reconciliation: reconciliation(store, &client.id, period, &settings).await?,
+        kpis: kpis.rows,
+        kpi_status: kpis.status_line,
         price_table_version: Some(
             crate::pricing::PriceTable::shipped()
                 .with_overrides(

@@ -68,6 +68,8 @@ pub const SESSION: &str = "SESSION";
 pub const PORTFOLIO: &str = "PORTFOLIO";
 /// The sort key naming a roll-up day's generation in force.
 pub const CURRENT: &str = "CURRENT";
+/// A project's KPI definitions, under its partition.
+pub const KPIS: &str = "KPIS";
 
 /// Sort-key prefixes, for queries over one kind of record in a partition.
 pub mod prefix {
@@ -97,6 +99,8 @@ pub mod prefix {
     pub const DASHBOARD_LINK: &str = "DASHLINK#";
     /// Report link listing items under a project.
     pub const REPORT_LINK: &str = "REPORTLINK#";
+    /// Measured KPI values under a project.
+    pub const KPI_VALUE: &str = "KPIVAL#";
     /// A roll-up generation's summary, after its generation prefix.
     pub const SUMMARY: &str = "SUMMARY";
     /// A roll-up generation's user chunks, after its generation prefix.
@@ -326,6 +330,11 @@ pub fn dashboard_link(id: &str) -> String {
 /// `FORMLINK#{nonce}`: a console-made form link's partition, and its listing's sort key.
 pub fn form_link(nonce: &str) -> String {
     format!("{}{nonce}", prefix::FORM_LINK)
+}
+
+/// `KPIVAL#{kpi}#{date}`: a measured KPI's value of a day.
+pub fn kpi_value(kpi: &str, on: chrono::NaiveDate) -> String {
+    format!("{}{kpi}#{on}", prefix::KPI_VALUE)
 }
 
 /// `{client}#{project}` under [`PORTFOLIO`]: a client's projects sort together.

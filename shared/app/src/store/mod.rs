@@ -23,6 +23,7 @@ mod console;
 mod costs;
 mod events;
 pub mod keys;
+mod kpis;
 mod reports;
 mod roi;
 mod rollups;
@@ -37,6 +38,7 @@ pub use console::{
 };
 pub use costs::InvoicedCost;
 pub use events::ChangedDay;
+pub use kpis::{KpiDefinitions, KpiValueRecord};
 pub use reports::{LinkRecord, ReportRecord, Review};
 pub use roi::ProjectInsights;
 pub use roi_domain::stored_event::StoredEvent;

@@ -24,17 +24,22 @@ pub enum EventType {
     /// `audit`: a security or compliance event ([`Audit`]).
     #[serde(rename = "audit")]
     Audit,
+    /// `kpi.measurement`: the value of one of a project's measured KPIs
+    /// ([`KpiMeasurement`], issue 18).
+    #[serde(rename = "kpi.measurement")]
+    KpiMeasurement,
 }
 
 impl EventType {
     /// Every type, in documentation order.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::AiUsage,
         Self::AgentExecution,
         Self::FeatureUsage,
         Self::Session,
         Self::BusinessOutcome,
         Self::Audit,
+        Self::KpiMeasurement,
     ];
 
     /// The CloudEvents `type` string, e.g. `ai.usage`.
@@ -46,6 +51,7 @@ impl EventType {
             Self::Session => "session",
             Self::BusinessOutcome => "business.outcome",
             Self::Audit => "audit",
+            Self::KpiMeasurement => "kpi.measurement",
         }
     }
 
@@ -314,6 +320,19 @@ pub struct Audit {
 }
 }
 
+event_data! {
+/// `kpi.measurement` data: the value of one of a project's measured KPIs (issue 18). `project`
+/// is required; the KPI must be one the project defines as measured, and the value fit
+/// its unit (checked at ingestion). The value counts for the event's day in the client's
+/// time zone; a later event of the same KPI and day replaces it.
+pub struct KpiMeasurement {
+    /// The KPI's name, e.g. `mrr`.
+    pub kpi: String,
+    /// The value, in the KPI's unit (|value| ≤ 10¹²).
+    pub value: Decimal,
+}
+}
+
 /// Whether an audited action succeeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -344,6 +363,8 @@ pub enum EventData {
     BusinessOutcome(BusinessOutcome),
     /// `audit`.
     Audit(Audit),
+    /// `kpi.measurement`.
+    KpiMeasurement(KpiMeasurement),
 }
 
 impl EventData {
@@ -356,6 +377,7 @@ impl EventData {
             Self::Session(_) => EventType::Session,
             Self::BusinessOutcome(_) => EventType::BusinessOutcome,
             Self::Audit(_) => EventType::Audit,
+            Self::KpiMeasurement(_) => EventType::KpiMeasurement,
         }
     }
 
@@ -368,6 +390,7 @@ impl EventData {
             Self::Session(d) => d.attribution(),
             Self::BusinessOutcome(d) => d.attribution(),
             Self::Audit(d) => d.attribution(),
+            Self::KpiMeasurement(d) => d.attribution(),
         }
     }
 
@@ -380,6 +403,7 @@ impl EventData {
             Self::Session(d) => &mut d.user,
             Self::BusinessOutcome(d) => &mut d.user,
             Self::Audit(d) => &mut d.user,
+            Self::KpiMeasurement(d) => &mut d.user,
         }
     }
 }

@@ -296,6 +296,7 @@ impl EventData {
             EventType::Session => EventData::Session(parse(raw)?),
             EventType::BusinessOutcome => EventData::BusinessOutcome(parse(raw)?),
             EventType::Audit => EventData::Audit(parse(raw)?),
+            EventType::KpiMeasurement => EventData::KpiMeasurement(parse(raw)?),
         })
     }
 
@@ -318,6 +319,9 @@ impl EventData {
                 EventData::BusinessOutcome(serde_json::from_value(value).map_err(bad)?)
             }
             EventType::Audit => EventData::Audit(serde_json::from_value(value).map_err(bad)?),
+            EventType::KpiMeasurement => {
+                EventData::KpiMeasurement(serde_json::from_value(value).map_err(bad)?)
+            }
         })
     }
 }
@@ -461,6 +465,16 @@ fn check_data(data: &EventData) -> Result<(), FieldError> {
         EventData::Audit(d) => {
             check_text("data.resource_type", d.resource_type.as_deref())?;
             check_text("data.resource_id", d.resource_id.as_deref())?;
+        }
+        EventData::KpiMeasurement(d) => {
+            require("data.project", a.project)?;
+            check_text("data.kpi", Some(&d.kpi))?;
+            if d.value.abs() > crate::units::MAX_MEASURED_VALUE {
+                return Err(FieldError::new(
+                    "data.value",
+                    "must be at most 10^12 in size",
+                ));
+            }
         }
     }
     Ok(())

@@ -173,6 +173,12 @@ pub struct ReportData {
     /// that have one (issue 17); absent when no cost report covers the period.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reconciliation: Option<Reconciliation>,
+    /// The project's own KPIs on the period's last day (issue 18), in definition order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kpis: Vec<crate::project_kpi::KpiRow>,
+    /// "2 of 3 targets met, 1 at risk", when a KPI has a target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kpi_status: Option<String>,
 }
 
 /// Metered against invoiced AI cost over a report's period (issue 17).

@@ -103,6 +103,9 @@ pub fn roll_up(client_id: ClientId, day: NaiveDate, events: &[StoredEvent]) -> R
                 };
                 *r.audit.entry(format!("{action}/{outcome}")).or_default() += 1;
             }
+            // A KPI value is stored as the project's value when ingested; only its user
+            // (if any) counts above.
+            EventData::KpiMeasurement(_) => {}
         }
     }
     r
