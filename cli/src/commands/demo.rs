@@ -3,10 +3,11 @@
 //!
 //! 1. the client, its project, the baseline and three monthly measurements from the seed 000
 //!    CSVs in `cli/samples/acme-logistics/`;
-//! 2. last month's measurement, posted to the self-reporting form as a browser posts it;
+//! 2. the project's three own KPIs with their targets (issue 18), and last month's
+//!    measurement, posted to the self-reporting form as a browser posts it (one KPI with it);
 //! 3. usage: the Anthropic and OpenAI usage-report samples of `events/usage-reports/`, and
-//!    a CloudEvents batch of a month of agent runs, business outcomes and AI usage sent to
-//!    `POST /v1/events` with an API key;
+//!    a CloudEvents batch of a month of agent runs, business outcomes, AI usage and a
+//!    `kpi.measurement` sent to `POST /v1/events` with an API key;
 //! 4. the month rolled up and its ROI computed (the `backfill` job), the KPI alert check,
 //!    and the reminder of the next measurement;
 //! 5. the monthly report and the executive one-pager: PDFs, CSV and XLSX in the blob store,
@@ -71,6 +72,7 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
         month,
         jobs,
     };
+    demo.define_kpis().await?;
     demo.measure_through_the_form().await?;
     demo.usage().await?;
     demo.scheduled_work().await?;
@@ -90,7 +92,26 @@ struct Demo<'a> {
 }
 
 impl Demo<'_> {
-    /// 2. The month's measurement, as a browser posts the form.
+    /// 2a. The project's own KPIs, agreed before go-live: one entered in the form, one sent
+    /// as an event, one computed from them. Defined once; a second run changes nothing.
+    async fn define_kpis(&self) -> Result<()> {
+        let by = self
+            .month
+            .to
+            .checked_add_months(chrono::Months::new(6))
+            .unwrap_or(self.month.to);
+        let wanted = demo_kpis(by)?;
+        let stored = roi_app::project_kpis::definitions(&self.store, &self.project.id).await?;
+        if stored.kpis() != wanted.as_slice() {
+            roi_app::project_kpis::define(&self.store, &self.project.id, wanted, "demo").await?;
+        }
+        println!(
+            "kpis     first-contact resolution (form), tickets resolved by AI (event), cost per resolved ticket (computed); targets by {by}"
+        );
+        Ok(())
+    }
+
+    /// 2b. The month's measurement, as a browser posts the form.
     async fn measure_through_the_form(&self) -> Result<()> {
         let due = due_dates(self.project.go_live_date, self.month.from, self.month.to)
             .last()
@@ -107,7 +128,7 @@ impl Demo<'_> {
         }
         let fields = "monthly_labor_cost=33500&monthly_software_cost=1800&monthly_overhead_cost=3200\
             &monthly_error_cost=1100&avg_task_completion_time=9.8&error_rate_percentage=3.1\
-            &ai_solution_cost=3150&csat_score=84&period_type=";
+            &ai_solution_cost=3150&csat_score=84&period_type=&kpi.first_contact_resolution=71";
         let post = Request::post(&path)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header("user-agent", "Mozilla/5.0 (roi demo)")
@@ -163,7 +184,16 @@ impl Demo<'_> {
             store: self.store.clone(),
             prices: PriceTable::shipped().clone(),
         }));
-        let batch = month_of_events(&self.project.id.to_string(), self.month.from, self.month.to);
+        let mut batch =
+            month_of_events(&self.project.id.to_string(), self.month.from, self.month.to);
+        if let Some(events) = batch.as_array_mut() {
+            events.push(serde_json::json!({"specversion": "1.0",
+                "id": format!("kpi-tickets-{}", self.month.label),
+                "source": "https://crm.acme-logistics.example/assistant", "type": "kpi.measurement",
+                "time": format!("{}T18:00:00Z", self.month.to),
+                "data": {"kpi": "tickets_resolved_by_ai", "value": "126",
+                         "project": self.project.id.to_string()}}));
+        }
         let request = Request::post("/v1/events")
             .header(header::AUTHORIZATION, format!("Bearer {DEMO_API_KEY}"))
             .header(header::CONTENT_TYPE, "application/cloudevents-batch+json")
@@ -375,6 +405,29 @@ fn shift_dates(sample: &str, days: i64) -> Result<String> {
     let mut v: serde_json::Value = serde_json::from_str(sample)?;
     walk(&mut v, days);
     Ok(v.to_string())
+}
+
+/// The demo project's own KPIs, with targets due `by`: first-contact resolution (entered in
+/// the form), tickets resolved by the AI (sent as a `kpi.measurement` event), and the AI cost
+/// per resolved ticket (computed from the form's `ai_solution_cost` and the latter).
+fn demo_kpis(by: NaiveDate) -> Result<Vec<roi_domain::project_kpi::KpiDefinition>> {
+    let json = serde_json::json!([
+        {"name": "first_contact_resolution", "label": "First-contact resolution", "unit": "percent",
+         "direction": "higher_is_better", "baseline": "62", "target": {"value": "75", "by": by},
+         "zones": {"green": "72", "yellow": "65"}, "source": {"kind": "measured"}, "headline": true,
+         "description": "Tickets resolved in the first reply, percent of tickets (the support team's own count)."},
+        {"name": "tickets_resolved_by_ai", "label": "Tickets resolved by the AI", "unit": "count",
+         "direction": "higher_is_better", "baseline": "0", "target": {"value": "120", "by": by},
+         "zones": {"green": "120", "yellow": "80"}, "source": {"kind": "measured"}, "headline": true,
+         "description": "Tickets the assistant closed without an agent in the month (sent by the CRM as an event)."},
+        {"name": "cost_per_resolved_ticket", "label": "AI cost per resolved ticket", "unit": "usd",
+         "direction": "lower_is_better", "baseline": "40", "target": {"value": "20", "by": by},
+         "zones": {"green": "22", "yellow": "30"},
+         "source": {"kind": "computed", "formula": "ai_solution_cost / tickets_resolved_by_ai"},
+         "headline": true,
+         "description": "AI solution cost of the month ÷ tickets resolved by the AI, USD."}
+    ]);
+    Ok(serde_json::from_value(json)?)
 }
 
 /// A month of the support assistant's events, deterministic for the month: each weekday 8

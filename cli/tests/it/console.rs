@@ -263,7 +263,14 @@ async fn an_operator_reviews_and_delivers_in_the_console() {
         .goto(&format!("{base}/console/projects/{PROJECT}#month"))
         .await
         .unwrap();
-    assert!(text(&browser).await.contains("AI cost by model"));
+    let page = text(&browser).await;
+    assert!(page.contains("AI cost by model"), "{page}");
+    // the project's own KPIs, as the demo filled them through the form and an event
+    assert!(
+        page.contains("Success criteria: 1 of 3 targets met, 2 at risk."),
+        "{page}"
+    );
+    assert!(page.contains("Tickets resolved by the AI"), "{page}");
     screenshot(&browser, "console-project-month-desktop.png").await;
     browser
         .goto(&format!("{base}/console/projects/{PROJECT}"))

@@ -274,7 +274,7 @@ fn the_demo_runs_the_whole_pipeline_and_a_second_run_changes_nothing() {
         "→ 200, stored",
         "Anthropic usage report: 3 accepted",
         "OpenAI usage report: 2 accepted",
-        "595 accepted, 0 duplicate, 0 rejected",
+        "596 accepted, 0 duplicate, 0 rejected",
         "days rolled up, 5 ROI periods computed",
         "a form link e-mailed to coo@acme-logistics.example",
         "report   monthly ",
@@ -290,6 +290,20 @@ fn the_demo_runs_the_whole_pipeline_and_a_second_run_changes_nothing() {
     assert_eq!(pdfs.len(), 2);
     for pdf in &pdfs {
         assert!(std::fs::read(pdf).unwrap().starts_with(b"%PDF-"), "{pdf}");
+        // the project's three KPIs: one from the form, one from an event, one computed
+        let out = std::process::Command::new("pdftotext")
+            .args(["-layout", pdf, "-"])
+            .output()
+            .unwrap();
+        let pdf_text = String::from_utf8_lossy(&out.stdout);
+        for kpi in [
+            "Success criteria: 1 of 3 targets met, 2 at risk.",
+            "First-contact resolution",
+            "Tickets resolved by the AI",
+            "AI cost per resolved ticket",
+        ] {
+            assert!(pdf_text.contains(kpi), "'{kpi}' not in {pdf}:\n{pdf_text}");
+        }
     }
     let outbox = || {
         std::fs::read_dir(dir.path().join("outbox"))
@@ -312,7 +326,7 @@ fn the_demo_runs_the_whole_pipeline_and_a_second_run_changes_nothing() {
     for expected in [
         "unchanged",
         "0 accepted, 3 already stored",
-        "0 accepted, 595 duplicate",
+        "0 accepted, 596 duplicate",
         "e-mailed already",
         "(issued already)",
     ] {

@@ -7,8 +7,11 @@ use std::str::FromStr;
 
 use chrono::NaiveDate;
 use roi_domain::metric::VolumePeriod;
+use roi_domain::project_kpi::KpiSet;
 use roi_domain::snapshot::{SnapshotContext, SnapshotDraft};
-use roi_domain::{FieldError, Metric, MetricSnapshot, Project, SnapshotKind, ValidationErrors};
+use roi_domain::{
+    FieldError, Metric, MetricSnapshot, Project, ProjectId, SnapshotKind, ValidationErrors,
+};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
@@ -22,6 +25,8 @@ use crate::store::{AuditEntry, Store, StoreError, Written, current_baseline, mea
 pub const MEASURED_ON: &str = "measured_on";
 /// The field that carries `period_type` (day, week, month) for `volume_per_period`.
 pub const PERIOD_TYPE: &str = "period_type";
+/// The prefix of a measured KPI's field (`kpi.mrr`; issue 18).
+pub const KPI_PREFIX: &str = "kpi.";
 
 /// The raw fields of a submission, by name, as the person typed them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -121,7 +126,10 @@ impl FormInput {
 }
 
 fn is_known_field(name: &str) -> bool {
-    name == MEASURED_ON || name == PERIOD_TYPE || Metric::from_name(name).is_some()
+    name == MEASURED_ON
+        || name == PERIOD_TYPE
+        || name.starts_with(KPI_PREFIX)
+        || Metric::from_name(name).is_some()
 }
 
 /// Builds the snapshot draft a form submission describes. The date is the link's due date
@@ -188,6 +196,42 @@ pub fn draft_from_input(
     match ValidationErrors::from_vec(errors) {
         Some(e) => Err(e),
         None => Ok(draft),
+    }
+}
+
+/// The measured KPI values of a submission (`kpi.{name}` fields; empty ones skipped), each
+/// checked against the project's definition.
+///
+/// # Errors
+/// A field error for each value that is not a number, not a measured KPI of the project,
+/// or out of its range.
+pub fn kpi_values(
+    kpis: &KpiSet,
+    project: &ProjectId,
+    input: &FormInput,
+) -> Result<Vec<(String, Decimal)>, ValidationErrors> {
+    let mut values = Vec::new();
+    let mut errors = Vec::new();
+    for (field, raw) in &input.0 {
+        let Some(name) = field.strip_prefix(KPI_PREFIX) else {
+            continue;
+        };
+        let raw = raw.trim();
+        if raw.is_empty() {
+            continue;
+        }
+        let Ok(value) = Decimal::from_str(raw) else {
+            errors.push(FieldError::new(field, format!("'{raw}' is not a number")));
+            continue;
+        };
+        match crate::project_kpis::check_value(kpis, project, name, value) {
+            Ok(()) => values.push((name.to_owned(), value.normalize())),
+            Err(e) => errors.push(FieldError::new(field, e.to_string())),
+        }
+    }
+    match ValidationErrors::from_vec(errors) {
+        Some(e) => Err(e),
+        None => Ok(values),
     }
 }
 
@@ -312,7 +356,20 @@ pub async fn submit(
             previous,
         },
     };
-    let snapshot = draft.validate(ctx, now).map_err(SubmitError::Invalid)?;
+    let kpis = crate::project_kpis::definitions(store, &project.id).await?;
+    let kpi_values = kpi_values(&kpis, &project.id, input);
+    let snapshot = match (draft.validate(ctx, now), &kpi_values) {
+        (Ok(s), Ok(_)) => s,
+        (Err(e), Ok(_)) => return Err(SubmitError::Invalid(e)),
+        (Ok(_), Err(k)) => return Err(SubmitError::Invalid(k.clone())),
+        (Err(e), Err(k)) => {
+            let mut all = e.errors().to_vec();
+            all.extend(k.errors().iter().cloned());
+            return Err(SubmitError::Invalid(
+                ValidationErrors::from_vec(all).unwrap_or(e),
+            ));
+        }
+    };
 
     let idempotency_key = key.stored();
     let record = key_record(store, &project.id, key, &snapshot, input).await?;
@@ -349,6 +406,22 @@ pub async fn submit(
             .unwrap_or(snapshot),
         _ => snapshot,
     };
+    // A replay writes the same values again: harmless, and it completes a first attempt
+    // cut short after the snapshot.
+    for (kpi, value) in kpi_values.unwrap_or_default() {
+        store
+            .put_kpi_value(
+                &project.id,
+                &crate::store::KpiValueRecord {
+                    kpi,
+                    on: stored.measured_on(),
+                    value,
+                    source: "form".into(),
+                    recorded_at: now,
+                },
+            )
+            .await?;
+    }
     if written != Written::Unchanged {
         metrics::counter!("forms_submitted").increment(1);
         recompute(store, &project).await;

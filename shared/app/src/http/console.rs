@@ -661,6 +661,7 @@ async fn project_context(
         .collect();
     let chart = roi_charts::roi_over_time(&summary.roi_history)
         .map(|s| svg_img(&s, "ROI since go-live at each month end, percent"));
+    let kpis = crate::project_kpis::evaluate(store, &p, store.client_today(Some(&client))).await?;
     Ok(Some(context! {
         operator => operator.email.clone(), csrf => operator.csrf.clone(),
         client => context! {
@@ -692,6 +693,7 @@ async fn project_context(
         ai_cost => roi_domain::units::usd(summary.ai_cost_mtd_usd),
         budget => summary.ai_budget_usd.map(roi_domain::units::usd),
         compare, measurements, reports, links, month, form_links,
+        kpis => kpis.rows, kpi_status => kpis.status_line,
         project_form => project_form.unwrap_or_else(|| FormView::stored(edit::project_values(&p))),
         statuses => roi_domain::ProjectStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
     }))

@@ -5,14 +5,18 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
+use std::collections::BTreeMap;
+
 use roi_domain::metric::VolumePeriod;
+use roi_domain::project_kpi::{KpiSet, KpiSource, KpiUnit};
 use roi_domain::snapshot::REQUIRED_METRICS;
 use roi_domain::{Category, FieldError, Metric, MetricSnapshot, SnapshotKind};
+use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::page::{html, internal, message};
 use crate::form_link::FormClaims;
-use crate::forms::{FormInput, MEASURED_ON, PERIOD_TYPE};
+use crate::forms::{FormInput, KPI_PREFIX, MEASURED_ON, PERIOD_TYPE};
 use crate::store::{Store, current_baseline};
 
 #[derive(Serialize)]
@@ -20,7 +24,7 @@ struct FieldView {
     name: String,
     label: String,
     unit: &'static str,
-    help: &'static str,
+    help: String,
     step: &'static str,
     min: Option<String>,
     max: Option<String>,
@@ -50,7 +54,10 @@ pub(super) fn field_label(name: &str) -> String {
     match name {
         MEASURED_ON => "Date measured".into(),
         PERIOD_TYPE => "Period of the task volume".into(),
-        n => Metric::from_name(n).map_or_else(|| n.to_owned(), |m| m.label().to_owned()),
+        n => Metric::from_name(n).map_or_else(
+            || n.strip_prefix(KPI_PREFIX).unwrap_or(n).replace('_', " "),
+            |m| m.label().to_owned(),
+        ),
     }
 }
 
@@ -125,7 +132,7 @@ impl<'a> Fields<'a> {
             name: metric.name().into(),
             label: metric.label().into(),
             unit: kind.symbol(),
-            help: metric.help(),
+            help: metric.help().into(),
             step: if kind.is_integer() { "1" } else { "any" },
             min: Some(plain(min)),
             max: Some(plain(max)),
@@ -146,7 +153,7 @@ impl<'a> Fields<'a> {
             name: PERIOD_TYPE.into(),
             label: field_label(PERIOD_TYPE),
             unit: "day, week or month",
-            help: "The period the task volume is counted over.",
+            help: "The period the task volume is counted over.".into(),
             step: "",
             min: None,
             max: None,
@@ -184,6 +191,50 @@ impl<'a> Fields<'a> {
             });
         }
         groups
+    }
+
+    /// The project's measured KPIs (issue 18), on progress forms: each with its unit and
+    /// target, pre-filled with its latest value.
+    fn kpi_group(&self, set: &KpiSet, latest: &BTreeMap<String, Decimal>) -> Option<GroupView> {
+        if self.kind != SnapshotKind::Ongoing {
+            return None;
+        }
+        let fields: Vec<FieldView> = set
+            .kpis()
+            .iter()
+            .filter(|k| k.source == KpiSource::Measured)
+            .map(|k| {
+                let name = format!("{KPI_PREFIX}{}", k.name);
+                let mut help = k.description.clone();
+                if let Some(t) = k.target {
+                    help = format!("{help} Target: {} by {}.", k.unit.show(t.value), t.by);
+                }
+                let value = match self.submitted {
+                    Some(input) => input.0.get(&name).cloned().unwrap_or_default(),
+                    None => latest.get(&k.name).copied().map(plain).unwrap_or_default(),
+                };
+                FieldView {
+                    error: self.error_of(&name),
+                    label: k.label.clone(),
+                    unit: k.unit.name(),
+                    help: help.trim().to_owned(),
+                    step: if k.unit == KpiUnit::Count { "1" } else { "any" },
+                    min: matches!(k.unit, KpiUnit::Count | KpiUnit::Minutes | KpiUnit::Hours)
+                        .then(|| "0".to_owned()),
+                    max: None,
+                    value,
+                    baseline: k.baseline.map(|b| k.unit.show(b)).unwrap_or_default(),
+                    required: false,
+                    choices: Vec::new(),
+                    name,
+                }
+            })
+            .collect();
+        (!fields.is_empty()).then_some(GroupView {
+            title: "Project KPIs",
+            note: "The KPIs agreed for this project; leave a field empty if it was not measured.",
+            fields,
+        })
     }
 
     fn error_views(&self) -> Vec<ErrorView> {
@@ -245,6 +296,19 @@ pub(super) async fn form_page(
         .await
         .map_err(|e| internal(&e))?;
     let fields = Fields::new(claims.kind, &snapshots, submitted, errors);
+    let kpis = crate::project_kpis::definitions(store, &project.id)
+        .await
+        .map_err(|e| internal(&e))?;
+    let mut latest = BTreeMap::new();
+    for v in store
+        .kpi_values(&project.id)
+        .await
+        .map_err(|e| internal(&e))?
+    {
+        latest.insert(v.kpi, v.value); // by KPI, then day: the last is the latest
+    }
+    let mut groups = fields.groups();
+    groups.extend(fields.kpi_group(&kpis, &latest));
     let (heading, intro) = wording(claims.kind);
     let today = store.client_today(client.as_ref());
     let measured_on = submitted.map_or_else(
@@ -268,7 +332,7 @@ pub(super) async fn form_page(
             action => format!("/forms/{token}"),
             measured_on,
             date_error => fields.error_of(MEASURED_ON),
-            groups => fields.groups(),
+            groups,
             errors => fields.error_views(),
         },
     ))

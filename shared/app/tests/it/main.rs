@@ -21,6 +21,7 @@ use rust_decimal_macros::dec;
 mod console;
 mod ingest;
 mod jobs;
+mod kpis;
 mod rollup;
 mod web;
 
