@@ -79,6 +79,7 @@ fn summary(c: usize, p: usize, now: chrono::DateTime<chrono::Utc>) -> ProjectSum
             sent: true,
             opened_at: None,
         }),
+        kpi_status: (p == 0).then(|| "1 of 3 targets met, 2 at risk".into()),
         updated_at: now,
     }
 }

@@ -414,7 +414,7 @@ fn demo_kpis(by: NaiveDate) -> Result<Vec<roi_domain::project_kpi::KpiDefinition
     let json = serde_json::json!([
         {"name": "first_contact_resolution", "label": "First-contact resolution", "unit": "percent",
          "direction": "higher_is_better", "baseline": "62", "target": {"value": "75", "by": by},
-         "zones": {"green": "72", "yellow": "65"}, "source": {"kind": "measured"}, "headline": true,
+         "zones": {"green": "70", "yellow": "65"}, "source": {"kind": "measured"}, "headline": true,
          "description": "Tickets resolved in the first reply, percent of tickets (the support team's own count)."},
         {"name": "tickets_resolved_by_ai", "label": "Tickets resolved by the AI", "unit": "count",
          "direction": "higher_is_better", "baseline": "0", "target": {"value": "120", "by": by},
@@ -422,7 +422,7 @@ fn demo_kpis(by: NaiveDate) -> Result<Vec<roi_domain::project_kpi::KpiDefinition
          "description": "Tickets the assistant closed without an agent in the month (sent by the CRM as an event)."},
         {"name": "cost_per_resolved_ticket", "label": "AI cost per resolved ticket", "unit": "usd",
          "direction": "lower_is_better", "baseline": "40", "target": {"value": "20", "by": by},
-         "zones": {"green": "22", "yellow": "30"},
+         "zones": {"green": "25", "yellow": "30"},
          "source": {"kind": "computed", "formula": "ai_solution_cost / tickets_resolved_by_ai"},
          "headline": true,
          "description": "AI solution cost of the month ÷ tickets resolved by the AI, USD."}

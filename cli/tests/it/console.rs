@@ -314,6 +314,13 @@ async fn an_operator_reviews_and_delivers_in_the_console() {
         .await
         .unwrap();
     assert!(headline.ends_with(" %"), "{headline}");
+    // the client sees its success criteria too, not the operator's notes
+    let dashboard = text(&browser).await;
+    assert!(dashboard.contains("Success criteria"), "{dashboard}");
+    assert!(
+        dashboard.contains("First-contact resolution"),
+        "{dashboard}"
+    );
     axe(&browser, "dashboard").await;
     screenshot(&browser, "dashboard-desktop.png").await;
     // the figure the operator sees now (the confirmed measurement changed it)
@@ -323,6 +330,7 @@ async fn an_operator_reviews_and_delivers_in_the_console() {
         now.contains(&headline),
         "the portfolio's ROI, {headline}: {now}"
     );
+    assert!(now.contains("KPIs: 1 of 3 targets met, 2 at risk"), "{now}");
     browser.goto(&url).await.unwrap();
     browser.set_window_size(390, 844).await.unwrap();
     screenshot(&browser, "dashboard-phone.png").await;

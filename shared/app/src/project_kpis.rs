@@ -3,8 +3,8 @@
 //! (`roi_domain::project_kpi` holds the rules).
 //!
 //! Values come from three places: measured KPIs from their stored values (form, CSV,
-//! `kpi.measurement` events, the CLI), the latest on or before the day asked; seed 000's
-//! metrics from the latest measurement that is not rejected; metered KPIs from the client's
+//! `kpi.measurement` events, the CLI), the latest on or before the day asked; each seed 000
+//! metric's latest value in the measurements that are not rejected; metered KPIs from the client's
 //! daily roll-ups (DAU/WAU/MAU of the latest roll-up in the week to the day; agent success
 //! and the project's AI cost over the 30 days to it; retention over the 120 days to it).
 
@@ -232,12 +232,16 @@ pub async fn evaluate(
             // records come by KPI then day: the last one kept is the latest
             inputs.values.insert(v.kpi.clone(), v.value);
         }
-        if let Some(s) = snapshots
+        let mut counted: Vec<_> = snapshots
             .iter()
             .filter(|s| s.measured_on() <= day && s.status() != SnapshotStatus::Rejected)
-            .max_by_key(|s| s.measured_on())
-        {
-            inputs.metrics = s.values().clone();
+            .collect();
+        counted.sort_by_key(|s| s.measured_on());
+        for s in counted {
+            // each metric's latest value: a later measurement without it keeps the earlier
+            inputs
+                .metrics
+                .extend(s.values().iter().map(|(m, v)| (*m, *v)));
         }
         inputs
     };

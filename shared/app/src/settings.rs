@@ -93,7 +93,7 @@ impl ClientSettings {
             .find(|r| roi_domain::kpi::Kpi::from_name(r).is_none())
         {
             return bad(format!(
-                "client_alert_rules: '{rule}' is not an alert rule (one of roi_percentage, error_rate, system_uptime, feature_adoption, latency_p95, department_budget, cost_variance, unpriced_events)"
+                "client_alert_rules: '{rule}' is not an alert rule (one of roi_percentage, error_rate, system_uptime, feature_adoption, latency_p95, department_budget, cost_variance, unpriced_events, project_kpi)"
             ));
         }
         for w in &self.webhooks {

@@ -46,11 +46,15 @@ pub enum Kpi {
     /// `ai.usage` events of one model on one day that the price table does not list, so
     /// their cost is unknown (issue 17); the scope names the model and the day.
     UnpricedEvents,
+    /// One of a project's own KPIs with zones (issue 18), in its unit; the scope is
+    /// `{project}/{kpi}`. Its limits are its zones: warning in the yellow zone, critical in
+    /// the red one.
+    ProjectKpi,
 }
 
 impl Kpi {
     /// Every KPI.
-    pub const ALL: [Kpi; 8] = [
+    pub const ALL: [Kpi; 9] = [
         Kpi::RoiPercentage,
         Kpi::ErrorRate,
         Kpi::SystemUptime,
@@ -59,6 +63,7 @@ impl Kpi {
         Kpi::DepartmentBudget,
         Kpi::CostVariance,
         Kpi::UnpricedEvents,
+        Kpi::ProjectKpi,
     ];
 
     /// The KPI whose [`Kpi::name`] is `name`.
@@ -77,6 +82,7 @@ impl Kpi {
             Self::DepartmentBudget => "AI budget used",
             Self::CostVariance => "Metered cost against the provider's bill",
             Self::UnpricedEvents => "Usage events without a price",
+            Self::ProjectKpi => "Project KPI",
         }
     }
 
@@ -86,6 +92,7 @@ impl Kpi {
         match self {
             Self::LatencyP95 => format!("{number} ms"),
             Self::UnpricedEvents => format!("{number} events"),
+            Self::ProjectKpi => number,
             _ => format!("{number} %"),
         }
     }
@@ -107,9 +114,13 @@ impl Kpi {
             Self::DepartmentBudget => "department_budget",
             Self::CostVariance => "cost_variance",
             Self::UnpricedEvents => "unpriced_events",
+            Self::ProjectKpi => "project_kpi",
         }
     }
 }
+
+/// The largest limit in size, 10¹².
+const MAX_LIMIT: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
 
 /// Limits of one KPI. For a KPI where higher is better, `critical` and `warning` are lower
 /// limits and `success` an upper one; where lower is better, the reverse.
@@ -277,6 +288,13 @@ impl Thresholds {
             Kpi::DepartmentBudget => self.department_budget,
             Kpi::CostVariance => self.cost_variance,
             Kpi::UnpricedEvents => self.unpriced_events,
+            // observed only with limits of their own (their zones): never from these
+            Kpi::ProjectKpi => Limits {
+                critical: -MAX_LIMIT,
+                warning: -MAX_LIMIT,
+                success: None,
+                higher_is_better: true,
+            },
         }
     }
 }

@@ -60,6 +60,48 @@ pub async fn observe(
     }
     out.extend(budgets(store, client, settings, today).await?);
     out.extend(cost_variance(store, client, today).await?);
+    out.extend(project_kpis(store, client, today).await?);
+    Ok(out)
+}
+
+/// Each project KPI with zones and a value today, against its zones (issue 18): warning in
+/// the yellow zone, critical in the red; scoped `{project}/{kpi}`. Only projects whose
+/// definitions set zones are evaluated.
+async fn project_kpis(
+    store: &Store,
+    client: &Client,
+    today: NaiveDate,
+) -> Result<Vec<Observed>, StoreError> {
+    use roi_domain::metric::Direction;
+    let mut out = Vec::new();
+    for project in store.projects_of(&client.id).await? {
+        let set = crate::project_kpis::definitions(store, &project.id).await?;
+        if set.kpis().iter().all(|k| k.zones.is_none()) {
+            continue;
+        }
+        let rows = match crate::project_kpis::evaluate(store, &project, today).await {
+            Ok(r) => r.rows,
+            Err(crate::project_kpis::KpiError::Store(e)) => return Err(e),
+            Err(_) => continue,
+        };
+        for row in rows {
+            let (Some(def), Some(value)) = (set.get(&row.name), row.value) else {
+                continue;
+            };
+            let Some(zones) = def.zones else { continue };
+            out.push(Observed {
+                kpi: Kpi::ProjectKpi,
+                scope: format!("{}/{}", project.id, def.name),
+                value,
+                limits: Some(Limits {
+                    critical: zones.yellow,
+                    warning: zones.green,
+                    success: None,
+                    higher_is_better: def.direction == Direction::HigherIsBetter,
+                }),
+            });
+        }
+    }
     Ok(out)
 }
 

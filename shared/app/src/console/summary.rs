@@ -159,6 +159,11 @@ pub async fn refresh(store: &Store, project: &ProjectId) -> Result<ProjectSummar
         measurements_to_review,
         drafts,
         latest_report,
+        kpi_status: match crate::project_kpis::evaluate(store, &p, today).await {
+            Ok(k) => k.status_line,
+            Err(crate::project_kpis::KpiError::Store(e)) => return Err(e.into()),
+            Err(_) => None,
+        },
         updated_at: store.clock().now(),
     };
     store.put_summary(&summary).await?;

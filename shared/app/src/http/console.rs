@@ -1495,8 +1495,15 @@ async fn dashboard_context(
         return Ok(None);
     };
     let mut projects = Vec::new();
+    let today = store.client_today(Some(&c));
     for s in store.summaries_of(client).await? {
         let latest = store.latest_roi(&s.project_id).await?;
+        // the client's own success criteria: its headline KPIs (issue 18)
+        let kpis = match store.project(&s.project_id).await? {
+            Some(p) => crate::project_kpis::evaluate(store, &p, today).await?,
+            None => crate::project_kpis::KpiReport::default(),
+        };
+        let headline: Vec<_> = kpis.rows.into_iter().filter(|k| k.headline).collect();
         let reports: Vec<_> = store
             .reports_of(&s.project_id)
             .await?
@@ -1523,6 +1530,7 @@ async fn dashboard_context(
             chart => roi_charts::roi_over_time(&s.roi_history)
                 .map(|svg| svg_img(&svg, "ROI since go-live at each month end, percent")),
             metrics => latest.as_ref().map(metric_rows).unwrap_or_default(),
+            kpis => headline, kpi_status => kpis.status_line,
             reports,
         });
     }

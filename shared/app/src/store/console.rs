@@ -137,6 +137,9 @@ pub struct ProjectSummary {
     pub drafts: u32,
     /// The latest report.
     pub latest_report: Option<LatestReport>,
+    /// The project's success criteria: "1 of 3 targets met, 2 at risk" (issue 18).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kpi_status: Option<String>,
     /// When this summary was computed.
     pub updated_at: DateTime<Utc>,
 }

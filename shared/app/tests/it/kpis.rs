@@ -351,3 +351,58 @@ async fn a_kpi_measurement_event_is_stored_or_refused_by_the_field() {
     );
     assert_eq!(stored[0].source, "event");
 }
+
+#[tokio::test]
+async fn a_kpi_leaving_its_green_zone_is_an_alert_at_its_zone_s_level() {
+    use roi_domain::kpi::{Kpi, Level};
+    // GIVEN a KPI with zones: green at 72 % and above, yellow from 65 %, red below
+    let w = world().await;
+    let mut fcr = kpi("first_contact_resolution", KpiUnit::Percent, "1");
+    fcr.source = KpiSource::Measured;
+    fcr.zones = Some(roi_domain::project_kpi::Zones {
+        green: dec!(72),
+        yellow: dec!(65),
+    });
+    define(&w.store, &w.project, vec![fcr], "test")
+        .await
+        .unwrap();
+    let client = w
+        .store
+        .client(&"acme-logistics".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let settings = w.store.settings(&client.id).await.unwrap();
+    let today: NaiveDate = "2025-05-02".parse().unwrap();
+    let mut levels = Vec::new();
+    for value in [dec!(71), dec!(60), dec!(75)] {
+        // WHEN the day's value is recorded and the alert check observes the client
+        roi_app::project_kpis::record(
+            &w.store,
+            &w.project,
+            "first_contact_resolution",
+            value,
+            today,
+            "test",
+        )
+        .await
+        .unwrap();
+        let observed = roi_app::alerts::observe(&w.store, &client, &settings, today)
+            .await
+            .unwrap();
+        let seen = observed
+            .into_iter()
+            .find(|o| o.kpi == Kpi::ProjectKpi)
+            .unwrap();
+        assert_eq!(
+            seen.scope,
+            format!("{}/first_contact_resolution", w.project)
+        );
+        levels.push(
+            roi_domain::kpi::evaluate(seen.kpi, &seen.scope, seen.value, seen.limits.unwrap())
+                .map(|s| s.level),
+        );
+    }
+    // THEN yellow is a warning, red critical, green quiet
+    assert_eq!(levels, [Some(Level::Warning), Some(Level::Critical), None]);
+}
