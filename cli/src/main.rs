@@ -105,6 +105,9 @@ enum Command {
     /// Compare a client's metered AI cost with its providers' cost reports (imported with
     /// `roi import cost`), per UTC day and provider, and flag days over its tolerance.
     Reconcile(commands::reconcile::ReconcileArgs),
+    /// The data lifecycle: move stored user hashes to keyed pseudonyms.
+    #[command(subcommand)]
+    Privacy(commands::privacy::PrivacyCommand),
     /// Export a client's AI usage for finance tools (FOCUS 1.2 CSV).
     #[command(subcommand)]
     Export(commands::export::ExportCommand),

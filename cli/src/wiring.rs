@@ -53,7 +53,30 @@ impl Ctx {
                 Arc::new(DynamoTable::new(client, &self.table, Arc::clone(&clock)))
             }
         };
-        Ok(Store::new(table, clock))
+        Ok(Store::new(table, clock).with_pseudonyms(self.pseudonyms().await?))
+    }
+
+    /// The key of end users' pseudonyms (`roi_app::pseudonym`): `ROI_PSEUDONYM_KEY` if set;
+    /// else, with `ROI_STORE=dynamodb`, the Secrets Manager secret `ROI_PSEUDONYM_SECRET_ARN`
+    /// (default `roi-tracker/pseudonym-key`); else the data directory's
+    /// `secrets/pseudonym-key` (mode 0600). Made on first use when missing.
+    async fn pseudonyms(&self) -> Result<roi_app::pseudonym::Pseudonyms> {
+        use roi_app::pseudonym::{LOCAL_SECRET_NAME, PseudonymKey, Pseudonyms};
+        if let Ok(key) = std::env::var("ROI_PSEUDONYM_KEY") {
+            return Ok(Pseudonyms::fixed(PseudonymKey::from_secret(&key)?));
+        }
+        let on_aws = self.store_kind == StoreKind::Dynamodb;
+        let name = if on_aws {
+            std::env::var("ROI_PSEUDONYM_SECRET_ARN")
+                .unwrap_or_else(|_| "roi-tracker/pseudonym-key".into())
+        } else {
+            LOCAL_SECRET_NAME.into()
+        };
+        Ok(Pseudonyms::secret(
+            secrets(&self.data_dir, on_aws).await,
+            name,
+            true,
+        ))
     }
 
     /// The services of the scheduled jobs on this machine ([`local_services`]).

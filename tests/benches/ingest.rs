@@ -162,6 +162,10 @@ fn main() {
         projects: HashSet::from(["acme-logistics-support-assistant".to_owned()]),
         prices: PriceTable::shipped().clone(),
         now,
+        pseudonyms: roi_app::pseudonym::PseudonymKey::from_secret(
+            "a-benchmark-pseudonym-key-of-32-characters",
+        )
+        .unwrap(),
     };
 
     // Warm up both, then alternate them so both see the same machine state.

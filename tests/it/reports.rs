@@ -305,7 +305,11 @@ async fn issuing_again_does_nothing_and_a_correction_restates() {
     assert!(csv.starts_with("section,name,value,unit\n"));
     assert!(csv.contains("roi,roi_percentage,"));
     assert!(!csv.contains("agent-000"), "user ids appear only hashed");
-    let hashed = roi_app::ingest::user_hash(&"acme-logistics".parse().unwrap(), "agent-0003");
+    let hashed = store
+        .pseudonym_key()
+        .await
+        .unwrap()
+        .pseudonym(&"acme-logistics".parse().unwrap(), "agent-0003");
     assert!(csv.contains(&format!("user,{hashed},")));
     let xlsx = blobs.get(&first.record.xlsx_key).await.unwrap().unwrap();
     assert!(xlsx.bytes.starts_with(b"PK"), "an XLSX is a zip");

@@ -14,6 +14,7 @@ pub mod import;
 pub mod kpi;
 pub mod measurement;
 pub mod prices;
+pub mod privacy;
 pub mod project;
 pub mod reconcile;
 pub mod report;
@@ -48,6 +49,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Prices(args) => prices::run(&ctx, &args).await,
         Command::Rollup(args) => rollup::run(&ctx, &args).await,
         Command::Reconcile(args) => reconcile::run(&ctx, &args).await,
+        Command::Privacy(command) => privacy::run(&ctx, command).await,
         Command::Export(command) => export::run(&ctx, command).await,
         Command::Report(args) => report::run(&ctx, &args).await,
         Command::Serve(args) => serve::run(&ctx, args).await,

@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | [`Aws::store`] | DynamoDB table, system clock | `ROI_TABLE` |
 //! | [`Aws::signer`] | HMAC-SHA256 link signer | `ROI_FORM_SECRET_ARN` or `ROI_FORM_SECRET` ([`form_secret`]) |
+//! | [`Aws::pseudonyms`] | the key of end users' pseudonyms | `ROI_PSEUDONYM_SECRET_ARN` or `ROI_PSEUDONYM_KEY` |
 //! | [`Aws::mailer`] | SES v2 | — |
 //! | [`Aws::blobs`] | S3 | `ROI_REPORTS_BUCKET` |
 //! | [`Aws::secrets`] | Secrets Manager | — |
@@ -19,6 +20,7 @@ use roi_adapters::ses::SesMailer;
 use roi_adapters::sqs::SqsQueue;
 use roi_app::Store;
 use roi_app::form_link::FormSigner;
+use roi_app::pseudonym::{PseudonymKey, Pseudonyms};
 use roi_domain::ports::{BlobStore, Clock, Mailer, SecretStore, SystemClock, WorkQueue};
 
 use crate::{Error, SdkConfig, StartError, form_secret, var};
@@ -47,7 +49,27 @@ impl<'a> Aws<'a> {
             var("ROI_TABLE")?,
             Arc::clone(&clock),
         );
-        Ok(Store::new(Arc::new(table), clock))
+        Ok(Store::new(Arc::new(table), clock).with_pseudonyms(self.pseudonyms()?))
+    }
+
+    /// The pseudonym key of end users (`roi_app::pseudonym`): `ROI_PSEUDONYM_KEY` (a literal,
+    /// for local runs), else the secret `ROI_PSEUDONYM_SECRET_ARN` names, read when an event
+    /// is first stored. With neither, storing an event with a user fails and says so.
+    ///
+    /// # Errors
+    /// [`StartError::Secret`] for a literal key under 32 characters.
+    pub fn pseudonyms(&self) -> Result<Pseudonyms, StartError> {
+        if let Ok(key) = std::env::var("ROI_PSEUDONYM_KEY") {
+            let key =
+                PseudonymKey::from_secret(&key).map_err(|e| StartError::Secret(e.to_string()))?;
+            return Ok(Pseudonyms::fixed(key));
+        }
+        Ok(match std::env::var("ROI_PSEUDONYM_SECRET_ARN") {
+            Ok(arn) => Pseudonyms::secret(self.secrets(), arn, false),
+            Err(_) => Pseudonyms::missing(
+                "no pseudonym key: set ROI_PSEUDONYM_SECRET_ARN (the stack's PseudonymSecret)",
+            ),
+        })
     }
 
     /// The form-link and report-link signer, keyed by [`form_secret`].

@@ -60,6 +60,10 @@ async fn a_daily_job_logs_the_batches_it_rolled_up_and_emits_metrics() {
             ("AWS_ACCESS_KEY_ID", "test"),
             ("AWS_SECRET_ACCESS_KEY", "test"),
             ("ROI_TABLE", &name),
+            (
+                "ROI_PSEUDONYM_KEY",
+                "local-development-pseudonym-key-not-for-production",
+            ),
             ("ROI_MAIL_FROM", "roi@consultancy.example"),
             (
                 "ROI_FORM_SECRET",

@@ -50,6 +50,10 @@ async fn the_binary_logs_both_ids_stores_the_batch_id_and_emits_metrics() {
             ("AWS_ACCESS_KEY_ID", "test"),
             ("AWS_SECRET_ACCESS_KEY", "test"),
             ("ROI_TABLE", &name),
+            (
+                "ROI_PSEUDONYM_KEY",
+                "local-development-pseudonym-key-not-for-production",
+            ),
             ("RUST_LOG", "info"),
         ],
         vec![("req-ingest-1".into(), request)],

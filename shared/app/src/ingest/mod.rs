@@ -20,7 +20,7 @@ use roi_domain::ClientId;
 use roi_domain::event::{self, BodyFormat, DecodeError, Named, Rejection};
 use serde::Serialize;
 
-pub use self::prepare::{ClientContext, PreparedEvent, prepare, user_hash};
+pub use self::prepare::{ClientContext, PreparedEvent, prepare};
 pub use self::write::store_events;
 use crate::pricing::PriceTable;
 pub use crate::store::StoredEvent;

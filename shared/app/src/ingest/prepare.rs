@@ -9,7 +9,6 @@ use roi_domain::event::{
 };
 use roi_domain::ports::{Item, Key, TableError};
 use roi_domain::{ClientId, FieldError};
-use sha2::{Digest, Sha256};
 
 use super::{IngestError, StoredEvent};
 use crate::pricing::{PriceTable, cost_mismatch};
@@ -27,6 +26,8 @@ pub struct ClientContext {
     pub prices: PriceTable,
     /// When the request is handled.
     pub now: DateTime<Utc>,
+    /// The deployment's pseudonym key.
+    pub pseudonyms: crate::pseudonym::PseudonymKey,
 }
 
 impl ClientContext {
@@ -56,18 +57,9 @@ impl ClientContext {
             projects,
             prices: prices.with_overrides(client.as_str(), &overrides),
             now: store.clock().now(),
+            pseudonyms: store.pseudonym_key().await?,
         })
     }
-}
-
-/// The salted hash stored instead of a user id: 16 hex digits of SHA-256(client NUL user).
-/// Distinct users stay distinct (DAU/WAU/MAU), names do not leave the client's systems.
-pub fn user_hash(client: &ClientId, user: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(client.as_str().as_bytes());
-    h.update([0u8]);
-    h.update(user.as_bytes());
-    hex::encode(&h.finalize()[..8])
 }
 
 /// Turns one valid event into the item to write: tenant check, price, user hash, key.
@@ -107,7 +99,7 @@ pub fn prepare(ctx: &ClientContext, event: Event) -> Result<PreparedEvent, Rejec
     let digest = event.payload_digest();
     let mut data = event.data;
     if let Some(user) = data.user_mut() {
-        *user = user_hash(&ctx.client, user);
+        *user = ctx.pseudonyms.pseudonym(&ctx.client, user);
     }
     let stored = StoredEvent {
         event_type: data.event_type(),

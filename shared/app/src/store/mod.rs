@@ -57,6 +57,7 @@ use serde::{Deserialize, Serialize};
 pub struct Store {
     table: Arc<dyn Table>,
     clock: Arc<dyn Clock>,
+    pseudonyms: Arc<crate::pseudonym::Pseudonyms>,
 }
 
 impl std::fmt::Debug for Store {
@@ -79,8 +80,36 @@ pub enum Written {
 
 impl Store {
     /// A store over `table`, stamping records with `clock`.
+    ///
+    /// Its pseudonym key is random, for this process only: a deployment sets its own with
+    /// [`Store::with_pseudonyms`], so that pseudonyms stay the same from run to run.
     pub fn new(table: Arc<dyn Table>, clock: Arc<dyn Clock>) -> Self {
-        Self { table, clock }
+        let key = crate::pseudonym::PseudonymKey::random()
+            .unwrap_or_else(|_| unreachable!("the system's random source works"));
+        Self {
+            table,
+            clock,
+            pseudonyms: Arc::new(crate::pseudonym::Pseudonyms::fixed(key)),
+        }
+    }
+
+    /// This store with the deployment's pseudonym key (`crate::pseudonym`).
+    #[must_use]
+    pub fn with_pseudonyms(mut self, pseudonyms: crate::pseudonym::Pseudonyms) -> Self {
+        self.pseudonyms = Arc::new(pseudonyms);
+        self
+    }
+
+    /// The pseudonym key, read from its secret the first time.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`] (unavailable) when the secret cannot be read.
+    pub async fn pseudonym_key(&self) -> Result<crate::pseudonym::PseudonymKey, StoreError> {
+        self.pseudonyms
+            .key()
+            .await
+            .cloned()
+            .map_err(|e| StoreError::Table(TableError::Unavailable(e.to_string())))
     }
 
     /// The clock records are stamped with.

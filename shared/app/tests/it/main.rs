@@ -22,6 +22,7 @@ mod console;
 mod ingest;
 mod jobs;
 mod kpis;
+mod privacy;
 mod rollup;
 mod web;
 
