@@ -43,9 +43,12 @@ fn write_private(path: &Path, value: &str) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)?;
-    // `~` is outside the secret-name alphabet, so no secret is ever named like this file.
+    // `~` is outside the secret-name alphabet, so no secret is ever named like this file;
+    // the process and a counter keep two writers of one secret off each other's file.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push("~tmp");
+    tmp.push(format!("~tmp{}.{n}", std::process::id()));
     let tmp = PathBuf::from(tmp);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

@@ -9,7 +9,9 @@
 //! by [`PseudonymKey::rekey`], without knowing the user id it came from
 //! ([`crate::privacy::migrate_pseudonyms`]).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
 
 use hmac::{Hmac, Mac};
 use roi_domain::ClientId;
@@ -91,7 +93,8 @@ pub fn legacy_hash(client: &ClientId, user: &str) -> String {
 /// Where a store's pseudonym key comes from, read once, when first needed.
 pub struct Pseudonyms {
     source: Source,
-    key: OnceLock<PseudonymKey>,
+    /// Set once; concurrent first uses wait for one read (or creation) of the secret.
+    key: OnceCell<PseudonymKey>,
 }
 
 enum Source {
@@ -113,11 +116,9 @@ impl std::fmt::Debug for Pseudonyms {
 impl Pseudonyms {
     /// A fixed key (tests, and a store whose key is known at start).
     pub fn fixed(key: PseudonymKey) -> Self {
-        let cell = OnceLock::new();
-        let _ = cell.set(key);
         Self {
             source: Source::Fixed,
-            key: cell,
+            key: OnceCell::new_with(Some(key)),
         }
     }
 
@@ -126,7 +127,7 @@ impl Pseudonyms {
     pub fn missing(why: impl Into<String>) -> Self {
         Self {
             source: Source::Missing(why.into()),
-            key: OnceLock::new(),
+            key: OnceCell::new(),
         }
     }
 
@@ -139,7 +140,7 @@ impl Pseudonyms {
                 name: name.into(),
                 create,
             },
-            key: OnceLock::new(),
+            key: OnceCell::new(),
         }
     }
 
@@ -149,9 +150,10 @@ impl Pseudonyms {
     /// [`SecretError`]: the secret store failed, or the secret is missing (and not to be
     /// created) or too short.
     pub async fn key(&self) -> Result<&PseudonymKey, SecretError> {
-        if let Some(k) = self.key.get() {
-            return Ok(k);
-        }
+        self.key.get_or_try_init(|| self.load()).await
+    }
+
+    async fn load(&self) -> Result<PseudonymKey, SecretError> {
         let (secrets, name, create) = match &self.source {
             Source::Secret {
                 secrets,
@@ -177,11 +179,7 @@ impl Pseudonyms {
                 )));
             }
         };
-        let key = PseudonymKey::from_secret(&text)?;
-        let _ = self.key.set(key);
-        self.key
-            .get()
-            .ok_or_else(|| SecretError::Unavailable("pseudonym key not kept".into()))
+        PseudonymKey::from_secret(&text)
     }
 }
 

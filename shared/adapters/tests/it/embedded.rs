@@ -243,6 +243,33 @@ mod directory_secrets {
 
     crate::secret_suite!(fixture());
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_puts_of_one_secret_all_succeed() {
+        // two first runs creating the same key at once must not trip over each other's
+        // temporary file
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(roi_adapters::dir_secrets::DirSecrets::new(
+            dir.path().join("secrets"),
+        ));
+        let puts: Vec<_> = (0..16)
+            .map(|i| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    roi_domain::ports::SecretStore::put(store.as_ref(), "k", &format!("value-{i}"))
+                        .await
+                })
+            })
+            .collect();
+        for put in puts {
+            put.await.unwrap().unwrap();
+        }
+        let value = roi_domain::ports::SecretStore::get(store.as_ref(), "k")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(value.starts_with("value-"), "{value}");
+    }
+
     #[cfg(unix)]
     #[tokio::test]
     async fn only_the_owner_can_read_a_secret() {

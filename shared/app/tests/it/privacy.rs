@@ -181,3 +181,34 @@ async fn legacy_hashes_move_to_pseudonyms_and_users_stay_the_same_users() {
     let again = migrate_pseudonyms(&w.store, &c).await.unwrap();
     assert_eq!((again.events, again.rollup_days), (0, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_uses_read_or_make_one_key() {
+    use roi_app::pseudonym::Pseudonyms;
+    use std::sync::Arc;
+    // GIVEN a fresh data directory's secrets, and 16 requests needing the key at once
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(roi_adapters::dir_secrets::DirSecrets::new(
+        dir.path().join("secrets"),
+    ));
+    let pseudonyms = Arc::new(Pseudonyms::secret(secrets.clone(), "pseudonym-key", true));
+    let client: roi_domain::ClientId = "acme".parse().unwrap();
+    let uses: Vec<_> = (0..16)
+        .map(|_| {
+            let (p, c) = (Arc::clone(&pseudonyms), client.clone());
+            tokio::spawn(async move { p.key().await.map(|k| k.pseudonym(&c, "ana@example.com")) })
+        })
+        .collect();
+    let mut seen = BTreeSet::new();
+    for u in uses {
+        seen.insert(u.await.unwrap().unwrap());
+    }
+    // THEN all got the same key, the one stored for the next run
+    assert_eq!(seen.len(), 1);
+    let stored = roi_domain::ports::SecretStore::get(secrets.as_ref(), "pseudonym-key")
+        .await
+        .unwrap()
+        .unwrap();
+    let again = roi_app::pseudonym::PseudonymKey::from_secret(&stored).unwrap();
+    assert!(seen.contains(&again.pseudonym(&client, "ana@example.com")));
+}
