@@ -1,6 +1,7 @@
 //! The shipped KPI catalogue a project picks from (issue 18): seed 002's SaaS and product
-//! metrics (MRR, ARR, CAC, LTV, LTV:CAC, churn, NPS, conversion, DAU/MAU, retention) and
-//! seed 001's consultancy metrics (project profitability, utilisation, on-time delivery).
+//! metrics (MRR, ARR, CAC, LTV, LTV:CAC, churn, NPS, conversion, DAU/MAU, DAU and MAU as a
+//! share of registered users, retention) and seed 001's consultancy metrics (project
+//! profitability, utilisation, on-time delivery).
 //! Each entry's `description` gives its formula and source. Picking a computed KPI brings
 //! the KPIs its formula reads ([`pick`]); the project then sets baselines, targets and
 //! zones.
@@ -192,6 +193,14 @@ pub fn catalogue() -> Vec<KpiDefinition> {
             Measured,
             "Milestones delivered by their due date.",
         ),
+        entry(
+            "registered_users",
+            "Registered users",
+            Count,
+            Up,
+            Measured,
+            "Users with an account on the period's last day (seed 002).",
+        ),
         // Metered from the events.
         entry(
             "dau",
@@ -321,6 +330,22 @@ pub fn catalogue() -> Vec<KpiDefinition> {
             Up,
             computed("dau / mau * 100"),
             "Stickiness: DAU ÷ MAU × 100 (seed 002).",
+        ),
+        entry(
+            "dau_share",
+            "DAU share of registered users",
+            Percent,
+            Up,
+            computed("dau / registered_users * 100"),
+            "DAU ÷ registered users × 100 (seed 002).",
+        ),
+        entry(
+            "mau_share",
+            "MAU share of registered users",
+            Percent,
+            Up,
+            computed("mau / registered_users * 100"),
+            "MAU ÷ registered users × 100 (seed 002).",
         ),
         entry(
             "project_profitability",
