@@ -131,7 +131,7 @@ pub async fn run(ctx: &Ctx, command: KpiCommand) -> Result<()> {
                     "{:<22} {:<8} {:<9} {}",
                     k.name,
                     k.unit.name(),
-                    source_name(&k.source),
+                    k.source.kind(),
                     k.description
                 );
             }
@@ -235,7 +235,7 @@ pub async fn run(ctx: &Ctx, command: KpiCommand) -> Result<()> {
                             "{:<22} {:<8} {:<9} {}{}{}",
                             k.name,
                             k.unit.name(),
-                            source_name(&k.source),
+                            k.source.kind(),
                             k.label,
                             formula,
                             if k.headline { "  [headline]" } else { "" }
@@ -305,13 +305,5 @@ async fn save(
             )
         }
         Err(e) => Err(e.into()),
-    }
-}
-
-fn source_name(s: &KpiSource) -> &'static str {
-    match s {
-        KpiSource::Measured => "measured",
-        KpiSource::Computed { .. } => "computed",
-        KpiSource::Metered { .. } => "metered",
     }
 }

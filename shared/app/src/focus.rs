@@ -26,7 +26,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Days, NaiveDate, NaiveTime};
+use chrono::{Datelike, NaiveDate, NaiveTime};
 use roi_domain::ClientId;
 use roi_domain::event::{AiUsage, EventData};
 use rust_decimal::Decimal;
@@ -299,38 +299,29 @@ pub async fn export(
 
     let mut quantities: BTreeMap<Group, u64> = BTreeMap::new();
     let mut unpriced_events = 0;
-    // A UTC day overlaps the client's days before, on and after it (offsets up to ±14 h).
-    let first = from.checked_sub_days(Days::new(1)).unwrap_or(from);
-    let last = to.checked_add_days(Days::new(1)).unwrap_or(to);
-    for client_day in first.iter_days().take_while(|d| *d <= last) {
-        for event in store.events_of_day(client, client_day).await? {
-            let EventData::AiUsage(usage) = &event.data else {
-                continue;
-            };
-            let day = event.time.date_naive();
-            if day < from || day > to {
+    for event in crate::reconcile::usage_of_utc_days(store, client, from, to).await? {
+        let EventData::AiUsage(usage) = &event.data else {
+            continue;
+        };
+        let Some(row) = prices.find(&usage.model) else {
+            unpriced_events += 1;
+            continue;
+        };
+        for component in Component::ALL {
+            let quantity = component.quantity(usage);
+            if quantity == 0 {
                 continue;
             }
-            let Some(row) = prices.find(&usage.model) else {
-                unpriced_events += 1;
-                continue;
+            let group = Group {
+                day: event.time.date_naive(),
+                project: usage.project.clone(),
+                department: usage.department.clone(),
+                agent: usage.agent.clone(),
+                model: row.model.clone(),
+                component,
             };
-            for component in Component::ALL {
-                let quantity = component.quantity(usage);
-                if quantity == 0 {
-                    continue;
-                }
-                let group = Group {
-                    day,
-                    project: usage.project.clone(),
-                    department: usage.department.clone(),
-                    agent: usage.agent.clone(),
-                    model: row.model.clone(),
-                    component,
-                };
-                let slot = quantities.entry(group).or_default();
-                *slot = slot.saturating_add(quantity);
-            }
+            let slot = quantities.entry(group).or_default();
+            *slot = slot.saturating_add(quantity);
         }
     }
     let rows = quantities

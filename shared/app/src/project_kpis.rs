@@ -11,7 +11,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Days, Months, NaiveDate};
-use roi_domain::metric::Direction;
 use roi_domain::project_kpi::{
     KpiDefinition, KpiFieldError, KpiInputs, KpiRow, KpiSet, KpiSource, KpiUnit, MeteredFigure,
     retention::retention, status_line,
@@ -148,15 +147,10 @@ pub fn check_value(
         project: project.clone(),
         kpi: kpi.into(),
     })?;
-    let source = match k.source {
-        KpiSource::Measured => None,
-        KpiSource::Computed { .. } => Some("computed"),
-        KpiSource::Metered { .. } => Some("metered"),
-    };
-    if let Some(source) = source {
+    if k.source != KpiSource::Measured {
         return Err(KpiError::NotMeasured {
             kpi: kpi.into(),
-            kind: source,
+            kind: k.source.kind(),
         });
     }
     let out = |reason: &str| {
@@ -219,6 +213,28 @@ pub async fn evaluate(
     project: &Project,
     as_of: NaiveDate,
 ) -> Result<KpiReport, KpiError> {
+    evaluate_with(store, project, as_of, true).await
+}
+
+/// As [`evaluate`], without the month-earlier values (no trend): half the roll-up reads,
+/// for the alert check, the portfolio summary and the client's dashboard.
+///
+/// # Errors
+/// [`KpiError::Store`].
+pub async fn evaluate_current(
+    store: &Store,
+    project: &Project,
+    as_of: NaiveDate,
+) -> Result<KpiReport, KpiError> {
+    evaluate_with(store, project, as_of, false).await
+}
+
+async fn evaluate_with(
+    store: &Store,
+    project: &Project,
+    as_of: NaiveDate,
+    trend: bool,
+) -> Result<KpiReport, KpiError> {
     let set = definitions(store, &project.id).await?;
     if set.is_empty() {
         return Ok(KpiReport::default());
@@ -245,7 +261,12 @@ pub async fn evaluate(
         }
         inputs
     };
-    let (mut now, mut before) = (at(as_of), at(month_before));
+    let mut now = at(as_of);
+    let mut before = if trend {
+        at(month_before)
+    } else {
+        KpiInputs::default()
+    };
     let figures: BTreeSet<MeteredFigure> = set
         .kpis()
         .iter()
@@ -255,7 +276,8 @@ pub async fn evaluate(
         })
         .collect();
     if !figures.is_empty() {
-        for (inputs, day) in [(&mut now, as_of), (&mut before, month_before)] {
+        let days = [(&mut now, as_of), (&mut before, month_before)];
+        for (inputs, day) in days.into_iter().take(if trend { 2 } else { 1 }) {
             let metered = metered(store, project, &figures, day).await?;
             for k in set.kpis() {
                 if let KpiSource::Metered { figure } = k.source
@@ -266,7 +288,12 @@ pub async fn evaluate(
             }
         }
     }
-    let (values, previous) = (set.evaluate(&now), set.evaluate(&before));
+    let values = set.evaluate(&now);
+    let previous = if trend {
+        set.evaluate(&before)
+    } else {
+        BTreeMap::new()
+    };
     let rows: Vec<KpiRow> = set
         .kpis()
         .iter()
@@ -364,12 +391,4 @@ async fn metered(
         }
     }
     Ok(out)
-}
-
-/// The direction's word for a form: "higher is better" or "lower is better".
-pub fn direction_words(d: Direction) -> &'static str {
-    match d {
-        Direction::HigherIsBetter => "higher is better",
-        Direction::LowerIsBetter => "lower is better",
-    }
 }

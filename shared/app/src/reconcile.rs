@@ -103,14 +103,9 @@ pub async fn reconcile(
     let settings = store.settings(client).await?;
     let prices = PriceTable::shipped()
         .with_overrides(client.as_str(), &store.price_overrides(client).await?);
-    // A UTC day overlaps the client's days before, on and after it (offsets up to ±14 h).
     let mut metered: BTreeMap<(NaiveDate, String), (Decimal, u64)> = BTreeMap::new();
-    let first = from.checked_sub_days(Days::new(1)).unwrap_or(from);
-    let last = to.checked_add_days(Days::new(1)).unwrap_or(to);
-    for client_day in first.iter_days().take_while(|d| *d <= last) {
-        for event in store.events_of_day(client, client_day).await? {
-            add_metered(&mut metered, &event, &prices, from, to);
-        }
+    for event in usage_of_utc_days(store, client, from, to).await? {
+        add_metered(&mut metered, &event, &prices);
     }
     let mut invoiced: HashMap<(NaiveDate, String), (Decimal, Decimal)> = HashMap::new();
     for line in store.invoiced(client, from, to).await? {
@@ -141,20 +136,43 @@ pub async fn reconcile(
         .collect())
 }
 
+/// The client's `ai.usage` events whose UTC day is in `from..=to`, read from its days one
+/// before to one after (a UTC day overlaps the client's days before, on and after it:
+/// offsets up to ±14 h). The FOCUS export reads them the same way.
+///
+/// # Errors
+/// [`StoreError::Table`].
+pub(crate) async fn usage_of_utc_days(
+    store: &Store,
+    client: &ClientId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let first = from.checked_sub_days(Days::new(1)).unwrap_or(from);
+    let last = to.checked_add_days(Days::new(1)).unwrap_or(to);
+    let mut out = Vec::new();
+    for client_day in first.iter_days().take_while(|d| *d <= last) {
+        out.extend(
+            store
+                .events_of_day(client, client_day)
+                .await?
+                .into_iter()
+                .filter(|e| matches!(e.data, EventData::AiUsage(_)))
+                .filter(|e| (from..=to).contains(&e.time.date_naive())),
+        );
+    }
+    Ok(out)
+}
+
 fn add_metered(
     metered: &mut BTreeMap<(NaiveDate, String), (Decimal, u64)>,
     event: &StoredEvent,
     prices: &PriceTable,
-    from: NaiveDate,
-    to: NaiveDate,
 ) {
     let EventData::AiUsage(usage) = &event.data else {
         return;
     };
     let day = event.time.date_naive();
-    if day < from || day > to {
-        return;
-    }
     let provider = prices.find(&usage.model).map(|m| m.provider.clone());
     match (provider, event.cost_usd) {
         (Some(p), Some(cost)) => {

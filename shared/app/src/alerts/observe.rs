@@ -79,7 +79,7 @@ async fn project_kpis(
         if set.kpis().iter().all(|k| k.zones.is_none()) {
             continue;
         }
-        let rows = match crate::project_kpis::evaluate(store, &project, today).await {
+        let rows = match crate::project_kpis::evaluate_current(store, &project, today).await {
             Ok(r) => r.rows,
             Err(crate::project_kpis::KpiError::Store(e)) => return Err(e),
             Err(_) => continue,

@@ -159,7 +159,7 @@ pub async fn refresh(store: &Store, project: &ProjectId) -> Result<ProjectSummar
         measurements_to_review,
         drafts,
         latest_report,
-        kpi_status: match crate::project_kpis::evaluate(store, &p, today).await {
+        kpi_status: match crate::project_kpis::evaluate_current(store, &p, today).await {
             Ok(k) => k.status_line,
             Err(crate::project_kpis::KpiError::Store(e)) => return Err(e.into()),
             Err(_) => None,

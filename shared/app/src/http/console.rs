@@ -1500,7 +1500,7 @@ async fn dashboard_context(
         let latest = store.latest_roi(&s.project_id).await?;
         // the client's own success criteria: its headline KPIs (issue 18)
         let kpis = match store.project(&s.project_id).await? {
-            Some(p) => crate::project_kpis::evaluate(store, &p, today).await?,
+            Some(p) => crate::project_kpis::evaluate_current(store, &p, today).await?,
             None => crate::project_kpis::KpiReport::default(),
         };
         let headline: Vec<_> = kpis.rows.into_iter().filter(|k| k.headline).collect();

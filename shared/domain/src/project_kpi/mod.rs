@@ -267,6 +267,17 @@ pub enum KpiSource {
     },
 }
 
+impl KpiSource {
+    /// `measured`, `computed` or `metered`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            KpiSource::Measured => "measured",
+            KpiSource::Computed { .. } => "computed",
+            KpiSource::Metered { .. } => "metered",
+        }
+    }
+}
+
 /// One KPI of a project.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KpiDefinition {
@@ -726,12 +737,7 @@ impl KpiRow {
             name: k.name.clone(),
             label: k.label.clone(),
             unit: k.unit,
-            source: match k.source {
-                KpiSource::Measured => "measured",
-                KpiSource::Computed { .. } => "computed",
-                KpiSource::Metered { .. } => "metered",
-            }
-            .into(),
+            source: k.source.kind().into(),
             baseline: k.baseline,
             not_computable: now.as_ref().err().map(|e| e.0.clone()),
             previous,
