@@ -652,9 +652,13 @@ pub fn target_status(
             _ => TargetStatus::OnTrack,
         });
     };
-    let needed = target.value - baseline;
-    let covered = (value - baseline)
-        .checked_div(needed)
+    // a computed value may be anywhere in the decimal range: checked, an overflow covers
+    // nothing
+    let covered = target
+        .value
+        .checked_sub(baseline)
+        .zip(value.checked_sub(baseline))
+        .and_then(|(needed, gained)| gained.checked_div(needed))
         .unwrap_or(Decimal::ZERO);
     let total = (target.by - start).num_days();
     let elapsed = (today - start).num_days().clamp(0, total.max(0));

@@ -230,6 +230,12 @@ fn zones_and_target_status_follow_the_direction_and_the_pace() {
         target_status(&k, dec!(4), start, after),
         Some(TargetStatus::Missed)
     );
+    // a computed value at the end of the decimal range does not overflow the pace
+    k.baseline = Some(dec!(-6));
+    assert_eq!(
+        target_status(&k, Decimal::MAX, start, mid),
+        Some(TargetStatus::AtRisk)
+    );
 }
 
 #[test]
