@@ -49,3 +49,27 @@ pub fn client_id(s: &str) -> Result<ClientId, String> {
 pub fn project_id(s: &str) -> Result<ProjectId, String> {
     s.parse::<ProjectId>().map_err(|e| e.reason)
 }
+
+/// Asks on the terminal before an action that cannot be undone: the person types `answer`
+/// (the client's id) to go on. `yes` (the command's `--yes`) skips the question.
+///
+/// # Errors
+/// Standard input is not a terminal and `yes` is not given, or the answer is not `answer`:
+/// nothing has changed.
+pub fn confirm(what: &str, answer: &str, yes: bool) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("{what} cannot be undone; add --yes to go on without being asked");
+    }
+    eprint!("{what} cannot be undone. Type {answer} to go on: ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    if line.trim() != answer {
+        anyhow::bail!("stopped; nothing has changed");
+    }
+    Ok(())
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use roi_app::store::Written;
-use roi_app::{settings, setup};
+use roi_app::{privacy, settings, setup};
 use roi_domain::ClientId;
 use roi_domain::client::ClientDraft;
 
@@ -105,6 +105,42 @@ pub enum ClientCommand {
         #[arg(long, value_name = "FILE")]
         set: Option<PathBuf>,
     },
+    /// Write everything stored for a client into one zip archive (GDPR Art. 20): every
+    /// record as JSON (`records.ndjson`: profile, settings, projects, measurements, ROI,
+    /// KPIs, alerts, raw events still kept, roll-ups, invoiced costs, links, API keys,
+    /// audit), every report's PDF, CSV and XLSX (`files/`), and `manifest.json`, the
+    /// records by kind. Audited.
+    ///
+    /// Example: roi client export --client acme-logistics --out acme.zip
+    Export {
+        /// The client's id.
+        #[arg(long, value_name = "ID", value_parser = client_id)]
+        client: ClientId,
+        /// The archive to write (default `{client}-export-{today}.zip`); an existing file
+        /// is not replaced.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Erase one person from a client's records (GDPR Art. 17): wherever their pseudonym
+    /// is stored (raw events still kept, every daily roll-up's users and per-user usage)
+    /// it is replaced by one random anonymous token kept nowhere, so nothing leads from
+    /// the person to the records while every count, cost and DAU/WAU/MAU stays the same.
+    /// Lists the issued reports whose files name them. Audited, without naming them;
+    /// cannot be undone. Asks for the client's id unless --yes.
+    ///
+    /// Example: roi client erase --client acme-logistics --user jane@acme.example
+    Erase {
+        /// The client's id.
+        #[arg(long, value_name = "ID", value_parser = client_id)]
+        client: ClientId,
+        /// The person's user id as the client's systems sent it (an e-mail address, a
+        /// CRM id); it is hashed here and stored nowhere.
+        #[arg(long, value_name = "ID")]
+        user: String,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// Runs `roi client …`.
@@ -129,6 +165,30 @@ pub async fn run(ctx: &Ctx, command: ClientCommand) -> Result<()> {
             add(ctx, draft).await
         }
         ClientCommand::Settings { client, set } => settings(ctx, &client, set).await,
+        ClientCommand::Export { client, out } => export(ctx, &client, out).await,
+        ClientCommand::Erase { client, user, yes } => {
+            let store = ctx.store().await?;
+            let c = known(&store, &client).await?;
+            crate::args::confirm(
+                &format!("Erasing a person from {client}"),
+                client.as_str(),
+                yes,
+            )?;
+            let (reports, _) = ctx.report_services(&store).await?;
+            let done =
+                privacy::erase_user(&store, reports.blobs.as_ref(), &c, &user, "cli").await?;
+            println!(
+                "{client}: the person replaced by an anonymous user in {} raw events and {} daily roll-ups",
+                done.events, done.rollup_days
+            );
+            if done.events == 0 && done.rollup_days == 0 {
+                println!("  no stored record named them (erased already, or never seen)");
+            }
+            for r in &done.reports_naming_user {
+                println!("  issued report naming them: {r} (reissue it to drop them from it)");
+            }
+            Ok(())
+        }
         ClientCommand::List { format } => list(ctx, format).await,
         ClientCommand::Show { client, format } => show(ctx, &client, format).await,
         ClientCommand::Edit {
@@ -178,6 +238,79 @@ pub async fn run(ctx: &Ctx, command: ClientCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn known(store: &roi_app::Store, id: &ClientId) -> Result<roi_domain::Client> {
+    store
+        .client(id)
+        .await?
+        .with_context(|| format!("client '{id}' does not exist"))
+}
+
+/// A zip archive as the export's writer.
+struct ZipExport(zip::ZipWriter<std::fs::File>);
+
+impl privacy::ExportWriter for ZipExport {
+    fn begin(&mut self, path: &str) -> std::io::Result<()> {
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(true);
+        self.0
+            .start_file(path, options)
+            .map_err(std::io::Error::other)
+    }
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        std::io::Write::write_all(&mut self.0, bytes)
+    }
+}
+
+async fn export(ctx: &Ctx, id: &ClientId, out: Option<PathBuf>) -> Result<()> {
+    let store = ctx.store().await?;
+    let client = known(&store, id).await?;
+    let out = out.unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "{id}-export-{}.zip",
+            store.client_today(Some(&client))
+        ))
+    });
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&out)
+        .with_context(|| {
+            format!(
+                "creating {} (an existing file is not replaced)",
+                out.display()
+            )
+        })?;
+    let (reports, _) = ctx.report_services(&store).await?;
+    let mut zip = ZipExport(zip::ZipWriter::new(file));
+    let written = privacy::export_client(&store, reports.blobs.as_ref(), &client, "cli", &mut zip)
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(|done| {
+            zip.0.finish().context("finishing the archive")?;
+            Ok(done)
+        });
+    let done = match written {
+        Ok(done) => done,
+        Err(e) => {
+            // an archive cut short is not an export: nobody should hand it over
+            let _ = std::fs::remove_file(&out);
+            return Err(e);
+        }
+    };
+    let records: usize = done.records.values().sum();
+    eprintln!(
+        "{records} records of {} kinds and {} report files written",
+        done.records.len(),
+        done.files.len()
+    );
+    for missing in &done.missing_files {
+        eprintln!("  not stored, so not in the archive: {missing}");
+    }
+    println!("{}", out.display());
+    Ok(())
 }
 
 async fn list(ctx: &Ctx, format: Format) -> Result<()> {

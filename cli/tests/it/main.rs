@@ -9,6 +9,7 @@ mod events;
 mod focus;
 mod otlp;
 mod pipeline;
+mod privacy;
 
 use std::path::Path;
 use std::process::{Command, Output};

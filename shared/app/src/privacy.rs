@@ -1,13 +1,17 @@
-//! The data lifecycle (issue 20). So far: moving stored legacy user hashes to keyed
-//! pseudonyms ([`crate::pseudonym`]) in place.
+//! The data lifecycle (issue 20): moving stored legacy user hashes to keyed pseudonyms
+//! ([`crate::pseudonym`]) in place, a client's export (GDPR Art. 20) and the erasure of
+//! one of its users (Art. 17).
 
-use chrono::Days;
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Days, Utc};
 use roi_domain::event::EVENT_TTL_DAYS;
+use roi_domain::ports::{BlobError, BlobStore};
 use roi_domain::{Client, ClientId};
 use serde::Serialize;
 
-use crate::pseudonym::{PseudonymKey, is_legacy};
-use crate::store::{Store, StoreError};
+use crate::pseudonym::{is_legacy, legacy_hash};
+use crate::store::{AuditEntry, ClientSpan, Store, StoreError, keys};
 
 /// The longest history scanned for roll-ups, days (before the client's earliest go-live
 /// nothing is rolled up).
@@ -37,15 +41,12 @@ pub struct Migrated {
 /// [`StoreError`]; what was rekeyed before the failure stays rekeyed, and a rerun finishes.
 pub async fn migrate_pseudonyms(store: &Store, client: &Client) -> Result<Migrated, StoreError> {
     let key = store.pseudonym_key().await?;
-    let today = store.client_today(Some(client));
+    let span = client_span(store, client).await?;
     let mut done = Migrated {
         client_id: client.id.to_string(),
         ..Migrated::default()
     };
-    for back in 0..=EVENT_TTL_DAYS {
-        let Some(day) = today.checked_sub_days(Days::new(back as u64)) else {
-            break;
-        };
+    for day in span.days() {
         let legacy = store
             .events_of_day(&client.id, day)
             .await?
@@ -72,16 +73,9 @@ pub async fn migrate_pseudonyms(store: &Store, client: &Client) -> Result<Migrat
             })
             .await?;
     }
-    let first = store
-        .projects_of(&client.id)
-        .await?
-        .iter()
-        .map(|p| p.go_live_date)
-        .min()
-        .unwrap_or(today)
-        .max(today - Days::new(MAX_HISTORY_DAYS));
-    for day in first.iter_days().take_while(|d| *d <= today) {
-        if let Some(users) = rekey_rollup(store, &key, &client.id, day).await? {
+    let rekey = |u: &str| is_legacy(u).then(|| key.rekey(u));
+    for day in span.days() {
+        if let Some(users) = rewrite_rollup_users(store, &client.id, day, rekey).await? {
             done.rollup_days += 1;
             done.rollup_users += users;
         }
@@ -90,35 +84,307 @@ pub async fn migrate_pseudonyms(store: &Store, client: &Client) -> Result<Migrat
     Ok(done)
 }
 
-/// Rekeys one stored roll-up; the users rekeyed, or `None` when it had no legacy hash.
-async fn rekey_rollup(
+/// Rewrites the users of one stored roll-up that `map` renames (its user set and its
+/// per-user usage); the users renamed, or `None` when `map` renamed none.
+async fn rewrite_rollup_users(
     store: &Store,
-    key: &PseudonymKey,
     client: &ClientId,
     day: chrono::NaiveDate,
+    map: impl Fn(&str) -> Option<String>,
 ) -> Result<Option<usize>, StoreError> {
     let Some(mut r) = store.rollup(client, day).await? else {
         return Ok(None);
     };
-    let legacy = r.users.iter().filter(|u| is_legacy(u)).count();
+    let renamed = r.users.iter().filter(|u| map(u).is_some()).count();
     let by_user =
         r.by.get("user")
-            .is_some_and(|g| g.keys().any(|u| is_legacy(u)));
-    if legacy == 0 && !by_user {
+            .is_some_and(|g| g.keys().any(|u| map(u).is_some()));
+    if renamed == 0 && !by_user {
         return Ok(None);
     }
-    r.users = r
-        .users
-        .into_iter()
-        .map(|u| if is_legacy(&u) { key.rekey(&u) } else { u })
-        .collect();
+    r.users = r.users.into_iter().map(|u| map(&u).unwrap_or(u)).collect();
     if let Some(groups) = r.by.remove("user") {
-        let rekeyed = groups
+        let renamed = groups
             .into_iter()
-            .map(|(u, t)| (if is_legacy(&u) { key.rekey(&u) } else { u }, t))
+            .map(|(u, t)| (map(&u).unwrap_or(u), t))
             .collect();
-        r.by.insert("user".into(), rekeyed);
+        r.by.insert("user".into(), renamed);
     }
     store.put_rollup(&r).await?;
-    Ok(Some(legacy))
+    Ok(Some(renamed))
 }
+
+/// The days and months a client's records can be on: raw events and roll-ups from its
+/// earliest go-live or onboarding (or [`EVENT_TTL_DAYS`] back, when later) to its
+/// tomorrow, audit entries from [`MAX_HISTORY_DAYS`] back; nothing before
+/// [`MAX_HISTORY_DAYS`] back.
+///
+/// # Errors
+/// [`StoreError::Table`].
+pub async fn client_span(store: &Store, client: &Client) -> Result<ClientSpan, StoreError> {
+    let today = store.client_today(Some(client));
+    let oldest = today
+        .checked_sub_days(Days::new(MAX_HISTORY_DAYS))
+        .unwrap_or(today);
+    let kept = today
+        .checked_sub_days(Days::new(EVENT_TTL_DAYS.unsigned_abs() + 2))
+        .unwrap_or(today);
+    let from = store
+        .projects_of(&client.id)
+        .await?
+        .iter()
+        .map(|p| p.go_live_date)
+        .chain(client.profile.onboarding_date)
+        .chain([kept])
+        .min()
+        .unwrap_or(kept)
+        .max(oldest);
+    Ok(ClientSpan {
+        from,
+        audit_from: oldest,
+        to: today,
+    })
+}
+
+/// Writes the files of a client's export, one after the other (a zip archive's entries).
+pub trait ExportWriter {
+    /// Starts the file at `path` (`/`-separated, relative); what follows goes into it.
+    ///
+    /// # Errors
+    /// The archive cannot be written.
+    fn begin(&mut self, path: &str) -> std::io::Result<()>;
+    /// Appends `bytes` to the file begun last.
+    ///
+    /// # Errors
+    /// The archive cannot be written.
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()>;
+}
+
+/// What went wrong in [`export_client`].
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The records could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A report file could not be read.
+    #[error("reading a report file: {0}")]
+    Blob(#[from] BlobError),
+    /// The archive could not be written.
+    #[error("writing the export: {0}")]
+    Write(#[from] std::io::Error),
+}
+
+/// What a client's export holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Exported {
+    /// The client.
+    pub client_id: String,
+    /// When it was made, UTC.
+    pub exported_at: DateTime<Utc>,
+    /// Records in `records.ndjson`, by record kind (the key table's names).
+    pub records: BTreeMap<String, usize>,
+    /// The report files in the archive, under `files/` + their blob key.
+    pub files: Vec<String>,
+    /// Report files a report version names that are not stored (a version whose files
+    /// were never written, or were removed).
+    pub missing_files: Vec<String>,
+}
+
+/// Writes everything stored for `client` through `out`:
+/// - `records.ndjson`: every record of [`Store::each_client_item`] over [`client_span`],
+///   one JSON object per line: `{"record": kind, "pk", "sk", "expires_at", "attrs"}` (the
+///   kind as named in the key table, `expires_at` in Unix seconds or null);
+/// - `files/{blob key}`: every report version's PDF, CSV and XLSX export;
+/// - `manifest.json`: the [`Exported`] summary.
+///
+/// Records and files are streamed, one at a time. The export is audited
+/// (`client_exported`, by `actor`).
+///
+/// # Errors
+/// [`ExportError`]; an archive cut short by one is incomplete and says nothing is missing
+/// only in its manifest, which is written last.
+pub async fn export_client(
+    store: &Store,
+    blobs: &dyn BlobStore,
+    client: &Client,
+    actor: &str,
+    out: &mut dyn ExportWriter,
+) -> Result<Exported, ExportError> {
+    let span = client_span(store, client).await?;
+    let mut done = Exported {
+        client_id: client.id.to_string(),
+        exported_at: store.clock().now(),
+        records: BTreeMap::new(),
+        files: Vec::new(),
+        missing_files: Vec::new(),
+    };
+    let mut file_keys = BTreeSet::new();
+    out.begin("records.ndjson")?;
+    store
+        .each_client_item(client, span, |item| -> Result<(), ExportError> {
+            let kind = keys::record_kind(&item.pk, &item.sk).unwrap_or("other");
+            if kind == "report version" {
+                for f in ["pdf_key", "csv_key", "xlsx_key"] {
+                    if let Some(k) = item.attrs.get(f).and_then(|v| v.as_str()) {
+                        file_keys.insert(k.to_owned());
+                    }
+                }
+            }
+            *done.records.entry(kind.to_owned()).or_default() += 1;
+            let line = serde_json::json!({
+                "record": kind, "pk": item.pk, "sk": item.sk,
+                "expires_at": item.expires_at, "attrs": item.attrs,
+            });
+            let mut bytes = serde_json::to_vec(&line).map_err(std::io::Error::other)?;
+            bytes.push(b'\n');
+            out.write(&bytes)?;
+            Ok(())
+        })
+        .await?;
+    for key in file_keys {
+        match blobs.get(&key).await? {
+            Some(blob) => {
+                let path = format!("files/{key}");
+                out.begin(&path)?;
+                out.write(&blob.bytes)?;
+                done.files.push(path);
+            }
+            None => done.missing_files.push(key),
+        }
+    }
+    out.begin("manifest.json")?;
+    let manifest = serde_json::to_vec_pretty(&done).map_err(std::io::Error::other)?;
+    out.write(&manifest)?;
+    let records: usize = done.records.values().sum();
+    store
+        .audit(
+            &client.id,
+            &AuditEntry {
+                at: done.exported_at,
+                action: "client_exported".into(),
+                actor: actor.into(),
+                project_id: None,
+                detail: format!("{records} records and {} files", done.files.len()),
+            },
+        )
+        .await?;
+    Ok(done)
+}
+
+/// What went wrong in [`erase_user`].
+#[derive(Debug, thiserror::Error)]
+pub enum EraseError {
+    /// The user id is empty.
+    #[error("the user id is empty")]
+    EmptyUser,
+    /// The records could not be read or written; what was erased before stays erased,
+    /// and running the erasure again finishes it.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A report's CSV export could not be read.
+    #[error("reading a report file: {0}")]
+    Blob(#[from] BlobError),
+}
+
+/// What an erasure changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Erased {
+    /// The client.
+    pub client_id: String,
+    /// Raw events whose user was replaced.
+    pub events: usize,
+    /// Daily roll-ups whose user set or per-user usage was rewritten.
+    pub rollup_days: usize,
+    /// Issued report versions whose files name the person (`{project} {kind} {period}
+    /// v{version}`, found in their CSV export): issued documents, kept as issued; reissue
+    /// them (`roi report … --restate`) to drop the person from them too.
+    pub reports_naming_user: Vec<String>,
+}
+
+/// Erases one person from `client`'s records (GDPR Art. 17): wherever their pseudonym
+/// (or a legacy hash of their id) is stored — the raw events still kept and every daily
+/// roll-up's user set and per-user usage — it is replaced by one random token, the same
+/// everywhere and kept nowhere, so no key, dictionary or list leads from the person to
+/// the records any more, while every count, cost and DAU/WAU/MAU figure stays as it was
+/// (the person becomes an anonymous user). The erasure is audited (`user_erased`, by
+/// `actor`, without naming the person) and cannot be undone; running it again finds
+/// nothing.
+///
+/// # Errors
+/// [`EraseError`].
+pub async fn erase_user(
+    store: &Store,
+    blobs: &dyn BlobStore,
+    client: &Client,
+    user: &str,
+    actor: &str,
+) -> Result<Erased, EraseError> {
+    let user = user.trim();
+    if user.is_empty() {
+        return Err(EraseError::EmptyUser);
+    }
+    let key = store.pseudonym_key().await?;
+    let legacy = legacy_hash(&client.id, user);
+    let targets = [key.rekey(&legacy), legacy];
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random)
+        .map_err(|e| StoreError::Conflict(format!("no random token for the erasure: {e}")))?;
+    let token = format!("{ERASED_PREFIX}{}", hex::encode(random));
+    let span = client_span(store, client).await?;
+    let mut done = Erased {
+        client_id: client.id.to_string(),
+        ..Erased::default()
+    };
+    for day in span.days() {
+        done.events += store
+            .rewrite_events_of_day(&client.id, day, |e| match e.data.user_mut() {
+                Some(u) if targets.contains(u) => {
+                    u.clone_from(&token);
+                    true
+                }
+                _ => false,
+            })
+            .await?;
+        let rename = |u: &str| targets.iter().any(|t| t == u).then(|| token.clone());
+        if rewrite_rollup_users(store, &client.id, day, rename)
+            .await?
+            .is_some()
+        {
+            done.rollup_days += 1;
+        }
+    }
+    for project in store.projects_of(&client.id).await? {
+        for r in store.reports_of(&project.id).await? {
+            let Some(csv) = blobs.get(&r.csv_key).await? else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&csv.bytes);
+            if targets.iter().any(|t| text.contains(t.as_str())) {
+                done.reports_naming_user.push(format!(
+                    "{} {} {} v{}",
+                    project.id, r.kind, r.period, r.version
+                ));
+            }
+        }
+    }
+    store
+        .audit(
+            &client.id,
+            &AuditEntry {
+                at: store.clock().now(),
+                action: "user_erased".into(),
+                actor: actor.into(),
+                project_id: None,
+                detail: format!(
+                    "a user replaced by an anonymous token in {} raw events and {} daily roll-ups",
+                    done.events, done.rollup_days
+                ),
+            },
+        )
+        .await?;
+    tracing::info!(client = %client.id, events = done.events, rollup_days = done.rollup_days, "user erased");
+    Ok(done)
+}
+
+/// What starts the anonymous token an erased person's pseudonym is replaced by.
+pub const ERASED_PREFIX: &str = "x_";

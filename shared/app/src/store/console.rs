@@ -334,7 +334,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Table`].
     pub async fn summaries_of(&self, client: &ClientId) -> Result<Vec<ProjectSummary>, StoreError> {
-        self.records(Query::prefix(keys::PORTFOLIO, format!("{client}#")))
+        self.records(Query::prefix(keys::PORTFOLIO, keys::summaries_of(client)))
             .await
     }
 }

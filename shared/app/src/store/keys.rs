@@ -35,6 +35,8 @@
 //! | project summary | `PORTFOLIO` | `{client}#{project}` |
 //! | form link | `FORMLINK#{nonce}` | `LINK` (TTL: the link's expiry) |
 //! | form link listing | `PROJECT#{project}` | `FORMLINK#{nonce}` (TTL: the link's expiry) |
+//! | KPI definitions | `PROJECT#{project}` | `KPIS` |
+//! | KPI value | `PROJECT#{project}` | `KPIVAL#{kpi}#{date}` |
 //! | daily roll-up | `ROLLUP#{client}#{day}` | `CURRENT` (the generation in force), then per generation `G{id}#` + `SUMMARY`, `USERS#{n:03}`, `usage#{dimension}#{value}`, `agent#{agent}`, `project#{project}` (a name over 200 bytes as `~{hash}`: [`group`]) |
 //!
 //! A project's own record sits in its partition so that `--project P` needs no client; the
@@ -204,7 +206,7 @@ pub fn api_key_listing(key_id: &str) -> String {
 /// The rate counter of an API key and minute: pk `RATE#{key id}`, sk `{YYYY-MM-DDTHH:MM}`.
 pub fn rate(key_id: &str, minute: DateTime<Utc>) -> (String, String) {
     (
-        format!("RATE#{key_id}"),
+        rate_counters(key_id),
         minute.format("%Y-%m-%dT%H:%M").to_string(),
     )
 }
@@ -230,7 +232,23 @@ pub fn raw_event(client: &ClientId, key: &EventKey) -> (String, String) {
 /// An event's identity claim: pk `EVENTID#{client}#{event id}`, sk [`EVENT_CLAIM`]. It does
 /// not depend on `time` (ARCHITECTURE.md: the dedup record).
 pub fn event_claim(client: &ClientId, key: &EventKey) -> (String, &'static str) {
-    (format!("EVENTID#{client}#{}", key.event_id), EVENT_CLAIM)
+    event_claim_of(client, &key.event_id)
+}
+
+/// The identity claim of the event with id `event_id` (the part of a raw event's sort key
+/// after its `#`).
+pub fn event_claim_of(client: &ClientId, event_id: &str) -> (String, &'static str) {
+    (format!("EVENTID#{client}#{event_id}"), EVENT_CLAIM)
+}
+
+/// `RATE#{key id}`: the partition of an API key's rate counters.
+pub fn rate_counters(key_id: &str) -> String {
+    format!("RATE#{key_id}")
+}
+
+/// `{client}#`: the sort-key prefix of a client's project summaries under [`PORTFOLIO`].
+pub fn summaries_of(client: &ClientId) -> String {
+    format!("{client}#")
 }
 
 /// `ROLLUP#{client}#{day}`.
@@ -340,6 +358,52 @@ pub fn kpi_value(kpi: &str, on: chrono::NaiveDate) -> String {
 /// `{client}#{project}` under [`PORTFOLIO`]: a client's projects sort together.
 pub fn summary(client: &ClientId, project: &ProjectId) -> String {
     format!("{client}#{project}")
+}
+
+/// The record kind of a stored key, as named in the table above (`"raw event"`, `"KPI
+/// value"`, …), or `None` for a key no record kind has. A roll-up's generation items are
+/// its `"daily roll-up"`.
+pub fn record_kind(pk: &str, sk: &str) -> Option<&'static str> {
+    let (head, _) = pk.split_once('#').unwrap_or((pk, ""));
+    let sk_head = sk.split_once('#').map_or(sk, |(h, _)| h);
+    Some(match (head, sk_head) {
+        ("CLIENTS", _) => "client listing",
+        ("PORTFOLIO", _) => "project summary",
+        ("CLIENT", PROFILE) => "client",
+        ("CLIENT", SETTINGS) => "client settings",
+        ("CLIENT", PRICES) => "negotiated prices",
+        ("CLIENT", "PROJECT") => "project listing",
+        ("CLIENT", "ALERT") => "alert state",
+        ("CLIENT", "NOTICE") => "alert notice claim",
+        ("CLIENT", "CHANGED") => "changed client-day",
+        ("CLIENT", "APIKEY") => "API key listing",
+        ("CLIENT", "RECONCILED") => "reconciled day",
+        ("CLIENT", "DASHLINK") => "dashboard link listing",
+        ("PROJECT", PROFILE) => "project",
+        ("PROJECT", "SNAPSHOT") => "metric snapshot",
+        ("PROJECT", "IDEMPOTENCY") => "idempotency record",
+        ("PROJECT", "ROI") => "ROI calculation",
+        ("PROJECT", "INSIGHTS") => "project insights",
+        ("PROJECT", "REMINDER") => "reminder sent",
+        ("PROJECT", "REPORT") => "report version",
+        ("PROJECT", "REPORTLINK") => "report link listing",
+        ("PROJECT", "FORMLINK") => "form link listing",
+        ("PROJECT", KPIS) => "KPI definitions",
+        ("PROJECT", "KPIVAL") => "KPI value",
+        ("REPORTLINK", _) => "report link",
+        ("AUDIT", _) => "audit entry",
+        ("APIKEY", _) => "API key",
+        ("RATE", _) => "rate counter",
+        ("EVENTS", _) => "raw event",
+        ("EVENTID", _) => "event identity claim",
+        ("INVOICED", _) => "invoiced cost",
+        ("SIGNIN", _) => "sign-in claim",
+        ("SESSION", _) => "operator session",
+        ("DASHLINK", _) => "dashboard link",
+        ("FORMLINK", _) => "form link",
+        ("ROLLUP", _) => "daily roll-up",
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -453,6 +517,8 @@ mod tests {
             ("project summary", PORTFOLIO.into(), summary(&c, &p)),
             ("form link", form_link("n1"), LINK.into()),
             ("form link listing", project(&p), form_link("n1")),
+            ("KPI definitions", project(&p), KPIS.into()),
+            ("KPI value", project(&p), kpi_value("nps", d)),
             ("daily roll-up", rollup(&c, d), CURRENT.into()),
         ];
         let table = documented();
@@ -461,6 +527,16 @@ mod tests {
             built.iter().map(|(r, _, _)| *r).collect::<Vec<_>>(),
             "every documented record kind is built here, in the table's order"
         );
+        for (record, pk, sk) in &built {
+            assert_eq!(record_kind(pk, sk), Some(*record), "{pk} / {sk}");
+        }
+        for (pk, sk) in [
+            ("OTHER#1", "X"),
+            ("CLIENT#acme", "NEW#1"),
+            ("PROJECT#p", "X"),
+        ] {
+            assert_eq!(record_kind(pk, sk), None, "{pk} / {sk}");
+        }
         for ((record, pk_shape, sk_shape), (_, pk, sk)) in table.iter().zip(&built) {
             assert!(
                 has_shape(pk, pk_shape),

@@ -10,6 +10,7 @@
 //! | `audit.rs` | audit entries |
 //! | `api_keys.rs` | API keys, rate counters |
 //! | `events.rs` | raw events, identity claims, changed client-days |
+//! | `export.rs` | (reads only) every item of one client |
 //! | `rollups.rs` | daily roll-ups |
 //! | `costs.rs` | providers' invoiced cost lines |
 //! | `reports.rs` | report versions and links |
@@ -22,6 +23,7 @@ mod clients;
 mod console;
 mod costs;
 mod events;
+mod export;
 pub mod keys;
 mod kpis;
 mod reports;
@@ -38,6 +40,7 @@ pub use console::{
 };
 pub use costs::InvoicedCost;
 pub use events::ChangedDay;
+pub use export::ClientSpan;
 pub use kpis::{KpiDefinitions, KpiValueRecord};
 pub use reports::{LinkRecord, ReportRecord, Review};
 pub use roi::ProjectInsights;

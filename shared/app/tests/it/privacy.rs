@@ -212,3 +212,209 @@ async fn concurrent_first_uses_read_or_make_one_key() {
     let again = roi_app::pseudonym::PseudonymKey::from_secret(&stored).unwrap();
     assert!(seen.contains(&again.pseudonym(&client, "ana@example.com")));
 }
+
+/// The export's files in memory.
+#[derive(Default)]
+struct Files(Vec<(String, Vec<u8>)>);
+
+impl roi_app::privacy::ExportWriter for Files {
+    fn begin(&mut self, path: &str) -> std::io::Result<()> {
+        self.0.push((path.to_owned(), Vec::new()));
+        Ok(())
+    }
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.0.last_mut().unwrap().1.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
+/// Every stored item of the client, each as its JSON text.
+async fn all_items(store: &roi_app::Store, c: &roi_domain::Client) -> Vec<String> {
+    let span = roi_app::privacy::client_span(store, c).await.unwrap();
+    let mut items = Vec::new();
+    store
+        .each_client_item(c, span, |i| -> Result<(), roi_app::store::StoreError> {
+            items.push(format!(
+                "{} {} {}",
+                i.pk,
+                i.sk,
+                serde_json::Value::Object(i.attrs)
+            ));
+            Ok(())
+        })
+        .await
+        .unwrap();
+    items
+}
+
+/// What a day's roll-up counts: events, cost, tokens, DAU, WAU, MAU, and the per-user
+/// usage as a multiset of (cost, tokens).
+fn figures(r: &roi_domain::rollup::Rollup) -> String {
+    let mut per_user: Vec<String> =
+        r.by.get("user")
+            .map(|g| {
+                g.values()
+                    .map(|t| format!("{} {}", t.cost_usd, t.input_tokens))
+                    .collect()
+            })
+            .unwrap_or_default();
+    per_user.sort();
+    format!(
+        "{} events, {} USD, {} users, WAU {:?}, MAU {:?}, per user {per_user:?}",
+        r.events,
+        r.usage.cost_usd,
+        r.users.len(),
+        r.wau,
+        r.mau
+    )
+}
+
+#[tokio::test]
+async fn an_erased_user_is_in_no_record_and_every_figure_stays() {
+    // GIVEN ana, ben and carla active on two days, ana and ben with AI usage, rolled up
+    let w = world().await;
+    let client = w
+        .store
+        .project(&w.project)
+        .await
+        .unwrap()
+        .unwrap()
+        .client_id;
+    let c = w.store.client(&client).await.unwrap().unwrap();
+    let now = w.store.clock().now();
+    let days: [NaiveDate; 2] = ["2025-04-28".parse().unwrap(), "2025-04-29".parse().unwrap()];
+    let (ana, ben, carla) = ("ana@acme.example", "ben@acme.example", "carla@acme.example");
+    let usage = |user: &str, day: NaiveDate, tokens: u32| {
+        serde_json::json!({"specversion": "1.0", "id": format!("u-{user}-{day}"), "source": "app",
+            "type": "ai.usage", "time": format!("{day}T16:00:00Z"),
+            "data": {"model": "claude-haiku-4-5", "input_tokens": tokens, "output_tokens": 10, "user": user}})
+        .to_string()
+    };
+    let mut events = Vec::new();
+    for (n, u) in [ana, ben, carla].iter().enumerate() {
+        events.push(event::validate(&session(u, days[0], n), now));
+    }
+    events.push(event::validate(&session(ana, days[1], 0), now));
+    events.push(event::validate(&usage(ana, days[0], 1_000), now));
+    events.push(event::validate(&usage(ana, days[1], 2_000), now));
+    events.push(event::validate(&usage(ben, days[1], 3_000), now));
+    let stored = roi_app::ingest::store_events(&w.store, PriceTable::shipped(), &client, events)
+        .await
+        .unwrap();
+    assert_eq!(stored.accepted, 7);
+    rollup_days(&w.store, &client, days[0], days[1])
+        .await
+        .unwrap();
+    let before: Vec<String> = rollups(&w.store, &client, &days).await;
+    let key = w.store.pseudonym_key().await.unwrap();
+    let (ana_p, ben_p) = (key.pseudonym(&client, ana), key.pseudonym(&client, ben));
+    let named = |items: &[String], p: &str| items.iter().filter(|i| i.contains(p)).count();
+    // ana's 2 sessions and 2 usage events, the 2 roll-ups' user sets and usage
+    assert!(named(&all_items(&w.store, &c).await, &ana_p) >= 6);
+
+    // WHEN ana is erased
+    let blob_dir = tempfile::tempdir().unwrap();
+    let blobs = roi_adapters::dir_blobs::DirBlobStore::new(
+        blob_dir.path().join("blobs"),
+        "https://roi.example",
+        b"0123456789abcdef0123456789abcdef",
+        std::sync::Arc::clone(w.store.clock()),
+    );
+    let done = roi_app::privacy::erase_user(&w.store, &blobs, &c, ana, "test")
+        .await
+        .unwrap();
+    assert_eq!((done.events, done.rollup_days), (4, 2));
+
+    // THEN no stored item names her pseudonym (nor a legacy hash of her id), ben's still
+    // are, and every figure of both days is as it was
+    let items = all_items(&w.store, &c).await;
+    assert_eq!(named(&items, &ana_p), 0);
+    assert_eq!(named(&items, &legacy_hash(&client, ana)), 0);
+    assert!(named(&items, &ben_p) >= 3);
+    assert_eq!(rollups(&w.store, &client, &days).await, before);
+    // AND recomputing the days from the raw events gives the same roll-ups, still without her
+    rollup_days(&w.store, &client, days[0], days[1])
+        .await
+        .unwrap();
+    assert_eq!(rollups(&w.store, &client, &days).await, before);
+    assert_eq!(named(&all_items(&w.store, &c).await, &ana_p), 0);
+    // AND the audit says a user was erased, without naming her; a second run finds nothing
+    let audit = w.store.audit_entries(&client, "2025-05").await.unwrap();
+    let entry = audit.iter().find(|e| e.action == "user_erased").unwrap();
+    assert!(!entry.detail.contains(&ana_p) && !entry.detail.contains(ana));
+    let again = roi_app::privacy::erase_user(&w.store, &blobs, &c, ana, "test")
+        .await
+        .unwrap();
+    assert_eq!((again.events, again.rollup_days), (0, 0));
+
+    // AND the client's export holds these records by kind, alert states and notice claims
+    // among them
+    let state = roi_app::store::AlertState {
+        rule: "roi_percentage".into(),
+        scope: w.project.to_string(),
+        firing: true,
+        level: roi_domain::kpi::Level::Warning,
+        value: 5.into(),
+        limit: 10.into(),
+        since: now,
+        last_sent_at: None,
+    };
+    w.store.put_alert_state(&client, &state).await.unwrap();
+    assert!(
+        w.store
+            .claim_notice(&client, "roi_percentage|p|firing")
+            .await
+            .unwrap()
+    );
+    let link = roi_app::store::FormLinkRecord {
+        nonce: "00112233445566778899aabbccddeeff".into(),
+        project_id: w.project.clone(),
+        kind: "ongoing".into(),
+        due: None,
+        created_by: "am@consultancy.example".into(),
+        created_at: now,
+        valid_until: now + chrono::Duration::days(14),
+        revoked_at: None,
+    };
+    w.store.put_form_link(&link).await.unwrap();
+    let mut files = Files::default();
+    let exported = roi_app::privacy::export_client(&w.store, &blobs, &c, "test", &mut files)
+        .await
+        .unwrap();
+    let names: Vec<&str> = files.0.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(names, ["records.ndjson", "manifest.json"]);
+    let records = String::from_utf8(files.0[0].1.clone()).unwrap();
+    assert_eq!(
+        records.lines().count(),
+        exported.records.values().sum::<usize>()
+    );
+    for kind in [
+        "alert state",
+        "alert notice claim",
+        "form link",
+        "form link listing",
+        "raw event",
+        "daily roll-up",
+        "audit entry",
+    ] {
+        assert!(
+            exported.records.contains_key(kind),
+            "{kind}: {:?}",
+            exported.records
+        );
+    }
+    assert!(records.contains(&ben_p) && !records.contains(&ana_p));
+    assert!(records.contains(roi_app::privacy::ERASED_PREFIX));
+}
+
+async fn rollups(
+    store: &roi_app::Store,
+    client: &roi_domain::ClientId,
+    days: &[NaiveDate],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in days {
+        out.push(figures(&store.rollup(client, *d).await.unwrap().unwrap()));
+    }
+    out
+}

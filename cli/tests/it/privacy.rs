@@ -1,0 +1,193 @@
+//! A client's data as the data-processing agreement promises it (issue 20): one archive of
+//! everything stored for it, and a person erased from it.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+
+use super::{ok, roi, stdout};
+
+/// The record kinds of the README's key table.
+fn documented_kinds() -> BTreeSet<String> {
+    let readme = include_str!("../../../README.md");
+    let table = readme
+        .split("| record | pk | sk |")
+        .nth(1)
+        .expect("the README's key table");
+    table
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with("| "))
+        .map(|l| l[2..].split(" | ").next().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn the_export_holds_every_record_kind_of_the_client_and_its_report_files() {
+    // GIVEN the demo, with negotiated prices, an imported cost report and a dashboard link
+    // on top
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(roi(d, &["demo"]));
+    let prices = d.join("prices.csv");
+    std::fs::write(
+        &prices,
+        "provider,model,input,output,cache_read,cache_write,cache_write_1h\n\
+         anthropic,claude-sonnet-4-5,2.5,12,0.25,3,5\n",
+    )
+    .unwrap();
+    let cost = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../events/usage-reports/anthropic-cost-report.json"
+    );
+    let c = "acme-logistics";
+    for args in [
+        &["prices", "--client", c, "--set", prices.to_str().unwrap()][..],
+        &[
+            "import",
+            "cost",
+            "--client",
+            c,
+            "--format",
+            "anthropic",
+            cost,
+        ],
+        &["dashboard-link", "--client", c],
+    ] {
+        ok(roi(d, args));
+    }
+
+    // WHEN the client is exported
+    let out = d.join("acme.zip");
+    let done = ok(roi(
+        d,
+        &[
+            "client",
+            "export",
+            "--client",
+            c,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(stdout(&done).trim(), out.to_str().unwrap());
+
+    // THEN the archive holds every documented record kind but the operators' own (sign-in
+    // claims, sessions), what the command line never makes (alert states and notice
+    // claims, for no alert fires; form links of the console: roi-app's
+    // `an_erased_user_is_in_no_record_and_every_figure_stays` exports those), and the rate
+    // counter, which lives three minutes
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let mut records = String::new();
+    zip.by_name("records.ndjson")
+        .unwrap()
+        .read_to_string(&mut records)
+        .unwrap();
+    let mut kinds = BTreeSet::new();
+    let mut raw_events = 0;
+    for line in records.lines() {
+        let r: serde_json::Value = serde_json::from_str(line).unwrap();
+        let kind = r["record"].as_str().unwrap().to_owned();
+        assert!(r["pk"].is_string() && r["sk"].is_string() && r["attrs"].is_object());
+        if kind == "raw event" {
+            raw_events += 1;
+        }
+        kinds.insert(kind);
+    }
+    let mut want = documented_kinds();
+    assert_eq!(want.len(), 35, "{want:?}");
+    for not_made in [
+        "sign-in claim",
+        "operator session",
+        "alert state",
+        "alert notice claim",
+        "form link",
+        "form link listing",
+        "rate counter",
+    ] {
+        assert!(want.remove(not_made), "{not_made} is documented");
+    }
+    kinds.remove("rate counter");
+    assert_eq!(kinds, want, "the export's record kinds");
+    // every event the demo sent is there, and no other client's record: none was stored
+    assert!(raw_events >= 596, "{raw_events} raw events");
+    assert!(!records.contains("\"record\":\"other\""));
+    // AND each issued report's PDF, CSV and XLSX, byte for byte as served
+    let files: Vec<String> = (0..zip.len())
+        .map(|i| zip.by_index(i).unwrap().name().unwrap().into_owned())
+        .filter(|n| n.starts_with("files/"))
+        .collect();
+    assert_eq!(files.len(), 6, "{files:?}");
+    for f in &files {
+        let mut bytes = Vec::new();
+        zip.by_name(f).unwrap().read_to_end(&mut bytes).unwrap();
+        let stored = std::fs::read(d.join("blobs").join(&f["files/".len()..])).unwrap();
+        assert_eq!(bytes, stored, "{f}");
+        if f.ends_with(".pdf") {
+            assert!(bytes.starts_with(b"%PDF-"));
+        }
+    }
+    let mut manifest = String::new();
+    zip.by_name("manifest.json")
+        .unwrap()
+        .read_to_string(&mut manifest)
+        .unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    assert_eq!(manifest["records"]["raw event"], raw_events);
+    // AND the export is audited; a second one does not replace the archive
+    let again = roi(
+        d,
+        &[
+            "client",
+            "export",
+            "--client",
+            c,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(!again.status.success());
+    assert!(super::stderr(&again).contains("not replaced"));
+}
+
+#[test]
+fn erasing_asks_first_and_a_person_never_seen_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(roi(d, &["demo"]));
+    let c = "acme-logistics";
+    // without a terminal and without --yes, nothing happens
+    let refused = roi(
+        d,
+        &[
+            "client",
+            "erase",
+            "--client",
+            c,
+            "--user",
+            "ana@acme.example",
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        super::stderr(&refused).contains("--yes"),
+        "{}",
+        super::stderr(&refused)
+    );
+    let erased = ok(roi(
+        d,
+        &[
+            "client",
+            "erase",
+            "--client",
+            c,
+            "--user",
+            "nobody@acme.example",
+            "--yes",
+        ],
+    ));
+    assert!(
+        stdout(&erased).contains("no stored record named them"),
+        "{}",
+        stdout(&erased)
+    );
+}
