@@ -179,7 +179,8 @@ pub async fn s3_blobs(bucket: String) -> roi_adapters::s3::S3BlobStore {
 }
 
 /// What the scheduled jobs need on this machine: the store, an `.eml` outbox under the data
-/// directory for e-mail, webhooks over HTTP(S), the form-link signer and `ROI_BASE_URL`.
+/// directory for e-mail, webhooks over HTTP(S), the form-link signer, the reports' files
+/// (`<data dir>/blobs`, or the bucket `ROI_REPORTS_BUCKET` names on AWS) and `ROI_BASE_URL`.
 pub async fn local_services(
     store: &Store,
     data_dir: &std::path::Path,
@@ -197,6 +198,19 @@ pub async fn local_services(
             mail_from,
         },
         signer: signer(data_dir)?,
+        blobs: if on_aws {
+            match std::env::var("ROI_REPORTS_BUCKET") {
+                Ok(bucket) => Some(Arc::new(s3_blobs(bucket).await)),
+                Err(_) => None,
+            }
+        } else {
+            Some(Arc::new(DirBlobStore::new(
+                data_dir.join("blobs"),
+                &base_url,
+                &form_secret(data_dir)?,
+                Arc::clone(store.clock()),
+            )))
+        },
         base_url,
         queue: None,
         admin_api: Some(Arc::new(roi_adapters::admin_api::HttpAdminApi::default())),

@@ -76,6 +76,7 @@ fn services(store: &Store, dir: &tempfile::TempDir) -> Services {
         base_url: "http://127.0.0.1".into(),
         queue: None,
         admin_api: None,
+        blobs: None,
     }
 }
 

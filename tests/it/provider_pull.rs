@@ -333,6 +333,7 @@ async fn the_daily_job_pulls_with_the_clients_admin_key() {
         base_url: "http://127.0.0.1".into(),
         queue: None,
         admin_api: Some(Arc::new(HttpAdminApi::default())),
+        blobs: None,
     };
     let job = roi_app::jobs::Job::Daily {
         date: None,

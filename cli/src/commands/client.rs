@@ -141,6 +141,24 @@ pub enum ClientCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Anonymise a client for good (seed 000 §7.3): its name becomes a pseudonym
+    /// ("Client 3f9a0c12"); report recipients, primary contact, alert recipients, account
+    /// manager, webhooks and admin keys are removed; measurements' notes and review
+    /// reasons are removed; issued report files (which print the name) are deleted. Every
+    /// figure stays, and reports issued afterwards render under the pseudonym. The daily
+    /// job does it by itself `anonymise_after_days` (settings, default 365) after the
+    /// client is marked churned. Audited; cannot be undone. Asks for the client's id
+    /// unless --yes.
+    ///
+    /// Example: roi client anonymise --client acme-logistics
+    Anonymise {
+        /// The client's id.
+        #[arg(long, value_name = "ID", value_parser = client_id)]
+        client: ClientId,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// Runs `roi client …`.
@@ -166,6 +184,24 @@ pub async fn run(ctx: &Ctx, command: ClientCommand) -> Result<()> {
         }
         ClientCommand::Settings { client, set } => settings(ctx, &client, set).await,
         ClientCommand::Export { client, out } => export(ctx, &client, out).await,
+        ClientCommand::Anonymise { client, yes } => {
+            let store = ctx.store().await?;
+            let c = known(&store, &client).await?;
+            if c.profile.anonymised_on.is_none() {
+                crate::args::confirm(&format!("Anonymising {client}"), client.as_str(), yes)?;
+            }
+            let jobs = ctx.services(&store).await?;
+            let done = privacy::anonymise_client(&store, jobs.blobs.as_deref(), &c, "cli").await?;
+            if done.already {
+                println!("{client} was anonymised already, as {}", done.pseudonym);
+            } else {
+                println!(
+                    "{client} is now {}: contacts and free text removed from it and {} measurements, {} report files deleted",
+                    done.pseudonym, done.measurements, done.files_removed
+                );
+            }
+            Ok(())
+        }
         ClientCommand::Erase { client, user, yes } => {
             let store = ctx.store().await?;
             let c = known(&store, &client).await?;

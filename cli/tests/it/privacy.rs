@@ -111,12 +111,13 @@ fn the_export_holds_every_record_kind_of_the_client_and_its_report_files() {
     // every event the demo sent is there, and no other client's record: none was stored
     assert!(raw_events >= 596, "{raw_events} raw events");
     assert!(!records.contains("\"record\":\"other\""));
-    // AND each issued report's PDF, CSV and XLSX, byte for byte as served
+    // AND each issued report's files, byte for byte as stored
     let files: Vec<String> = (0..zip.len())
         .map(|i| zip.by_index(i).unwrap().name().unwrap().into_owned())
         .filter(|n| n.starts_with("files/"))
         .collect();
-    assert_eq!(files.len(), 6, "{files:?}");
+    // (two reports, each a PDF, a CSV, an XLSX and the report data it was rendered from)
+    assert_eq!(files.len(), 8, "{files:?}");
     for f in &files {
         let mut bytes = Vec::new();
         zip.by_name(f).unwrap().read_to_end(&mut bytes).unwrap();
@@ -190,4 +191,80 @@ fn erasing_asks_first_and_a_person_never_seen_changes_nothing() {
         "{}",
         stdout(&erased)
     );
+}
+
+#[test]
+fn an_anonymised_client_keeps_its_figures_and_its_reports_render_under_the_pseudonym() {
+    // GIVEN the demo, its two reports issued
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(roi(d, &["demo"]));
+    let c = "acme-logistics";
+    let p = "acme-logistics-support-assistant";
+    let roi_before = stdout(&ok(roi(d, &["compute", "--project", p])));
+
+    // WHEN the client is anonymised
+    let done = stdout(&ok(roi(
+        d,
+        &["client", "anonymise", "--client", c, "--yes"],
+    )));
+    let pseudonym = done
+        .split("is now ")
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .unwrap()
+        .to_owned();
+    assert!(pseudonym.starts_with("Client "), "{done}");
+
+    // THEN no file with its name is left, the name and contacts are gone, the ROI is the same
+    let left: Vec<_> = walk(&d.join("blobs"));
+    assert!(left.is_empty(), "{left:?}");
+    let shown = stdout(&ok(roi(d, &["client", "show", "--client", c])));
+    assert!(shown.starts_with(&pseudonym), "{shown}");
+    assert!(shown.contains("reports to nobody yet"), "{shown}");
+    assert_eq!(
+        stdout(&ok(roi(d, &["compute", "--project", p]))),
+        roi_before
+    );
+    // AND the month's report, issued again, renders under the pseudonym and names no Acme
+    let issued = ok(roi(
+        d,
+        &[
+            "report",
+            "--project",
+            p,
+            "--kind",
+            "monthly",
+            "--period",
+            "2026-10",
+        ],
+    ));
+    let text = format!("{}{}", stdout(&issued), super::stderr(&issued));
+    let pdf = text
+        .split_whitespace()
+        .find(|w| w.ends_with(".pdf"))
+        .unwrap_or_else(|| panic!("no PDF in {text}"));
+    let out = std::process::Command::new("pdftotext")
+        .args([pdf, "-"])
+        .output()
+        .unwrap();
+    let pdf_text = String::from_utf8_lossy(&out.stdout);
+    assert!(pdf_text.contains(&pseudonym), "{pdf_text}");
+    assert!(!pdf_text.to_lowercase().contains("acme"), "{pdf_text}");
+    // AND a second run changes nothing
+    let again = stdout(&ok(roi(d, &["client", "anonymise", "--client", c])));
+    assert!(again.contains("anonymised already"), "{again}");
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
 }

@@ -29,6 +29,11 @@ async fn services(config: SdkConfig) -> Result<Services, Error> {
             mail_from: var("ROI_MAIL_FROM")?,
         },
         signer: aws.signer().await?,
+        // the reports bucket, whose files an anonymisation deletes; optional
+        blobs: match std::env::var("ROI_REPORTS_BUCKET") {
+            Ok(_) => Some(aws.blobs()?),
+            Err(_) => None,
+        },
         base_url: var("ROI_BASE_URL")?,
         queue: aws.job_queue(),
         admin_api: Some(std::sync::Arc::new(

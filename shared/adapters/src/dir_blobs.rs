@@ -136,6 +136,18 @@ impl BlobStore for DirBlobStore {
         write_atomically(&self.path(key), &bytes).await
     }
 
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        check_blob_key(key)?;
+        for path in [self.path(key), self.meta_path(key)] {
+            match tokio::fs::remove_file(path).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        Ok(())
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Blob>, BlobError> {
         check_blob_key(key)?;
         let bytes = match tokio::fs::read(self.path(key)).await {

@@ -79,6 +79,19 @@ impl BlobStore for S3BlobStore {
         Ok(())
     }
 
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        check_blob_key(key)?;
+        // S3 answers a missing key with success too
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Blob>, BlobError> {
         check_blob_key(key)?;
         let out = match self

@@ -1,6 +1,6 @@
 //! The data lifecycle (issue 20): moving stored legacy user hashes to keyed pseudonyms
-//! ([`crate::pseudonym`]) in place, a client's export (GDPR Art. 20) and the erasure of
-//! one of its users (Art. 17).
+//! ([`crate::pseudonym`]) in place, a client's export (GDPR Art. 20), the erasure of
+//! one of its users (Art. 17), and a churned client's anonymisation (seed 000 §7.3).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,7 +11,7 @@ use roi_domain::{Client, ClientId};
 use serde::Serialize;
 
 use crate::pseudonym::{is_legacy, legacy_hash};
-use crate::store::{AuditEntry, ClientSpan, Store, StoreError, keys};
+use crate::store::{AuditEntry, ClientSpan, ReportRecord, Store, StoreError, keys};
 
 /// The longest history scanned for roll-ups, days (before the client's earliest go-live
 /// nothing is rolled up).
@@ -194,7 +194,8 @@ pub struct Exported {
 /// - `records.ndjson`: every record of [`Store::each_client_item`] over [`client_span`],
 ///   one JSON object per line: `{"record": kind, "pk", "sk", "expires_at", "attrs"}` (the
 ///   kind as named in the key table, `expires_at` in Unix seconds or null);
-/// - `files/{blob key}`: every report version's PDF, CSV and XLSX export;
+/// - `files/{blob key}`: every report version's PDF, CSV and XLSX export and the report
+///   data (JSON) it was rendered from;
 /// - `manifest.json`: the [`Exported`] summary.
 ///
 /// Records and files are streamed, one at a time. The export is audited
@@ -224,11 +225,8 @@ pub async fn export_client(
         .each_client_item(client, span, |item| -> Result<(), ExportError> {
             let kind = keys::record_kind(&item.pk, &item.sk).unwrap_or("other");
             if kind == "report version" {
-                for f in ["pdf_key", "csv_key", "xlsx_key"] {
-                    if let Some(k) = item.attrs.get(f).and_then(|v| v.as_str()) {
-                        file_keys.insert(k.to_owned());
-                    }
-                }
+                let record: ReportRecord = item.to_record().map_err(StoreError::from)?;
+                file_keys.extend(record.files());
             }
             *done.records.entry(kind.to_owned()).or_default() += 1;
             let line = serde_json::json!({
@@ -388,3 +386,142 @@ pub async fn erase_user(
 
 /// What starts the anonymous token an erased person's pseudonym is replaced by.
 pub const ERASED_PREFIX: &str = "x_";
+
+/// What went wrong in [`anonymise_client`].
+#[derive(Debug, thiserror::Error)]
+pub enum AnonymiseError {
+    /// The records could not be read or written; what was replaced stays replaced, and
+    /// running it again finishes it.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A report file could not be removed.
+    #[error("removing a report file: {0}")]
+    Blob(#[from] BlobError),
+}
+
+/// What an anonymisation changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Anonymised {
+    /// The client.
+    pub client_id: String,
+    /// The name it now has, e.g. `Client 3f9a0c12` ([`client_pseudonym`]).
+    pub pseudonym: String,
+    /// Whether it was anonymised before (then nothing changed).
+    pub already: bool,
+    /// Measurements whose notes or review reasons were removed.
+    pub measurements: usize,
+    /// Report files removed (issued PDFs, CSV and XLSX exports and report data, which carry
+    /// the old name).
+    pub files_removed: usize,
+}
+
+/// The name an anonymised client is shown under: `Client ` + 8 hex digits of an HMAC of its
+/// id under the deployment's pseudonym key, the same on every run and not reversible
+/// without the key.
+pub fn client_pseudonym(key: &crate::pseudonym::PseudonymKey, client: &ClientId) -> String {
+    let mac = key.rekey(&format!("client\u{0}{client}"));
+    let digits = mac.strip_prefix(crate::pseudonym::PREFIX).unwrap_or(&mac);
+    format!("Client {}", &digits[..8.min(digits.len())])
+}
+
+/// Anonymises `client` for good (seed 000 §7.3): its name becomes [`client_pseudonym`];
+/// its report recipients, primary contact, alert recipients, account manager, webhooks
+/// and admin keys are removed; every measurement's notes and review reasons are removed;
+/// and every issued report's files (which print the old name) are deleted, their records
+/// kept. Every figure stays: baselines, measurements, ROI, roll-ups, costs and KPIs, so
+/// reports issued afterwards render under the pseudonym. The client's id, which every
+/// stored key holds, is kept. Audited (`client_anonymised`, by `actor`); running it again
+/// changes nothing.
+///
+/// # Errors
+/// [`AnonymiseError`].
+pub async fn anonymise_client(
+    store: &Store,
+    blobs: Option<&dyn BlobStore>,
+    client: &Client,
+    actor: &str,
+) -> Result<Anonymised, AnonymiseError> {
+    let key = store.pseudonym_key().await?;
+    let pseudonym = client_pseudonym(&key, &client.id);
+    let mut done = Anonymised {
+        client_id: client.id.to_string(),
+        pseudonym: pseudonym.clone(),
+        already: client.profile.anonymised_on.is_some(),
+        ..Anonymised::default()
+    };
+    if done.already {
+        return Ok(done);
+    }
+    let projects = store.projects_of(&client.id).await?;
+    // the files first: a run cut short leaves the name in records, never in a file alone
+    if let Some(blobs) = blobs {
+        for p in &projects {
+            for r in store.reports_of(&p.id).await? {
+                for k in &r.files() {
+                    if blobs.get(k).await?.is_some() {
+                        blobs.delete(k).await?;
+                        done.files_removed += 1;
+                    }
+                }
+            }
+        }
+    }
+    for p in &projects {
+        for s in store.snapshots(&p.id).await? {
+            let reviewed_text = s.reviewed().is_some_and(|r| {
+                !r.reason.is_empty() && r.reason != roi_domain::snapshot::REMOVED_TEXT
+            });
+            if !s.notes().is_empty() || reviewed_text {
+                store.put_without_free_text(s).await?;
+                done.measurements += 1;
+            }
+        }
+    }
+    let mut settings = store.settings(&client.id).await?;
+    settings.alert_recipients.clear();
+    settings.account_manager_email = None;
+    settings.webhooks.clear();
+    settings.admin_keys.clear();
+    store.put_settings(&client.id, &settings).await?;
+    let mut anonymous = client.clone();
+    anonymous.company_name = pseudonym;
+    anonymous.report_recipients.clear();
+    anonymous.profile.primary_contact = None;
+    anonymous.profile.anonymised_on = Some(store.client_today(Some(client)));
+    store.put_client(&anonymous).await?;
+    for p in &projects {
+        if let Err(e) = crate::console::summary::refresh(store, &p.id).await {
+            tracing::warn!(project = %p.id, error = %e, "the portfolio summary was not refreshed");
+        }
+    }
+    store
+        .audit(
+            &client.id,
+            &AuditEntry {
+                at: store.clock().now(),
+                action: "client_anonymised".into(),
+                actor: actor.into(),
+                project_id: None,
+                detail: format!(
+                    "name, contacts and free text replaced; {} measurements, {} report files removed",
+                    done.measurements, done.files_removed
+                ),
+            },
+        )
+        .await?;
+    tracing::info!(client = %client.id, measurements = done.measurements, files = done.files_removed, "client anonymised");
+    Ok(done)
+}
+
+/// Whether `client` is due its automatic anonymisation on `today`: churned at least
+/// `after_days` days ago and not anonymised yet.
+pub fn anonymisation_due(client: &Client, after_days: u32, today: chrono::NaiveDate) -> bool {
+    use roi_domain::client::ClientStatus;
+    client.status == ClientStatus::Churned
+        && client.profile.anonymised_on.is_none()
+        && client
+            .profile
+            .churned_on
+            .and_then(|d| d.checked_add_days(Days::new(u64::from(after_days))))
+            .is_some_and(|due| due <= today)
+}

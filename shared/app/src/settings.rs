@@ -57,9 +57,14 @@ impl Default for ClientSettings {
             events_per_minute: DEFAULT_EVENTS_PER_MINUTE,
             auto_send_reports: false,
             admin_keys: Vec::new(),
+            anonymise_after_days: DEFAULT_ANONYMISE_AFTER_DAYS,
         }
     }
 }
+
+/// Days from a client's churn to its automatic anonymisation (seed 000 §7.3: after a
+/// year).
+pub const DEFAULT_ANONYMISE_AFTER_DAYS: u32 = 365;
 
 /// Why settings were refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -147,6 +152,9 @@ impl ClientSettings {
             {
                 return bad(format!("admin_keys: the base URL '{url}' must be https://"));
             }
+        }
+        if !(1..=3_650).contains(&self.anonymise_after_days) {
+            return bad("anonymise_after_days must be from 1 to 3650".into());
         }
         if !(1..=1_000_000).contains(&self.requests_per_minute) {
             return bad("requests_per_minute must be from 1 to 1000000".into());

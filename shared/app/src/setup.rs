@@ -1,5 +1,6 @@
 //! Registering clients and projects.
 
+use roi_domain::client::ClientStatus;
 use roi_domain::client::{ClientDraft, ProjectDraft};
 use roi_domain::{Client, Project, ProjectId, ValidationErrors};
 
@@ -76,6 +77,12 @@ pub async fn change_client(
     change(&before, &mut draft, &mut profile);
     let mut client = draft.validate()?;
     client.profile = profile.check()?;
+    // the churn day starts the anonymisation's clock (issue 20)
+    client.profile.churned_on = match (client.status, before.status) {
+        (ClientStatus::Churned, ClientStatus::Churned) => before.profile.churned_on,
+        (ClientStatus::Churned, _) => Some(store.client_today(Some(&client))),
+        _ => None,
+    };
     if client == before {
         return Ok(client);
     }

@@ -218,6 +218,15 @@ pub struct ClientProfile {
     /// The primary contact: a name, an address, or both (≤ 200 characters).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub primary_contact: Option<String>,
+    /// The day the client was marked churned (set when its status becomes `churned`,
+    /// cleared when it leaves it); its anonymisation is due a configured time after it
+    /// (issue 20, seed 000 §7.3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub churned_on: Option<NaiveDate>,
+    /// The day the client was anonymised: its name, contacts and free text replaced by a
+    /// pseudonym, for good.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anonymised_on: Option<NaiveDate>,
 }
 
 impl ClientProfile {

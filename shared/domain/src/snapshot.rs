@@ -58,6 +58,9 @@ pub enum SnapshotStatus {
     Rejected,
 }
 
+/// What replaces free text removed by an anonymisation.
+pub const REMOVED_TEXT: &str = "(removed)";
+
 /// A person's decision on a measurement that needed review (issue 15).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReviewNote {
@@ -395,6 +398,20 @@ impl MetricSnapshot {
     /// The notes given, by metric.
     pub fn notes(&self) -> &BTreeMap<Metric, String> {
         &self.notes
+    }
+
+    /// This snapshot without the free text a person wrote (a client's anonymisation, issue
+    /// 20): its notes removed and a review's reason replaced by [`REMOVED_TEXT`]. Figures,
+    /// dates, status and who reviewed it are kept.
+    #[must_use]
+    pub fn without_free_text(mut self) -> Self {
+        self.notes.clear();
+        if let Some(r) = &mut self.reviewed
+            && !r.reason.is_empty()
+        {
+            REMOVED_TEXT.clone_into(&mut r.reason);
+        }
+        self
     }
     /// The period of `volume_per_period`.
     pub fn volume_period(&self) -> Option<VolumePeriod> {

@@ -76,6 +76,7 @@ async fn every_event_does_what_its_name_says(store: Store, outbox: &std::path::P
         base_url: "http://127.0.0.1:8080".into(),
         queue: None,
         admin_api: None,
+        blobs: None,
     };
 
     // backfill: five days rolled up, then every period as of the 20th

@@ -247,6 +247,7 @@ pub async fn edit_client(
         onboarding_date: onboarding,
         contract_value: contract,
         primary_contact: contact.clone(),
+        ..roi_domain::client::ClientProfile::default()
     };
     let both = match (draft.validate(), profile.check()) {
         (Ok(_), Ok(_)) => Ok(()),

@@ -3,7 +3,7 @@
 //!
 //! | job | when | does |
 //! |---|---|---|
-//! | `daily` | after midnight (EventBridge Scheduler) | pulls yesterday's usage and cost reports from the providers' admin APIs (clients with an admin key), rolls up each client's yesterday and every earlier day changed since its roll-up (late events, imports), computes every project's ROI periods and insights as of yesterday, checks alerts, sends reminders |
+//! | `daily` | after midnight (EventBridge Scheduler) | anonymises a client churned a year ago (its settings' `anonymise_after_days`), pulls yesterday's usage and cost reports from the providers' admin APIs (clients with an admin key), rolls up each client's yesterday and every earlier day changed since its roll-up (late events, imports), computes every project's ROI periods and insights as of yesterday, checks alerts, sends reminders |
 //! | `alert_check` | every 5 minutes | checks alerts |
 //! | `backfill` | by hand | rolls up `from..=to`, then ROI as of `to` |
 //!
@@ -174,6 +174,8 @@ pub struct JobReport {
     pub reminders: u32,
     /// Pages of usage and cost reports pulled from the providers' admin APIs.
     pub pages_pulled: u32,
+    /// Churned clients anonymised (their settings' `anonymise_after_days` after the churn).
+    pub anonymised: u32,
     /// Units (one client each) queued for `compute-roi` to run, when the job was queued
     /// rather than run.
     pub units_queued: u32,
@@ -199,6 +201,9 @@ pub struct Services {
     /// The providers' admin APIs the daily job pulls reports from, for clients whose
     /// settings name an admin key; `None` pulls nothing.
     pub admin_api: Option<Arc<dyn roi_domain::ports::AdminApi>>,
+    /// The reports' files, deleted when a churned client is anonymised; `None` leaves them
+    /// (the anonymisation says how many it removed).
+    pub blobs: Option<Arc<dyn roi_domain::ports::BlobStore>>,
 }
 
 impl std::fmt::Debug for Services {

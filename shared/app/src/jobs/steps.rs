@@ -20,6 +20,7 @@ pub(super) async fn run_unit(services: &Services, job: &Job, c: &Client, report:
         Job::Daily { date, .. } => {
             let today = store.client_today(Some(c));
             let day = date.unwrap_or(today - chrono::Days::new(1));
+            lifecycle(services, c, today, report).await;
             pull_reports(services, c, day, report).await;
             roll_changed(store, &c.id, day, today, report).await;
             compute_client(services, c, day, report).await;
@@ -246,6 +247,39 @@ async fn compute_project(
             report.projects_waiting += 1;
         }
         Err(e) => step(report, &client.id, &format!("ROI of {project}"), Err(e)),
+    }
+}
+
+/// A churned client's lifecycle (issue 20, seed 000 §7.3): a churned client with no churn
+/// day (marked churned before the day was kept) has its clock started today; one churned
+/// for its settings' `anonymise_after_days` is anonymised, before anything is sent.
+async fn lifecycle(services: &Services, client: &Client, today: NaiveDate, report: &mut JobReport) {
+    use roi_domain::client::ClientStatus;
+    let store = &services.store;
+    if client.status != ClientStatus::Churned || client.profile.anonymised_on.is_some() {
+        return;
+    }
+    if client.profile.churned_on.is_none() {
+        let mut dated = client.clone();
+        dated.profile.churned_on = Some(today);
+        return step(
+            report,
+            &client.id,
+            "churn day",
+            store.put_client(&dated).await,
+        );
+    }
+    let after = match store.settings(&client.id).await {
+        Ok(s) => s.anonymise_after_days,
+        Err(e) => return step(report, &client.id, "settings", Err(e)),
+    };
+    if !crate::privacy::anonymisation_due(client, after, today) {
+        return;
+    }
+    let blobs = services.blobs.as_deref();
+    match crate::privacy::anonymise_client(store, blobs, client, "daily job").await {
+        Ok(_) => report.anonymised += 1,
+        Err(e) => step(report, &client.id, "anonymisation", Err(e)),
     }
 }
 

@@ -54,7 +54,7 @@ impl std::fmt::Debug for ReportServices {
 /// approval e-mails the figures of the PDF it approves, even when the data has moved on
 /// since.
 pub fn data_key(record: &ReportRecord) -> String {
-    record.pdf_key.trim_end_matches(".pdf").to_owned() + ".json"
+    record.data_key()
 }
 
 /// What [`issue`] did.

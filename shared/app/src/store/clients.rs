@@ -87,6 +87,10 @@ pub struct ClientSettings {
     /// The providers' admin keys the daily job pulls usage and cost reports with (issue
     /// 17), each named in the secret store, never stored here.
     pub admin_keys: Vec<AdminKey>,
+    /// Days from the client's churn to its automatic anonymisation by the daily job (1 to
+    /// 3,650; default [`DEFAULT_ANONYMISE_AFTER_DAYS`](crate::settings::DEFAULT_ANONYMISE_AFTER_DAYS),
+    /// seed 000 §7.3).
+    pub anonymise_after_days: u32,
 }
 
 /// A provider admin key of a client, by the name of its secret.

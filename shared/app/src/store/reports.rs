@@ -91,6 +91,23 @@ pub struct ReportRecord {
     pub draft_notified: bool,
 }
 
+impl ReportRecord {
+    /// The blob key of the report data the version was rendered from (JSON beside the PDF).
+    pub fn data_key(&self) -> String {
+        self.pdf_key.trim_end_matches(".pdf").to_owned() + ".json"
+    }
+
+    /// Every file of the version: the PDF, the CSV and XLSX exports, and the report data.
+    pub fn files(&self) -> [String; 4] {
+        [
+            self.pdf_key.clone(),
+            self.csv_key.clone(),
+            self.xlsx_key.clone(),
+            self.data_key(),
+        ]
+    }
+}
+
 /// Where a report version stands in review (issue 15; seed 000 §9.2 asks for a person's
 /// review before figures reach the client).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

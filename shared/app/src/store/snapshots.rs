@@ -161,6 +161,25 @@ impl Store {
         .await
     }
 
+    /// Replaces a stored snapshot by the same one without its free text
+    /// ([`MetricSnapshot::without_free_text`]), only while its status is the one read.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when its status changed meanwhile; [`StoreError::Table`].
+    pub async fn put_without_free_text(&self, snapshot: MetricSnapshot) -> Result<(), StoreError> {
+        let status = serde_json::to_value(snapshot.status())
+            .map_err(|e| TableError::InvalidItem(e.to_string()))?;
+        let status = status.as_str().unwrap_or_default().to_owned();
+        let snapshot = snapshot.without_free_text();
+        self.put_over(&snapshot, &status, || {
+            format!(
+                "measurement {} changed while it was anonymised; run it again",
+                snapshot.id()
+            )
+        })
+        .await
+    }
+
     /// Replaces a snapshot only while the stored one has `status`; otherwise a conflict
     /// saying `conflict()`.
     async fn put_over(

@@ -141,6 +141,7 @@ async fn ops(now: &str) -> Ops {
         base_url: "https://roi.example".into(),
         queue: None,
         admin_api: None,
+        blobs: None,
     };
     Ops {
         store,
@@ -622,4 +623,79 @@ async fn a_project_before_payback_with_default_settings_raises_no_roi_alert() {
         "{}",
         roi.text
     );
+}
+
+#[tokio::test]
+async fn a_churned_client_is_anonymised_by_the_daily_job_a_year_later() {
+    // GIVEN the measured project (one measurement has a note), and its client marked
+    // churned on 2025-05-02
+    let o = ops("2025-05-02T06:00:00Z").await;
+    let figures = |snapshots: &[roi_domain::MetricSnapshot]| {
+        snapshots
+            .iter()
+            .map(|s| (s.id().clone(), s.values().clone()))
+            .collect::<Vec<_>>()
+    };
+    let before = o.store.snapshots(&o.project).await.unwrap();
+    assert!(before.iter().any(|s| !s.notes().is_empty()));
+    roi_app::setup::change_client(&o.store, &o.client.id, "test", |_, d, _| {
+        d.status = Some("churned".into());
+    })
+    .await
+    .unwrap();
+    let churned = o.store.client(&o.client.id).await.unwrap().unwrap();
+    assert_eq!(
+        churned.profile.churned_on,
+        Some("2025-05-02".parse().unwrap())
+    );
+    let daily = Job::Daily {
+        date: None,
+        client: None,
+    };
+
+    // WHEN the daily job runs 364 days later THEN nothing is anonymised yet
+    o.clock.set("2026-05-01T06:00:00Z".parse().unwrap());
+    let report = run(&o.services, &daily).await.unwrap();
+    assert_eq!(report.anonymised, 0, "{:?}", report.failures);
+    let kept = o.store.client(&o.client.id).await.unwrap().unwrap();
+    assert_eq!(kept.company_name, "Acme Logistics");
+
+    // WHEN it runs a year after the churn
+    o.clock.set("2026-05-02T06:00:00Z".parse().unwrap());
+    let report = run(&o.services, &daily).await.unwrap();
+    assert_eq!(report.anonymised, 1, "{:?}", report.failures);
+
+    // THEN the name is the client's pseudonym, contacts and notes are gone, figures stay
+    let key = o.store.pseudonym_key().await.unwrap();
+    let pseudonym = roi_app::privacy::client_pseudonym(&key, &o.client.id);
+    assert!(
+        pseudonym.starts_with("Client ") && pseudonym.len() == 15,
+        "{pseudonym}"
+    );
+    let c = o.store.client(&o.client.id).await.unwrap().unwrap();
+    assert_eq!(c.company_name, pseudonym);
+    assert!(c.report_recipients.is_empty() && c.profile.primary_contact.is_none());
+    assert_eq!(c.profile.anonymised_on, Some("2026-05-02".parse().unwrap()));
+    let settings = o.store.settings(&o.client.id).await.unwrap();
+    assert!(settings.alert_recipients.is_empty() && settings.webhooks.is_empty());
+    assert_eq!(settings.account_manager_email, None);
+    let after = o.store.snapshots(&o.project).await.unwrap();
+    assert!(after.iter().all(|s| s.notes().is_empty()));
+    assert_eq!(figures(&after), figures(&before));
+    let summaries = o.store.summaries_of(&o.client.id).await.unwrap();
+    assert!(!summaries.is_empty() && summaries.iter().all(|s| s.client_name == pseudonym));
+    let audit = o
+        .store
+        .audit_entries(&o.client.id, "2026-05")
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "client_anonymised" && e.actor == "daily job")
+    );
+    // AND the next day's run changes nothing
+    o.clock.set("2026-05-03T06:00:00Z".parse().unwrap());
+    let report = run(&o.services, &daily).await.unwrap();
+    assert_eq!(report.anonymised, 0);
 }

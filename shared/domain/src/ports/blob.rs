@@ -58,7 +58,8 @@ pub fn check_blob_key(key: &str) -> Result<(), BlobError> {
 /// Stores blobs (report PDFs, exports) under `/`-separated keys.
 ///
 /// Every adapter must: `put` bytes with a media type, replacing any blob under the key;
-/// `get` them back byte for byte with the same media type, or `None`; and make a
+/// `get` them back byte for byte with the same media type, or `None`; `delete` a key so
+/// that `get` finds nothing (a missing key too); and make a
 /// `presigned_get` link that downloads the same bytes without credentials and names its
 /// expiry.
 ///
@@ -72,6 +73,8 @@ pub trait BlobStore: Send + Sync {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError>;
     /// Reads the blob under `key`.
     async fn get(&self, key: &str) -> Result<Option<Blob>, BlobError>;
+    /// Removes the blob under `key`; removing a missing one succeeds (a retry is safe).
+    async fn delete(&self, key: &str) -> Result<(), BlobError>;
     /// A link to download `key` for `valid_for`.
     async fn presigned_get(
         &self,

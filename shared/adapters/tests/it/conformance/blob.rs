@@ -39,6 +39,24 @@ pub async fn blobs_round_trip_with_their_media_type(f: &Fixture) {
     );
 }
 
+pub async fn a_deleted_blob_is_gone_and_deleting_again_succeeds(f: &Fixture) {
+    let key = format!("{}/reports/acme/monthly/2025-05/v1.csv", f.prefix);
+    let other = format!("{}/reports/acme/monthly/2025-05/v2.csv", f.prefix);
+    f.store.put(&key, b"a".to_vec(), "text/csv").await.unwrap();
+    f.store
+        .put(&other, b"b".to_vec(), "text/csv")
+        .await
+        .unwrap();
+    f.store.delete(&key).await.unwrap();
+    assert_eq!(f.store.get(&key).await.unwrap(), None);
+    f.store.delete(&key).await.unwrap();
+    assert_eq!(f.store.get(&other).await.unwrap().unwrap().bytes, b"b");
+    assert!(matches!(
+        f.store.delete("a/../b").await,
+        Err(BlobError::InvalidKey(_))
+    ));
+}
+
 pub async fn a_missing_blob_reads_as_none_and_bad_keys_are_refused(f: &Fixture) {
     assert_eq!(
         f.store

@@ -54,6 +54,7 @@ macro_rules! blob_suite {
             $make,
             [
                 blobs_round_trip_with_their_media_type,
+                a_deleted_blob_is_gone_and_deleting_again_succeeds,
                 a_missing_blob_reads_as_none_and_bad_keys_are_refused,
                 a_presigned_link_downloads_the_same_bytes_and_names_its_expiry,
             ]
