@@ -119,8 +119,8 @@ enum Command {
     /// run); prints a one-time sign-in link for the local operator.
     Serve(commands::serve::ServeArgs),
     /// Prepare the configured store: with `ROI_STORE=dynamodb`, create the DynamoDB table,
-    /// and the reports bucket `ROI_REPORTS_BUCKET` if it is set, when they are missing (for
-    /// local emulators and first set-up).
+    /// and the buckets `ROI_REPORTS_BUCKET` and `ROI_ARCHIVE_BUCKET` if they are set, when
+    /// they are missing (for local emulators and first set-up).
     #[command(name = "store-init")]
     StoreInit,
 }

@@ -53,7 +53,28 @@ impl Ctx {
                 Arc::new(DynamoTable::new(client, &self.table, Arc::clone(&clock)))
             }
         };
-        Ok(Store::new(table, clock).with_pseudonyms(self.pseudonyms().await?))
+        let store = Store::new(table, Arc::clone(&clock)).with_pseudonyms(self.pseudonyms().await?);
+        Ok(match self.archive(clock).await? {
+            Some(archive) => store.with_archive(archive),
+            None => store,
+        })
+    }
+
+    /// The raw-event archive: `<data dir>/archive/` on the embedded store; with
+    /// `ROI_STORE=dynamodb`, the bucket `ROI_ARCHIVE_BUCKET` names (none when it is unset).
+    async fn archive(&self, clock: Arc<dyn Clock>) -> Result<Option<Arc<dyn BlobStore>>> {
+        Ok(match self.store_kind {
+            StoreKind::Embedded => Some(Arc::new(DirBlobStore::new(
+                self.data_dir.join("archive"),
+                "http://127.0.0.1",
+                &form_secret(&self.data_dir)?,
+                clock,
+            ))),
+            StoreKind::Dynamodb => match std::env::var("ROI_ARCHIVE_BUCKET") {
+                Ok(bucket) => Some(Arc::new(s3_blobs(bucket).await)),
+                Err(_) => None,
+            },
+        })
     }
 
     /// The key of end users' pseudonyms (`roi_app::pseudonym`): `ROI_PSEUDONYM_KEY` if set;

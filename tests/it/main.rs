@@ -13,6 +13,7 @@ use roi_domain::ports::{Clock, FixedClock, Table};
 use roi_domain::{ProjectId, RoiCalculation};
 use roi_e2e::{moto, samples};
 
+mod archive;
 mod finance;
 mod ingest_faults;
 mod integrity;

@@ -29,9 +29,11 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
             );
             table.create_if_missing().await?;
             println!("DynamoDB table {} ready", ctx.table);
-            if let Ok(bucket) = std::env::var("ROI_REPORTS_BUCKET") {
-                s3_blobs(bucket.clone()).await.create_if_missing().await?;
-                println!("S3 bucket {bucket} ready");
+            for var in ["ROI_REPORTS_BUCKET", "ROI_ARCHIVE_BUCKET"] {
+                if let Ok(bucket) = std::env::var(var) {
+                    s3_blobs(bucket.clone()).await.create_if_missing().await?;
+                    println!("S3 bucket {bucket} ready");
+                }
             }
         }
     }

@@ -22,7 +22,7 @@ pub const MAX_HISTORY_DAYS: u64 = 3_660;
 pub struct Migrated {
     /// The client.
     pub client_id: String,
-    /// Raw events whose user was rekeyed.
+    /// Raw events (in the table and in the archive) whose user was rekeyed.
     pub events: usize,
     /// Daily roll-ups whose user sets or per-user usage were rekeyed.
     pub rollup_days: usize,
@@ -46,7 +46,20 @@ pub async fn migrate_pseudonyms(store: &Store, client: &Client) -> Result<Migrat
         client_id: client.id.to_string(),
         ..Migrated::default()
     };
+    let rekey_event = |e: &mut roi_domain::stored_event::StoredEvent| {
+        let Some(user) = e.data.user_mut() else {
+            return false;
+        };
+        if !is_legacy(user) {
+            return false;
+        }
+        *user = key.rekey(user);
+        true
+    };
     for day in span.days() {
+        done.events += store
+            .rewrite_archived_day(&client.id, day, rekey_event)
+            .await?;
         let legacy = store
             .events_of_day(&client.id, day)
             .await?
@@ -61,16 +74,7 @@ pub async fn migrate_pseudonyms(store: &Store, client: &Client) -> Result<Migrat
             .mark_days_changed(&client.id, &std::collections::BTreeSet::from([day]))
             .await?;
         done.events += store
-            .rewrite_events_of_day(&client.id, day, |e| {
-                let Some(user) = e.data.user_mut() else {
-                    return false;
-                };
-                if !is_legacy(user) {
-                    return false;
-                }
-                *user = key.rekey(user);
-                true
-            })
+            .rewrite_events_of_day(&client.id, day, rekey_event)
             .await?;
     }
     let rekey = |u: &str| is_legacy(u).then(|| key.rekey(u));
@@ -183,7 +187,8 @@ pub struct Exported {
     pub exported_at: DateTime<Utc>,
     /// Records in `records.ndjson`, by record kind (the key table's names).
     pub records: BTreeMap<String, usize>,
-    /// The report files in the archive, under `files/` + their blob key.
+    /// The files in the archive: archived raw-event days under `archive/`, report files
+    /// under `files/`, each + its blob key.
     pub files: Vec<String>,
     /// Report files a report version names that are not stored (a version whose files
     /// were never written, or were removed).
@@ -194,6 +199,7 @@ pub struct Exported {
 /// - `records.ndjson`: every record of [`Store::each_client_item`] over [`client_span`],
 ///   one JSON object per line: `{"record": kind, "pk", "sk", "expires_at", "attrs"}` (the
 ///   kind as named in the key table, `expires_at` in Unix seconds or null);
+/// - `archive/{blob key}`: the raw-event archive's days (gzip-compressed NDJSON);
 /// - `files/{blob key}`: every report version's PDF, CSV and XLSX export and the report
 ///   data (JSON) it was rendered from;
 /// - `manifest.json`: the [`Exported`] summary.
@@ -239,6 +245,14 @@ pub async fn export_client(
             Ok(())
         })
         .await?;
+    for day in span.days() {
+        if let Some((key, bytes)) = store.archived_file(&client.id, day).await? {
+            let path = format!("archive/{key}");
+            out.begin(&path)?;
+            out.write(&bytes)?;
+            done.files.push(path);
+        }
+    }
     for key in file_keys {
         match blobs.get(&key).await? {
             Some(blob) => {
@@ -291,6 +305,8 @@ pub struct Erased {
     pub client_id: String,
     /// Raw events whose user was replaced.
     pub events: usize,
+    /// Archived raw events whose user was replaced.
+    pub archived_events: usize,
     /// Daily roll-ups whose user set or per-user usage was rewritten.
     pub rollup_days: usize,
     /// Issued report versions whose files name the person (`{project} {kind} {period}
@@ -300,8 +316,9 @@ pub struct Erased {
 }
 
 /// Erases one person from `client`'s records (GDPR Art. 17): wherever their pseudonym
-/// (or a legacy hash of their id) is stored — the raw events still kept and every daily
-/// roll-up's user set and per-user usage — it is replaced by one random token, the same
+/// (or a legacy hash of their id) is stored — the raw events still kept, the raw-event
+/// archive, and every daily roll-up's user set and per-user usage — it is replaced by one
+/// random token, the same
 /// everywhere and kept nowhere, so no key, dictionary or list leads from the person to
 /// the records any more, while every count, cost and DAU/WAU/MAU figure stays as it was
 /// (the person becomes an anonymous user). The erasure is audited (`user_erased`, by
@@ -333,16 +350,16 @@ pub async fn erase_user(
         client_id: client.id.to_string(),
         ..Erased::default()
     };
+    let erase = |e: &mut roi_domain::stored_event::StoredEvent| match e.data.user_mut() {
+        Some(u) if targets.contains(u) => {
+            u.clone_from(&token);
+            true
+        }
+        _ => false,
+    };
     for day in span.days() {
-        done.events += store
-            .rewrite_events_of_day(&client.id, day, |e| match e.data.user_mut() {
-                Some(u) if targets.contains(u) => {
-                    u.clone_from(&token);
-                    true
-                }
-                _ => false,
-            })
-            .await?;
+        done.events += store.rewrite_events_of_day(&client.id, day, erase).await?;
+        done.archived_events += store.rewrite_archived_day(&client.id, day, erase).await?;
         let rename = |u: &str| targets.iter().any(|t| t == u).then(|| token.clone());
         if rewrite_rollup_users(store, &client.id, day, rename)
             .await?
@@ -374,8 +391,8 @@ pub async fn erase_user(
                 actor: actor.into(),
                 project_id: None,
                 detail: format!(
-                    "a user replaced by an anonymous token in {} raw events and {} daily roll-ups",
-                    done.events, done.rollup_days
+                    "a user replaced by an anonymous token in {} raw events, {} archived events and {} daily roll-ups",
+                    done.events, done.archived_events, done.rollup_days
                 ),
             },
         )

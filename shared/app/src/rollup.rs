@@ -53,9 +53,12 @@ fn check_range(from: NaiveDate, to: NaiveDate) -> Result<(), RollupError> {
 
 /// Computes and stores the roll-ups of `client` for every day of `from..=to` that can
 /// still be recomputed in full, in order, replacing stored ones, and records each day's
-/// change marker (`Store::mark_days_changed`) as caught up. A day before
-/// [`first_open_day`] of the client's today is final: its raw events may have expired, so
-/// it is skipped (and logged), never replaced by a roll-up of fewer events. WAU and MAU
+/// change marker (`Store::mark_days_changed`) as caught up. A day rolled up from the table
+/// is archived first (`Store::archive_day`, when the store has an archive), so no roll-up
+/// is stored without its events kept. A day before [`first_open_day`] of the client's
+/// today is final in the table (its raw events may have expired): it is rolled up from
+/// its archive when there is one, and otherwise skipped (and logged), never replaced by a
+/// roll-up of fewer events. WAU and MAU
 /// union the users of the day with those of the stored roll-ups of the 6 and 29 days
 /// before it, so a backfill runs oldest day first.
 ///
@@ -70,7 +73,7 @@ pub async fn rollup_days(
     check_range(from, to)?;
     let today = store.client_today(store.client(client).await?.as_ref());
     let first_open = first_open_day(today);
-    if from < first_open {
+    if from < first_open && !store.archives() {
         tracing::warn!(
             client = %client,
             %from,
@@ -88,8 +91,25 @@ pub async fn rollup_days(
         .collect();
     let mut users_of: BTreeMap<NaiveDate, BTreeSet<String>> = BTreeMap::new();
     let mut out = Vec::new();
-    for day in from.max(first_open).iter_days().take_while(|d| *d <= to) {
-        let events = store.events_of_day(client, day).await?;
+    let first = if store.archives() {
+        from
+    } else {
+        from.max(first_open)
+    };
+    for day in first.iter_days().take_while(|d| *d <= to) {
+        let events = if day < first_open {
+            match store.archived_events(client, day).await? {
+                Some(events) => events,
+                None => {
+                    tracing::info!(client = %client, %day, "final and not archived: kept as stored");
+                    continue;
+                }
+            }
+        } else {
+            let events = store.events_of_day(client, day).await?;
+            store.archive_day(client, day, &events).await?;
+            events
+        };
         let mut r = roll_up(client.clone(), day, &events);
         users_of.insert(day, r.users.clone());
         // The stored users of earlier days this run has not computed.

@@ -38,7 +38,8 @@ impl<'a> Aws<'a> {
         Self { config }
     }
 
-    /// The records: the DynamoDB table `ROI_TABLE`, stamped with the system clock.
+    /// The records: the DynamoDB table `ROI_TABLE`, stamped with the system clock, with the
+    /// raw-event archive in the bucket `ROI_ARCHIVE_BUCKET` when it is set.
     ///
     /// # Errors
     /// [`StartError::Missing`] without `ROI_TABLE`.
@@ -49,7 +50,15 @@ impl<'a> Aws<'a> {
             var("ROI_TABLE")?,
             Arc::clone(&clock),
         );
-        Ok(Store::new(Arc::new(table), clock).with_pseudonyms(self.pseudonyms()?))
+        let store = Store::new(Arc::new(table), clock).with_pseudonyms(self.pseudonyms()?);
+        // the raw-event archive, for the functions that roll up (compute-roi)
+        Ok(match std::env::var("ROI_ARCHIVE_BUCKET") {
+            Ok(bucket) => store.with_archive(Arc::new(S3BlobStore::new(
+                aws_sdk_s3::Client::new(self.config),
+                bucket,
+            ))),
+            Err(_) => store,
+        })
     }
 
     /// The pseudonym key of end users (`roi_app::pseudonym`): `ROI_PSEUDONYM_KEY` (a literal,

@@ -251,6 +251,12 @@ pub fn summaries_of(client: &ClientId) -> String {
     format!("{client}#")
 }
 
+/// `events/{client}/{YYYY}/{day}.ndjson.gz`: the blob key (not a table key) of a
+/// client-day's archived raw events.
+pub fn archived_events(client: &ClientId, day: NaiveDate) -> String {
+    format!("events/{client}/{}/{day}.ndjson.gz", day.format("%Y"))
+}
+
 /// `ROLLUP#{client}#{day}`.
 pub fn rollup(client: &ClientId, day: NaiveDate) -> String {
     format!("ROLLUP#{client}#{day}")

@@ -10,6 +10,7 @@
 //! | `audit.rs` | audit entries |
 //! | `api_keys.rs` | API keys, rate counters |
 //! | `events.rs` | raw events, identity claims, changed client-days |
+//! | `archive.rs` | (S3, not the table) the raw-event archive |
 //! | `export.rs` | (reads only) every item of one client |
 //! | `rollups.rs` | daily roll-ups |
 //! | `costs.rs` | providers' invoiced cost lines |
@@ -18,6 +19,7 @@
 
 mod alerts;
 mod api_keys;
+mod archive;
 mod audit;
 mod clients;
 mod console;
@@ -61,6 +63,7 @@ pub struct Store {
     table: Arc<dyn Table>,
     clock: Arc<dyn Clock>,
     pseudonyms: Arc<crate::pseudonym::Pseudonyms>,
+    archive: Option<Arc<dyn roi_domain::ports::BlobStore>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -93,7 +96,17 @@ impl Store {
             table,
             clock,
             pseudonyms: Arc::new(crate::pseudonym::Pseudonyms::fixed(key)),
+            archive: None,
         }
+    }
+
+    /// This store with a raw-event archive (`archive.rs`): each client-day's raw events are
+    /// archived when the day is rolled up, and read back to roll up a day whose table
+    /// events have expired.
+    #[must_use]
+    pub fn with_archive(mut self, archive: Arc<dyn roi_domain::ports::BlobStore>) -> Self {
+        self.archive = Some(archive);
+        self
     }
 
     /// This store with the deployment's pseudonym key (`crate::pseudonym`).
@@ -185,4 +198,7 @@ pub enum StoreError {
     /// The table failed.
     #[error(transparent)]
     Table(#[from] TableError),
+    /// The raw-event archive failed, or holds what is not a day's events.
+    #[error("the raw-event archive: {0}")]
+    Archive(String),
 }

@@ -272,7 +272,25 @@ fn figures(r: &roi_domain::rollup::Rollup) -> String {
 #[tokio::test]
 async fn an_erased_user_is_in_no_record_and_every_figure_stays() {
     // GIVEN ana, ben and carla active on two days, ana and ben with AI usage, rolled up
+    // (and so archived)
     let w = world().await;
+    let blob_dir = tempfile::tempdir().unwrap();
+    let blobs = roi_adapters::dir_blobs::DirBlobStore::new(
+        blob_dir.path().join("blobs"),
+        "https://roi.example",
+        b"0123456789abcdef0123456789abcdef",
+        std::sync::Arc::clone(w.store.clock()),
+    );
+    let archive = std::sync::Arc::new(roi_adapters::dir_blobs::DirBlobStore::new(
+        blob_dir.path().join("archive"),
+        "https://roi.example",
+        b"0123456789abcdef0123456789abcdef",
+        std::sync::Arc::clone(w.store.clock()),
+    ));
+    let w = crate::World {
+        store: w.store.clone().with_archive(archive),
+        ..w
+    };
     let client = w
         .store
         .project(&w.project)
@@ -313,17 +331,13 @@ async fn an_erased_user_is_in_no_record_and_every_figure_stays() {
     assert!(named(&all_items(&w.store, &c).await, &ana_p) >= 6);
 
     // WHEN ana is erased
-    let blob_dir = tempfile::tempdir().unwrap();
-    let blobs = roi_adapters::dir_blobs::DirBlobStore::new(
-        blob_dir.path().join("blobs"),
-        "https://roi.example",
-        b"0123456789abcdef0123456789abcdef",
-        std::sync::Arc::clone(w.store.clock()),
-    );
     let done = roi_app::privacy::erase_user(&w.store, &blobs, &c, ana, "test")
         .await
         .unwrap();
-    assert_eq!((done.events, done.rollup_days), (4, 2));
+    assert_eq!(
+        (done.events, done.archived_events, done.rollup_days),
+        (4, 4, 2)
+    );
 
     // THEN no stored item names her pseudonym (nor a legacy hash of her id), ben's still
     // are, and every figure of both days is as it was
@@ -331,6 +345,16 @@ async fn an_erased_user_is_in_no_record_and_every_figure_stays() {
     assert_eq!(named(&items, &ana_p), 0);
     assert_eq!(named(&items, &legacy_hash(&client, ana)), 0);
     assert!(named(&items, &ben_p) >= 3);
+    for day in days {
+        let archived = w
+            .store
+            .archived_events(&client, day)
+            .await
+            .unwrap()
+            .unwrap();
+        let text = serde_json::to_string(&archived).unwrap();
+        assert!(!text.contains(&ana_p) && text.contains(roi_app::privacy::ERASED_PREFIX));
+    }
     assert_eq!(rollups(&w.store, &client, &days).await, before);
     // AND recomputing the days from the raw events gives the same roll-ups, still without her
     rollup_days(&w.store, &client, days[0], days[1])
@@ -382,7 +406,17 @@ async fn an_erased_user_is_in_no_record_and_every_figure_stays() {
         .await
         .unwrap();
     let names: Vec<&str> = files.0.iter().map(|(p, _)| p.as_str()).collect();
-    assert_eq!(names, ["records.ndjson", "manifest.json"]);
+    assert_eq!(names.first(), Some(&"records.ndjson"));
+    assert_eq!(names.last(), Some(&"manifest.json"));
+    // the two archived days
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| n.starts_with("archive/events/"))
+            .count(),
+        2,
+        "{names:?}"
+    );
     let records = String::from_utf8(files.0[0].1.clone()).unwrap();
     assert_eq!(
         records.lines().count(),
