@@ -105,9 +105,15 @@ enum Command {
     /// Compare a client's metered AI cost with its providers' cost reports (imported with
     /// `roi import cost`), per UTC day and provider, and flag days over its tolerance.
     Reconcile(commands::reconcile::ReconcileArgs),
-    /// The data lifecycle: move stored user hashes to keyed pseudonyms.
+    /// The data lifecycle: move stored user hashes to keyed pseudonyms (a client's export,
+    /// erasure and anonymisation are `roi client` commands).
     #[command(subcommand)]
     Privacy(commands::privacy::PrivacyCommand),
+    /// Read a client's audit entries back from the seven-year audit archive (`--from`,
+    /// `--to`: UTC days), or check its hash chain (`--verify`).
+    ///
+    /// Example: roi audit --client acme-logistics --from 2026-01-01 --to 2026-03-31
+    Audit(commands::audit::AuditArgs),
     /// Export a client's AI usage for finance tools (FOCUS 1.2 CSV).
     #[command(subcommand)]
     Export(commands::export::ExportCommand),
@@ -119,8 +125,9 @@ enum Command {
     /// run); prints a one-time sign-in link for the local operator.
     Serve(commands::serve::ServeArgs),
     /// Prepare the configured store: with `ROI_STORE=dynamodb`, create the DynamoDB table,
-    /// and the buckets `ROI_REPORTS_BUCKET` and `ROI_ARCHIVE_BUCKET` if they are set, when
-    /// they are missing (for local emulators and first set-up).
+    /// and the buckets `ROI_REPORTS_BUCKET`, `ROI_ARCHIVE_BUCKET` and `ROI_AUDIT_BUCKET`
+    /// (with Object Lock) if they are set, when they are missing (for local emulators and
+    /// first set-up).
     #[command(name = "store-init")]
     StoreInit,
 }

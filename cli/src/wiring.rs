@@ -53,24 +53,42 @@ impl Ctx {
                 Arc::new(DynamoTable::new(client, &self.table, Arc::clone(&clock)))
             }
         };
-        let store = Store::new(table, Arc::clone(&clock)).with_pseudonyms(self.pseudonyms().await?);
-        Ok(match self.archive(clock).await? {
-            Some(archive) => store.with_archive(archive),
-            None => store,
-        })
+        let mut store =
+            Store::new(table, Arc::clone(&clock)).with_pseudonyms(self.pseudonyms().await?);
+        if let Some(archive) = self
+            .archive("archive", "ROI_ARCHIVE_BUCKET", &clock)
+            .await?
+        {
+            store = store.with_archive(archive);
+        }
+        if let Some(blobs) = self
+            .archive("audit-archive", "ROI_AUDIT_BUCKET", &clock)
+            .await?
+        {
+            let retention = std::env::var("ROI_AUDIT_RETENTION_YEARS").ok();
+            let audit = roi_app::store::AuditArchive::new(blobs, retention.as_deref())
+                .map_err(anyhow::Error::msg)?;
+            store = store.with_audit_archive(audit);
+        }
+        Ok(store)
     }
 
-    /// The raw-event archive: `<data dir>/archive/` on the embedded store; with
-    /// `ROI_STORE=dynamodb`, the bucket `ROI_ARCHIVE_BUCKET` names (none when it is unset).
-    async fn archive(&self, clock: Arc<dyn Clock>) -> Result<Option<Arc<dyn BlobStore>>> {
+    /// An archive: `<data dir>/{dir}/` on the embedded store; with `ROI_STORE=dynamodb`,
+    /// the bucket `bucket_var` names (none when it is unset).
+    async fn archive(
+        &self,
+        dir: &str,
+        bucket_var: &str,
+        clock: &Arc<dyn Clock>,
+    ) -> Result<Option<Arc<dyn BlobStore>>> {
         Ok(match self.store_kind {
             StoreKind::Embedded => Some(Arc::new(DirBlobStore::new(
-                self.data_dir.join("archive"),
+                self.data_dir.join(dir),
                 "http://127.0.0.1",
                 &form_secret(&self.data_dir)?,
-                clock,
+                Arc::clone(clock),
             ))),
-            StoreKind::Dynamodb => match std::env::var("ROI_ARCHIVE_BUCKET") {
+            StoreKind::Dynamodb => match std::env::var(bucket_var) {
                 Ok(bucket) => Some(Arc::new(s3_blobs(bucket).await)),
                 Err(_) => None,
             },

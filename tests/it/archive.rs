@@ -150,3 +150,81 @@ async fn on_dynamodb_and_s3_a_day_is_rolled_up_again_from_its_archive() {
     sorted.sort_by_key(|e| e["time"].as_str().unwrap().to_owned());
     assert_eq!(sorted, events);
 }
+
+/// On S3 with Object Lock (moto): sealed batches are locked in compliance mode for the
+/// configured years, a locked version cannot be deleted, and the chain checks out. moto
+/// keeps the lock and refuses to delete a locked version, and reports the lock on
+/// `HeadObject`; it answers `GetObjectRetention` (path-style) with the object itself, so
+/// that call is not used here.
+#[tokio::test]
+async fn audit_batches_on_s3_are_locked_for_the_retention_and_chained() {
+    let config = moto::sdk_config().await;
+    let clock = clock();
+    let table = moto::table(moto::unique("audit"), clock.clone() as Arc<dyn Clock>).await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = moto::unique("audit");
+    let blobs = roi_adapters::s3::S3BlobStore::new(s3.clone(), bucket.clone());
+    blobs.create_locked_if_missing().await.unwrap();
+    let archive = roi_app::store::AuditArchive::new(Arc::new(blobs), Some("7")).unwrap();
+    let store =
+        Store::new(Arc::new(table), clock.clone() as Arc<dyn Clock>).with_audit_archive(archive);
+    let draft = ClientDraft {
+        company_name: "Acme Logistics".into(),
+        time_zone: Some("UTC".into()),
+        ..ClientDraft::default()
+    };
+    let (client, _) = add_client(&store, draft, "test").await.unwrap();
+    // the client was added on 2025-05-02; a day later, that day is sealed
+    clock.advance(chrono::Duration::days(1));
+    let sealed = store
+        .seal_audit(&client.id, "2025-05-02".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(sealed, 1);
+    let check = store.verify_audit(&client.id).await.unwrap();
+    assert_eq!((check.batches, check.problems.len()), (1, 0), "{check:?}");
+
+    let key = roi_app::store::keys::audit_batch(&client.id, "2025-05-02".parse().unwrap());
+    let head = s3
+        .head_object()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.object_lock_mode,
+        Some(aws_sdk_s3::types::ObjectLockMode::Compliance)
+    );
+    let until = head.object_lock_retain_until_date.unwrap().secs();
+    let seven_years = "2032-05-03T12:00:00Z"
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .unwrap()
+        .timestamp();
+    assert!(
+        (until - seven_years).abs() < 86_400 * 2,
+        "{until} vs {seven_years}"
+    );
+    let version = head.version_id.unwrap();
+    let deleted = s3
+        .delete_object()
+        .bucket(&bucket)
+        .key(&key)
+        .version_id(version)
+        .send()
+        .await;
+    let refused = format!("{:?}", deleted.expect_err("a locked version was deleted"));
+    assert!(refused.contains("AccessDenied"), "{refused}");
+    assert!(
+        store
+            .verify_audit(&client.id)
+            .await
+            .unwrap()
+            .problems
+            .is_empty()
+    );
+}

@@ -3,6 +3,7 @@
 //! it needs through [`Ctx`], calls the use cases of `roi-app`, and prints.
 
 pub mod apikey;
+pub mod audit;
 pub mod baseline;
 pub mod client;
 pub mod compute;
@@ -50,6 +51,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Rollup(args) => rollup::run(&ctx, &args).await,
         Command::Reconcile(args) => reconcile::run(&ctx, &args).await,
         Command::Privacy(command) => privacy::run(&ctx, command).await,
+        Command::Audit(args) => audit::run(&ctx, &args).await,
         Command::Export(command) => export::run(&ctx, command).await,
         Command::Report(args) => report::run(&ctx, &args).await,
         Command::Serve(args) => serve::run(&ctx, args).await,

@@ -35,6 +35,13 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
                     println!("S3 bucket {bucket} ready");
                 }
             }
+            if let Ok(bucket) = std::env::var("ROI_AUDIT_BUCKET") {
+                s3_blobs(bucket.clone())
+                    .await
+                    .create_locked_if_missing()
+                    .await?;
+                println!("S3 bucket {bucket} ready, with Object Lock");
+            }
         }
     }
     Ok(())

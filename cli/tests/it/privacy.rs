@@ -23,8 +23,8 @@ fn documented_kinds() -> BTreeSet<String> {
 
 #[test]
 fn the_export_holds_every_record_kind_of_the_client_and_its_report_files() {
-    // GIVEN the demo, with negotiated prices, an imported cost report and a dashboard link
-    // on top
+    // GIVEN the demo, with negotiated prices, an imported cost report, a dashboard link
+    // and the audit sealed on top
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     ok(roi(d, &["demo"]));
@@ -52,6 +52,7 @@ fn the_export_holds_every_record_kind_of_the_client_and_its_report_files() {
             cost,
         ],
         &["dashboard-link", "--client", c],
+        &["audit", "--client", c, "--seal"],
     ] {
         ok(roi(d, args));
     }
@@ -94,7 +95,7 @@ fn the_export_holds_every_record_kind_of_the_client_and_its_report_files() {
         kinds.insert(kind);
     }
     let mut want = documented_kinds();
-    assert_eq!(want.len(), 35, "{want:?}");
+    assert_eq!(want.len(), 36, "{want:?}");
     for not_made in [
         "sign-in claim",
         "operator session",
@@ -267,4 +268,52 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+#[test]
+fn the_audit_is_read_back_and_its_chain_checked_from_the_command_line() {
+    // GIVEN the demo: its audit entries are today's, so none is sealed yet
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(roi(d, &["demo"]));
+    let c = "acme-logistics";
+    // WHEN the last 30 days are read THEN today's entries come from the table, marked so
+    let read = ok(roi(d, &["audit", "--client", c, "--seal"]));
+    let text = stdout(&read);
+    assert!(text.contains("client_added"), "{text}");
+    assert!(text.contains("(not archived yet)"), "{text}");
+    assert!(
+        super::stderr(&read).contains("0 from the archive"),
+        "{}",
+        super::stderr(&read)
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout(&ok(roi(
+        d,
+        &["audit", "--client", c, "--format", "json"],
+    ))))
+    .unwrap();
+    assert!(
+        json.as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["source"] == "table")
+    );
+    // AND the chain has nothing to check yet, and says so
+    let verified = stdout(&ok(roi(d, &["audit", "--client", c, "--verify"])));
+    assert!(verified.contains("no audit batch sealed yet"), "{verified}");
+    // AND a bad range is refused with the rule
+    let bad = roi(
+        d,
+        &[
+            "audit",
+            "--client",
+            c,
+            "--from",
+            "2026-02-01",
+            "--to",
+            "2026-01-01",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(super::stderr(&bad).contains("must not be after"));
 }

@@ -136,6 +136,30 @@ impl BlobStore for DirBlobStore {
         write_atomically(&self.path(key), &bytes).await
     }
 
+    async fn put_retained(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+        _retain_until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), BlobError> {
+        if let Some(stored) = self.get(key).await? {
+            return if stored.bytes == bytes {
+                Ok(())
+            } else {
+                Err(BlobError::Taken(key.to_owned()))
+            };
+        }
+        self.put(key, bytes, content_type).await?;
+        // read-only, against a slip; a local directory cannot lock anything
+        let path = self.path(key);
+        let mut permissions = tokio::fs::metadata(&path).await.map_err(io)?.permissions();
+        permissions.set_readonly(true);
+        tokio::fs::set_permissions(&path, permissions)
+            .await
+            .map_err(io)
+    }
+
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         check_blob_key(key)?;
         for path in [self.path(key), self.meta_path(key)] {

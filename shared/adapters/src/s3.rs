@@ -43,6 +43,19 @@ impl S3BlobStore {
     /// # Errors
     /// [`BlobError::Unavailable`] when it can be neither created nor found.
     pub async fn create_if_missing(&self) -> Result<(), BlobError> {
+        self.create(false).await
+    }
+
+    /// Creates the bucket with Object Lock enabled (for retained blobs) when it does not
+    /// exist (for local emulators and first set-up; the stack makes its own).
+    ///
+    /// # Errors
+    /// [`BlobError::Unavailable`].
+    pub async fn create_locked_if_missing(&self) -> Result<(), BlobError> {
+        self.create(true).await
+    }
+
+    async fn create(&self, object_lock: bool) -> Result<(), BlobError> {
         if self
             .client
             .head_bucket()
@@ -56,6 +69,7 @@ impl S3BlobStore {
         self.client
             .create_bucket()
             .bucket(&self.bucket)
+            .object_lock_enabled_for_bucket(object_lock)
             .send()
             .await
             .map_err(unavailable)?;
@@ -72,6 +86,39 @@ impl BlobStore for S3BlobStore {
             .bucket(&self.bucket)
             .key(key)
             .content_type(content_type)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn put_retained(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+        retain_until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), BlobError> {
+        check_blob_key(key)?;
+        if let Some(stored) = self.get(key).await? {
+            return if stored.bytes == bytes {
+                Ok(())
+            } else {
+                Err(BlobError::Taken(key.to_owned()))
+            };
+        }
+        // Object Lock needs a checksum of the body: the SDK sends its CRC32
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32)
+            .object_lock_mode(aws_sdk_s3::types::ObjectLockMode::Compliance)
+            .object_lock_retain_until_date(aws_sdk_s3::primitives::DateTime::from_secs(
+                retain_until.timestamp(),
+            ))
             .body(ByteStream::from(bytes))
             .send()
             .await

@@ -11,7 +11,7 @@ use roi_domain::{Client, ClientId};
 use serde::Serialize;
 
 use crate::pseudonym::{is_legacy, legacy_hash};
-use crate::store::{AuditEntry, ClientSpan, ReportRecord, Store, StoreError, keys};
+use crate::store::{AuditBatch, AuditEntry, ClientSpan, ReportRecord, Store, StoreError, keys};
 
 /// The longest history scanned for roll-ups, days (before the client's earliest go-live
 /// nothing is rolled up).
@@ -199,7 +199,8 @@ pub struct Exported {
 /// - `records.ndjson`: every record of [`Store::each_client_item`] over [`client_span`],
 ///   one JSON object per line: `{"record": kind, "pk", "sk", "expires_at", "attrs"}` (the
 ///   kind as named in the key table, `expires_at` in Unix seconds or null);
-/// - `archive/{blob key}`: the raw-event archive's days (gzip-compressed NDJSON);
+/// - `archive/{blob key}`: the raw-event archive's days (gzip-compressed NDJSON) and the
+///   audit archive's batches (JSON);
 /// - `files/{blob key}`: every report version's PDF, CSV and XLSX export and the report
 ///   data (JSON) it was rendered from;
 /// - `manifest.json`: the [`Exported`] summary.
@@ -252,6 +253,19 @@ pub async fn export_client(
             out.write(&bytes)?;
             done.files.push(path);
         }
+    }
+    // the audit archive's batches, newest first along the chain
+    let mut link = store.audit_head(&client.id).await?.and_then(|h| h.last);
+    while let Some(l) = link {
+        let Some((key, bytes)) = store.audit_batch_file(&client.id, l.day).await? else {
+            break;
+        };
+        let batch: AuditBatch = serde_json::from_slice(&bytes).map_err(std::io::Error::other)?;
+        let path = format!("archive/{key}");
+        out.begin(&path)?;
+        out.write(&bytes)?;
+        done.files.push(path);
+        link = batch.previous.filter(|p| p.day < l.day);
     }
     for key in file_keys {
         match blobs.get(&key).await? {

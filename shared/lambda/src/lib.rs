@@ -49,6 +49,9 @@ pub enum StartError {
     /// Secrets Manager did not return the signing key.
     #[error("reading the link-signing key from Secrets Manager: {0}")]
     Secret(String),
+    /// An environment variable holds what it cannot.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Sets up JSON logs (standard error) and the EMF metrics collector (standard output) for

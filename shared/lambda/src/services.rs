@@ -39,7 +39,8 @@ impl<'a> Aws<'a> {
     }
 
     /// The records: the DynamoDB table `ROI_TABLE`, stamped with the system clock, with the
-    /// raw-event archive in the bucket `ROI_ARCHIVE_BUCKET` when it is set.
+    /// raw-event archive in the bucket `ROI_ARCHIVE_BUCKET` and the audit archive in
+    /// `ROI_AUDIT_BUCKET` (batches locked `ROI_AUDIT_RETENTION_YEARS`, default 7) when set.
     ///
     /// # Errors
     /// [`StartError::Missing`] without `ROI_TABLE`.
@@ -50,15 +51,25 @@ impl<'a> Aws<'a> {
             var("ROI_TABLE")?,
             Arc::clone(&clock),
         );
-        let store = Store::new(Arc::new(table), clock).with_pseudonyms(self.pseudonyms()?);
-        // the raw-event archive, for the functions that roll up (compute-roi)
-        Ok(match std::env::var("ROI_ARCHIVE_BUCKET") {
-            Ok(bucket) => store.with_archive(Arc::new(S3BlobStore::new(
+        let mut store = Store::new(Arc::new(table), clock).with_pseudonyms(self.pseudonyms()?);
+        // the archives, for compute-roi: raw events as days are rolled up, audit batches
+        if let Ok(bucket) = std::env::var("ROI_ARCHIVE_BUCKET") {
+            store = store.with_archive(Arc::new(S3BlobStore::new(
                 aws_sdk_s3::Client::new(self.config),
                 bucket,
-            ))),
-            Err(_) => store,
-        })
+            )));
+        }
+        if let Ok(bucket) = std::env::var("ROI_AUDIT_BUCKET") {
+            let blobs = Arc::new(S3BlobStore::new(
+                aws_sdk_s3::Client::new(self.config),
+                bucket,
+            ));
+            let retention = std::env::var("ROI_AUDIT_RETENTION_YEARS").ok();
+            let audit = roi_app::store::AuditArchive::new(blobs, retention.as_deref())
+                .map_err(StartError::Invalid)?;
+            store = store.with_audit_archive(audit);
+        }
+        Ok(store)
     }
 
     /// The pseudonym key of end users (`roi_app::pseudonym`): `ROI_PSEUDONYM_KEY` (a literal,

@@ -3,7 +3,7 @@
 //!
 //! | job | when | does |
 //! |---|---|---|
-//! | `daily` | after midnight (EventBridge Scheduler) | anonymises a client churned a year ago (its settings' `anonymise_after_days`), pulls yesterday's usage and cost reports from the providers' admin APIs (clients with an admin key), rolls up each client's yesterday and every earlier day changed since its roll-up (late events, imports), computes every project's ROI periods and insights as of yesterday, checks alerts, sends reminders |
+//! | `daily` | after midnight (EventBridge Scheduler) | anonymises a client churned a year ago (its settings' `anonymise_after_days`), pulls yesterday's usage and cost reports from the providers' admin APIs (clients with an admin key), rolls up each client's yesterday and every earlier day changed since its roll-up (late events, imports), computes every project's ROI periods and insights as of yesterday, checks alerts, sends reminders, seals the audit entries of the UTC days that are over into the audit archive |
 //! | `alert_check` | every 5 minutes | checks alerts |
 //! | `backfill` | by hand | rolls up `from..=to`, then ROI as of `to` |
 //!
@@ -176,6 +176,8 @@ pub struct JobReport {
     pub pages_pulled: u32,
     /// Churned clients anonymised (their settings' `anonymise_after_days` after the churn).
     pub anonymised: u32,
+    /// Audit batches (a client's UTC day each) sealed into the audit archive.
+    pub audit_batches: u32,
     /// Units (one client each) queued for `compute-roi` to run, when the job was queued
     /// rather than run.
     pub units_queued: u32,

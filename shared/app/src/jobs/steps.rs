@@ -27,6 +27,7 @@ pub(super) async fn run_unit(services: &Services, job: &Job, c: &Client, report:
             alert_check(services, c, report).await;
             remind(services, c, today, report).await;
             summarise(store, c, report).await;
+            seal_audit(store, c, report).await;
         }
         Job::AlertCheck { .. } => alert_check(services, c, report).await,
         Job::Backfill { from, to, .. } => {
@@ -247,6 +248,19 @@ async fn compute_project(
             report.projects_waiting += 1;
         }
         Err(e) => step(report, &client.id, &format!("ROI of {project}"), Err(e)),
+    }
+}
+
+/// Seals the client's audit entries of every UTC day that is over into the audit archive
+/// (`Store::seal_audit`), when the store has one.
+async fn seal_audit(store: &Store, client: &Client, report: &mut JobReport) {
+    let yesterday = store.clock().now().date_naive().pred_opt();
+    let Some(through) = yesterday.filter(|_| store.archives_audit()) else {
+        return;
+    };
+    match store.seal_audit(&client.id, through).await {
+        Ok(n) => report.audit_batches += u32::try_from(n).unwrap_or(u32::MAX),
+        Err(e) => step(report, &client.id, "audit archive", Err(e)),
     }
 }
 

@@ -20,6 +20,7 @@
 //! | alert state | `CLIENT#{client}` | `ALERT#{rule}#{scope}` |
 //! | alert notice claim | `CLIENT#{client}` | `NOTICE#{first 128 bits of sha256(rule, scope, status, level, previous notice)}` (TTL 90 days) |
 //! | changed client-day | `CLIENT#{client}` | `CHANGED#{day}` (TTL 90 days) |
+//! | audit archive head | `CLIENT#{client}` | `AUDITHEAD` |
 //! | audit entry | `AUDIT#{client}#{YYYY-MM}` | `{time, µs}#{first 48 bits of sha256(entry)}` |
 //! | API key | `APIKEY#{sha256(key)}` | `KEY` |
 //! | API key listing | `CLIENT#{client}` | `APIKEY#{key id}` |
@@ -72,6 +73,8 @@ pub const PORTFOLIO: &str = "PORTFOLIO";
 pub const CURRENT: &str = "CURRENT";
 /// A project's KPI definitions, under its partition.
 pub const KPIS: &str = "KPIS";
+/// `AUDITHEAD`: a client's last sealed audit batch, under its partition.
+pub const AUDIT_HEAD: &str = "AUDITHEAD";
 
 /// Sort-key prefixes, for queries over one kind of record in a partition.
 pub mod prefix {
@@ -251,6 +254,12 @@ pub fn summaries_of(client: &ClientId) -> String {
     format!("{client}#")
 }
 
+/// `audit/{client}/{YYYY}/{day}.json`: the blob key (not a table key) of a client's audit
+/// batch of one UTC day.
+pub fn audit_batch(client: &ClientId, day: NaiveDate) -> String {
+    format!("audit/{client}/{}/{day}.json", day.format("%Y"))
+}
+
 /// `events/{client}/{YYYY}/{day}.ndjson.gz`: the blob key (not a table key) of a
 /// client-day's archived raw events.
 pub fn archived_events(client: &ClientId, day: NaiveDate) -> String {
@@ -382,6 +391,7 @@ pub fn record_kind(pk: &str, sk: &str) -> Option<&'static str> {
         ("CLIENT", "ALERT") => "alert state",
         ("CLIENT", "NOTICE") => "alert notice claim",
         ("CLIENT", "CHANGED") => "changed client-day",
+        ("CLIENT", AUDIT_HEAD) => "audit archive head",
         ("CLIENT", "APIKEY") => "API key listing",
         ("CLIENT", "RECONCILED") => "reconciled day",
         ("CLIENT", "DASHLINK") => "dashboard link listing",
@@ -504,6 +514,7 @@ mod tests {
                 notice("roi|project|firing"),
             ),
             ("changed client-day", client(&c), changed_day(d)),
+            ("audit archive head", client(&c), AUDIT_HEAD.into()),
             ("audit entry", audit_pk, audit_sk),
             ("API key", api_key("9f86d081"), API_KEY.into()),
             ("API key listing", client(&c), api_key_listing("k1")),

@@ -7,7 +7,7 @@
 //! | `snapshots.rs` | metric snapshots, idempotency records |
 //! | `roi.rs` | ROI calculations, insights |
 //! | `alerts.rs` | alert states, notice and reminder claims |
-//! | `audit.rs` | audit entries |
+//! | `audit.rs` | audit entries, the audit archive's head (and its batches, in S3) |
 //! | `api_keys.rs` | API keys, rate counters |
 //! | `events.rs` | raw events, identity claims, changed client-days |
 //! | `archive.rs` | (S3, not the table) the raw-event archive |
@@ -35,7 +35,10 @@ mod snapshots;
 
 pub use alerts::AlertState;
 pub use api_keys::ApiKeyRecord;
-pub use audit::AuditEntry;
+pub use audit::{
+    AuditArchive, AuditBatch, AuditEntry, AuditHead, BatchLink, ChainCheck,
+    DEFAULT_AUDIT_RETENTION_YEARS,
+};
 pub use clients::{AdminKey, ClientSettings, ModelPrice, WebhookSubscription};
 pub use console::{
     AlertCounts, DashboardLinkRecord, FormLinkRecord, LatestReport, ProjectSummary, SessionRecord,
@@ -64,6 +67,7 @@ pub struct Store {
     clock: Arc<dyn Clock>,
     pseudonyms: Arc<crate::pseudonym::Pseudonyms>,
     archive: Option<Arc<dyn roi_domain::ports::BlobStore>>,
+    audit_archive: Option<AuditArchive>,
 }
 
 impl std::fmt::Debug for Store {
@@ -97,6 +101,7 @@ impl Store {
             clock,
             pseudonyms: Arc::new(crate::pseudonym::Pseudonyms::fixed(key)),
             archive: None,
+            audit_archive: None,
         }
     }
 

@@ -452,3 +452,137 @@ async fn rollups(
     }
     out
 }
+
+#[tokio::test]
+async fn audit_batches_chain_by_sha256_and_a_changed_batch_is_found() {
+    use roi_app::store::{AuditArchive, AuditEntry};
+    // GIVEN a store with an audit archive, and entries on three UTC days (with the world's
+    // own of 2025-05-02)
+    let w = world().await;
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = std::sync::Arc::new(roi_adapters::dir_blobs::DirBlobStore::new(
+        dir.path().join("audit-archive"),
+        "https://roi.example",
+        b"0123456789abcdef0123456789abcdef",
+        std::sync::Arc::clone(w.store.clock()),
+    ));
+    let store = w
+        .store
+        .clone()
+        .with_audit_archive(AuditArchive::new(blobs.clone(), None).unwrap());
+    let client = store.project(&w.project).await.unwrap().unwrap().client_id;
+    for (at, action) in [
+        ("2025-04-29T09:00:00Z", "baseline_imported"),
+        ("2025-04-29T17:30:00Z", "baseline_approved"),
+        ("2025-04-30T08:00:00Z", "tracking_imported"),
+        ("2025-05-01T23:59:59Z", "report_issued"),
+    ] {
+        let entry = AuditEntry {
+            at: at.parse().unwrap(),
+            action: action.into(),
+            actor: "cli".into(),
+            project_id: Some(w.project.clone()),
+            detail: format!("{action} by hand"),
+        };
+        store.audit(&client, &entry).await.unwrap();
+    }
+
+    // WHEN the days through 2025-05-02 are sealed: today's is not, it is not over
+    let through: NaiveDate = "2025-05-01".parse().unwrap();
+    let asked: NaiveDate = "2025-05-02".parse().unwrap();
+    assert_eq!(store.seal_audit(&client, asked).await.unwrap(), 3);
+    assert_eq!(
+        store
+            .audit_head(&client)
+            .await
+            .unwrap()
+            .unwrap()
+            .sealed_through,
+        through
+    );
+
+    // THEN each batch names the one before it, the chain checks out, and reading a day
+    // back gives the table's entries
+    let check = store.verify_audit(&client).await.unwrap();
+    assert_eq!(check.problems, Vec::<String>::new());
+    assert_eq!(check.batches, 3);
+    assert_eq!(check.first_day, Some("2025-04-29".parse().unwrap()));
+    let (day2, sha2) = store
+        .audit_batch(&client, "2025-04-30".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let (day3, _) = store.audit_batch(&client, through).await.unwrap().unwrap();
+    assert_eq!(day3.previous.as_ref().unwrap().sha256, sha2);
+    assert_eq!(day2.entries.len(), 1);
+    assert_eq!(
+        day2.previous.unwrap().day,
+        "2025-04-29".parse::<NaiveDate>().unwrap()
+    );
+    let table: Vec<AuditEntry> = store
+        .audit_entries(&client, "2025-05")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.at.date_naive() == through)
+        .collect();
+    assert_eq!(day3.entries, table);
+    assert_eq!(table.len(), 1);
+    // AND sealing again writes nothing; a batch is not replaced by other bytes
+    assert_eq!(store.seal_audit(&client, through).await.unwrap(), 0);
+    let key = roi_app::store::keys::audit_batch(&client, through);
+    let retained = roi_domain::ports::BlobStore::put_retained(
+        blobs.as_ref(),
+        &key,
+        b"{}".to_vec(),
+        "application/json",
+        chrono::Utc::now(),
+    )
+    .await;
+    assert!(matches!(
+        retained,
+        Err(roi_domain::ports::BlobError::Taken(_))
+    ));
+
+    // AND the client's export carries the three batches as stored
+    let c = store.client(&client).await.unwrap().unwrap();
+    let mut files = Files::default();
+    roi_app::privacy::export_client(&store, blobs.as_ref(), &c, "test", &mut files)
+        .await
+        .unwrap();
+    let batches: Vec<&(String, Vec<u8>)> = files
+        .0
+        .iter()
+        .filter(|(p, _)| p.starts_with("archive/audit/"))
+        .collect();
+    assert_eq!(batches.len(), 3);
+    assert_eq!(
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&batches[1].1)),
+        sha2
+    );
+
+    // WHEN someone edits the middle batch on disk
+    let path = dir
+        .path()
+        .join("audit-archive")
+        .join(roi_app::store::keys::audit_batch(
+            &client,
+            "2025-04-30".parse().unwrap(),
+        ));
+    let mut permissions = std::fs::metadata(&path).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)] // the test plays the intruder
+    permissions.set_readonly(false);
+    std::fs::set_permissions(&path, permissions).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("tracking_imported by hand", "nothing happened"),
+    )
+    .unwrap();
+
+    // THEN the check names that day: its SHA-256 is not the one the next batch names, and
+    // its entries are not the table's
+    let check = store.verify_audit(&client).await.unwrap();
+    assert_eq!(check.problems.len(), 2, "{:?}", check.problems);
+    assert!(check.problems.iter().all(|p| p.starts_with("2025-04-30")));
+}

@@ -35,6 +35,9 @@ pub enum BlobError {
     /// The store could not be reached after retries.
     #[error("blob store unavailable: {0}")]
     Unavailable(String),
+    /// A retained blob is stored under the key with other bytes; it cannot be replaced.
+    #[error("'{0}' holds a retained blob with other bytes")]
+    Taken(String),
 }
 
 /// Checks a blob key: relative, `/`-separated, no empty, `.` or `..` segment.
@@ -75,6 +78,17 @@ pub trait BlobStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Option<Blob>, BlobError>;
     /// Removes the blob under `key`; removing a missing one succeeds (a retry is safe).
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
+    /// Stores `bytes` under `key` for good: locked against change and deletion until
+    /// `retain_until` (S3 Object Lock in compliance mode; locally a read-only file, which
+    /// is no lock). Storing the same bytes again succeeds (a retry is safe); other bytes
+    /// under a key already taken are refused with [`BlobError::Taken`].
+    async fn put_retained(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+        retain_until: DateTime<Utc>,
+    ) -> Result<(), BlobError>;
     /// A link to download `key` for `valid_for`.
     async fn presigned_get(
         &self,
