@@ -280,6 +280,9 @@ impl Expression {
     }
 }
 
+/// Conditional puts in flight at once in [`Table::put_each_absent`].
+const PUTS_IN_FLIGHT: usize = 32;
+
 #[async_trait]
 impl Table for DynamoTable {
     async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
@@ -302,6 +305,22 @@ impl Table for DynamoTable {
             }
             Err(e) => Err(unavailable(e)),
         }
+    }
+
+    async fn put_each_absent(&self, items: Vec<Item>) -> Vec<Result<bool, TableError>> {
+        use futures_util::StreamExt;
+        // DynamoDB has no conditional batch write: conditional puts, 32 in flight, in order
+        futures_util::stream::iter(items)
+            .map(|item| async move {
+                match self.put(item, Condition::NotExists).await {
+                    Ok(()) => Ok(true),
+                    Err(TableError::ConditionFailed) => Ok(false),
+                    Err(e) => Err(e),
+                }
+            })
+            .buffered(PUTS_IN_FLIGHT)
+            .collect()
+            .await
     }
 
     async fn transact_put(&self, puts: Vec<(Item, Condition)>) -> Result<(), TableError> {

@@ -155,6 +155,46 @@ impl Table for RedbTable {
         .await
     }
 
+    async fn put_each_absent(&self, items: Vec<Item>) -> Vec<Result<bool, TableError>> {
+        let encoded: Vec<Result<(Vec<u8>, Vec<u8>), TableError>> =
+            items.iter().map(encode).collect();
+        let count = encoded.len();
+        let written = self
+            .blocking(move |db| {
+                // one write transaction, one commit: each item on its own condition
+                let txn = db.begin_write().map_err(unavailable)?;
+                let mut out = Vec::with_capacity(encoded.len());
+                {
+                    let mut table = txn.open_table(ITEMS).map_err(unavailable)?;
+                    for e in encoded {
+                        let Ok((key, value)) = e else {
+                            out.push(e.map(|_| false));
+                            continue;
+                        };
+                        let existing = table.get(key.as_slice()).map_err(unavailable)?;
+                        let holds = condition_holds(
+                            existing.as_ref().map(|g| g.value()),
+                            &Condition::NotExists,
+                        )?;
+                        drop(existing);
+                        if holds {
+                            table
+                                .insert(key.as_slice(), value.as_slice())
+                                .map_err(unavailable)?;
+                        }
+                        out.push(Ok(holds));
+                    }
+                }
+                txn.commit().map_err(unavailable)?;
+                Ok(out)
+            })
+            .await;
+        match written {
+            Ok(out) => out,
+            Err(e) => (0..count).map(|_| Err(e.clone())).collect(),
+        }
+    }
+
     async fn transact_put(&self, puts: Vec<(Item, Condition)>) -> Result<(), TableError> {
         roi_domain::ports::check_transaction(&puts)?;
         let encoded: Vec<(Vec<u8>, Vec<u8>, Condition)> = puts

@@ -4,7 +4,6 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
-use futures_util::StreamExt;
 use roi_domain::ClientId;
 use roi_domain::ProjectId;
 use roi_domain::event::{Event, EventClaim, EventData, Rejection};
@@ -16,9 +15,6 @@ use super::{
 };
 use crate::pricing::PriceTable;
 use crate::store::{KpiValueRecord, Store, StoreError};
-
-/// How many identity claims are written at once (conditional puts, one call each).
-const CLAIMS_IN_FLIGHT: usize = 32;
 
 /// What became of one valid event before the raw write.
 enum Fate {
@@ -226,12 +222,11 @@ async fn identities(
         .filter(|(_, p)| !claims.contains_key(&p.claim_item.key()))
         .map(|(i, p)| (*i, p.claim_item.clone()))
         .collect();
-    let claimed: Vec<(usize, Result<Option<EventClaim>, StoreError>)> =
-        futures_util::stream::iter(unclaimed)
-            .map(|(i, item)| async move { (i, store.claim_event(item).await) })
-            .buffer_unordered(CLAIMS_IN_FLIGHT)
-            .collect()
-            .await;
+    let (indices, items): (Vec<usize>, Vec<Item>) = unclaimed.into_iter().unzip();
+    let claimed: Vec<(usize, Result<Option<EventClaim>, StoreError>)> = indices
+        .into_iter()
+        .zip(store.claim_events(items).await)
+        .collect();
     let by_index: HashMap<usize, &PreparedEvent> = firsts.iter().copied().collect();
     let mut fates = HashMap::new();
     for (i, result) in claimed {

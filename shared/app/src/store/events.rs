@@ -30,24 +30,44 @@ impl Store {
             .collect()
     }
 
-    /// Claims an event's identity with a conditional put of `claim` (an item built from an
-    /// [`EventClaim`]): `None` when this call took it, or the claim stored before.
-    ///
-    /// # Errors
-    /// [`StoreError::Table`].
-    pub async fn claim_event(&self, claim: Item) -> Result<Option<EventClaim>, StoreError> {
-        let (pk, sk) = (claim.pk.clone(), claim.sk.clone());
-        match self.table.put(claim, Condition::NotExists).await {
-            Ok(()) => Ok(None),
-            Err(TableError::ConditionFailed) => match self.get_record(&pk, &sk).await? {
-                Some(theirs) => Ok(Some(theirs)),
-                // claimed, then expired in between: the identity is free again
-                None => Err(StoreError::Conflict(format!(
-                    "the claim {pk} changed while being read; send the event again"
-                ))),
-            },
-            Err(e) => Err(e.into()),
-        }
+    /// Claims many events' identities at once ([`Table::put_each_absent`](roi_domain::ports::Table::put_each_absent):
+    /// one commit on the embedded store), each with a conditional put of its item (built
+    /// from an [`EventClaim`]): in order, `Ok(None)` for a claim this call took,
+    /// `Ok(Some(theirs))` for one stored before, or the error of that claim alone.
+    pub async fn claim_events(
+        &self,
+        claims: Vec<Item>,
+    ) -> Vec<Result<Option<EventClaim>, StoreError>> {
+        let keys: Vec<Key> = claims.iter().map(Item::key).collect();
+        let written = self.table.put_each_absent(claims).await;
+        let lost: Vec<Key> = keys
+            .iter()
+            .zip(&written)
+            .filter(|(_, w)| matches!(w, Ok(false)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let theirs = self.event_claims(lost).await;
+        keys.into_iter()
+            .zip(written)
+            .map(|(key, w)| match w {
+                Ok(true) => Ok(None),
+                Ok(false) => match &theirs {
+                    Ok(found) => match found.get(&key) {
+                        Some(c) => Ok(Some(c.clone())),
+                        // claimed, then expired in between: the identity is free again
+                        None => Err(StoreError::Conflict(format!(
+                            "the claim {} changed while being read; send the event again",
+                            key.pk
+                        ))),
+                    },
+                    Err(e) => Err(StoreError::Conflict(format!(
+                        "the claim {} could not be read back: {e}",
+                        key.pk
+                    ))),
+                },
+                Err(e) => Err(e.into()),
+            })
+            .collect()
     }
 
     /// Which of these keys hold an item already (events already stored).

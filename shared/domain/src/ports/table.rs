@@ -261,6 +261,22 @@ pub trait Table: Send + Sync {
     async fn delete(&self, pk: &str, sk: &str) -> Result<(), TableError>;
     /// Writes every item, each only if its condition holds, all or none.
     async fn transact_put(&self, puts: Vec<(Item, Condition)>) -> Result<(), TableError>;
+    /// Writes each item only if no item holds its key (a `put` with
+    /// [`Condition::NotExists`]), each on its own, and says for each, in order, whether it
+    /// was written: `Ok(false)` when an item was there. An engine with local transactions
+    /// writes them all in one (ingestion's identity claims: one commit per request, not
+    /// one per event); the default puts them one by one.
+    async fn put_each_absent(&self, items: Vec<Item>) -> Vec<Result<bool, TableError>> {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            out.push(match self.put(item, Condition::NotExists).await {
+                Ok(()) => Ok(true),
+                Err(TableError::ConditionFailed) => Ok(false),
+                Err(e) => Err(e),
+            });
+        }
+        out
+    }
 }
 
 /// Checks a transaction's shape: 1 to [`TRANSACT_MAX`] puts of distinct, valid keys.

@@ -26,6 +26,45 @@ fn item(pk: &str, sk: &str, attrs: Value) -> Item {
     }
 }
 
+pub async fn put_each_absent_writes_each_new_key_and_keeps_the_stored_ones(f: &Fixture) {
+    // GIVEN one of five keys stored already
+    let t = f.table.as_ref();
+    t.put(
+        item(&f.pk, "C#2", json!({"v": "stored"})),
+        Condition::Always,
+    )
+    .await
+    .unwrap();
+    // WHEN all five are written only where absent, with a bad item among them
+    let mut items: Vec<Item> = (0..5)
+        .map(|n| item(&f.pk, &format!("C#{n}"), json!({"v": format!("new {n}")})))
+        .collect();
+    items.push(item(&f.pk, "C#5", json!({"pk": "other"})));
+    let written = t.put_each_absent(items).await;
+    // THEN each says, in order, whether it was written; the stored one stays; the bad one
+    // fails on its own
+    assert_eq!(written.len(), 6);
+    let ok: Vec<bool> = written[..5].iter().map(|w| *w.as_ref().unwrap()).collect();
+    assert_eq!(ok, [true, true, false, true, true]);
+    assert!(
+        matches!(written[5], Err(TableError::InvalidItem(_))),
+        "{:?}",
+        written[5]
+    );
+    let stored = t.get(&f.pk, "C#2").await.unwrap().unwrap();
+    assert_eq!(stored.attrs["v"], "stored");
+    assert_eq!(
+        t.get(&f.pk, "C#4").await.unwrap().unwrap().attrs["v"],
+        "new 4"
+    );
+    // AND writing them again writes none
+    let again: Vec<Item> = (0..5)
+        .map(|n| item(&f.pk, &format!("C#{n}"), json!({"v": "again"})))
+        .collect();
+    let written = t.put_each_absent(again).await;
+    assert!(written.iter().all(|w| w == &Ok(false)), "{written:?}");
+}
+
 pub async fn conditional_put_refuses_a_duplicate(f: &Fixture) {
     // GIVEN an item written only if absent
     let t = f.table.as_ref();
