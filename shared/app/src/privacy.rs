@@ -78,14 +78,42 @@ pub async fn migrate_pseudonyms(store: &Store, client: &Client) -> Result<Migrat
             .await?;
     }
     let rekey = |u: &str| is_legacy(u).then(|| key.rekey(u));
+    let mut months = BTreeSet::new();
     for day in span.days() {
         if let Some(users) = rewrite_rollup_users(store, &client.id, day, rekey).await? {
             done.rollup_days += 1;
             done.rollup_users += users;
+            months.insert(day);
         }
     }
+    restate_closed_months(store, client, months).await?;
     tracing::info!(client = %client.id, events = done.events, rollup_days = done.rollup_days, "pseudonyms migrated");
     Ok(done)
+}
+
+/// Restates the monthly roll-ups of the closed months of `days` from their daily roll-ups,
+/// after those were rewritten.
+async fn restate_closed_months(
+    store: &Store,
+    client: &Client,
+    days: BTreeSet<chrono::NaiveDate>,
+) -> Result<(), StoreError> {
+    use crate::rollup::{RollupError, month_end, month_start, restate_month};
+    let today = store.client_today(Some(client));
+    let months: BTreeSet<chrono::NaiveDate> = days
+        .into_iter()
+        .filter(|d| month_end(*d) < today)
+        .map(month_start)
+        .collect();
+    for month in months {
+        restate_month(store, &client.id, month)
+            .await
+            .map_err(|e| match e {
+                RollupError::Store(e) => e,
+                other => StoreError::Conflict(other.to_string()),
+            })?;
+    }
+    Ok(())
 }
 
 /// Rewrites the users of one stored roll-up that `map` renames (its user set and its
@@ -364,6 +392,7 @@ pub async fn erase_user(
         client_id: client.id.to_string(),
         ..Erased::default()
     };
+    let mut months = BTreeSet::new();
     let erase = |e: &mut roi_domain::stored_event::StoredEvent| match e.data.user_mut() {
         Some(u) if targets.contains(u) => {
             u.clone_from(&token);
@@ -380,8 +409,10 @@ pub async fn erase_user(
             .is_some()
         {
             done.rollup_days += 1;
+            months.insert(day);
         }
     }
+    restate_closed_months(store, client, months).await?;
     for project in store.projects_of(&client.id).await? {
         for r in store.reports_of(&project.id).await? {
             let Some(csv) = blobs.get(&r.csv_key).await? else {

@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use roi_domain::ClientId;
 use roi_domain::event::first_open_day;
 
@@ -91,6 +91,7 @@ pub async fn rollup_days(
         .collect();
     let mut users_of: BTreeMap<NaiveDate, BTreeSet<String>> = BTreeMap::new();
     let mut out = Vec::new();
+    let mut closed_months = BTreeSet::new();
     let first = if store.archives() {
         from
     } else {
@@ -146,13 +147,60 @@ pub async fn rollup_days(
             correlation_ids = ?named,
             "day rolled up"
         );
+        if month_end(day) < today {
+            closed_months.insert(month_start(day));
+        }
         out.push(r);
+    }
+    for month in closed_months {
+        restate_month(store, client, month).await?;
     }
     Ok(out)
 }
 
-/// The stored daily roll-ups of `from..=to` merged into one (days without a roll-up add
-/// nothing), or `None` when no day has one.
+/// The first day of `day`'s month.
+pub fn month_start(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).unwrap_or(day)
+}
+
+/// The last day of `day`'s month.
+pub fn month_end(day: NaiveDate) -> NaiveDate {
+    month_start(day)
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|next| next.pred_opt())
+        .unwrap_or(day)
+}
+
+/// Writes (or restates) the monthly roll-up of the month starting `month` from its stored
+/// daily roll-ups (issue 19: a 12-month report reads 12 items, not 365). Called for each
+/// closed month whose day was rolled up; a month without a daily roll-up gets none.
+/// Returns whether one was written.
+///
+/// # Errors
+/// [`RollupError`].
+pub async fn restate_month(
+    store: &Store,
+    client: &ClientId,
+    month: NaiveDate,
+) -> Result<bool, RollupError> {
+    let (first, last) = (month_start(month), month_end(month));
+    let mut days = Vec::new();
+    for day in first.iter_days().take_while(|d| *d <= last) {
+        if let Some(r) = store.rollup(client, day).await? {
+            days.push(r);
+        }
+    }
+    let Some(merged) = merge_days(&days, first, last) else {
+        return Ok(false);
+    };
+    store.put_monthly_rollup(&merged).await?;
+    Ok(true)
+}
+
+/// The stored roll-ups of `from..=to` merged into one (days without a roll-up add
+/// nothing), or `None` when no day has one: a whole month in the range is read as its
+/// monthly roll-up when one is stored ([`restate_month`]), every other day as its daily
+/// roll-up.
 ///
 /// # Errors
 /// [`RollupError`].
@@ -163,13 +211,26 @@ pub async fn period(
     to: NaiveDate,
 ) -> Result<Option<Rollup>, RollupError> {
     check_range(from, to)?;
-    let mut days = Vec::new();
-    for day in from.iter_days().take_while(|d| *d <= to) {
-        if let Some(r) = store.rollup(client, day).await? {
-            days.push(r);
+    let mut pieces = Vec::new();
+    let mut day = from;
+    while day <= to {
+        let end = month_end(day);
+        if day == month_start(day)
+            && end <= to
+            && let Some(m) = store.monthly_rollup(client, day).await?
+        {
+            pieces.push(m);
+        } else {
+            for d in day.iter_days().take_while(|d| *d <= end.min(to)) {
+                if let Some(r) = store.rollup(client, d).await? {
+                    pieces.push(r);
+                }
+            }
         }
+        let Some(next) = end.succ_opt() else { break };
+        day = next;
     }
-    Ok(merge_days(&days, from, to))
+    Ok(merge_days(&pieces, from, to))
 }
 
 #[cfg(test)]

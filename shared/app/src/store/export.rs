@@ -161,6 +161,11 @@ impl Store {
             for item in all(keys::rollup(id, day)).await? {
                 sink(item)?;
             }
+            if day.day() == 1 {
+                for item in all(keys::monthly_rollup(id, day)).await? {
+                    sink(item)?;
+                }
+            }
         }
         Ok(())
     }

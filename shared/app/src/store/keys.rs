@@ -39,6 +39,7 @@
 //! | KPI definitions | `PROJECT#{project}` | `KPIS` |
 //! | KPI value | `PROJECT#{project}` | `KPIVAL#{kpi}#{date}` |
 //! | daily roll-up | `ROLLUP#{client}#{day}` | `CURRENT` (the generation in force), then per generation `G{id}#` + `SUMMARY`, `USERS#{n:03}`, `usage#{dimension}#{value}`, `agent#{agent}`, `project#{project}` (a name over 200 bytes as `~{hash}`: [`group`]) |
+//! | monthly roll-up | `ROLLUP#{client}#{YYYY-MM}` | `CURRENT`, then its generations' items as a day's (a closed month's days merged) |
 //!
 //! A project's own record sits in its partition so that `--project P` needs no client; the
 //! listing item under the client lets a client's projects be listed with one query.
@@ -271,6 +272,12 @@ pub fn rollup(client: &ClientId, day: NaiveDate) -> String {
     format!("ROLLUP#{client}#{day}")
 }
 
+/// `ROLLUP#{client}#{YYYY-MM}`: a closed month's roll-up (`month` its first day), laid out
+/// as a day's.
+pub fn monthly_rollup(client: &ClientId, month: NaiveDate) -> String {
+    format!("ROLLUP#{client}#{}", month.format("%Y-%m"))
+}
+
 /// `G{generation}#`: the sort-key prefix of a roll-up generation's items.
 pub fn generation(generation: &str) -> String {
     format!("G{generation}#")
@@ -417,6 +424,7 @@ pub fn record_kind(pk: &str, sk: &str) -> Option<&'static str> {
         ("SESSION", _) => "operator session",
         ("DASHLINK", _) => "dashboard link",
         ("FORMLINK", _) => "form link",
+        ("ROLLUP", _) if pk.rsplit('#').next().is_some_and(|m| m.len() == 7) => "monthly roll-up",
         ("ROLLUP", _) => "daily roll-up",
         _ => return None,
     })
@@ -537,6 +545,7 @@ mod tests {
             ("KPI definitions", project(&p), KPIS.into()),
             ("KPI value", project(&p), kpi_value("nps", d)),
             ("daily roll-up", rollup(&c, d), CURRENT.into()),
+            ("monthly roll-up", monthly_rollup(&c, d), CURRENT.into()),
         ];
         let table = documented();
         assert_eq!(

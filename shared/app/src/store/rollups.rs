@@ -85,7 +85,28 @@ impl Store {
     /// [`StoreError::Table`]; [`StoreError::Conflict`] when another write moved the day's
     /// generation meanwhile (its roll-up is in force; this one's items are removed).
     pub async fn put_rollup(&self, r: &roi_domain::rollup::Rollup) -> Result<(), StoreError> {
-        let pk = keys::rollup(&r.client_id, r.from);
+        self.put_rollup_at(keys::rollup(&r.client_id, r.from), r)
+            .await
+    }
+
+    /// Stores a closed month's roll-up (its days merged; `r.from` the month's first day)
+    /// as [`Store::put_rollup`] stores a day's, under [`keys::monthly_rollup`].
+    ///
+    /// # Errors
+    /// As [`Store::put_rollup`].
+    pub async fn put_monthly_rollup(
+        &self,
+        r: &roi_domain::rollup::Rollup,
+    ) -> Result<(), StoreError> {
+        self.put_rollup_at(keys::monthly_rollup(&r.client_id, r.from), r)
+            .await
+    }
+
+    async fn put_rollup_at(
+        &self,
+        pk: String,
+        r: &roi_domain::rollup::Rollup,
+    ) -> Result<(), StoreError> {
         let r = &r.capped();
         let current: Option<Generation> = self.get_record(&pk, keys::CURRENT).await?;
         let next = Generation::new(self.clock.now());
@@ -175,7 +196,26 @@ impl Store {
         client: &ClientId,
         day: chrono::NaiveDate,
     ) -> Result<Option<roi_domain::rollup::Rollup>, StoreError> {
-        let pk = keys::rollup(client, day);
+        self.rollup_at(keys::rollup(client, day)).await
+    }
+
+    /// A closed month's stored roll-up (`month` its first day), or `None` when none is
+    /// stored (an open month, or one closed before monthly roll-ups existed).
+    ///
+    /// # Errors
+    /// [`StoreError::Table`].
+    pub async fn monthly_rollup(
+        &self,
+        client: &ClientId,
+        month: chrono::NaiveDate,
+    ) -> Result<Option<roi_domain::rollup::Rollup>, StoreError> {
+        self.rollup_at(keys::monthly_rollup(client, month)).await
+    }
+
+    async fn rollup_at(
+        &self,
+        pk: String,
+    ) -> Result<Option<roi_domain::rollup::Rollup>, StoreError> {
         let items = query_all(self.table.as_ref(), Query::partition(pk)).await?;
         let prefix = match items.iter().find(|i| i.sk == keys::CURRENT) {
             Some(c) => keys::generation(&c.to_record::<Generation>()?.generation),

@@ -404,3 +404,147 @@ async fn the_read_endpoints_show_a_client_only_its_own_figures() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(roi["projects"], json!([]), "Alpha has no project yet");
 }
+
+/// Counts the table's queries (one per partition page read).
+struct Counting {
+    inner: Arc<dyn roi_domain::ports::Table>,
+    queries: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl roi_domain::ports::Table for Counting {
+    async fn put(
+        &self,
+        item: roi_domain::ports::Item,
+        condition: roi_domain::ports::Condition,
+    ) -> Result<(), roi_domain::ports::TableError> {
+        self.inner.put(item, condition).await
+    }
+    async fn get(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<roi_domain::ports::Item>, roi_domain::ports::TableError> {
+        self.inner.get(pk, sk).await
+    }
+    async fn query(
+        &self,
+        query: roi_domain::ports::Query,
+    ) -> Result<roi_domain::ports::Page, roi_domain::ports::TableError> {
+        self.queries
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.query(query).await
+    }
+    async fn batch_get(
+        &self,
+        keys: Vec<roi_domain::ports::Key>,
+    ) -> Result<Vec<roi_domain::ports::Item>, roi_domain::ports::TableError> {
+        self.inner.batch_get(keys).await
+    }
+    async fn batch_put(
+        &self,
+        items: Vec<roi_domain::ports::Item>,
+    ) -> Result<(), roi_domain::ports::TableError> {
+        self.inner.batch_put(items).await
+    }
+    async fn delete(&self, pk: &str, sk: &str) -> Result<(), roi_domain::ports::TableError> {
+        self.inner.delete(pk, sk).await
+    }
+    async fn transact_put(
+        &self,
+        puts: Vec<(roi_domain::ports::Item, roi_domain::ports::Condition)>,
+    ) -> Result<(), roi_domain::ports::TableError> {
+        self.inner.transact_put(puts).await
+    }
+}
+
+#[tokio::test]
+async fn a_closed_month_is_read_as_one_monthly_roll_up_equal_to_its_days() {
+    // GIVEN a client's usage on every day from 2026-09-01 to 2026-11-20, rolled up, on a
+    // table that counts its queries
+    let dir = tempfile::tempdir().unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new("2026-11-21T12:00:00Z".parse().unwrap()));
+    let redb = RedbTable::open(&dir.path().join("roi.redb"), Arc::clone(&clock)).unwrap();
+    let counting = Arc::new(Counting {
+        inner: Arc::new(redb),
+        queries: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let store = Store::new(counting.clone(), clock);
+    let draft = ClientDraft {
+        company_name: "Alpha".into(),
+        time_zone: Some("UTC".into()),
+        ..ClientDraft::default()
+    };
+    add_client(&store, draft, "test").await.unwrap();
+    let client: ClientId = "alpha".parse().unwrap();
+    let (from, to) = (d("2026-09-01"), d("2026-11-20"));
+    let events: Vec<Value> = from
+        .iter_days()
+        .take_while(|day| *day <= to)
+        .enumerate()
+        .map(|(n, day)| {
+            usage(
+                &format!("e{n}"),
+                &format!("{day}T10:00:00Z"),
+                &format!("u{}", n % 7),
+            )
+        })
+        .collect();
+    send(&store, &client, events).await;
+    rollup_days(&store, &client, from, to).await.unwrap();
+
+    // THEN September and October, closed, have their monthly roll-ups; November has none
+    let september = store
+        .monthly_rollup(&client, d("2026-09-01"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (september.from, september.to, september.events),
+        (d("2026-09-01"), d("2026-09-30"), 30)
+    );
+    assert!(
+        store
+            .monthly_rollup(&client, d("2026-10-01"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .monthly_rollup(&client, d("2026-11-01"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // AND the period reads 2 monthly roll-ups and November's 20 days, not 81 days, and
+    // equals the days merged
+    let mut days = Vec::new();
+    for day in from.iter_days().take_while(|day| *day <= to) {
+        days.push(store.rollup(&client, day).await.unwrap().unwrap());
+    }
+    let expected = roi_domain::rollup::merge_days(&days, from, to).unwrap();
+    let before = counting.queries.load(std::sync::atomic::Ordering::Relaxed);
+    let merged = period(&store, &client, from, to).await.unwrap().unwrap();
+    let reads = counting.queries.load(std::sync::atomic::Ordering::Relaxed) - before;
+    assert_eq!(merged, expected);
+    assert_eq!(reads, 2 + 20, "partitions read for 81 days");
+
+    // WHEN a late event of 2026-09-15 is rolled up THEN September is restated
+    send(
+        &store,
+        &client,
+        vec![usage("late", "2026-09-15T23:00:00Z", "u99")],
+    )
+    .await;
+    rollup_days(&store, &client, d("2026-09-15"), d("2026-09-15"))
+        .await
+        .unwrap();
+    let restated = store
+        .monthly_rollup(&client, d("2026-09-01"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(restated.events, 31);
+    assert_eq!(restated.users.len(), september.users.len() + 1);
+}
