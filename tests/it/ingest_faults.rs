@@ -25,6 +25,7 @@ use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput;
 use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
 use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
 use aws_sdk_dynamodb::operation::query::QueryOutput;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use aws_smithy_mocks::{MockResponse, RuleMode, mock, mock_client};
 use axum::body::Body;
@@ -172,6 +173,18 @@ impl Table for FaultyTable {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, TableError> {
         self.inner.get(pk, sk).await
     }
+    async fn add_within(
+        &self,
+        pk: &str,
+        sk: &str,
+        adds: &[(&str, u64, u64)],
+        expires_at: Option<i64>,
+    ) -> Result<bool, TableError> {
+        if self.dice.roll(self.put_fail_percent) {
+            return Err(TableError::Unavailable("injected".into()));
+        }
+        self.inner.add_within(pk, sk, adds, expires_at).await
+    }
     async fn query(&self, query: Query) -> Result<Page, TableError> {
         self.inner.query(query).await
     }
@@ -309,6 +322,8 @@ fn faulty_dynamodb(
         let found = s.lock().unwrap().get(&key).cloned();
         GetItemOutput::builder().set_item(found).build()
     });
+    // The API key's rate counter: its budget is lifted, so each addition goes in.
+    let update = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
     // Only the client's project listing is queried on this path: it has none.
     let query = mock!(Client::query).then_output(|| QueryOutput::builder().count(0).build());
     let d = dice.clone();
@@ -372,6 +387,7 @@ fn faulty_dynamodb(
         [
             &put,
             &get,
+            &update,
             &query,
             &throttle_get,
             &throttle_write,

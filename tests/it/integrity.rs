@@ -480,6 +480,15 @@ impl Table for CutShort {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, roi_domain::ports::TableError> {
         self.inner.get(pk, sk).await
     }
+    async fn add_within(
+        &self,
+        pk: &str,
+        sk: &str,
+        adds: &[(&str, u64, u64)],
+        expires_at: Option<i64>,
+    ) -> Result<bool, roi_domain::ports::TableError> {
+        self.inner.add_within(pk, sk, adds, expires_at).await
+    }
     async fn query(
         &self,
         query: roi_domain::ports::Query,

@@ -307,6 +307,58 @@ impl Table for DynamoTable {
         }
     }
 
+    async fn add_within(
+        &self,
+        pk: &str,
+        sk: &str,
+        adds: &[(&str, u64, u64)],
+        expires_at: Option<i64>,
+    ) -> Result<bool, TableError> {
+        // one UpdateItem: the additions and their limits in one conditional write
+        let mut sets = Vec::new();
+        let mut conditions = Vec::new();
+        let mut names = HashMap::new();
+        let mut values = HashMap::from([(":zero".to_owned(), AttributeValue::N("0".into()))]);
+        for (n, (name, amount, limit)) in adds.iter().enumerate() {
+            let Some(room) = limit.checked_sub(*amount) else {
+                return Ok(false);
+            };
+            names.insert(format!("#a{n}"), (*name).to_owned());
+            values.insert(format!(":v{n}"), AttributeValue::N(amount.to_string()));
+            values.insert(format!(":m{n}"), AttributeValue::N(room.to_string()));
+            sets.push(format!("#a{n} = if_not_exists(#a{n}, :zero) + :v{n}"));
+            conditions.push(format!("(attribute_not_exists(#a{n}) OR #a{n} <= :m{n})"));
+        }
+        if let Some(t) = expires_at {
+            sets.push("expires_at = if_not_exists(expires_at, :exp)".into());
+            values.insert(":exp".into(), AttributeValue::N(t.to_string()));
+        }
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .set_expression_attribute_values(Some(values));
+        if !names.is_empty() {
+            update = update.set_expression_attribute_names(Some(names));
+        }
+        if !conditions.is_empty() {
+            update = update.condition_expression(conditions.join(" AND "));
+        }
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     async fn put_each_absent(&self, items: Vec<Item>) -> Vec<Result<bool, TableError>> {
         use futures_util::StreamExt;
         // DynamoDB has no conditional batch write: conditional puts, 32 in flight, in order

@@ -155,6 +155,61 @@ impl Table for RedbTable {
         .await
     }
 
+    async fn add_within(
+        &self,
+        pk: &str,
+        sk: &str,
+        adds: &[(&str, u64, u64)],
+        expires_at: Option<i64>,
+    ) -> Result<bool, TableError> {
+        let key = key_bytes(pk, sk)?;
+        let adds: Vec<(String, u64, u64)> = adds
+            .iter()
+            .map(|(n, a, l)| ((*n).to_owned(), *a, *l))
+            .collect();
+        let now = self.clock.now().timestamp();
+        let (pk, sk) = (pk.to_owned(), sk.to_owned());
+        self.blocking(move |db| {
+            // one write transaction: redb runs one at a time, so the read and the write
+            // are one step
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut table = txn.open_table(ITEMS).map_err(unavailable)?;
+                let existing = table.get(key.as_slice()).map_err(unavailable)?;
+                let mut item = match existing.as_ref().map(|g| decode(key.as_slice(), g.value())) {
+                    Some(Ok(i)) if i.expires_at.is_none_or(|t| t > now) => i,
+                    Some(Err(e)) => return Err(e),
+                    _ => Item {
+                        pk,
+                        sk,
+                        expires_at,
+                        attrs: serde_json::Map::new(),
+                    },
+                };
+                drop(existing);
+                for (name, amount, limit) in &adds {
+                    let used = item
+                        .attrs
+                        .get(name)
+                        .and_then(serde_json::Value::as_u64)
+                        .unwrap_or(0);
+                    let sum = used.saturating_add(*amount);
+                    if sum > *limit {
+                        return Ok(false);
+                    }
+                    item.attrs.insert(name.clone(), sum.into());
+                }
+                let (_, value) = encode(&item)?;
+                table
+                    .insert(key.as_slice(), value.as_slice())
+                    .map_err(unavailable)?;
+            }
+            txn.commit().map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+    }
+
     async fn put_each_absent(&self, items: Vec<Item>) -> Vec<Result<bool, TableError>> {
         let encoded: Vec<Result<(Vec<u8>, Vec<u8>), TableError>> =
             items.iter().map(encode).collect();

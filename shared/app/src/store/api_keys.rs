@@ -4,7 +4,6 @@ use chrono::{DateTime, Utc};
 use roi_domain::ClientId;
 use roi_domain::ports::{Condition, Item, Query, TableError};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::keys;
 use super::{Store, StoreError};
@@ -91,12 +90,12 @@ impl Store {
     /// Takes `requests` and `events` from an API key's budget of the minute starting at
     /// `window` (a counter item per key and minute, pk `RATE#{key id}`, sk the minute,
     /// expiring two minutes after it), unless that would exceed `limits` (requests, events).
-    /// The counter is updated with a conditional write on the count read, retried when
-    /// another request got in between, so concurrent requests never both take the last of
-    /// a budget. Returns whether the budget allowed it.
+    /// One atomic conditional addition ([`Table::add_within`](roi_domain::ports::Table::add_within)),
+    /// so concurrent requests never both take the last of a budget and none fails for
+    /// another having got in between. Returns whether the budget allowed it.
     ///
     /// # Errors
-    /// [`StoreError::Table`]; [`StoreError::Conflict`] when the counter kept changing.
+    /// [`StoreError::Table`].
     pub async fn take_rate(
         &self,
         key_id: &str,
@@ -104,40 +103,14 @@ impl Store {
         (requests, events): (u64, u64),
         (max_requests, max_events): (u64, u64),
     ) -> Result<bool, StoreError> {
-        #[derive(Serialize, Deserialize)]
-        struct Counter {
-            requests: u64,
-            events: u64,
-        }
         let (pk, sk) = keys::rate(key_id, window);
-        for _ in 0..8 {
-            let seen: Option<Counter> = self.get_record(&pk, &sk).await?;
-            let (used_requests, used_events) =
-                seen.as_ref().map_or((0, 0), |c| (c.requests, c.events));
-            let next = Counter {
-                requests: used_requests.saturating_add(requests),
-                events: used_events.saturating_add(events),
-            };
-            if next.requests > max_requests || next.events > max_events {
-                return Ok(false);
-            }
-            let condition = match &seen {
-                None => Condition::NotExists,
-                Some(c) => Condition::AttributeEquals {
-                    name: "requests".into(),
-                    value: Value::from(c.requests),
-                },
-            };
-            let mut item = Item::from_record(pk.clone(), sk.clone(), &next)?;
-            item.expires_at = Some(window.timestamp() + 180);
-            match self.table.put(item, condition).await {
-                Ok(()) => return Ok(true),
-                Err(TableError::ConditionFailed) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::Conflict(format!(
-            "the rate counter of key {key_id} kept changing"
-        )))
+        let adds = [
+            ("requests", requests, max_requests),
+            ("events", events, max_events),
+        ];
+        Ok(self
+            .table
+            .add_within(&pk, &sk, &adds, Some(window.timestamp() + 180))
+            .await?)
     }
 }

@@ -450,6 +450,15 @@ impl roi_domain::ports::Table for Counting {
     async fn delete(&self, pk: &str, sk: &str) -> Result<(), roi_domain::ports::TableError> {
         self.inner.delete(pk, sk).await
     }
+    async fn add_within(
+        &self,
+        pk: &str,
+        sk: &str,
+        adds: &[(&str, u64, u64)],
+        expires_at: Option<i64>,
+    ) -> Result<bool, roi_domain::ports::TableError> {
+        self.inner.add_within(pk, sk, adds, expires_at).await
+    }
     async fn transact_put(
         &self,
         puts: Vec<(roi_domain::ports::Item, roi_domain::ports::Condition)>,

@@ -261,6 +261,19 @@ pub trait Table: Send + Sync {
     async fn delete(&self, pk: &str, sk: &str) -> Result<(), TableError>;
     /// Writes every item, each only if its condition holds, all or none.
     async fn transact_put(&self, puts: Vec<(Item, Condition)>) -> Result<(), TableError>;
+    /// Adds to whole-number attributes of the item under `(pk, sk)` atomically, each
+    /// `(name, amount, limit)` only if the sum stays at or under its limit, all or none:
+    /// `Ok(true)` when added, `Ok(false)` when a limit would be passed (nothing changes).
+    /// An absent item (or attribute) counts from 0 and is created with `expires_at`.
+    /// Concurrent calls never both take the last of a limit, and none fails for another
+    /// having got in between (a rate counter under concurrent requests).
+    async fn add_within(
+        &self,
+        pk: &str,
+        sk: &str,
+        adds: &[(&str, u64, u64)],
+        expires_at: Option<i64>,
+    ) -> Result<bool, TableError>;
     /// Writes each item only if no item holds its key (a `put` with
     /// [`Condition::NotExists`]), each on its own, and says for each, in order, whether it
     /// was written: `Ok(false)` when an item was there. An engine with local transactions

@@ -32,6 +32,7 @@ macro_rules! table_suite {
             [
                 conditional_put_refuses_a_duplicate,
                 put_each_absent_writes_each_new_key_and_keeps_the_stored_ones,
+                add_within_takes_exactly_the_budget_under_concurrency,
                 attributes_round_trip_and_missing_items_read_as_none,
                 reserved_attribute_names_are_refused,
                 query_selects_by_prefix_and_range_in_sort_key_order,

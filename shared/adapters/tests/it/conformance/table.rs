@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use roi_domain::ports::{
-    Condition, Cursor, FixedClock, Item, Key, Query, SortKey, Table, TableError, query_all,
+    Clock, Condition, Cursor, FixedClock, Item, Key, Query, SortKey, Table, TableError, query_all,
 };
 use serde_json::{Value, json};
 
@@ -24,6 +24,52 @@ fn item(pk: &str, sk: &str, attrs: Value) -> Item {
         expires_at: None,
         attrs,
     }
+}
+
+pub async fn add_within_takes_exactly_the_budget_under_concurrency(f: &Fixture) {
+    // GIVEN 20 concurrent takes of 1 request and 30 events from a budget of 10 and 250
+    let expires = f.clock.now().timestamp() + 180;
+    let takes = (0..20).map(|_| {
+        f.table.add_within(
+            &f.pk,
+            "RATE",
+            &[("requests", 1, 10), ("events", 30, 250)],
+            Some(expires),
+        )
+    });
+    let taken = futures_util::future::join_all(takes).await;
+    // THEN none fails, and exactly 8 are taken: the ninth would pass 250 events
+    assert!(taken.iter().all(Result::is_ok), "{taken:?}");
+    assert_eq!(taken.iter().filter(|t| t == &&Ok(true)).count(), 8);
+    let stored = f.table.get(&f.pk, "RATE").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stored.attrs["requests"].as_u64(),
+            stored.attrs["events"].as_u64()
+        ),
+        (Some(8), Some(240))
+    );
+    assert_eq!(stored.expires_at, Some(expires));
+    // AND a take that fits still goes in; one over a limit on its own changes nothing
+    assert_eq!(
+        f.table
+            .add_within(
+                &f.pk,
+                "RATE",
+                &[("requests", 1, 10), ("events", 10, 250)],
+                None
+            )
+            .await,
+        Ok(true)
+    );
+    assert_eq!(
+        f.table
+            .add_within(&f.pk, "RATE", &[("requests", 11, 10)], None)
+            .await,
+        Ok(false)
+    );
+    let stored = f.table.get(&f.pk, "RATE").await.unwrap().unwrap();
+    assert_eq!(stored.attrs["requests"].as_u64(), Some(9));
 }
 
 pub async fn put_each_absent_writes_each_new_key_and_keeps_the_stored_ones(f: &Fixture) {
