@@ -108,8 +108,9 @@ pub enum ClientCommand {
     /// Write everything stored for a client into one zip archive (GDPR Art. 20): every
     /// record as JSON (`records.ndjson`: profile, settings, projects, measurements, ROI,
     /// KPIs, alerts, raw events still kept, roll-ups, invoiced costs, links, API keys,
-    /// audit), every report's PDF, CSV and XLSX (`files/`), and `manifest.json`, the
-    /// records by kind. Audited.
+    /// audit), the raw-event and audit archives (`archive/`), every report's PDF, CSV,
+    /// XLSX and report data (`files/`), and `manifest.json`, the records by kind.
+    /// Audited.
     ///
     /// Example: roi client export --client acme-logistics --out acme.zip
     Export {
@@ -122,7 +123,8 @@ pub enum ClientCommand {
         out: Option<PathBuf>,
     },
     /// Erase one person from a client's records (GDPR Art. 17): wherever their pseudonym
-    /// is stored (raw events still kept, every daily roll-up's users and per-user usage)
+    /// is stored (raw events still kept, the raw-event archive, every roll-up's users and
+    /// per-user usage)
     /// it is replaced by one random anonymous token kept nowhere, so nothing leads from
     /// the person to the records while every count, cost and DAU/WAU/MAU stays the same.
     /// Lists the issued reports whose files name them. Audited, without naming them;

@@ -215,8 +215,8 @@ pub struct Exported {
     pub exported_at: DateTime<Utc>,
     /// Records in `records.ndjson`, by record kind (the key table's names).
     pub records: BTreeMap<String, usize>,
-    /// The files in the archive: archived raw-event days under `archive/`, report files
-    /// under `files/`, each + its blob key.
+    /// The files in the archive: archived raw-event days and audit batches under
+    /// `archive/`, report files under `files/`, each + its blob key.
     pub files: Vec<String>,
     /// Report files a report version names that are not stored (a version whose files
     /// were never written, or were removed).
@@ -237,8 +237,8 @@ pub struct Exported {
 /// (`client_exported`, by `actor`).
 ///
 /// # Errors
-/// [`ExportError`]; an archive cut short by one is incomplete and says nothing is missing
-/// only in its manifest, which is written last.
+/// [`ExportError`]; the archive is then incomplete (its manifest, written last, is
+/// missing).
 pub async fn export_client(
     store: &Store,
     blobs: &dyn BlobStore,
@@ -352,18 +352,19 @@ pub struct Erased {
     /// Daily roll-ups whose user set or per-user usage was rewritten.
     pub rollup_days: usize,
     /// Issued report versions whose files name the person (`{project} {kind} {period}
-    /// v{version}`, found in their CSV export): issued documents, kept as issued; reissue
-    /// them (`roi report … --restate`) to drop the person from them too.
+    /// v{version}`, found in their CSV export): issued documents, kept as issued; issue
+    /// the period again (`roi report --project P --kind K --period X`) for a version
+    /// without the person.
     pub reports_naming_user: Vec<String>,
 }
 
 /// Erases one person from `client`'s records (GDPR Art. 17): wherever their pseudonym
 /// (or a legacy hash of their id) is stored — the raw events still kept, the raw-event
-/// archive, and every daily roll-up's user set and per-user usage — it is replaced by one
-/// random token, the same
-/// everywhere and kept nowhere, so no key, dictionary or list leads from the person to
-/// the records any more, while every count, cost and DAU/WAU/MAU figure stays as it was
-/// (the person becomes an anonymous user). The erasure is audited (`user_erased`, by
+/// archive, and every daily roll-up's user set and per-user usage (closed months then
+/// restated) — it is replaced by one random token, the same everywhere and kept nowhere,
+/// so no key, dictionary or list leads from the person to the records any more, while
+/// every count, cost and DAU/WAU/MAU figure stays as it was (the person becomes an
+/// anonymous user). The erasure is audited (`user_erased`, by
 /// `actor`, without naming the person) and cannot be undone; running it again finds
 /// nothing.
 ///
