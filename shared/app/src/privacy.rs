@@ -13,9 +13,7 @@ use serde::Serialize;
 use crate::pseudonym::{is_legacy, legacy_hash};
 use crate::store::{AuditBatch, AuditEntry, ClientSpan, ReportRecord, Store, StoreError, keys};
 
-/// The longest history scanned for roll-ups, days (before the client's earliest go-live
-/// nothing is rolled up).
-pub const MAX_HISTORY_DAYS: u64 = 3_660;
+pub use crate::store::MAX_HISTORY_DAYS;
 
 /// What a migration changed for one client.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -181,7 +181,7 @@ impl Store {
     }
 
     /// Seals `client`'s audit entries of every UTC day after the last sealed one up to
-    /// `through` (at most [`crate::privacy::MAX_HISTORY_DAYS`] back): one batch per day that
+    /// `through` (at most [`MAX_HISTORY_DAYS`](super::MAX_HISTORY_DAYS) back): one batch per day that
     /// has entries, oldest first, each naming the SHA-256 of the one before, stored for
     /// good; the head moves after each batch, so a run cut short resumes where it stopped.
     /// Returns the batches written (0 without an archive). Days from today (UTC) on are
@@ -205,7 +205,7 @@ impl Store {
         let start = match &head {
             Some(h) => h.sealed_through.succ_opt().unwrap_or(h.sealed_through),
             None => through
-                .checked_sub_days(chrono::Days::new(crate::privacy::MAX_HISTORY_DAYS))
+                .checked_sub_days(chrono::Days::new(super::MAX_HISTORY_DAYS))
                 .unwrap_or(through),
         };
         if start > through {

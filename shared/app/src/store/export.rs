@@ -13,6 +13,10 @@ use roi_domain::{Client, ProjectId};
 use super::keys;
 use super::{Store, StoreError};
 
+/// The longest history looked through for a client's records, days (about ten years;
+/// nothing is rolled up before a client's earliest go-live).
+pub const MAX_HISTORY_DAYS: u64 = 3_660;
+
 /// How far a client's items are looked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientSpan {

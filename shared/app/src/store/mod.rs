@@ -45,7 +45,7 @@ pub use console::{
 };
 pub use costs::InvoicedCost;
 pub use events::ChangedDay;
-pub use export::ClientSpan;
+pub use export::{ClientSpan, MAX_HISTORY_DAYS};
 pub use kpis::{KpiDefinitions, KpiValueRecord};
 pub use reports::{LinkRecord, ReportRecord, Review};
 pub use roi::ProjectInsights;
