@@ -55,16 +55,11 @@ impl Ctx {
         };
         let mut store =
             Store::new(table, Arc::clone(&clock)).with_pseudonyms(self.pseudonyms().await?);
-        if let Some(archive) = self
-            .archive("archive", "ROI_ARCHIVE_BUCKET", &clock)
-            .await?
-        {
+        let [events, audit] = self.archives(&clock).await?;
+        if let Some(archive) = events {
             store = store.with_archive(archive);
         }
-        if let Some(blobs) = self
-            .archive("audit-archive", "ROI_AUDIT_BUCKET", &clock)
-            .await?
-        {
+        if let Some(blobs) = audit {
             let retention = std::env::var("ROI_AUDIT_RETENTION_YEARS").ok();
             let audit = roi_app::store::AuditArchive::new(blobs, retention.as_deref())
                 .map_err(anyhow::Error::msg)?;
@@ -73,25 +68,34 @@ impl Ctx {
         Ok(store)
     }
 
-    /// An archive: `<data dir>/{dir}/` on the embedded store; with `ROI_STORE=dynamodb`,
-    /// the bucket `bucket_var` names (none when it is unset).
-    async fn archive(
-        &self,
-        dir: &str,
-        bucket_var: &str,
-        clock: &Arc<dyn Clock>,
-    ) -> Result<Option<Arc<dyn BlobStore>>> {
+    /// The raw-event archive and the audit archive: `<data dir>/archive/` and
+    /// `<data dir>/audit-archive/` on the embedded store; with `ROI_STORE=dynamodb`, the
+    /// buckets `ROI_ARCHIVE_BUCKET` and `ROI_AUDIT_BUCKET` name (none when unset).
+    async fn archives(&self, clock: &Arc<dyn Clock>) -> Result<[Option<Arc<dyn BlobStore>>; 2]> {
         Ok(match self.store_kind {
-            StoreKind::Embedded => Some(Arc::new(DirBlobStore::new(
-                self.data_dir.join(dir),
-                "http://127.0.0.1",
-                &form_secret(&self.data_dir)?,
-                Arc::clone(clock),
-            ))),
-            StoreKind::Dynamodb => match std::env::var(bucket_var) {
-                Ok(bucket) => Some(Arc::new(s3_blobs(bucket).await)),
-                Err(_) => None,
-            },
+            StoreKind::Embedded => {
+                let secret = form_secret(&self.data_dir)?;
+                ["archive", "audit-archive"].map(|dir| {
+                    Some(Arc::new(DirBlobStore::new(
+                        self.data_dir.join(dir),
+                        "http://127.0.0.1",
+                        &secret,
+                        Arc::clone(clock),
+                    )) as Arc<dyn BlobStore>)
+                })
+            }
+            StoreKind::Dynamodb => {
+                let mut out = [None, None];
+                for (slot, var) in out
+                    .iter_mut()
+                    .zip(["ROI_ARCHIVE_BUCKET", "ROI_AUDIT_BUCKET"])
+                {
+                    if let Ok(bucket) = std::env::var(var) {
+                        *slot = Some(Arc::new(s3_blobs(bucket).await) as Arc<dyn BlobStore>);
+                    }
+                }
+                out
+            }
         })
     }
 

@@ -364,11 +364,7 @@ impl Table for DynamoTable {
         // DynamoDB has no conditional batch write: conditional puts, 32 in flight, in order
         futures_util::stream::iter(items)
             .map(|item| async move {
-                match self.put(item, Condition::NotExists).await {
-                    Ok(()) => Ok(true),
-                    Err(TableError::ConditionFailed) => Ok(false),
-                    Err(e) => Err(e),
-                }
+                roi_domain::ports::written(self.put(item, Condition::NotExists).await)
             })
             .buffered(PUTS_IN_FLIGHT)
             .collect()

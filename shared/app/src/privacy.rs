@@ -96,7 +96,7 @@ async fn restate_closed_months(
     client: &Client,
     days: BTreeSet<chrono::NaiveDate>,
 ) -> Result<(), StoreError> {
-    use crate::rollup::{RollupError, month_end, month_start, restate_month};
+    use crate::rollup::{month_end, month_start, restate_month};
     let today = store.client_today(Some(client));
     let months: BTreeSet<chrono::NaiveDate> = days
         .into_iter()
@@ -104,12 +104,7 @@ async fn restate_closed_months(
         .map(month_start)
         .collect();
     for month in months {
-        restate_month(store, &client.id, month)
-            .await
-            .map_err(|e| match e {
-                RollupError::Store(e) => e,
-                other => StoreError::Conflict(other.to_string()),
-            })?;
+        restate_month(store, &client.id, month).await?;
     }
     Ok(())
 }
@@ -308,18 +303,14 @@ pub async fn export_client(
     let manifest = serde_json::to_vec_pretty(&done).map_err(std::io::Error::other)?;
     out.write(&manifest)?;
     let records: usize = done.records.values().sum();
-    store
-        .audit(
-            &client.id,
-            &AuditEntry {
-                at: done.exported_at,
-                action: "client_exported".into(),
-                actor: actor.into(),
-                project_id: None,
-                detail: format!("{records} records and {} files", done.files.len()),
-            },
-        )
-        .await?;
+    audit(
+        store,
+        client,
+        "client_exported",
+        actor,
+        format!("{records} records and {} files", done.files.len()),
+    )
+    .await?;
     Ok(done)
 }
 
@@ -399,10 +390,10 @@ pub async fn erase_user(
         }
         _ => false,
     };
+    let rename = |u: &str| targets.iter().any(|t| t == u).then(|| token.clone());
     for day in span.days() {
         done.events += store.rewrite_events_of_day(&client.id, day, erase).await?;
         done.archived_events += store.rewrite_archived_day(&client.id, day, erase).await?;
-        let rename = |u: &str| targets.iter().any(|t| t == u).then(|| token.clone());
         if rewrite_rollup_users(store, &client.id, day, rename)
             .await?
             .is_some()
@@ -426,23 +417,30 @@ pub async fn erase_user(
             }
         }
     }
-    store
-        .audit(
-            &client.id,
-            &AuditEntry {
-                at: store.clock().now(),
-                action: "user_erased".into(),
-                actor: actor.into(),
-                project_id: None,
-                detail: format!(
+    audit(store, client, "user_erased", actor, format!(
                     "a user replaced by an anonymous token in {} raw events, {} archived events and {} daily roll-ups",
                     done.events, done.archived_events, done.rollup_days
-                ),
-            },
-        )
-        .await?;
+                )).await?;
     tracing::info!(client = %client.id, events = done.events, rollup_days = done.rollup_days, "user erased");
     Ok(done)
+}
+
+/// Audits one of this module's actions on `client` (the detail names no person).
+async fn audit(
+    store: &Store,
+    client: &Client,
+    action: &str,
+    actor: &str,
+    detail: String,
+) -> Result<(), StoreError> {
+    let entry = AuditEntry {
+        at: store.clock().now(),
+        action: action.into(),
+        actor: actor.into(),
+        project_id: None,
+        detail,
+    };
+    store.audit(&client.id, &entry).await
 }
 
 /// What starts the anonymous token an erased person's pseudonym is replaced by.
@@ -555,21 +553,17 @@ pub async fn anonymise_client(
             tracing::warn!(project = %p.id, error = %e, "the portfolio summary was not refreshed");
         }
     }
-    store
-        .audit(
-            &client.id,
-            &AuditEntry {
-                at: store.clock().now(),
-                action: "client_anonymised".into(),
-                actor: actor.into(),
-                project_id: None,
-                detail: format!(
-                    "name, contacts and free text replaced; {} measurements, {} report files removed",
-                    done.measurements, done.files_removed
-                ),
-            },
-        )
-        .await?;
+    audit(
+        store,
+        client,
+        "client_anonymised",
+        actor,
+        format!(
+            "name, contacts and free text replaced; {} measurements, {} report files removed",
+            done.measurements, done.files_removed
+        ),
+    )
+    .await?;
     tracing::info!(client = %client.id, measurements = done.measurements, files = done.files_removed, "client anonymised");
     Ok(done)
 }

@@ -177,12 +177,12 @@ pub fn month_end(day: NaiveDate) -> NaiveDate {
 /// Returns whether one was written.
 ///
 /// # Errors
-/// [`RollupError`].
+/// [`StoreError`].
 pub async fn restate_month(
     store: &Store,
     client: &ClientId,
     month: NaiveDate,
-) -> Result<bool, RollupError> {
+) -> Result<bool, StoreError> {
     let (first, last) = (month_start(month), month_end(month));
     let mut days = Vec::new();
     for day in first.iter_days().take_while(|d| *d <= last) {

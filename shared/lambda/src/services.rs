@@ -3,7 +3,7 @@
 //!
 //! | method | adapter | environment |
 //! |---|---|---|
-//! | [`Aws::store`] | DynamoDB table, system clock | `ROI_TABLE` |
+//! | [`Aws::store`] | DynamoDB table, system clock; the S3 archives when set | `ROI_TABLE`; `ROI_ARCHIVE_BUCKET`, `ROI_AUDIT_BUCKET`, `ROI_AUDIT_RETENTION_YEARS` |
 //! | [`Aws::signer`] | HMAC-SHA256 link signer | `ROI_FORM_SECRET_ARN` or `ROI_FORM_SECRET` ([`form_secret`]) |
 //! | [`Aws::pseudonyms`] | the key of end users' pseudonyms | `ROI_PSEUDONYM_SECRET_ARN` or `ROI_PSEUDONYM_KEY` |
 //! | [`Aws::mailer`] | SES v2 | — |
@@ -43,7 +43,8 @@ impl<'a> Aws<'a> {
     /// `ROI_AUDIT_BUCKET` (batches locked `ROI_AUDIT_RETENTION_YEARS`, default 7) when set.
     ///
     /// # Errors
-    /// [`StartError::Missing`] without `ROI_TABLE`.
+    /// [`StartError::Missing`] without `ROI_TABLE`; [`StartError::Invalid`] for a
+    /// `ROI_AUDIT_RETENTION_YEARS` that is not 1 to 100.
     pub fn store(&self) -> Result<Store, StartError> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let table = DynamoTable::new(
@@ -53,17 +54,19 @@ impl<'a> Aws<'a> {
         );
         let mut store = Store::new(Arc::new(table), clock).with_pseudonyms(self.pseudonyms()?);
         // the archives, for compute-roi: raw events as days are rolled up, audit batches
-        if let Ok(bucket) = std::env::var("ROI_ARCHIVE_BUCKET") {
-            store = store.with_archive(Arc::new(S3BlobStore::new(
-                aws_sdk_s3::Client::new(self.config),
-                bucket,
-            )));
+        let (archive, audit) = (
+            std::env::var("ROI_ARCHIVE_BUCKET"),
+            std::env::var("ROI_AUDIT_BUCKET"),
+        );
+        if archive.is_err() && audit.is_err() {
+            return Ok(store);
         }
-        if let Ok(bucket) = std::env::var("ROI_AUDIT_BUCKET") {
-            let blobs = Arc::new(S3BlobStore::new(
-                aws_sdk_s3::Client::new(self.config),
-                bucket,
-            ));
+        let s3 = aws_sdk_s3::Client::new(self.config);
+        if let Ok(bucket) = archive {
+            store = store.with_archive(Arc::new(S3BlobStore::new(s3.clone(), bucket)));
+        }
+        if let Ok(bucket) = audit {
+            let blobs = Arc::new(S3BlobStore::new(s3, bucket));
             let retention = std::env::var("ROI_AUDIT_RETENTION_YEARS").ok();
             let audit = roi_app::store::AuditArchive::new(blobs, retention.as_deref())
                 .map_err(StartError::Invalid)?;

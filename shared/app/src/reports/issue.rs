@@ -50,13 +50,6 @@ impl std::fmt::Debug for ReportServices {
     }
 }
 
-/// The blob key of the report data a version was rendered from (JSON beside the PDF): an
-/// approval e-mails the figures of the PDF it approves, even when the data has moved on
-/// since.
-pub fn data_key(record: &ReportRecord) -> String {
-    record.data_key()
-}
-
 /// What [`issue`] did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Issued {
@@ -288,7 +281,7 @@ async fn write_files(
     let json = serde_json::to_vec(data)
         .map_err(|e| ReportError::BadRequest(format!("the report data is not JSON: {e}")))?;
     blobs
-        .put(&data_key(record), json, "application/json")
+        .put(&record.data_key(), json, "application/json")
         .await?;
     blobs
         .put(&record.pdf_key, rendered.pdf, "application/pdf")

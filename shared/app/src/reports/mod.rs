@@ -18,7 +18,7 @@ mod schedule;
 
 pub use assemble::assemble;
 pub use email::report_email;
-pub use issue::{AUTO_SEND, Issued, ReportRecord, ReportServices, data_key, issue, recipients};
+pub use issue::{AUTO_SEND, Issued, ReportRecord, ReportServices, issue, recipients};
 pub use links::{
     LINK_DAYS, LinkRecord, OpenError, PRESIGNED_FOR, ReportLinkClaims, ReportLinks, open,
     revoke_links,

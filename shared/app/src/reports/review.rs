@@ -5,7 +5,7 @@
 
 use roi_domain::ProjectId;
 
-use super::issue::{data_key, deliver};
+use super::issue::deliver;
 use super::{ReportData, ReportError, ReportKind, ReportRecord, ReportServices, assemble};
 use crate::store::{AuditEntry, Review, StoreError};
 
@@ -95,7 +95,7 @@ async fn data_of(
 ) -> Result<ReportData, ReviewError> {
     if let Some(blob) = services
         .blobs
-        .get(&data_key(record))
+        .get(&record.data_key())
         .await
         .map_err(ReportError::from)?
         && let Ok(data) = serde_json::from_slice::<ReportData>(&blob.bytes)

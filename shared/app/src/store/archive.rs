@@ -72,15 +72,11 @@ impl Store {
         client: &ClientId,
         day: NaiveDate,
     ) -> Result<Option<Vec<StoredEvent>>, StoreError> {
-        let Some(archive) = &self.archive else {
-            return Ok(None);
-        };
-        let key = keys::archived_events(client, day);
-        let Some(blob) = archive.get(&key).await.map_err(archive_error)? else {
+        let Some((key, bytes)) = self.archived_file(client, day).await? else {
             return Ok(None);
         };
         let mut text = String::new();
-        GzDecoder::new(blob.bytes.as_slice())
+        GzDecoder::new(bytes.as_slice())
             .read_to_string(&mut text)
             .map_err(|e| archive_error(format!("{key}: {e}")))?;
         text.lines()

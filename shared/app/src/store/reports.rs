@@ -92,7 +92,9 @@ pub struct ReportRecord {
 }
 
 impl ReportRecord {
-    /// The blob key of the report data the version was rendered from (JSON beside the PDF).
+    /// The blob key of the report data the version was rendered from (JSON beside the
+    /// PDF): an approval e-mails the figures of the PDF it approves, even when the data has
+    /// moved on since.
     pub fn data_key(&self) -> String {
         self.pdf_key.trim_end_matches(".pdf").to_owned() + ".json"
     }

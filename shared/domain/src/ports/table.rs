@@ -282,13 +282,22 @@ pub trait Table: Send + Sync {
     async fn put_each_absent(&self, items: Vec<Item>) -> Vec<Result<bool, TableError>> {
         let mut out = Vec::with_capacity(items.len());
         for item in items {
-            out.push(match self.put(item, Condition::NotExists).await {
-                Ok(()) => Ok(true),
-                Err(TableError::ConditionFailed) => Ok(false),
-                Err(e) => Err(e),
-            });
+            out.push(written(self.put(item, Condition::NotExists).await));
         }
         out
+    }
+}
+
+/// What a `put` with [`Condition::NotExists`] did, as [`Table::put_each_absent`] says it:
+/// `Ok(true)` written, `Ok(false)` an item was there.
+///
+/// # Errors
+/// Any other error of the put.
+pub fn written(put: Result<(), TableError>) -> Result<bool, TableError> {
+    match put {
+        Ok(()) => Ok(true),
+        Err(TableError::ConditionFailed) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
