@@ -316,4 +316,35 @@ fn the_audit_is_read_back_and_its_chain_checked_from_the_command_line() {
     );
     assert!(!bad.status.success());
     assert!(super::stderr(&bad).contains("must not be after"));
+    // AND at most 3,660 days are read at once: 2016-01-01 to 2026-01-07 is, a day more is not
+    ok(roi(
+        d,
+        &[
+            "audit",
+            "--client",
+            c,
+            "--from",
+            "2016-01-01",
+            "--to",
+            "2026-01-07",
+        ],
+    ));
+    let long = roi(
+        d,
+        &[
+            "audit",
+            "--client",
+            c,
+            "--from",
+            "2016-01-01",
+            "--to",
+            "2026-01-08",
+        ],
+    );
+    assert!(!long.status.success());
+    assert!(
+        super::stderr(&long).contains("at most 3660 days"),
+        "{}",
+        super::stderr(&long)
+    );
 }

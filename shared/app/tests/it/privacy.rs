@@ -586,3 +586,58 @@ async fn audit_batches_chain_by_sha256_and_a_changed_batch_is_found() {
     assert_eq!(check.problems.len(), 2, "{:?}", check.problems);
     assert!(check.problems.iter().all(|p| p.starts_with("2025-04-30")));
 }
+
+#[tokio::test]
+async fn the_new_inputs_are_checked_at_their_extremes() {
+    // the days from churn to anonymisation: 1 to 3,650
+    for (days, ok) in [(0, false), (1, true), (3_650, true), (3_651, false)] {
+        let settings = roi_app::settings::ClientSettings {
+            anonymise_after_days: days,
+            ..roi_app::settings::ClientSettings::default()
+        };
+        let checked = settings.check();
+        assert_eq!(checked.is_ok(), ok, "{days}: {checked:?}");
+        if !ok {
+            assert!(
+                checked
+                    .unwrap_err()
+                    .0
+                    .contains("anonymise_after_days must be from 1 to 3650")
+            );
+        }
+    }
+    // the audit retention: 1 to 100 whole years, 7 when unset
+    let dir = tempfile::tempdir().unwrap();
+    let blobs: std::sync::Arc<dyn roi_domain::ports::BlobStore> =
+        std::sync::Arc::new(roi_adapters::dir_blobs::DirBlobStore::new(
+            dir.path(),
+            "https://roi.example",
+            b"0123456789abcdef0123456789abcdef",
+            std::sync::Arc::new(roi_domain::ports::SystemClock),
+        ));
+    let years = |text: Option<&str>| {
+        roi_app::store::AuditArchive::new(blobs.clone(), text).map(|a| a.retention_years)
+    };
+    assert_eq!(years(None), Ok(7));
+    assert_eq!(years(Some("1")), Ok(1));
+    assert_eq!(years(Some(" 100 ")), Ok(100));
+    for bad in ["0", "101", "-1", "seven", "", "4294967296"] {
+        let refused = years(Some(bad)).unwrap_err();
+        assert!(refused.contains("from 1 to 100"), "{bad}: {refused}");
+    }
+    // an erasure needs a user id
+    let w = world().await;
+    let client = w
+        .store
+        .project(&w.project)
+        .await
+        .unwrap()
+        .unwrap()
+        .client_id;
+    let c = w.store.client(&client).await.unwrap().unwrap();
+    let erased = roi_app::privacy::erase_user(&w.store, blobs.as_ref(), &c, "  ", "test").await;
+    assert!(matches!(
+        erased,
+        Err(roi_app::privacy::EraseError::EmptyUser)
+    ));
+}
