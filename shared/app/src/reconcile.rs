@@ -152,14 +152,16 @@ pub(crate) async fn usage_of_utc_days(
     let last = to.checked_add_days(Days::new(1)).unwrap_or(to);
     let mut out = Vec::new();
     for client_day in first.iter_days().take_while(|d| *d <= last) {
-        out.extend(
-            store
-                .events_of_day(client, client_day)
-                .await?
-                .into_iter()
-                .filter(|e| matches!(e.data, EventData::AiUsage(_)))
-                .filter(|e| (from..=to).contains(&e.time.date_naive())),
-        );
+        store
+            .each_event_of_day(client, client_day, |e| {
+                if matches!(e.data, EventData::AiUsage(_))
+                    && (from..=to).contains(&e.time.date_naive())
+                {
+                    out.push(e);
+                }
+                Ok(())
+            })
+            .await?;
     }
     Ok(out)
 }

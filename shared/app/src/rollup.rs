@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Datelike, NaiveDate};
 use roi_domain::ClientId;
 use roi_domain::event::first_open_day;
+use roi_domain::stored_event::StoredEvent;
 
 pub use roi_domain::rollup::*;
 
@@ -53,9 +54,10 @@ fn check_range(from: NaiveDate, to: NaiveDate) -> Result<(), RollupError> {
 
 /// Computes and stores the roll-ups of `client` for every day of `from..=to` that can
 /// still be recomputed in full, in order, replacing stored ones, and records each day's
-/// change marker (`Store::mark_days_changed`) as caught up. A day rolled up from the table
-/// is archived first (`Store::archive_day`, when the store has an archive), so no roll-up
-/// is stored without its events kept. A day before [`first_open_day`] of the client's
+/// change marker (`Store::mark_days_changed`) as caught up. A day's events are read page
+/// by page into a [`DayFold`] (memory grows with its distinct names, not its events). A day
+/// rolled up from the table is archived first (`Store::put_day_archive`, when the store
+/// has an archive), so no roll-up is stored without its events kept. A day before [`first_open_day`] of the client's
 /// today is final in the table (its raw events may have expired): it is rolled up from
 /// its archive when there is one, and otherwise skipped (and logged), never replaced by a
 /// roll-up of fewer events. WAU and MAU
@@ -98,20 +100,45 @@ pub async fn rollup_days(
         from.max(first_open)
     };
     for day in first.iter_days().take_while(|d| *d <= to) {
-        let events = if day < first_open {
-            match store.archived_events(client, day).await? {
-                Some(events) => events,
-                None => {
-                    tracing::info!(client = %client, %day, "final and not archived: kept as stored");
-                    continue;
-                }
+        // Folded as read, page by page (archived first when read from the table), so a
+        // day is never held whole (issue 19).
+        let mut fold = DayFold::new(client.clone(), day);
+        let mut batches: BTreeSet<String> = BTreeSet::new();
+        let mut take = |e: &StoredEvent| {
+            fold.add(e);
+            if let Some(c) = &e.correlation_id
+                && !batches.contains(c.as_str())
+            {
+                batches.insert(c.as_str().to_owned());
+            }
+        };
+        if day < first_open {
+            let archived = store
+                .each_archived_event(client, day, |e| {
+                    take(&e);
+                    Ok(())
+                })
+                .await?;
+            if archived.is_none() {
+                tracing::info!(client = %client, %day, "final and not archived: kept as stored");
+                continue;
             }
         } else {
-            let events = store.events_of_day(client, day).await?;
-            store.archive_day(client, day, &events).await?;
-            events
-        };
-        let mut r = roll_up(client.clone(), day, &events);
+            let mut archive = store.day_archive();
+            store
+                .each_event_of_day(client, day, |e| {
+                    take(&e);
+                    match archive.as_mut() {
+                        Some(a) => a.add(&e),
+                        None => Ok(()),
+                    }
+                })
+                .await?;
+            if let Some(archive) = archive {
+                store.put_day_archive(client, day, archive).await?;
+            }
+        }
+        let mut r = fold.finish();
         users_of.insert(day, r.users.clone());
         // The stored users of earlier days this run has not computed.
         for back in 1..30 {
@@ -134,11 +161,7 @@ pub async fn rollup_days(
         }
         // The batches (correlation ids) the day's events came in, to follow one from
         // ingestion to here; at most 10 are named.
-        let batches: BTreeSet<&str> = events
-            .iter()
-            .filter_map(|e| e.correlation_id.as_ref().map(|c| c.as_str()))
-            .collect();
-        let named: Vec<&str> = batches.iter().take(10).copied().collect();
+        let named: Vec<&str> = batches.iter().take(10).map(String::as_str).collect();
         tracing::info!(
             client = %client,
             %day,

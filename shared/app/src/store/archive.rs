@@ -3,7 +3,7 @@
 //! written whenever the day is rolled up from the table, so the day can be rolled up again
 //! after its table events expire ([`EVENT_TTL_DAYS`](roi_domain::event::EVENT_TTL_DAYS)).
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Write};
 
 use chrono::NaiveDate;
 use flate2::Compression;
@@ -28,10 +28,9 @@ impl Store {
         self.archive.is_some()
     }
 
-    /// Archives a client-day's raw events, replacing any earlier archive of the day: one
-    /// JSON object per line, ordered by time and id (so the same events make the same
-    /// bytes), gzip-compressed. Without an archive, or for a day without events, nothing
-    /// is written; returns whether something was.
+    /// Archives a client-day's raw events in the order given, replacing any earlier archive
+    /// of the day (see [`DayArchive`]). Without an archive, or for a day without events,
+    /// nothing is written; returns whether something was.
     ///
     /// # Errors
     /// [`StoreError::Archive`] when the archive cannot be written.
@@ -41,21 +40,42 @@ impl Store {
         day: NaiveDate,
         events: &[StoredEvent],
     ) -> Result<bool, StoreError> {
-        let Some(archive) = &self.archive else {
+        let Some(mut archive) = self.day_archive() else {
             return Ok(false);
         };
-        if events.is_empty() {
+        for e in events {
+            archive.add(e)?;
+        }
+        self.put_day_archive(client, day, archive).await
+    }
+
+    /// A day's archive to fill event by event, or `None` when the store has no archive.
+    pub fn day_archive(&self) -> Option<DayArchive> {
+        self.archive.as_ref().map(|_| DayArchive {
+            gz: GzEncoder::new(Vec::new(), Compression::default()),
+            events: 0,
+        })
+    }
+
+    /// Stores a filled [`DayArchive`] as the client-day's, replacing any earlier one; an
+    /// archive without events is not stored. Returns whether it was.
+    ///
+    /// # Errors
+    /// [`StoreError::Archive`] when the archive cannot be written.
+    pub async fn put_day_archive(
+        &self,
+        client: &ClientId,
+        day: NaiveDate,
+        archive: DayArchive,
+    ) -> Result<bool, StoreError> {
+        let Some(blobs) = &self.archive else {
+            return Ok(false);
+        };
+        if archive.events == 0 {
             return Ok(false);
         }
-        let mut ordered: Vec<&StoredEvent> = events.iter().collect();
-        ordered.sort_by(|a, b| (a.time, &a.source, &a.id).cmp(&(b.time, &b.source, &b.id)));
-        let mut gz = GzEncoder::new(Vec::new(), Compression::default());
-        for e in ordered {
-            serde_json::to_writer(&mut gz, e).map_err(archive_error)?;
-            gz.write_all(b"\n").map_err(archive_error)?;
-        }
-        let bytes = gz.finish().map_err(archive_error)?;
-        archive
+        let bytes = archive.gz.finish().map_err(archive_error)?;
+        blobs
             .put(&keys::archived_events(client, day), bytes, NDJSON_GZIP)
             .await
             .map_err(archive_error)?;
@@ -72,21 +92,50 @@ impl Store {
         client: &ClientId,
         day: NaiveDate,
     ) -> Result<Option<Vec<StoredEvent>>, StoreError> {
+        let mut events = Vec::new();
+        let found = self
+            .each_archived_event(client, day, |e| {
+                events.push(e);
+                Ok(())
+            })
+            .await?;
+        Ok(found.map(|_| events))
+    }
+
+    /// Hands a client-day's archived raw events to `each` in their archived order, one line
+    /// decoded at a time (the compressed file is held, the events are not). Returns how
+    /// many there were, or `None` when the day has no archive (or the store none).
+    ///
+    /// # Errors
+    /// [`StoreError::Archive`] when the archive cannot be read or a line is not an event;
+    /// the first error `each` returns (reading stops there).
+    pub async fn each_archived_event(
+        &self,
+        client: &ClientId,
+        day: NaiveDate,
+        mut each: impl FnMut(StoredEvent) -> Result<(), StoreError>,
+    ) -> Result<Option<u64>, StoreError> {
         let Some((key, bytes)) = self.archived_file(client, day).await? else {
             return Ok(None);
         };
-        let mut text = String::new();
-        GzDecoder::new(bytes.as_slice())
-            .read_to_string(&mut text)
-            .map_err(|e| archive_error(format!("{key}: {e}")))?;
-        text.lines()
-            .enumerate()
-            .map(|(n, line)| {
-                serde_json::from_str(line)
-                    .map_err(|e| archive_error(format!("{key}, line {}: {e}", n + 1)))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some)
+        let mut lines = BufReader::new(GzDecoder::new(bytes.as_slice()));
+        let (mut line, mut count) = (String::new(), 0u64);
+        loop {
+            line.clear();
+            let read = lines
+                .read_line(&mut line)
+                .map_err(|e| archive_error(format!("{key}: {e}")))?;
+            if read == 0 {
+                return Ok(Some(count));
+            }
+            if line.trim().is_empty() {
+                continue;
+            }
+            count += 1;
+            let event = serde_json::from_str(&line)
+                .map_err(|e| archive_error(format!("{key}, line {count}: {e}")))?;
+            each(event)?;
+        }
     }
 
     /// The archived day's file as stored (for a client's export), or `None`.
@@ -125,5 +174,35 @@ impl Store {
             self.archive_day(client, day, &events).await?;
         }
         Ok(changed)
+    }
+}
+
+/// A client-day's raw events being archived, one at a time (ARCHITECTURE.md, raw-event
+/// archive): one JSON object per line in the order added, gzip-compressed as it goes, so
+/// only the compressed file (about a tenth of the JSON) is held. Added in the order
+/// [`Store::each_event_of_day`] reads, the same stored events make the same bytes.
+pub struct DayArchive {
+    gz: GzEncoder<Vec<u8>>,
+    events: u64,
+}
+
+impl DayArchive {
+    /// Appends one event.
+    ///
+    /// # Errors
+    /// [`StoreError::Archive`] when it cannot be encoded.
+    pub fn add(&mut self, event: &StoredEvent) -> Result<(), StoreError> {
+        serde_json::to_writer(&mut self.gz, event).map_err(archive_error)?;
+        self.gz.write_all(b"\n").map_err(archive_error)?;
+        self.events += 1;
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for DayArchive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DayArchive")
+            .field("events", &self.events)
+            .finish_non_exhaustive()
     }
 }

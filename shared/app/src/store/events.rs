@@ -10,6 +10,10 @@ use serde_json::Value;
 use super::keys;
 use super::{Store, StoreError};
 
+/// Raw events read per query page by [`Store::each_event_of_day`] (about 0.3–1 MB, within
+/// DynamoDB's 1 MB page).
+pub const EVENT_PAGE: u32 = 1_000;
+
 impl Store {
     /// The identity claims stored under these keys ([`keys::event_claim`]), by key.
     ///
@@ -91,7 +95,8 @@ impl Store {
         Ok(self.table.batch_put(items).await?)
     }
 
-    /// Every stored raw event of a client's day, all shards, in no particular order.
+    /// Every stored raw event of a client's day, all shards, in no particular order. For a
+    /// whole day of a busy client use [`Store::each_event_of_day`], which holds one page.
     ///
     /// # Errors
     /// [`StoreError::Table`].
@@ -101,11 +106,44 @@ impl Store {
         day: chrono::NaiveDate,
     ) -> Result<Vec<roi_domain::stored_event::StoredEvent>, StoreError> {
         let mut events = Vec::new();
-        for shard in 0..roi_domain::event::EVENT_SHARDS {
-            let q = Query::partition(keys::raw_events(client, day, shard));
-            events.extend(self.records(q).await?);
-        }
+        self.each_event_of_day(client, day, |e| {
+            events.push(e);
+            Ok(())
+        })
+        .await?;
         Ok(events)
+    }
+
+    /// Hands every stored raw event of a client's day to `each`, page by page
+    /// ([`EVENT_PAGE`] items at most in memory): shard by shard, each in key order (time,
+    /// then event id), so the same stored events come in the same order. Returns how many
+    /// there were.
+    ///
+    /// # Errors
+    /// [`StoreError::Table`], or the first error `each` returns (reading stops there).
+    pub async fn each_event_of_day(
+        &self,
+        client: &ClientId,
+        day: chrono::NaiveDate,
+        mut each: impl FnMut(roi_domain::stored_event::StoredEvent) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let mut count = 0;
+        for shard in 0..roi_domain::event::EVENT_SHARDS {
+            let mut q = Query::partition(keys::raw_events(client, day, shard));
+            q.limit = Some(EVENT_PAGE);
+            loop {
+                let page = self.table.query(q.clone()).await?;
+                for item in page.items {
+                    each(item.into_record()?)?;
+                    count += 1;
+                }
+                match page.next {
+                    Some(cursor) => q.cursor = Some(cursor),
+                    None => break,
+                }
+            }
+        }
+        Ok(count)
     }
 
     /// Rewrites the raw events of a client-day that `change` changes (it returns whether it

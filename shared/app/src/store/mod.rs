@@ -35,6 +35,7 @@ mod snapshots;
 
 pub use alerts::AlertState;
 pub use api_keys::ApiKeyRecord;
+pub use archive::DayArchive;
 pub use audit::{
     AuditArchive, AuditBatch, AuditEntry, AuditHead, BatchLink, ChainCheck,
     DEFAULT_AUDIT_RETENTION_YEARS,
@@ -44,7 +45,7 @@ pub use console::{
     AlertCounts, DashboardLinkRecord, FormLinkRecord, LatestReport, ProjectSummary, SessionRecord,
 };
 pub use costs::InvoicedCost;
-pub use events::ChangedDay;
+pub use events::{ChangedDay, EVENT_PAGE};
 pub use export::{ClientSpan, MAX_HISTORY_DAYS};
 pub use kpis::{KpiDefinitions, KpiValueRecord};
 pub use reports::{LinkRecord, ReportRecord, Review};
@@ -148,8 +149,8 @@ impl Store {
     async fn records<T: for<'de> Deserialize<'de>>(&self, q: Query) -> Result<Vec<T>, StoreError> {
         query_all(self.table.as_ref(), q)
             .await?
-            .iter()
-            .map(|i| i.to_record().map_err(StoreError::from))
+            .into_iter()
+            .map(|i| i.into_record().map_err(StoreError::from))
             .collect()
     }
 
@@ -159,7 +160,7 @@ impl Store {
         sk: &str,
     ) -> Result<Option<T>, StoreError> {
         match self.table.get(pk, sk).await? {
-            Some(item) => Ok(Some(item.to_record()?)),
+            Some(item) => Ok(Some(item.into_record()?)),
             None => Ok(None),
         }
     }

@@ -557,3 +557,89 @@ async fn a_closed_month_is_read_as_one_monthly_roll_up_equal_to_its_days() {
     assert_eq!(restated.events, 31);
     assert_eq!(restated.users.len(), september.users.len() + 1);
 }
+
+#[tokio::test]
+async fn a_day_of_many_pages_is_folded_page_by_page_to_the_same_roll_up() {
+    // GIVEN 9,000 events of one day (about 1,125 per shard, so every shard takes two
+    // pages of EVENT_PAGE), on a table that counts its queries, with a raw-event archive
+    let dir = tempfile::tempdir().unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new("2026-11-21T12:00:00Z".parse().unwrap()));
+    let redb = RedbTable::open(&dir.path().join("roi.redb"), Arc::clone(&clock)).unwrap();
+    let counting = Arc::new(Counting {
+        inner: Arc::new(redb),
+        queries: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let archive = Arc::new(roi_adapters::dir_blobs::DirBlobStore::new(
+        dir.path().join("archive"),
+        "http://127.0.0.1",
+        b"0123456789abcdef0123456789abcdef",
+        Arc::clone(&clock),
+    ));
+    let store = Store::new(counting.clone(), clock).with_archive(archive);
+    let draft = ClientDraft {
+        company_name: "Alpha".into(),
+        time_zone: Some("UTC".into()),
+        ..ClientDraft::default()
+    };
+    add_client(&store, draft, "test").await.unwrap();
+    let client: ClientId = "alpha".parse().unwrap();
+    let day = d("2026-11-20");
+    let all: Vec<Value> = (0..9_000)
+        .map(|n| {
+            usage(
+                &format!("e{n}"),
+                &format!(
+                    "{day}T{:02}:{:02}:{:02}Z",
+                    n / 3600 % 24,
+                    n / 60 % 60,
+                    n % 60
+                ),
+                &format!("u{}", n % 1_500),
+            )
+        })
+        .collect();
+    for chunk in all.chunks(500) {
+        send(&store, &client, chunk.to_vec()).await;
+    }
+
+    // WHEN the day's events are read page by page
+    let before = counting.queries.load(std::sync::atomic::Ordering::Relaxed);
+    let mut read = Vec::new();
+    let count = store
+        .each_event_of_day(&client, day, |e| {
+            read.push(e);
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let pages = counting.queries.load(std::sync::atomic::Ordering::Relaxed) - before;
+    // THEN every event comes once, in more pages than shards and no more than needed
+    assert_eq!((count, read.len()), (9_000, 9_000));
+    let ids: std::collections::BTreeSet<String> = read.iter().map(|e| e.id.clone()).collect();
+    assert_eq!(ids.len(), 9_000);
+    let shards = usize::from(roi_domain::event::EVENT_SHARDS);
+    let page = roi_app::store::EVENT_PAGE as usize;
+    assert!(
+        pages > shards && pages <= shards + 9_000 / page + shards,
+        "{pages} pages"
+    );
+
+    // AND the roll-up folded from the pages equals the fold of the whole day in any order
+    let rolled = rollup_days(&store, &client, day, day).await.unwrap();
+    let mut whole = read.clone();
+    whole.reverse();
+    let mut expected = roi_domain::rollup::roll_up(client.clone(), day, &whole);
+    expected.wau = rolled[0].wau;
+    expected.mau = rolled[0].mau;
+    assert_eq!(rolled[0], expected);
+    assert_eq!((rolled[0].events, rolled[0].users.len()), (9_000, 1_500));
+    assert_eq!(rolled[0].usage.input_tokens, 9_000 * 1_000);
+
+    // AND the archive holds the day in the order read, the same bytes when rolled up again
+    let first = store.archived_file(&client, day).await.unwrap().unwrap().1;
+    let archived = store.archived_events(&client, day).await.unwrap().unwrap();
+    assert_eq!(archived, read);
+    rollup_days(&store, &client, day, day).await.unwrap();
+    let second = store.archived_file(&client, day).await.unwrap().unwrap().1;
+    assert_eq!(first, second);
+}

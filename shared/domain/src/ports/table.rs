@@ -72,6 +72,16 @@ impl Item {
             .map_err(|e| TableError::InvalidItem(format!("{} / {}: {e}", self.pk, self.sk)))
     }
 
+    /// The attributes read back as a record, without copying them first (each string
+    /// moves into the record): what queries over many items use.
+    ///
+    /// # Errors
+    /// [`TableError::InvalidItem`] when they do not match `T`.
+    pub fn into_record<T: for<'de> Deserialize<'de>>(self) -> Result<T, TableError> {
+        serde_json::from_value(Value::Object(self.attrs))
+            .map_err(|e| TableError::InvalidItem(format!("{} / {}: {e}", self.pk, self.sk)))
+    }
+
     /// Checks the keys are non-empty and no attribute uses a reserved name.
     ///
     /// # Errors

@@ -1,5 +1,7 @@
 //! The fold: one client-day's raw events into its [`Rollup`].
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 
 use super::model::*;
@@ -7,26 +9,97 @@ use crate::ClientId;
 use crate::event::{AuditOutcome, EventData, Outcome, SessionPhase};
 use crate::stored_event::StoredEvent;
 
-/// Rolls up one client-day from its stored events (any order).
+/// Rolls up one client-day from its stored events (any order): a [`DayFold`] fed every
+/// event.
 pub fn roll_up(client_id: ClientId, day: NaiveDate, events: &[StoredEvent]) -> Rollup {
-    let mut r = Rollup::empty(client_id, day, day);
-    r.events = events.len() as u64;
+    let mut fold = DayFold::new(client_id, day);
     for e in events {
+        fold.add(e);
+    }
+    fold.finish()
+}
+
+/// A client-day's roll-up folded one event at a time, so a day is never held whole
+/// (issue 19): memory grows with the distinct names (users, agents, models…), not with the
+/// events. Events may come in any order; the result is the same.
+///
+/// While folding, the open-ended sets and maps (users, the usage breakdowns, agents,
+/// features, projects) are hash tables: one hash and one comparison per event, where the
+/// [`Rollup`]'s ordered maps would compare a key at every level of the tree (the roll-up
+/// benchmark's day of 50,000 users). [`DayFold::finish`] sorts them into the [`Rollup`].
+#[derive(Debug, Clone)]
+pub struct DayFold {
+    /// The scalar figures and the small maps (sessions, outcomes, audit).
+    r: Rollup,
+    users: Names<()>,
+    /// By [`DIMENSIONS`] index.
+    by: [Names<UsageTotals>; DIMENSIONS.len()],
+    features: Names<u64>,
+    agents: Names<AgentStats>,
+    projects: Names<ProjectTotals>,
+}
+
+/// Named values while folding.
+type Names<V> = HashMap<String, V, foldhash::fast::RandomState>;
+
+/// The value named `key`, inserted empty first when missing (the key is copied only then).
+fn named<'m, V: Default>(map: &'m mut Names<V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_owned(), V::default());
+    }
+    map.get_mut(key)
+        .unwrap_or_else(|| unreachable!("inserted above"))
+}
+
+impl DayFold {
+    /// An empty roll-up of `client_id`'s `day`.
+    pub fn new(client_id: ClientId, day: NaiveDate) -> Self {
+        Self {
+            r: Rollup::empty(client_id, day, day),
+            users: Names::default(),
+            by: Default::default(),
+            features: Names::default(),
+            agents: Names::default(),
+            projects: Names::default(),
+        }
+    }
+
+    /// Events folded so far.
+    pub fn events(&self) -> u64 {
+        self.r.events
+    }
+
+    /// The roll-up of the events folded (WAU and MAU unset: they need other days).
+    pub fn finish(self) -> Rollup {
+        let mut r = self.r;
+        r.users = self.users.into_keys().collect();
+        r.by = DIMENSIONS
+            .iter()
+            .zip(self.by)
+            .filter(|(_, groups)| !groups.is_empty())
+            .map(|(dim, groups)| ((*dim).to_owned(), groups.into_iter().collect()))
+            .collect();
+        r.features = self.features.into_iter().collect();
+        r.agents = self.agents.into_iter().collect();
+        r.projects = self.projects.into_iter().collect();
+        r
+    }
+
+    /// Folds one event in.
+    pub fn add(&mut self, e: &StoredEvent) {
+        let r = &mut self.r;
+        r.events += 1;
         let a = e.data.attribution();
         if let Some(user) = a.user
-            && !r.users.contains(user)
+            && !self.users.contains_key(user)
         {
-            r.users.insert(user.to_owned());
+            self.users.insert(user.to_owned(), ());
         }
         match &e.data {
             EventData::AiUsage(u) => {
                 r.usage.add_event(e);
                 if let Some(project) = a.project {
-                    r.projects
-                        .entry(project.to_owned())
-                        .or_default()
-                        .usage
-                        .add_event(e);
+                    named(&mut self.projects, project).usage.add_event(e);
                 }
                 let values = [
                     a.user,
@@ -37,14 +110,14 @@ pub fn roll_up(client_id: ClientId, day: NaiveDate, events: &[StoredEvent]) -> R
                     u.prompt_type.as_deref(),
                     a.feature,
                 ];
-                for (dim, value) in DIMENSIONS.iter().zip(values) {
+                for (groups, value) in self.by.iter_mut().zip(values) {
                     if let Some(v) = value {
-                        entry(entry(&mut r.by, dim), v).add_event(e);
+                        named(groups, v).add_event(e);
                     }
                 }
             }
             EventData::AgentExecution(x) => {
-                let s = entry(&mut r.agents, a.agent.unwrap_or("unknown"));
+                let s = named(&mut self.agents, a.agent.unwrap_or("unknown"));
                 s.executions += 1;
                 match x.outcome {
                     Outcome::Success => s.success += 1,
@@ -70,7 +143,7 @@ pub fn roll_up(client_id: ClientId, day: NaiveDate, events: &[StoredEvent]) -> R
             }
             EventData::FeatureUsage(f) => {
                 if let Some(feature) = a.feature {
-                    *entry(&mut r.features, feature) += u64::from(f.count);
+                    *named(&mut self.features, feature) += u64::from(f.count);
                 }
             }
             EventData::Session(s) => match s.phase {
@@ -85,11 +158,7 @@ pub fn roll_up(client_id: ClientId, day: NaiveDate, events: &[StoredEvent]) -> R
             EventData::BusinessOutcome(b) => {
                 r.outcomes.add(b);
                 if let Some(project) = a.project {
-                    r.projects
-                        .entry(project.to_owned())
-                        .or_default()
-                        .outcomes
-                        .add(b);
+                    named(&mut self.projects, project).outcomes.add(b);
                 }
             }
             EventData::Audit(x) => {
@@ -108,7 +177,6 @@ pub fn roll_up(client_id: ClientId, day: NaiveDate, events: &[StoredEvent]) -> R
             EventData::KpiMeasurement(_) => {}
         }
     }
-    r
 }
 
 /// Daily roll-ups merged into one covering `from..=to`, or `None` when there is none. WAU

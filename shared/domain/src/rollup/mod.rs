@@ -13,7 +13,7 @@ mod model;
 mod sketch;
 mod view;
 
-pub use fold::{merge_days, roll_up};
+pub use fold::{DayFold, merge_days, roll_up};
 pub use model::*;
 pub use sketch::{Percentiles, Sketch};
 pub use view::{AgentView, RollupView, SessionView};
