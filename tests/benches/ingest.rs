@@ -232,6 +232,24 @@ fn main() {
             .sum()
     });
     let t_clone = stage(&|| events.iter().map(|e| e.clone().id.len()).sum());
+    let t_digest = stage(&|| events.iter().map(|e| e.payload_digest().len()).sum());
+    let t_pseudonym = stage(&|| {
+        events
+            .iter()
+            .filter_map(|e| e.data.attribution().user)
+            .map(|u| ctx.pseudonyms.pseudonym(&ctx.client, u).len())
+            .sum()
+    });
+    let stored: Vec<_> = events
+        .iter()
+        .map(|e| prepare(&ctx, e.clone()).unwrap().stored)
+        .collect();
+    let t_record = stage(&|| {
+        stored
+            .iter()
+            .map(|s| Item::from_record("pk", "sk", s).unwrap().attrs.len())
+            .sum()
+    });
     let prepared: Vec<Item> = events
         .iter()
         .map(|e| prepare(&ctx, e.clone()).unwrap().item)
@@ -290,6 +308,9 @@ fn main() {
         ("  of prepare: event clone", t_clone),
         ("  of prepare: price", t_price),
         ("  of prepare: key (SHA-256, time zone, sk)", t_key),
+        ("  of prepare: payload digest (JSON, SHA-256)", t_digest),
+        ("  of prepare: user pseudonym (SHA-256, HMAC)", t_pseudonym),
+        ("  of prepare: record (to the item's JSON map)", t_record),
     ] {
         println!("    {name:<46} {:>7.0} ns/event", per_event(t));
     }

@@ -22,9 +22,13 @@ use sha2::{Digest, Sha256};
 /// secret named by `ROI_PSEUDONYM_SECRET`.
 pub const LOCAL_SECRET_NAME: &str = "pseudonym-key";
 
-/// The per-deployment pseudonym key: 32 bytes.
+/// The per-deployment pseudonym key: 32 bytes, with its HMAC state keyed once (every
+/// stored event with a user takes a pseudonym).
 #[derive(Clone)]
-pub struct PseudonymKey([u8; 32]);
+pub struct PseudonymKey {
+    key: [u8; 32],
+    mac: Hmac<Sha256>,
+}
 
 impl std::fmt::Debug for PseudonymKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -45,7 +49,7 @@ impl PseudonymKey {
                 "a pseudonym key has at least 32 characters".into(),
             ));
         }
-        Ok(Self(Sha256::digest(secret.as_bytes()).into()))
+        Ok(Self::new(Sha256::digest(secret.as_bytes()).into()))
     }
 
     /// A fresh random key.
@@ -55,7 +59,13 @@ impl PseudonymKey {
     pub fn random() -> Result<Self, getrandom::Error> {
         let mut k = [0u8; 32];
         getrandom::fill(&mut k)?;
-        Ok(Self(k))
+        Ok(Self::new(k))
+    }
+
+    fn new(key: [u8; 32]) -> Self {
+        let mac = <Hmac<Sha256> as Mac>::new_from_slice(&key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        Self { key, mac }
     }
 
     /// The pseudonym of `user` at `client` (module docs).
@@ -65,8 +75,7 @@ impl PseudonymKey {
 
     /// The pseudonym of a stored legacy hash (module docs).
     pub fn rekey(&self, legacy: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        let mut mac = self.mac.clone();
         mac.update(legacy.as_bytes());
         format!("{PREFIX}{}", hex::encode(&mac.finalize().into_bytes()[..8]))
     }
@@ -168,7 +177,7 @@ impl Pseudonyms {
             None if *create => {
                 let fresh = PseudonymKey::random()
                     .map_err(|e| SecretError::Unavailable(format!("no random source: {e}")))?;
-                let text = hex::encode(fresh.0);
+                let text = hex::encode(fresh.key);
                 secrets.put(name, &text).await?;
                 // read back: a concurrent first run may have stored its own
                 secrets.get(name).await?.unwrap_or(text)
