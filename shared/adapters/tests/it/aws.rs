@@ -26,6 +26,8 @@ mod dynamodb {
             table: Arc::new(t),
             clock,
             pk: "CLIENT#acme".into(),
+            // moto's server applies concurrent conditional updates without a lock
+            serialises_writes: false,
         }
     }
 

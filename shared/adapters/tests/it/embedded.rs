@@ -37,6 +37,7 @@ mod redb {
                 table: Arc::new(t),
                 clock,
                 pk: "CLIENT#acme".into(),
+                serialises_writes: true,
             },
             dir,
         )
