@@ -11,65 +11,12 @@
 //! on one PostgreSQL. `cargo bench -p roi-e2e --bench load` builds the release `roi` first.
 //! The generator shares the machine's cores with the server, so the figures are a floor.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+
+use roi_e2e::release_roi::{build, client_with_key, last_line, roi, serve};
 
 const EVENTS_PER_REQUEST: u32 = 100;
 const CONNECTIONS: &str = "8";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the workspace")
-        .to_path_buf()
-}
-
-fn roi(data: &Path) -> Command {
-    let mut c = Command::new(root().join("target/release/roi"));
-    c.env("ROI_DATA_DIR", data)
-        .env("ROI_FORM_SECRET", "a-load-test-secret-of-32-bytes-or-more")
-        .env_remove("ROI_STORE");
-    c
-}
-
-fn last_line(c: &mut Command) -> String {
-    let out = c.output().expect("roi runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// Starts `roi serve` and returns it with its port.
-fn serve(data: &Path) -> (Child, u16) {
-    let mut child = roi(data)
-        .args(["serve", "--port", "0", "--no-schedule"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("roi serve starts");
-    let mut line = String::new();
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    stderr
-        .read_line(&mut line)
-        .expect("roi serve announces its port");
-    // keep reading its log, or its writes to a closed pipe would stop it
-    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-    let port = line
-        .split("http://127.0.0.1:")
-        .nth(1)
-        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no port in: {line}"));
-    (child, port)
-}
 
 /// wrk's script: each request a batch of new events, stamped now.
 const POST_SCRIPT: &str = r#"
@@ -160,43 +107,20 @@ fn wrk(args: &[&str]) -> Run {
 }
 
 fn main() {
-    eprintln!("building the release roi…");
-    let status = Command::new(env!("CARGO"))
-        .current_dir(root())
-        .args(["build", "--release", "-p", "roi-cli", "--bin", "roi"])
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "the release build failed");
+    build();
     let dir = tempfile::tempdir().expect("a temporary directory");
     let data = dir.path();
-    last_line(roi(data).args(["client", "add", "Load Test", "--time-zone", "UTC"]));
+    let (client, key) = client_with_key(data, "Load Test");
     let project = last_line(roi(data).args([
         "project",
         "add",
         "--client",
-        "load-test",
+        &client,
         "Bot",
         "--go-live",
         "2025-01-06",
         "--investment",
         "10000",
-    ]));
-    let key = last_line(roi(data).args(["apikey", "create", "--client", "load-test"]));
-    // the per-key budget of a minute (600 requests, 60,000 events by default) would
-    // measure the limiter, not the server
-    let settings = data.join("settings.json");
-    std::fs::write(
-        &settings,
-        r#"{"requests_per_minute": 1000000, "events_per_minute": 100000000}"#,
-    )
-    .expect("the settings are written");
-    last_line(roi(data).args([
-        "client",
-        "settings",
-        "--client",
-        "load-test",
-        "--set",
-        settings.to_str().expect("a UTF-8 path"),
     ]));
     let (mut server, port) = serve(data);
     let base = format!("http://127.0.0.1:{port}");

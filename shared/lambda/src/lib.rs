@@ -98,6 +98,16 @@ pub async fn aws_config() -> SdkConfig {
         .await
 }
 
+/// The configuration [`serve_http`] and [`serve_jobs`] build their services from: loaded
+/// once, begun at start-up in a task of its own so the runtime asks for the first
+/// invocation without waiting for it (issue 19: start-up), and awaited by the first
+/// invocation's `build`.
+static CONFIG: tokio::sync::OnceCell<SdkConfig> = tokio::sync::OnceCell::const_new();
+
+async fn shared_config() -> &'static SdkConfig {
+    CONFIG.get_or_init(aws_config).await
+}
+
 /// The value of the environment variable `name`.
 ///
 /// # Errors
@@ -130,8 +140,9 @@ pub async fn form_secret(config: &SdkConfig) -> Result<String, StartError> {
         .ok_or_else(|| StartError::Secret("the secret holds no SecretString".into()))
 }
 
-/// Runs an HTTP API function: [`init`], [`aws_config`](fn@aws_config), then `lambda_http` with the router
-/// that `build` makes from the configuration on the first request (kept afterwards).
+/// Runs an HTTP API function: [`init`], [`aws_config`](fn@aws_config) begun in the
+/// background, then `lambda_http` with the router that `build` makes from the
+/// configuration on the first request (kept afterwards).
 ///
 /// # Errors
 /// A start-up error; a failed `build` fails that request (API Gateway answers 502) and is
@@ -144,11 +155,13 @@ where
 {
     use tower::ServiceExt;
     let collector = init(name)?;
-    let config = aws_config().await;
+    tokio::spawn(shared_config());
     let app = tokio::sync::OnceCell::<axum::Router>::new();
-    let (app, config, build) = (&app, &config, &build);
+    let (app, build) = (&app, &build);
     let handler = lambda_http::service_fn(move |mut request: lambda_http::Request| async move {
-        let router = app.get_or_try_init(|| build(config.clone())).await?;
+        let router = app
+            .get_or_try_init(|| async { build(shared_config().await.clone()).await })
+            .await?;
         if let Some(ip) = source_ip(&request) {
             let peer = std::net::SocketAddr::new(ip, 0);
             request
@@ -176,8 +189,9 @@ pub fn source_ip(request: &lambda_http::Request) -> Option<std::net::IpAddr> {
 }
 
 /// Runs a function invoked with JSON payloads (EventBridge Scheduler, EventBridge events, by
-/// hand): [`init`], [`aws_config`](fn@aws_config), then `lambda_runtime` calling `handle` with the
-/// services that `build` makes on the first invocation (kept afterwards).
+/// hand): [`init`], [`aws_config`](fn@aws_config) begun in the background, then
+/// `lambda_runtime` calling `handle` with the services that `build` makes on the first
+/// invocation (kept afterwards).
 ///
 /// # Errors
 /// A start-up error; a failed `build` or `handle` fails that invocation (retried by Lambda's
@@ -194,13 +208,17 @@ where
     HF: Future<Output = Result<serde_json::Value, Error>>,
 {
     let collector = init(name)?;
-    let config = aws_config().await;
+    tokio::spawn(shared_config());
     let services = tokio::sync::OnceCell::<std::sync::Arc<S>>::new();
-    let (services, config, build, handle) = (&services, &config, &build, &handle);
+    let (services, build, handle) = (&services, &build, &handle);
     let handler = lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
             let services = services
-                .get_or_try_init(|| async { build(config.clone()).await.map(std::sync::Arc::new) })
+                .get_or_try_init(|| async {
+                    build(shared_config().await.clone())
+                        .await
+                        .map(std::sync::Arc::new)
+                })
                 .await?;
             handle(std::sync::Arc::clone(services), event.payload).await
         },

@@ -1,6 +1,6 @@
 //! The fold: one client-day's raw events into its [`Rollup`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 
@@ -51,6 +51,11 @@ fn named<'m, V: Default>(map: &'m mut Names<V>, key: &str) -> &'m mut V {
         .unwrap_or_else(|| unreachable!("inserted above"))
 }
 
+/// The named values in name order, as the [`Rollup`] keeps them.
+fn sorted<V>(names: Names<V>) -> BTreeMap<String, V> {
+    names.into_iter().collect()
+}
+
 impl DayFold {
     /// An empty roll-up of `client_id`'s `day`.
     pub fn new(client_id: ClientId, day: NaiveDate) -> Self {
@@ -77,11 +82,11 @@ impl DayFold {
             .iter()
             .zip(self.by)
             .filter(|(_, groups)| !groups.is_empty())
-            .map(|(dim, groups)| ((*dim).to_owned(), groups.into_iter().collect()))
+            .map(|(dim, groups)| ((*dim).to_owned(), sorted(groups)))
             .collect();
-        r.features = self.features.into_iter().collect();
-        r.agents = self.agents.into_iter().collect();
-        r.projects = self.projects.into_iter().collect();
+        r.features = sorted(self.features);
+        r.agents = sorted(self.agents);
+        r.projects = sorted(self.projects);
         r
     }
 
