@@ -467,25 +467,36 @@ impl roi_domain::ports::Table for Counting {
     }
 }
 
-#[tokio::test]
-async fn a_closed_month_is_read_as_one_monthly_roll_up_equal_to_its_days() {
-    // GIVEN a client's usage on every day from 2026-09-01 to 2026-11-20, rolled up, on a
-    // table that counts its queries
-    let dir = tempfile::tempdir().unwrap();
+/// A redb table in `dir` that counts its queries, and the clock it reads
+/// (2026-11-21T12:00:00Z).
+fn counting_table(dir: &std::path::Path) -> (Arc<Counting>, Arc<dyn Clock>) {
     let clock: Arc<dyn Clock> = Arc::new(FixedClock::new("2026-11-21T12:00:00Z".parse().unwrap()));
-    let redb = RedbTable::open(&dir.path().join("roi.redb"), Arc::clone(&clock)).unwrap();
+    let redb = RedbTable::open(&dir.join("roi.redb"), Arc::clone(&clock)).unwrap();
     let counting = Arc::new(Counting {
         inner: Arc::new(redb),
         queries: std::sync::atomic::AtomicUsize::new(0),
     });
-    let store = Store::new(counting.clone(), clock);
+    (counting, clock)
+}
+
+/// Adds the client Alpha (UTC); returns its id.
+async fn add_alpha(store: &Store) -> ClientId {
     let draft = ClientDraft {
         company_name: "Alpha".into(),
         time_zone: Some("UTC".into()),
         ..ClientDraft::default()
     };
-    add_client(&store, draft, "test").await.unwrap();
-    let client: ClientId = "alpha".parse().unwrap();
+    add_client(store, draft, "test").await.unwrap().0.id
+}
+
+#[tokio::test]
+async fn a_closed_month_is_read_as_one_monthly_roll_up_equal_to_its_days() {
+    // GIVEN a client's usage on every day from 2026-09-01 to 2026-11-20, rolled up, on a
+    // table that counts its queries
+    let dir = tempfile::tempdir().unwrap();
+    let (counting, clock) = counting_table(dir.path());
+    let store = Store::new(counting.clone(), clock);
+    let client = add_alpha(&store).await;
     let (from, to) = (d("2026-09-01"), d("2026-11-20"));
     let events: Vec<Value> = from
         .iter_days()
@@ -563,12 +574,7 @@ async fn a_day_of_many_pages_is_folded_page_by_page_to_the_same_roll_up() {
     // GIVEN 9,000 events of one day (about 1,125 per shard, so every shard takes two
     // pages of EVENT_PAGE), on a table that counts its queries, with a raw-event archive
     let dir = tempfile::tempdir().unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new("2026-11-21T12:00:00Z".parse().unwrap()));
-    let redb = RedbTable::open(&dir.path().join("roi.redb"), Arc::clone(&clock)).unwrap();
-    let counting = Arc::new(Counting {
-        inner: Arc::new(redb),
-        queries: std::sync::atomic::AtomicUsize::new(0),
-    });
+    let (counting, clock) = counting_table(dir.path());
     let archive = Arc::new(roi_adapters::dir_blobs::DirBlobStore::new(
         dir.path().join("archive"),
         "http://127.0.0.1",
@@ -576,13 +582,7 @@ async fn a_day_of_many_pages_is_folded_page_by_page_to_the_same_roll_up() {
         Arc::clone(&clock),
     ));
     let store = Store::new(counting.clone(), clock).with_archive(archive);
-    let draft = ClientDraft {
-        company_name: "Alpha".into(),
-        time_zone: Some("UTC".into()),
-        ..ClientDraft::default()
-    };
-    add_client(&store, draft, "test").await.unwrap();
-    let client: ClientId = "alpha".parse().unwrap();
+    let client = add_alpha(&store).await;
     let day = d("2026-11-20");
     let all: Vec<Value> = (0..9_000)
         .map(|n| {

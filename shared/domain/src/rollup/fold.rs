@@ -69,11 +69,6 @@ impl DayFold {
         }
     }
 
-    /// Events folded so far.
-    pub fn events(&self) -> u64 {
-        self.r.events
-    }
-
     /// The roll-up of the events folded (WAU and MAU unset: they need other days).
     pub fn finish(self) -> Rollup {
         let mut r = self.r;
