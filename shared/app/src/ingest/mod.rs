@@ -165,4 +165,37 @@ mod tests {
         let missing = serde_json::from_str::<StoredEvent>(r#"{"type":"audit","id":"e"}"#);
         assert!(missing.unwrap_err().to_string().contains("missing field"));
     }
+
+    #[test]
+    fn a_stored_instant_reads_as_chrono_reads_it_in_every_form() {
+        let read = |time: &str| {
+            let text = format!(
+                r#"{{"type":"audit","id":"e","source":"s","time":"{time}","day":"2026-11-20","received_at":"{time}","data":{{"action":"data_export","outcome":"success"}}}}"#
+            );
+            serde_json::from_str::<StoredEvent>(&text).map(|e| (e.time, e.received_at))
+        };
+        for time in [
+            "2026-11-20T10:00:00Z",
+            "2026-11-20T10:00:00.123Z",
+            "2026-11-20T10:00:00.123456789Z",
+            "2026-11-20T11:00:00+01:00",
+            "2026-11-20t10:00:00z",
+            // taken by chrono's `FromStr` only
+            "2026-11-20T10:00:00+0000",
+            "2026-11-20T10:00:00 +00:00",
+            "2026-11-20 11:00:00 +0100",
+        ] {
+            let chrono: chrono::DateTime<chrono::Utc> = time.parse().unwrap();
+            assert_eq!(read(time).unwrap(), (chrono, chrono), "{time}");
+        }
+        for bad in [
+            "2026-11-20",
+            "2026-11-20T10:00Z",
+            "2026-13-20T10:00:00Z",
+            "yesterday",
+        ] {
+            let e = read(bad).unwrap_err().to_string();
+            assert!(e.contains("input") || e.contains("premature"), "{bad}: {e}");
+        }
+    }
 }
