@@ -20,10 +20,17 @@ use serde_json::{Map, Value};
 const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
 
 /// The stored form of an item's non-key part.
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Stored {
     expires_at: Option<i64>,
     attrs: Map<String, Value>,
+}
+
+/// [`Stored`] as written, borrowing the item's attributes (no copy of them per write).
+#[derive(Serialize)]
+struct StoredRef<'a> {
+    expires_at: Option<i64>,
+    attrs: &'a Map<String, Value>,
 }
 
 /// A [`Table`] in a redb file.
@@ -77,9 +84,9 @@ fn decode(key: &[u8], value: &[u8]) -> Result<Item, TableError> {
 fn encode(item: &Item) -> Result<(Vec<u8>, Vec<u8>), TableError> {
     item.check()?;
     let key = key_bytes(&item.pk, &item.sk)?;
-    let value = serde_json::to_vec(&Stored {
+    let value = serde_json::to_vec(&StoredRef {
         expires_at: item.expires_at,
-        attrs: item.attrs.clone(),
+        attrs: &item.attrs,
     })
     .map_err(|e| TableError::InvalidItem(e.to_string()))?;
     Ok((key, value))

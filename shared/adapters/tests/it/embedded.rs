@@ -66,6 +66,80 @@ mod redb {
                 .is_some()
         );
     }
+
+    /// 64 concurrent writes of four kinds, interleaved, each with the outcome it would have
+    /// alone, and all of them durable after reopening.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_writes_of_every_kind_keep_their_own_outcomes() {
+        use roi_domain::ports::{Condition, Item, Table, TableError};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roi.redb");
+        let c: Arc<dyn Clock> = clock();
+        let item = |sk: &str, v: usize| {
+            Item::from_record("P", sk, &serde_json::json!({ "v": v })).unwrap()
+        };
+        let t = Arc::new(RedbTable::open(&path, Arc::clone(&c)).unwrap());
+        t.put(item("TAKEN", 0), Condition::Always).await.unwrap();
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..64usize {
+            let t = Arc::clone(&t);
+            tasks.spawn(async move {
+                let won = match i % 4 {
+                    // 16 claims of one key: one wins
+                    0 => t.put(item("SAME", i), Condition::NotExists).await.is_ok(),
+                    // a transaction whose second condition fails writes nothing
+                    1 => {
+                        let puts = vec![
+                            (item(&format!("HALF#{i:02}"), i), Condition::Always),
+                            (item("TAKEN", i), Condition::NotExists),
+                        ];
+                        assert_eq!(t.transact_put(puts).await, Err(TableError::ConditionFailed));
+                        false
+                    }
+                    // batches of 30 new items: all written
+                    2 => {
+                        let items = (0..30).map(|k| item(&format!("BATCH#{i:02}#{k:02}"), k));
+                        t.batch_put(items.collect()).await.unwrap();
+                        false
+                    }
+                    // a budget of 8 taken by 16
+                    _ => t
+                        .add_within("P", "COUNTER", &[("n", 1, 8)], None)
+                        .await
+                        .unwrap(),
+                };
+                (i % 4, won)
+            });
+        }
+        let mut won = [0usize; 4];
+        while let Some(done) = tasks.join_next().await {
+            let (kind, it_won) = done.unwrap();
+            won[kind] += usize::from(it_won);
+        }
+        // one claim of SAME, 8 takes of the budget
+        assert_eq!(won, [1, 0, 0, 8]);
+        drop(t);
+        let mut stored = [0usize; 4];
+        let t = RedbTable::open(&path, c).unwrap();
+        let all = roi_domain::ports::query_all(&t, roi_domain::ports::Query::partition("P"))
+            .await
+            .unwrap();
+        for it in &all {
+            let kind = it.sk.split('#').next().unwrap();
+            stored[match kind {
+                "SAME" => 0,
+                "HALF" => 1,
+                "BATCH" => 2,
+                _ => 3,
+            }] += 1;
+        }
+        // one SAME, no HALF, 16 × 30 BATCH, and TAKEN with COUNTER
+        assert_eq!(stored, [1, 0, 480, 2]);
+        let counter = all.iter().find(|it| it.sk == "COUNTER").unwrap();
+        assert_eq!(counter.attrs["n"], 8);
+        let taken = all.iter().find(|it| it.sk == "TAKEN").unwrap();
+        assert_eq!(taken.attrs["v"], 0);
+    }
 }
 
 mod directory {
