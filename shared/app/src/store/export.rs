@@ -23,7 +23,8 @@ pub struct ClientSpan {
     /// The first day whose raw events and daily roll-up are read (events may be sent for
     /// any past day, and are kept [`EVENT_TTL_DAYS`] from receipt).
     pub from: NaiveDate,
-    /// The first month whose audit entries are read.
+    /// The first month whose audit entries are read (through the month of the day after
+    /// [`ClientSpan::to`], as entries are filed by UTC month).
     pub audit_from: NaiveDate,
     /// The last day of both (the client's today).
     pub to: NaiveDate,
@@ -124,8 +125,12 @@ impl Store {
         {
             sink(item)?;
         }
+        // Audit entries are filed by UTC month, and UTC runs up to a day ahead of the
+        // client's today: on the 1st, before the client's midnight, this month's entries
+        // are already filed under it.
         let mut month = span.audit_from.with_day(1).unwrap_or(span.audit_from);
-        while month <= span.to {
+        let last = span.to.succ_opt().unwrap_or(span.to);
+        while month <= last {
             let label = format!("{:04}-{:02}", month.year(), month.month());
             for item in all(keys::audit_month(id, &label)).await? {
                 sink(item)?;
