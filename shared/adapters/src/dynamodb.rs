@@ -56,7 +56,7 @@ where
 /// null → NULL, as `serde_dynamo` reads them back), plus `pk`, `sk` and `expires_at`.
 ///
 /// The item is taken by value and its strings are moved, not copied: this is the hot path
-/// of event ingestion (`cargo bench -p roi-e2e --bench ingest` measured `serde_dynamo::to_item`
+/// of event ingestion (`cargo bench -p roi-bench --bench ingest` measured `serde_dynamo::to_item`
 /// over the borrowed map at about twice the time).
 ///
 /// # Errors

@@ -13,7 +13,7 @@
 //!    for the life of the execution environment ([`serve_http`], [`serve_jobs`]).
 //!
 //! Deferring step 3 keeps the start-up close to a hello-world `lambda_runtime` binary
-//! (`cargo bench -p roi-e2e --bench startup` measures it).
+//! (`cargo bench -p roi-bench --bench startup` measures it).
 //!
 //! Logs are JSON, one object per line, with the Lambda request id (`requestId`, from
 //! `lambda_runtime`'s invocation span) and the `correlation_id` of the request or job that

@@ -4,7 +4,7 @@
 //! side with a hello-world `lambda_runtime` binary built the same way (`lambda-hello`).
 //! Aim: each function within 1.5× the hello world (issue 19).
 //!
-//! `cargo bench -p roi-e2e --bench startup` builds the binaries (`cargo build --release`)
+//! `cargo bench -p roi-bench --bench startup` builds the binaries (`cargo build --release`)
 //! and prints the figures; it asserts nothing. The functions get the environment Lambda
 //! gives them (credentials, region, their variables); no AWS call happens at start-up.
 
@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use roi_e2e::release_roi::root;
 use roi_e2e::runtime_api::RuntimeApi;
 
 const ROUNDS: usize = 60;
@@ -22,13 +23,6 @@ const BINARIES: [&str; 5] = [
     "compute-roi",
     "generate-report",
 ];
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the workspace")
-        .to_path_buf()
-}
 
 fn build() {
     eprintln!("building the release binaries…");
@@ -41,7 +35,7 @@ fn build() {
         "ingest-events",
         "compute-roi",
         "generate-report",
-        "roi-e2e",
+        "roi-bench",
     ] {
         cargo.args(["-p", p]);
     }

@@ -6,7 +6,7 @@
 //! It also prints the peak resident memory of the process (the store, the sample data and
 //! every render), standing in for the `generate-report` binary, which renders the same way.
 //!
-//! `cargo bench -p roi-e2e --bench render` (needs `python3 -m pip install weasyprint`).
+//! `cargo bench -p roi-bench --bench render` (needs `python3 -m pip install weasyprint`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -8,7 +8,7 @@
 //!
 //! Prints sustained requests/s, events/s, p50 and p99 latency, and the rates per core,
 //! beside the anchors: the README's earlier ~23,700 events/s, and Lago's ~10,000 events/s
-//! on one PostgreSQL. `cargo bench -p roi-e2e --bench load` builds the release `roi` first.
+//! on one PostgreSQL. `cargo bench -p roi-bench --bench load` builds the release `roi` first.
 //! The generator shares the machine's cores with the server, so the figures are a floor.
 
 use std::process::Command;

@@ -6,7 +6,7 @@
 //! time, the largest stored roll-up item as DynamoDB sizes it (limit 400 KB), and checks
 //! the stored roll-up's counts. It asserts only those counts.
 //!
-//! `cargo bench -p roi-e2e --bench memory` builds the release `roi` first; sending takes
+//! `cargo bench -p roi-bench --bench memory` builds the release `roi` first; sending takes
 //! about 80 s on two cores, and the day's store is kept in `target/bench/memory-{day}/` for
 //! another run on the same day.
 

@@ -3,7 +3,7 @@
 //! one query of the 400 summaries, 400 sparklines drawn, the page rendered), against the
 //! time to read those 400 records alone. Aim (issue 15): median ≤ 50 ms.
 //!
-//! `cargo bench -p roi-e2e --bench portfolio`
+//! `cargo bench -p roi-bench --bench portfolio`
 
 #![allow(clippy::unwrap_used, missing_docs)] // a measuring program, not library code
 
