@@ -198,4 +198,46 @@ mod tests {
             assert!(e.contains("input") || e.contains("premature"), "{bad}: {e}");
         }
     }
+
+    #[test]
+    fn a_stored_day_reads_as_chrono_reads_it_in_every_form() {
+        let read = |day: &str| {
+            let text = format!(
+                r#"{{"type":"audit","id":"e","source":"s","time":"2026-11-20T10:00:00Z","day":"{day}","received_at":"2026-11-20T10:00:00Z","data":{{"action":"data_export","outcome":"success"}}}}"#
+            );
+            serde_json::from_str::<StoredEvent>(&text).map(|e| e.day)
+        };
+        for day in [
+            "2026-11-20",
+            "2024-02-29",
+            "0001-01-01",
+            "9999-12-31",
+            // taken by chrono's `FromStr` only
+            "2026-1-5",
+            "+2026-11-20",
+            "+12026-11-20",
+            " 2026-11-20",
+        ] {
+            let chrono: chrono::NaiveDate = day.parse().unwrap();
+            assert_eq!(read(day).unwrap(), chrono, "{day}");
+        }
+        for bad in [
+            "2023-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-11-20T10:00",
+            "2026/11/20",
+            "2026-11-2x",
+            "２０２６-11-20",
+            "12026-11-20",
+            "",
+        ] {
+            let chrono = bad.parse::<chrono::NaiveDate>().unwrap_err().to_string();
+            let ours = read(bad).unwrap_err().to_string();
+            assert!(
+                ours.starts_with(&chrono),
+                "{bad}: {ours} (chrono: {chrono})"
+            );
+        }
+    }
 }
