@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use roi_domain::event::{
     self, EVENT_TTL_DAYS, Event, EventClaim, EventData, EventKey, Named, Rejection,
 };
-use roi_domain::ports::{Item, Key, TableError};
+use roi_domain::ports::{Item, TableError};
 use roi_domain::{ClientId, FieldError};
 
 use super::{IngestError, StoredEvent};
@@ -116,8 +116,18 @@ pub fn prepare(ctx: &ClientContext, event: Event) -> Result<PreparedEvent, Rejec
         cost_mismatch: priced.mismatch,
         correlation_id: crate::correlation::current(),
     };
-    items(ctx, key, digest, stored, named.clone(), priced.warnings)
-        .map_err(|e| refuse("event", format!("cannot be stored: {e}")))
+    match items(ctx, &key, digest, &stored) {
+        Ok((item, claim, claim_item)) => Ok(PreparedEvent {
+            event_id: key.event_id,
+            item,
+            claim,
+            claim_item,
+            stored,
+            named,
+            warnings: priced.warnings,
+        }),
+        Err(e) => Err(refuse("event", format!("cannot be stored: {e}"))),
+    }
 }
 
 /// An `ai.usage` event's cost from the price table, and what the sender should know.
@@ -164,49 +174,36 @@ impl Priced {
     }
 }
 
-/// The raw record and the identity claim of `stored`, as items that expire with raw events.
+/// The raw record of `stored`, its identity claim, and the claim as an item, both items
+/// expiring with raw events.
 fn items(
     ctx: &ClientContext,
-    key: EventKey,
+    key: &EventKey,
     digest: String,
-    stored: StoredEvent,
-    named: Named,
-    warnings: Vec<String>,
-) -> Result<PreparedEvent, TableError> {
+    stored: &StoredEvent,
+) -> Result<(Item, EventClaim, Item), TableError> {
     let expires_at = Some((ctx.now + chrono::Duration::days(EVENT_TTL_DAYS)).timestamp());
-    let (raw_pk, raw_sk) = keys::raw_event(&ctx.client, &key);
-    let mut item = Item::from_record(raw_pk.clone(), raw_sk.clone(), &stored)?;
+    let (raw_pk, raw_sk) = keys::raw_event(&ctx.client, key);
+    let mut item = Item::from_record(raw_pk.clone(), raw_sk.clone(), stored)?;
     item.expires_at = expires_at;
     let claim = EventClaim {
         digest,
-        raw_pk: raw_pk.clone(),
-        raw_sk: raw_sk.clone(),
+        raw_pk,
+        raw_sk,
         time: stored.time,
         day: stored.day,
     };
-    let (claim_pk, claim_sk) = keys::event_claim(&ctx.client, &key);
+    let (claim_pk, claim_sk) = keys::event_claim(&ctx.client, key);
     let mut claim_item = Item::from_record(claim_pk, claim_sk, &claim)?;
     claim_item.expires_at = expires_at;
-    Ok(PreparedEvent {
-        key: Key {
-            pk: raw_pk,
-            sk: raw_sk,
-        },
-        event_id: key.event_id,
-        item,
-        claim,
-        claim_item,
-        stored,
-        named,
-        warnings,
-    })
+    Ok((item, claim, claim_item))
 }
 
 impl PreparedEvent {
     /// The raw record as the claim placed it: this event's content, at the claim's key,
     /// `time` and day (the same as [`PreparedEvent::item`] unless `time` was re-stamped).
     pub(super) fn item_at(&self, claim: &EventClaim) -> Result<Item, TableError> {
-        if claim.raw_pk == self.key.pk && claim.raw_sk == self.key.sk {
+        if claim.raw_pk == self.item.pk && claim.raw_sk == self.item.sk {
             return Ok(self.item.clone());
         }
         let mut stored = self.stored.clone();
@@ -221,8 +218,6 @@ impl PreparedEvent {
 /// An event ready to write.
 #[derive(Debug, Clone)]
 pub struct PreparedEvent {
-    /// Where it goes.
-    pub key: Key,
     /// Its 32-hex-digit id (from `source` and `id`).
     pub event_id: String,
     /// The item.

@@ -27,6 +27,8 @@ enum Fate {
     Duplicate,
     /// Its raw record is to be written, as `item`, on its client's `day`.
     Write { item: Item, day: NaiveDate },
+    /// Its raw record was sent to storage, at `key`.
+    Sent { key: Key },
     /// Its claim could not be read or written; retry later.
     NotWritten,
 }
@@ -58,7 +60,7 @@ pub async fn store_events(
         .filter_map(|(i, p)| Some((i, p.as_ref().ok()?)))
         .collect();
     fates.extend(identities(store, &firsts).await?);
-    let unwritten = write(store, client, &fates).await?;
+    let unwritten = write(store, client, &mut fates).await?;
     let values = kpi_values(&prepared);
     let report = explain(prepared, &fates, &unwritten);
     record_kpi_values(store, &report, values).await;
@@ -285,22 +287,30 @@ async fn identities(
 }
 
 /// Writes the raw records the fates call for, after marking the client-days they change
-/// (so a late event is always rolled up); returns the keys storage did not take.
+/// (so a late event is always rolled up), and makes each of those fates [`Fate::Sent`];
+/// returns the keys storage did not take.
 async fn write(
     store: &Store,
     client: &ClientId,
-    fates: &HashMap<usize, Fate>,
+    fates: &mut HashMap<usize, Fate>,
 ) -> Result<HashSet<Key>, StoreError> {
-    let writes: Vec<(&Item, NaiveDate)> = fates
+    let days: std::collections::BTreeSet<NaiveDate> = fates
         .values()
         .filter_map(|f| match f {
-            Fate::Write { item, day } => Some((item, *day)),
+            Fate::Write { day, .. } => Some(*day),
             _ => None,
         })
         .collect();
-    let days: std::collections::BTreeSet<NaiveDate> = writes.iter().map(|(_, d)| *d).collect();
     store.mark_days_changed(client, &days).await?;
-    let items: Vec<Item> = writes.iter().map(|(item, _)| (*item).clone()).collect();
+    let mut items = Vec::new();
+    for fate in fates.values_mut() {
+        if let Fate::Write { item, .. } = fate {
+            let key = item.key();
+            if let Fate::Write { item, .. } = std::mem::replace(fate, Fate::Sent { key }) {
+                items.push(item);
+            }
+        }
+    }
     match store.put_batch(items).await {
         Ok(()) => Ok(HashSet::new()),
         Err(StoreError::Table(TableError::Incomplete { unwritten })) => {
@@ -308,7 +318,13 @@ async fn write(
         }
         Err(StoreError::Table(TableError::Unavailable(reason))) => {
             tracing::warn!(%reason, "no event of the request was written");
-            Ok(writes.iter().map(|(item, _)| item.key()).collect())
+            Ok(fates
+                .values()
+                .filter_map(|f| match f {
+                    Fate::Sent { key } => Some(key.clone()),
+                    _ => None,
+                })
+                .collect())
         }
         Err(e) => Err(e),
     }
@@ -355,11 +371,11 @@ fn explain(
                 report.conflict += 1;
                 (EventStatus::Conflict, Some(CONFLICT.to_owned()))
             }
-            Some(Fate::Write { item, .. }) if !unwritten.contains(&item.key()) => {
+            Some(Fate::Sent { key }) if !unwritten.contains(key) => {
                 report.accepted += 1;
                 (EventStatus::Accepted, None)
             }
-            Some(Fate::Write { .. } | Fate::NotWritten) | None => {
+            Some(Fate::Write { .. } | Fate::Sent { .. } | Fate::NotWritten) | None => {
                 report.not_written += 1;
                 (EventStatus::NotWritten, Some(RESEND.to_owned()))
             }

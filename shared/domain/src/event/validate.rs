@@ -174,19 +174,18 @@ pub fn validate(raw: &str, now: DateTime<Utc>) -> Result<Event, Rejection> {
             });
         }
     };
-    let named = Named {
-        id: envelope
-            .id
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(truncated),
-        source: envelope
-            .source
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(truncated),
-    };
-    check(envelope, now).map_err(|error| Rejection { named, error })
+    // The names are copied only for a rejection (the `Cow`s borrow `raw` unless escaped).
+    let (id, source) = (envelope.id.clone(), envelope.source.clone());
+    check(envelope, now).map_err(|error| {
+        let name = |s: Option<Cow<'_, str>>| s.as_deref().filter(|s| !s.is_empty()).map(truncated);
+        Rejection {
+            named: Named {
+                id: name(id),
+                source: name(source),
+            },
+            error,
+        }
+    })
 }
 
 fn envelope_error(e: &serde_json::Error) -> FieldError {
