@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
 use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemInput, BatchWriteItemOutput};
 use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, WriteRequest};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use roi_adapters::backoff::Backoff;
 use roi_adapters::dynamodb::DynamoTable;
@@ -38,7 +38,7 @@ fn table(client: Client, retries: u32) -> DynamoTable {
     DynamoTable::new(client, TABLE, Arc::new(SystemClock)).with_backoff(Backoff::immediate(retries))
 }
 
-fn sent(input: &BatchWriteItemInput) -> Vec<aws_sdk_dynamodb::types::WriteRequest> {
+fn sent(input: &BatchWriteItemInput) -> Vec<WriteRequest> {
     input
         .request_items()
         .and_then(|m| m.get(TABLE))
@@ -58,25 +58,37 @@ fn sdk_retries(
     }
 }
 
-#[tokio::test]
-async fn unprocessed_items_are_resent_until_every_item_is_written() {
-    // GIVEN DynamoDB leaves the last 10 items of the first call unprocessed, then takes all
+/// A client whose BatchWriteItem leaves unprocessed what `leave` picks from the requests
+/// of the `call`-th call (from 1), and the number of items each call carried.
+fn leaving_unprocessed(
+    leave: impl Fn(usize, Vec<WriteRequest>) -> Vec<WriteRequest> + Send + Sync + 'static,
+) -> (Client, Arc<Mutex<Vec<usize>>>) {
     let sizes = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&sizes);
     let rule = mock!(Client::batch_write_item).then_compute_output(move |input| {
         let requests = sent(input);
-        let mut sizes = seen.lock().unwrap();
-        sizes.push(requests.len());
-        let unprocessed = if sizes.len() == 1 {
-            requests[15..].to_vec()
-        } else {
-            vec![]
+        let call = {
+            let mut sizes = seen.lock().unwrap();
+            sizes.push(requests.len());
+            sizes.len()
         };
         BatchWriteItemOutput::builder()
-            .unprocessed_items(TABLE, unprocessed)
+            .unprocessed_items(TABLE, leave(call, requests))
             .build()
     });
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule]);
+    (
+        mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule]),
+        sizes,
+    )
+}
+
+#[tokio::test]
+async fn unprocessed_items_are_resent_until_every_item_is_written() {
+    // GIVEN DynamoDB leaves the last 10 items of the first call unprocessed, then takes all
+    let (client, sizes) = leaving_unprocessed(|call, requests| match call {
+        1 => requests[15..].to_vec(),
+        _ => vec![],
+    });
     // WHEN 30 items are written
     let result = table(client, 5).batch_put(items(30)).await;
     // THEN all are written: 25, then the 10 left over together with the last 5
@@ -87,24 +99,14 @@ async fn unprocessed_items_are_resent_until_every_item_is_written() {
 #[tokio::test]
 async fn calls_stay_full_when_a_fifth_of_every_call_is_left_unprocessed() {
     // GIVEN DynamoDB leaves about 1 item in 5 of every call unprocessed (issue 4's fill)
-    let sizes = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&sizes);
-    let rule = mock!(Client::batch_write_item).then_compute_output(move |input| {
-        let requests = sent(input);
-        let mut sizes = seen.lock().unwrap();
-        sizes.push(requests.len());
-        let call = sizes.len();
-        let left: Vec<_> = requests
+    let (client, sizes) = leaving_unprocessed(|call, requests| {
+        requests
             .into_iter()
             .enumerate()
             .filter(|(i, _)| (i + call) % 5 == 0)
             .map(|(_, r)| r)
-            .collect();
-        BatchWriteItemOutput::builder()
-            .unprocessed_items(TABLE, left)
-            .build()
+            .collect()
     });
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule]);
     // WHEN 1,000 items are written
     let result = table(client, 50).batch_put(items(1000)).await;
     // THEN all are written, the leftovers travelling with new items: every call but the
