@@ -16,7 +16,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Datelike, NaiveDate};
 use roi_domain::ClientId;
 use roi_domain::event::first_open_day;
-use roi_domain::stored_event::StoredEvent;
 
 pub use roi_domain::rollup::*;
 
@@ -104,7 +103,7 @@ pub async fn rollup_days(
         // day is never held whole (issue 19).
         let mut fold = DayFold::new(client.clone(), day);
         let mut batches: BTreeSet<String> = BTreeSet::new();
-        let mut take = |e: &StoredEvent| {
+        let mut take = |e: &FoldEvent<'_>| {
             fold.add(e);
             if let Some(c) = &e.correlation_id
                 && !batches.contains(c.as_str())
@@ -114,8 +113,8 @@ pub async fn rollup_days(
         };
         if day < first_open {
             let archived = store
-                .each_archived_event(client, day, |e| {
-                    take(&e);
+                .each_archived_fold_event(client, day, |e| {
+                    take(e);
                     Ok(())
                 })
                 .await?;
@@ -127,7 +126,7 @@ pub async fn rollup_days(
             let mut archive = store.day_archive();
             store
                 .each_event_of_day(client, day, |e| {
-                    take(&e);
+                    take(&FoldEvent::from(&e));
                     match archive.as_mut() {
                         Some(a) => a.add(&e),
                         None => Ok(()),

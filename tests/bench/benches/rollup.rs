@@ -2,9 +2,10 @@
 //!
 //! `cargo bench -p roi-bench --bench rollup` (needs `python3 -m pip install duckdb`)
 //!
-//! 1. 1,000,000 synthetic `agent.execution` events of one day, as stored (NDJSON), over
-//!    10,000 agents and 50,000 users: read a block at a time, each event parsed where it
-//!    lies and folded in (`DayFold`, as `rollup_days` reads pages), per agent a count,
+//! 1. 1,000,000 synthetic `agent.execution` events of one day, as stored (NDJSON, as a day's
+//!    archive holds them), over 10,000 agents and 50,000 users: read a block at a time, each
+//!    event read where it lies as the fold reads it (`FoldEvent`, names borrowed, as
+//!    `rollup_days` reads an archived day) and folded in (`DayFold`), per agent a count,
 //!    outcome counts, a sum of retries and a DDSketch of run times, and the day's distinct
 //!    users; single thread. Side by side, in the same run: DuckDB (`SET threads=1`)
 //!    computing the same aggregates from the same file (per agent, with exact quantiles,
@@ -21,8 +22,7 @@ use std::io::{BufWriter, Read, Write};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use roi_app::ingest::StoredEvent;
-use roi_app::rollup::DayFold;
+use roi_app::rollup::{DayFold, FoldEvent};
 
 const EVENTS: usize = 1_000_000;
 const AGENTS: usize = 10_000;
@@ -111,7 +111,7 @@ fn main() {
 
     // Ours: read the file a 1 MiB block at a time (as the roll-up reads pages of items),
     // parse each stored event where it lies in the block, fold it in.
-    let read = |mut each: Box<dyn FnMut(StoredEvent) + '_>| {
+    let read = |mut each: Box<dyn FnMut(&FoldEvent<'_>) + '_>| {
         let mut file = std::fs::File::open(&file).unwrap();
         let mut block = vec![0u8; 1 << 20];
         let mut filled = 0;
@@ -126,7 +126,7 @@ fn main() {
             // One UTF-8 check of the block, then each line read as text (as `read_line` does).
             let text = std::str::from_utf8(&block[..complete]).unwrap();
             for line in text.split_terminator('\n') {
-                each(serde_json::from_str(line).unwrap());
+                each(&serde_json::from_str(line).unwrap());
             }
             block.copy_within(complete..filled, 0);
             filled -= complete;
@@ -142,14 +142,14 @@ fn main() {
         drop(rollup.take()); // one day's roll-up held at a time
         let start = Instant::now();
         let mut fold = DayFold::new("bench".parse().unwrap(), "2026-11-20".parse().unwrap());
-        read(Box::new(|e| fold.add(&e)));
+        read(Box::new(|e| fold.add(e)));
         rollup = Some(fold.finish());
         rounds.push(start.elapsed());
         peak = peak_mib();
         let start = Instant::now();
         let mut parsed = 0u64;
         read(Box::new(|e| {
-            std::hint::black_box(&e);
+            std::hint::black_box(e);
             parsed += 1;
         }));
         parses.push(start.elapsed());

@@ -10,6 +10,7 @@ use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use roi_domain::ClientId;
+use roi_domain::rollup::FoldEvent;
 use roi_domain::stored_event::StoredEvent;
 
 use super::keys;
@@ -115,6 +116,40 @@ impl Store {
         day: NaiveDate,
         mut each: impl FnMut(StoredEvent) -> Result<(), StoreError>,
     ) -> Result<Option<u64>, StoreError> {
+        self.each_archived_line(client, day, |line, at| {
+            each(serde_json::from_str(line).map_err(|e| archive_error(format!("{at}: {e}")))?)
+        })
+        .await
+    }
+
+    /// Hands a client-day's archived raw events to `each` as the roll-up reads them
+    /// ([`FoldEvent`], names borrowed from the line), in their archived order; otherwise as
+    /// [`Store::each_archived_event`].
+    ///
+    /// # Errors
+    /// As [`Store::each_archived_event`].
+    pub async fn each_archived_fold_event(
+        &self,
+        client: &ClientId,
+        day: NaiveDate,
+        mut each: impl FnMut(&FoldEvent<'_>) -> Result<(), StoreError>,
+    ) -> Result<Option<u64>, StoreError> {
+        self.each_archived_line(client, day, |line, at| {
+            let event: FoldEvent<'_> =
+                serde_json::from_str(line).map_err(|e| archive_error(format!("{at}: {e}")))?;
+            each(&event)
+        })
+        .await
+    }
+
+    /// Hands each non-blank line of a client-day's archive to `each` with where it is
+    /// (`<key>, line <n>`, for errors).
+    async fn each_archived_line(
+        &self,
+        client: &ClientId,
+        day: NaiveDate,
+        mut each: impl FnMut(&str, &str) -> Result<(), StoreError>,
+    ) -> Result<Option<u64>, StoreError> {
         let Some((key, bytes)) = self.archived_file(client, day).await? else {
             return Ok(None);
         };
@@ -132,9 +167,7 @@ impl Store {
                 continue;
             }
             count += 1;
-            let event = serde_json::from_str(&line)
-                .map_err(|e| archive_error(format!("{key}, line {count}: {e}")))?;
-            each(event)?;
+            each(&line, &format!("{key}, line {count}"))?;
         }
     }
 

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
 
+use super::input::{FoldData, FoldEvent};
 use super::model::*;
 use crate::ClientId;
 use crate::event::{AuditOutcome, EventData, Outcome, SessionPhase};
@@ -14,14 +16,15 @@ use crate::stored_event::StoredEvent;
 pub fn roll_up(client_id: ClientId, day: NaiveDate, events: &[StoredEvent]) -> Rollup {
     let mut fold = DayFold::new(client_id, day);
     for e in events {
-        fold.add(e);
+        fold.add(&e.into());
     }
     fold.finish()
 }
 
 /// A client-day's roll-up folded one event at a time, so a day is never held whole
 /// (issue 19): memory grows with the distinct names (users, agents, models…), not with the
-/// events. Events may come in any order; the result is the same.
+/// events. Events may come in any order; the result is the same. Each event comes as the
+/// [`FoldEvent`] the fold reads of it, borrowed from a [`StoredEvent`] or from its JSON.
 ///
 /// While folding, the open-ended sets and maps (users, the usage breakdowns, agents,
 /// features, projects) are hash tables: one hash and one probe per event and name, where the
@@ -84,18 +87,25 @@ impl DayFold {
     }
 
     /// Folds one event in.
-    pub fn add(&mut self, e: &StoredEvent) {
-        let r = &mut self.r;
-        r.events += 1;
-        let a = e.data.attribution();
-        if let Some(user) = a.user {
+    pub fn add(&mut self, e: &FoldEvent<'_>) {
+        self.r.events += 1;
+        if let Some(user) = e.data.attribution().user {
             named(&mut self.users, user);
         }
-        match &e.data {
-            EventData::AiUsage(u) => {
-                r.usage.add_event(e);
+        self.add_data(&e.data, e.cost_usd);
+    }
+
+    /// Folds in an event's data; `cost_usd` is its priced cost (`ai.usage`).
+    fn add_data(&mut self, data: &FoldData<'_>, cost_usd: Option<Decimal>) {
+        let r = &mut self.r;
+        let a = data.attribution();
+        match data {
+            FoldData::AiUsage(u) => {
+                r.usage.add_event(u, cost_usd);
                 if let Some(project) = a.project {
-                    named(&mut self.projects, project).usage.add_event(e);
+                    named(&mut self.projects, project)
+                        .usage
+                        .add_event(u, cost_usd);
                 }
                 let values = [
                     a.user,
@@ -103,16 +113,16 @@ impl DayFold {
                     a.department,
                     a.agent,
                     Some(u.model.as_str()),
-                    u.prompt_type.as_deref(),
+                    u.prompt_type.as_ref().map(|p| p.as_str()),
                     a.feature,
                 ];
                 for (groups, value) in self.by.iter_mut().zip(values) {
                     if let Some(v) = value {
-                        named(groups, v).add_event(e);
+                        named(groups, v).add_event(u, cost_usd);
                     }
                 }
             }
-            EventData::AgentExecution(x) => {
+            FoldData::AgentExecution(x) => {
                 let s = named(&mut self.agents, a.agent.unwrap_or("unknown"));
                 s.executions += 1;
                 match x.outcome {
@@ -123,13 +133,14 @@ impl DayFold {
                 s.retries += u64::from(x.retries);
                 s.duration_ms.add(x.duration_ms as f64);
                 if x.outcome != Outcome::Success {
-                    let category = x.error_category.as_deref().unwrap_or(match x.outcome {
-                        Outcome::Timeout => "timeout",
-                        _ => "uncategorised",
-                    });
+                    let category = match (&x.error_category, x.outcome) {
+                        (Some(c), _) => c.as_str(),
+                        (None, Outcome::Timeout) => "timeout",
+                        (None, _) => "uncategorised",
+                    };
                     *entry(&mut s.error_categories, category) += 1;
                     if let Some(message) = &x.error_message {
-                        add_sample(&mut s.error_samples, category, message);
+                        add_sample(&mut s.error_samples, category, message.as_str());
                     }
                 }
                 if let Some(q) = x.quality_score {
@@ -137,10 +148,23 @@ impl DayFold {
                     s.quality_scored += 1;
                 }
             }
-            EventData::FeatureUsage(f) => {
+            FoldData::FeatureUsage(f) => {
                 if let Some(feature) = a.feature {
                     *named(&mut self.features, feature) += u64::from(f.count);
                 }
+            }
+            FoldData::Other(whole) => self.add_whole(whole, cost_usd),
+        }
+    }
+
+    /// Folds in data read whole: the types without a view, or (built by hand) a type with
+    /// one, folded through its view.
+    fn add_whole(&mut self, data: &EventData, cost_usd: Option<Decimal>) {
+        let r = &mut self.r;
+        let a = data.attribution();
+        match data {
+            EventData::AiUsage(_) | EventData::AgentExecution(_) | EventData::FeatureUsage(_) => {
+                self.add_data(&FoldData::of(data), cost_usd);
             }
             EventData::Session(s) => match s.phase {
                 SessionPhase::Start => r.sessions.started += 1,

@@ -9,11 +9,13 @@
 //! recomputed.
 
 mod fold;
+mod input;
 mod model;
 mod sketch;
 mod view;
 
 pub use fold::{DayFold, merge_days, roll_up};
+pub use input::{ExecutionView, FeatureView, FoldData, FoldEvent, Text, UsageView};
 pub use model::*;
 pub use sketch::{Percentiles, Sketch};
 pub use view::{AgentView, RollupView, SessionView};

@@ -7,10 +7,10 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::input::UsageView;
 use super::sketch::Sketch;
 use crate::ClientId;
-use crate::event::{EventData, OutcomeKind};
-use crate::stored_event::StoredEvent;
+use crate::event::OutcomeKind;
 
 /// AI usage and cost of a set of `ai.usage` events (seed 004 FR-016.2).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -39,17 +39,15 @@ impl UsageTotals {
         self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
     }
 
-    pub(super) fn add_event(&mut self, e: &StoredEvent) {
-        let EventData::AiUsage(u) = &e.data else {
-            return;
-        };
+    /// Adds one `ai.usage` event: its tokens and calls, and its cost (`None`: unpriced).
+    pub(super) fn add_event(&mut self, u: &UsageView<'_>, cost_usd: Option<Decimal>) {
         self.events += 1;
         self.requests += u64::from(u.requests.unwrap_or(0));
         self.input_tokens += u.input_tokens;
         self.output_tokens += u.output_tokens;
         self.cache_read_tokens += u.cache_read_tokens;
         self.cache_write_tokens += u.cache_write_tokens + u.cache_write_1h_tokens;
-        match e.cost_usd {
+        match cost_usd {
             Some(c) => self.cost_usd += c,
             None => self.unpriced_events += 1,
         }
