@@ -641,3 +641,48 @@ async fn the_new_inputs_are_checked_at_their_extremes() {
         Err(roi_app::privacy::EraseError::EmptyUser)
     ));
 }
+
+#[tokio::test]
+async fn on_the_first_before_the_clients_midnight_the_export_holds_this_utc_months_audit() {
+    use roi_app::store::AuditEntry;
+    // GIVEN a client in New York, at 00:30 UTC on 1 December: its today is still 30
+    // November, while an audit entry of now is filed under the UTC month 2026-12
+    let dir = tempfile::tempdir().unwrap();
+    let clock: std::sync::Arc<dyn roi_domain::ports::Clock> = std::sync::Arc::new(
+        roi_domain::ports::FixedClock::new("2026-12-01T00:30:00Z".parse().unwrap()),
+    );
+    let table =
+        roi_adapters::redb_table::RedbTable::open(&dir.path().join("roi.redb"), clock.clone())
+            .unwrap();
+    let store = roi_app::Store::new(std::sync::Arc::new(table), clock);
+    let draft = roi_domain::client::ClientDraft {
+        company_name: "Gamma".into(),
+        time_zone: Some("America/New_York".into()),
+        ..roi_domain::client::ClientDraft::default()
+    };
+    let c = roi_app::setup::add_client(&store, draft, "test")
+        .await
+        .unwrap()
+        .0;
+    assert_eq!(store.client_today(Some(&c)).to_string(), "2026-11-30");
+    let entry = AuditEntry {
+        at: "2026-12-01T00:29:00Z".parse().unwrap(),
+        action: "report_issued".into(),
+        actor: "cli".into(),
+        project_id: None,
+        detail: "issued just after UTC midnight".into(),
+    };
+    store.audit(&c.id, &entry).await.unwrap();
+
+    // WHEN every record of the client is read for its export
+    let items = all_items(&store, &c).await;
+
+    // THEN the entry filed under 2026-12 is among them
+    let december = roi_app::store::keys::audit_month(&c.id, "2026-12");
+    assert!(
+        items
+            .iter()
+            .any(|i| i.starts_with(&format!("{december} ")) && i.contains("report_issued")),
+        "{items:#?}"
+    );
+}
