@@ -239,7 +239,7 @@ fn run_group(
     drop(table);
     let committed = if aborted {
         txn.abort().map_err(unavailable).and(Err(unavailable(
-            "a write committed with this one failed; nothing was written",
+            "another write in the same commit failed; nothing was written",
         )))
     } else {
         txn.commit().map_err(unavailable)

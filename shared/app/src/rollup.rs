@@ -61,7 +61,8 @@ fn check_range(from: NaiveDate, to: NaiveDate) -> Result<(), RollupError> {
 /// its archive when there is one, and otherwise skipped (and logged), never replaced by a
 /// roll-up of fewer events. WAU and MAU
 /// union the users of the day with those of the stored roll-ups of the 6 and 29 days
-/// before it, so a backfill runs oldest day first.
+/// before it, so a backfill runs oldest day first. Each closed month with a day rolled up
+/// is then restated once ([`restate_month`]).
 ///
 /// # Errors
 /// [`RollupError`].
@@ -71,6 +72,26 @@ pub async fn rollup_days(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<Rollup>, RollupError> {
+    let (out, closed_months) = rollup_days_deferring_months(store, client, from, to).await?;
+    for month in closed_months {
+        restate_month(store, client, month).await?;
+    }
+    Ok(out)
+}
+
+/// [`rollup_days`] without restating the closed months: returns, beside the roll-ups, the
+/// first day of each closed month with a day rolled up, for a caller that rolls up several
+/// ranges (the daily job, one changed day at a time) to restate each month once after
+/// them all, rather than once per range.
+///
+/// # Errors
+/// [`RollupError`].
+pub async fn rollup_days_deferring_months(
+    store: &Store,
+    client: &ClientId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(Vec<Rollup>, BTreeSet<NaiveDate>), RollupError> {
     check_range(from, to)?;
     let today = store.client_today(store.client(client).await?.as_ref());
     let first_open = first_open_day(today);
@@ -174,10 +195,7 @@ pub async fn rollup_days(
         }
         out.push(r);
     }
-    for month in closed_months {
-        restate_month(store, client, month).await?;
-    }
-    Ok(out)
+    Ok((out, closed_months))
 }
 
 /// The first day of `day`'s month.

@@ -161,6 +161,9 @@ pub struct JobReport {
     pub clients: u32,
     /// Client-days rolled up.
     pub days_rolled_up: u32,
+    /// Closed months whose monthly roll-up was written or restated (once per month per
+    /// run, however many of its days were rolled up).
+    pub months_restated: u32,
     /// Client-days asked for but final, kept as stored: their raw events may have expired
     /// (`roi_domain::event::RECOMPUTE_WINDOW_DAYS`).
     pub days_final: u32,

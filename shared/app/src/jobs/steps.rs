@@ -10,7 +10,7 @@ use super::{Job, JobReport, Services};
 use crate::alerts;
 use crate::compute::{ComputeError, compute_periods};
 use crate::reminders::{ReminderServices, send_reminders};
-use crate::rollup::{Rollup, RollupError, rollup_days};
+use crate::rollup::{Rollup, RollupError, restate_month, rollup_days_deferring_months};
 use crate::store::Store;
 
 /// One client's part of `job`.
@@ -31,7 +31,7 @@ pub(super) async fn run_unit(services: &Services, job: &Job, c: &Client, report:
         }
         Job::AlertCheck { .. } => alert_check(services, c, report).await,
         Job::Backfill { from, to, .. } => {
-            let rolled = roll(store, &c.id, *from, *to).await;
+            let rolled = roll(store, &c.id, *from, *to, report).await;
             if let Ok(n) = &rolled {
                 report.days_rolled_up += n;
                 let asked = u32::try_from((*to - *from).num_days() + 1).unwrap_or(u32::MAX);
@@ -158,13 +158,34 @@ async fn roll(
     client: &ClientId,
     from: NaiveDate,
     to: NaiveDate,
+    report: &mut JobReport,
 ) -> Result<u32, RollupError> {
-    Ok(u32::try_from(rollup_days(store, client, from, to).await?.len()).unwrap_or(u32::MAX))
+    let (days, months) = rollup_days_deferring_months(store, client, from, to).await?;
+    restate(store, client, months, report).await;
+    Ok(u32::try_from(days.len()).unwrap_or(u32::MAX))
+}
+
+/// Restates each closed month of `months` once ([`restate_month`]), counting those written.
+async fn restate(
+    store: &Store,
+    client: &ClientId,
+    months: std::collections::BTreeSet<NaiveDate>,
+    report: &mut JobReport,
+) {
+    for month in months {
+        let restated = restate_month(store, client, month).await;
+        if matches!(restated, Ok(true)) {
+            report.months_restated += 1;
+        }
+        let what = format!("monthly roll-up of {}", month.format("%Y-%m"));
+        step(report, client, &what, restated.map(|_| ()));
+    }
 }
 
 /// Rolls up `day` and every earlier day marked changed since its roll-up (late events,
 /// imports), oldest first, each day on its own (a failing day is reported, the next goes
-/// on); each roll-up marks its day caught up. A marked day that is already final
+/// on); each roll-up marks its day caught up. Then each closed month with a day rolled up
+/// is restated once, however many of its days changed. A marked day that is already final
 /// (`roi_domain::event::first_open_day`) is logged and closed, never rewritten.
 async fn roll_changed(
     store: &Store,
@@ -183,6 +204,7 @@ async fn roll_changed(
     let first_open = roi_domain::event::first_open_day(today);
     let mut days: std::collections::BTreeSet<NaiveDate> = markers.iter().map(|m| m.day).collect();
     days.insert(day);
+    let mut closed_months = std::collections::BTreeSet::new();
     for d in days {
         if d < first_open {
             tracing::warn!(%client, day = %d, "a changed day is final; its roll-up is kept");
@@ -194,11 +216,15 @@ async fn roll_changed(
             continue;
         }
         // closes the day's marker too
-        match rollup_days(store, client, d, d).await {
-            Ok(_) => report.days_rolled_up += 1,
+        match rollup_days_deferring_months(store, client, d, d).await {
+            Ok((_, months)) => {
+                report.days_rolled_up += 1;
+                closed_months.extend(months);
+            }
             Err(e) => step(report, client, &format!("roll-up of {d}"), Err::<(), _>(e)),
         }
     }
+    restate(store, client, closed_months, report).await;
 }
 
 async fn compute_client(

@@ -467,6 +467,61 @@ async fn the_daily_job_rolls_up_computes_every_period_and_tells_the_webhook() {
     assert_eq!(o.store.roi_calculations(&o.project).await.unwrap(), calcs);
 }
 
+#[tokio::test]
+async fn a_closed_month_with_three_late_days_is_restated_once_by_the_daily_job() {
+    // GIVEN late usage on three days of April, a closed month on 2 May, and a day of May
+    let o = ops("2025-05-02T06:00:00Z").await;
+    let body = json!(
+        ["2025-04-10", "2025-04-11", "2025-04-12", "2025-05-01"]
+            .iter()
+            .enumerate()
+            .map(
+                |(n, day)| json!({"specversion": "1.0", "id": format!("late{n}"), "source": "s",
+            "type": "ai.usage", "time": format!("{day}T10:00:00Z"),
+            "data": {"model": "claude-haiku-4-5", "input_tokens": 1000, "output_tokens": 0}})
+            )
+            .collect::<Vec<_>>()
+    );
+    ingest(
+        &o.store,
+        PriceTable::shipped(),
+        &o.client.id,
+        body.to_string().as_bytes(),
+        BodyFormat::Batch,
+    )
+    .await
+    .unwrap();
+
+    // WHEN the daily job runs
+    let daily = Job::Daily {
+        date: None,
+        client: None,
+    };
+    let report = run(&o.services, &daily).await.unwrap();
+
+    // THEN the four days are rolled up, and April is restated once, from its three days
+    assert_eq!(report.failures, Vec::<String>::new());
+    assert_eq!(
+        (report.days_rolled_up, report.months_restated),
+        (4, 1),
+        "{report:?}"
+    );
+    let april = o
+        .store
+        .monthly_rollup(&o.client.id, "2025-04-01".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(april.events, 3);
+    // AND a run with nothing changed restates nothing
+    let again = run(&o.services, &daily).await.unwrap();
+    assert_eq!(
+        (again.days_rolled_up, again.months_restated),
+        (1, 0),
+        "{again:?}"
+    );
+}
+
 /// An outbox that takes its time: a run sending through it is overtaken by another.
 struct SlowOutbox(Outbox);
 
