@@ -350,7 +350,9 @@ pub struct Erased {
 /// Erases one person from `client`'s records (GDPR Art. 17): wherever their pseudonym
 /// (or a legacy hash of their id) is stored — the raw events still kept, the raw-event
 /// archive, and every daily roll-up's user set and per-user usage (closed months then
-/// restated) — it is replaced by one random token, the same everywhere and kept nowhere,
+/// restated) — it is replaced by one random token, the same everywhere and kept nowhere
+/// once the erasure ends (while it runs, a record keeps it, so an erasure cut short and
+/// run again uses the same token: `Store::begin_erasure`),
 /// so no key, dictionary or list leads from the person to the records any more, while
 /// every count, cost and DAU/WAU/MAU figure stays as it was (the person becomes an
 /// anonymous user). The erasure is audited (`user_erased`, by
@@ -376,7 +378,9 @@ pub async fn erase_user(
     let mut random = [0u8; 8];
     getrandom::fill(&mut random)
         .map_err(|e| StoreError::Conflict(format!("no random token for the erasure: {e}")))?;
-    let token = format!("{ERASED_PREFIX}{}", hex::encode(random));
+    let fresh = format!("{ERASED_PREFIX}{}", hex::encode(random));
+    // an erasure of this person cut short left its token: the rest gets the same one
+    let token = store.begin_erasure(&client.id, &targets[0], fresh).await?;
     let span = client_span(store, client).await?;
     let mut done = Erased {
         client_id: client.id.to_string(),
@@ -421,6 +425,8 @@ pub async fn erase_user(
                     "a user replaced by an anonymous token in {} raw events, {} archived events and {} daily roll-ups",
                     done.events, done.archived_events, done.rollup_days
                 )).await?;
+    // From here no record links the person's pseudonym to the token.
+    store.end_erasure(&client.id, &targets[0]).await?;
     tracing::info!(client = %client.id, events = done.events, rollup_days = done.rollup_days, "user erased");
     Ok(done)
 }

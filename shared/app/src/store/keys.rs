@@ -20,6 +20,7 @@
 //! | alert state | `CLIENT#{client}` | `ALERT#{rule}#{scope}` |
 //! | alert notice claim | `CLIENT#{client}` | `NOTICE#{first 128 bits of sha256(rule, scope, status, level, previous notice)}` (TTL 90 days) |
 //! | changed client-day | `CLIENT#{client}` | `CHANGED#{day}` (TTL 90 days) |
+//! | erasure under way | `CLIENT#{client}` | `ERASING#{pseudonym}` (deleted when the erasure ends) |
 //! | audit archive head | `CLIENT#{client}` | `AUDITHEAD` |
 //! | audit entry | `AUDIT#{client}#{YYYY-MM}` | `{time, µs}#{first 48 bits of sha256(entry)}` |
 //! | API key | `APIKEY#{sha256(key)}` | `KEY` |
@@ -95,6 +96,8 @@ pub mod prefix {
     pub const API_KEY: &str = "APIKEY#";
     /// Changed-day markers under a client.
     pub const CHANGED: &str = "CHANGED#";
+    /// Erasures under way under a client.
+    pub const ERASING: &str = "ERASING#";
     /// Report versions under a project.
     pub const REPORT: &str = "REPORT#";
     /// Reconciled days under a client.
@@ -176,6 +179,11 @@ pub fn notice(notice: &str) -> String {
         "NOTICE#{}",
         hex::encode(&Sha256::digest(notice.as_bytes())[..16])
     )
+}
+
+/// `ERASING#{pseudonym}`.
+pub fn erasing(pseudonym: &str) -> String {
+    format!("{}{pseudonym}", prefix::ERASING)
 }
 
 /// `CHANGED#{day}`.
@@ -398,6 +406,7 @@ pub fn record_kind(pk: &str, sk: &str) -> Option<&'static str> {
         ("CLIENT", "ALERT") => "alert state",
         ("CLIENT", "NOTICE") => "alert notice claim",
         ("CLIENT", "CHANGED") => "changed client-day",
+        ("CLIENT", "ERASING") => "erasure under way",
         ("CLIENT", AUDIT_HEAD) => "audit archive head",
         ("CLIENT", "APIKEY") => "API key listing",
         ("CLIENT", "RECONCILED") => "reconciled day",
@@ -522,6 +531,11 @@ mod tests {
                 notice("roi|project|firing"),
             ),
             ("changed client-day", client(&c), changed_day(d)),
+            (
+                "erasure under way",
+                client(&c),
+                erasing("u_0123456789abcdef"),
+            ),
             ("audit archive head", client(&c), AUDIT_HEAD.into()),
             ("audit entry", audit_pk, audit_sk),
             ("API key", api_key("9f86d081"), API_KEY.into()),

@@ -24,6 +24,7 @@ mod audit;
 mod clients;
 mod console;
 mod costs;
+mod erasure;
 mod events;
 mod export;
 pub mod keys;

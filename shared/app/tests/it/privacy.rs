@@ -686,3 +686,161 @@ async fn on_the_first_before_the_clients_midnight_the_export_holds_this_utc_mont
         "{items:#?}"
     );
 }
+
+/// A table whose next write to a partition naming `fail_at` fails as a storage error would,
+/// once (then it is disarmed).
+struct FailOnce {
+    inner: roi_adapters::redb_table::RedbTable,
+    fail_at: std::sync::Mutex<Option<String>>,
+}
+
+impl FailOnce {
+    fn trips(&self, pk: &str) -> Result<(), roi_domain::ports::TableError> {
+        let mut armed = self.fail_at.lock().unwrap();
+        if armed.as_deref().is_some_and(|at| pk.contains(at)) {
+            *armed = None;
+            return Err(roi_domain::ports::TableError::Unavailable(
+                "cut short here".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl roi_domain::ports::Table for FailOnce {
+    async fn put(
+        &self,
+        item: roi_domain::ports::Item,
+        condition: roi_domain::ports::Condition,
+    ) -> Result<(), roi_domain::ports::TableError> {
+        self.trips(&item.pk)?;
+        self.inner.put(item, condition).await
+    }
+    async fn get(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<roi_domain::ports::Item>, roi_domain::ports::TableError> {
+        self.inner.get(pk, sk).await
+    }
+    async fn query(
+        &self,
+        query: roi_domain::ports::Query,
+    ) -> Result<roi_domain::ports::Page, roi_domain::ports::TableError> {
+        self.inner.query(query).await
+    }
+    async fn batch_get(
+        &self,
+        keys: Vec<roi_domain::ports::Key>,
+    ) -> Result<Vec<roi_domain::ports::Item>, roi_domain::ports::TableError> {
+        self.inner.batch_get(keys).await
+    }
+    async fn batch_put(
+        &self,
+        items: Vec<roi_domain::ports::Item>,
+    ) -> Result<(), roi_domain::ports::TableError> {
+        for i in &items {
+            self.trips(&i.pk)?;
+        }
+        self.inner.batch_put(items).await
+    }
+    async fn delete(&self, pk: &str, sk: &str) -> Result<(), roi_domain::ports::TableError> {
+        self.trips(pk)?;
+        self.inner.delete(pk, sk).await
+    }
+    async fn add_within(
+        &self,
+        pk: &str,
+        sk: &str,
+        adds: &[(&str, u64, u64)],
+        expires_at: Option<i64>,
+    ) -> Result<bool, roi_domain::ports::TableError> {
+        self.inner.add_within(pk, sk, adds, expires_at).await
+    }
+    async fn transact_put(
+        &self,
+        puts: Vec<(roi_domain::ports::Item, roi_domain::ports::Condition)>,
+    ) -> Result<(), roi_domain::ports::TableError> {
+        for (i, _) in &puts {
+            self.trips(&i.pk)?;
+        }
+        self.inner.transact_put(puts).await
+    }
+}
+
+#[tokio::test]
+async fn an_erasure_cut_short_and_run_again_leaves_one_token() {
+    // GIVEN ana active on two days, rolled up, on a table that will fail the first write
+    // to the second day's raw events
+    let dir = tempfile::tempdir().unwrap();
+    let clock: std::sync::Arc<dyn roi_domain::ports::Clock> = std::sync::Arc::new(
+        roi_domain::ports::FixedClock::new("2025-05-02T12:00:00Z".parse().unwrap()),
+    );
+    let table = std::sync::Arc::new(FailOnce {
+        inner: roi_adapters::redb_table::RedbTable::open(
+            &dir.path().join("roi.redb"),
+            clock.clone(),
+        )
+        .unwrap(),
+        fail_at: std::sync::Mutex::new(None),
+    });
+    let store = roi_app::Store::new(table.clone(), clock);
+    let draft = roi_domain::client::ClientDraft {
+        company_name: "Delta".into(),
+        time_zone: Some("UTC".into()),
+        ..roi_domain::client::ClientDraft::default()
+    };
+    let c = roi_app::setup::add_client(&store, draft, "test")
+        .await
+        .unwrap()
+        .0;
+    let days: [NaiveDate; 2] = ["2025-04-28".parse().unwrap(), "2025-04-29".parse().unwrap()];
+    let now = store.clock().now();
+    let events = days
+        .iter()
+        .map(|d| event::validate(&session("ana@delta.example", *d, 0), now))
+        .collect();
+    roi_app::ingest::store_events(&store, PriceTable::shipped(), &c.id, events)
+        .await
+        .unwrap();
+    rollup_days(&store, &c.id, days[0], days[1]).await.unwrap();
+    let blobs = roi_adapters::dir_blobs::DirBlobStore::new(
+        dir.path().join("blobs"),
+        "https://roi.example",
+        b"0123456789abcdef0123456789abcdef",
+        std::sync::Arc::clone(store.clock()),
+    );
+
+    // WHEN her erasure is cut short on the second day, then run again to its end
+    *table.fail_at.lock().unwrap() = Some(format!("EVENTS#{}#{}", c.id, days[1]));
+    let cut = roi_app::privacy::erase_user(&store, &blobs, &c, "ana@delta.example", "test").await;
+    assert!(cut.is_err(), "{cut:?}");
+    // every erased token named in the items: `"x_` and 16 hex digits
+    let erased = |items: &[String]| -> BTreeSet<String> {
+        let quoted = format!("\"{}", roi_app::privacy::ERASED_PREFIX);
+        items
+            .iter()
+            .flat_map(|i| {
+                i.match_indices(quoted.as_str())
+                    .filter_map(move |(at, q)| i.get(at + 1..at + q.len() + 16))
+            })
+            .filter(|t| t[2..].bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(str::to_owned)
+            .collect()
+    };
+    let halfway = erased(&all_items(&store, &c).await);
+    assert_eq!(halfway.len(), 1, "the first day is erased: {halfway:?}");
+    roi_app::privacy::erase_user(&store, &blobs, &c, "ana@delta.example", "test")
+        .await
+        .unwrap();
+
+    // THEN both days carry the one token of the first run, and no record of the erasure
+    // is left to link it to her
+    let items = all_items(&store, &c).await;
+    assert_eq!(erased(&items), halfway, "{items:#?}");
+    assert!(!items.iter().any(|i| i.contains("ERASING#")), "{items:#?}");
+    let key = store.pseudonym_key().await.unwrap();
+    let ana = key.pseudonym(&c.id, "ana@delta.example");
+    assert!(!items.iter().any(|i| i.contains(&ana)));
+}
