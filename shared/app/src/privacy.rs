@@ -462,6 +462,12 @@ pub enum AnonymiseError {
     /// A report file could not be removed.
     #[error("removing a report file: {0}")]
     Blob(#[from] BlobError),
+    /// Issued reports' files print the client's name, and no report store was given to
+    /// delete them from; nothing was changed.
+    #[error(
+        "{0} issued report versions have files that print the client's name, and no report store is configured to delete them (on AWS, set ROI_REPORTS_BUCKET for compute-roi); nothing was changed"
+    )]
+    NoReportStore(usize),
 }
 
 /// What an anonymisation changed.
@@ -496,10 +502,11 @@ pub fn client_pseudonym(key: &crate::pseudonym::PseudonymKey, client: &ClientId)
 /// kept. Every figure stays: baselines, measurements, ROI, roll-ups, costs and KPIs, so
 /// reports issued afterwards render under the pseudonym. The client's id, which every
 /// stored key holds, is kept. Audited (`client_anonymised`, by `actor`); running it again
-/// changes nothing.
+/// changes nothing. `blobs` is the report store; without one, a client with issued
+/// reports is refused (their files would keep its name), one without is anonymised.
 ///
 /// # Errors
-/// [`AnonymiseError`].
+/// [`AnonymiseError`]; [`AnonymiseError::NoReportStore`] before anything is changed.
 pub async fn anonymise_client(
     store: &Store,
     blobs: Option<&dyn BlobStore>,
@@ -518,15 +525,19 @@ pub async fn anonymise_client(
         return Ok(done);
     }
     let projects = store.projects_of(&client.id).await?;
+    let mut issued = Vec::new();
+    for p in &projects {
+        issued.extend(store.reports_of(&p.id).await?);
+    }
     // the files first: a run cut short leaves the name in records, never in a file alone
-    if let Some(blobs) = blobs {
-        for p in &projects {
-            for r in store.reports_of(&p.id).await? {
-                for k in &r.files() {
-                    if blobs.get(k).await?.is_some() {
-                        blobs.delete(k).await?;
-                        done.files_removed += 1;
-                    }
+    match blobs {
+        None if !issued.is_empty() => return Err(AnonymiseError::NoReportStore(issued.len())),
+        None => {}
+        Some(blobs) => {
+            for k in issued.iter().flat_map(ReportRecord::files) {
+                if blobs.get(&k).await?.is_some() {
+                    blobs.delete(&k).await?;
+                    done.files_removed += 1;
                 }
             }
         }

@@ -522,6 +522,89 @@ async fn a_closed_month_with_three_late_days_is_restated_once_by_the_daily_job()
     );
 }
 
+#[tokio::test]
+async fn a_client_with_issued_reports_is_not_anonymised_without_a_report_store() {
+    // GIVEN a client churned a year ago with one issued report, whose files print its name
+    let mut o = ops("2025-05-02T06:00:00Z").await;
+    roi_app::setup::change_client(&o.store, &o.client.id, "test", |_, d, _| {
+        d.status = Some("churned".into());
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = Arc::new(roi_adapters::dir_blobs::DirBlobStore::new(
+        dir.path().to_path_buf(),
+        "https://roi.example",
+        b"0123456789abcdef0123456789abcdef",
+        Arc::clone(o.store.clock()),
+    ));
+    let key = |ext: &str| format!("reports/{}/monthly-2025-04-v001.{ext}", o.project);
+    for ext in ["pdf", "csv", "xlsx", "json"] {
+        roi_domain::ports::BlobStore::put(
+            blobs.as_ref(),
+            &key(ext),
+            b"Acme Logistics".to_vec(),
+            "application/octet-stream",
+        )
+        .await
+        .unwrap();
+    }
+    let issued = roi_app::store::ReportRecord {
+        client_id: o.client.id.clone(),
+        project_id: o.project.clone(),
+        kind: roi_domain::report::ReportKind::Monthly,
+        period: "2025-04".into(),
+        version: 1,
+        restated: false,
+        digest: "00".repeat(32),
+        issued_at: o.store.clock().now(),
+        pdf_key: key("pdf"),
+        csv_key: key("csv"),
+        xlsx_key: key("xlsx"),
+        delivered: true,
+        recipients: 1,
+        files_written: true,
+        review: roi_app::store::Review::Approved,
+        reviewed_by: None,
+        reviewed_at: None,
+        withdraw_reason: None,
+        draft_notified: true,
+    };
+    o.store.put_report(&issued).await.unwrap();
+    o.clock.set("2026-05-02T06:00:00Z".parse().unwrap());
+    let daily = Job::Daily {
+        date: None,
+        client: None,
+    };
+
+    // WHEN the daily job runs without a report store
+    let report = run(&o.services, &daily).await.unwrap();
+
+    // THEN it is refused, said so, and nothing changed
+    assert_eq!(report.anonymised, 0);
+    assert!(
+        report
+            .failures
+            .iter()
+            .any(|f| f.contains("anonymisation") && f.contains("no report store")),
+        "{:?}",
+        report.failures
+    );
+    let kept = o.store.client(&o.client.id).await.unwrap().unwrap();
+    assert_eq!(kept.company_name, "Acme Logistics");
+
+    // WHEN it runs with the report store THEN the client is anonymised and the files go
+    o.services.blobs = Some(blobs.clone());
+    let report = run(&o.services, &daily).await.unwrap();
+    assert_eq!(report.anonymised, 1, "{:?}", report.failures);
+    for ext in ["pdf", "csv", "xlsx", "json"] {
+        let left = roi_domain::ports::BlobStore::get(blobs.as_ref(), &key(ext))
+            .await
+            .unwrap();
+        assert!(left.is_none(), "{ext}");
+    }
+}
+
 /// An outbox that takes its time: a run sending through it is overtaken by another.
 struct SlowOutbox(Outbox);
 
