@@ -333,6 +333,17 @@ fn expanded_template_grants_no_wildcard_and_wires_every_function() {
         mapping["FunctionResponseTypes"][0],
         "ReportBatchItemFailures"
     );
+    // a unit's failing step alarms at once, on the counter `roi_app::jobs` increments,
+    // in the namespace and with the dimension the functions' EMF documents carry
+    let failed = &resources["JobUnitsFailedAlarm"]["Properties"];
+    let env = &resources["ComputeRoiFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(failed["MetricName"], "job_units_failed");
+    assert_eq!(failed["Namespace"], env["ROI_METRICS_NAMESPACE"]);
+    assert_eq!(
+        failed["Dimensions"][0],
+        serde_json::json!({"Name": "function", "Value": "compute-roi"})
+    );
+    assert_eq!(failed["AlarmActions"][0]["Ref"], "AlarmTopic");
     let dead = &resources["JobDeadLetterAlarm"]["Properties"];
     assert_eq!(
         (
