@@ -528,3 +528,103 @@ async fn roi_alerts_follow_the_projects_plan() {
         Err(SetupError::Invalid(e)) if e.mentions("planned_payback_months")
     ));
 }
+
+/// A table that counts its queries (one per partition page read) and can fail the next
+/// write to a partition, once, as a storage error would (a run cut short).
+pub(crate) struct Watched {
+    inner: Arc<dyn roi_domain::ports::Table>,
+    /// Queries so far.
+    pub(crate) queries: std::sync::atomic::AtomicUsize,
+    fail_at: std::sync::Mutex<Option<String>>,
+}
+
+impl Watched {
+    pub(crate) fn new(inner: Arc<dyn roi_domain::ports::Table>) -> Self {
+        Self {
+            inner,
+            queries: std::sync::atomic::AtomicUsize::new(0),
+            fail_at: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The next write to a partition whose key contains `pk_part` fails (then no more).
+    pub(crate) fn fail_next_write_to(&self, pk_part: &str) {
+        *self.fail_at.lock().unwrap() = Some(pk_part.to_owned());
+    }
+
+    fn trips(&self, pk: &str) -> Result<(), roi_domain::ports::TableError> {
+        let mut armed = self.fail_at.lock().unwrap();
+        if armed.as_deref().is_some_and(|at| pk.contains(at)) {
+            *armed = None;
+            return Err(roi_domain::ports::TableError::Unavailable(
+                "cut short here".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl roi_domain::ports::Table for Watched {
+    async fn put(
+        &self,
+        item: roi_domain::ports::Item,
+        condition: roi_domain::ports::Condition,
+    ) -> Result<(), roi_domain::ports::TableError> {
+        self.trips(&item.pk)?;
+        self.inner.put(item, condition).await
+    }
+    async fn get(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<roi_domain::ports::Item>, roi_domain::ports::TableError> {
+        self.inner.get(pk, sk).await
+    }
+    async fn query(
+        &self,
+        query: roi_domain::ports::Query,
+    ) -> Result<roi_domain::ports::Page, roi_domain::ports::TableError> {
+        self.queries
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.query(query).await
+    }
+    async fn batch_get(
+        &self,
+        keys: Vec<roi_domain::ports::Key>,
+    ) -> Result<Vec<roi_domain::ports::Item>, roi_domain::ports::TableError> {
+        self.inner.batch_get(keys).await
+    }
+    async fn batch_put(
+        &self,
+        items: Vec<roi_domain::ports::Item>,
+    ) -> Result<(), roi_domain::ports::TableError> {
+        for i in &items {
+            self.trips(&i.pk)?;
+        }
+        self.inner.batch_put(items).await
+    }
+    async fn delete(&self, pk: &str, sk: &str) -> Result<(), roi_domain::ports::TableError> {
+        self.trips(pk)?;
+        self.inner.delete(pk, sk).await
+    }
+    async fn add_within(
+        &self,
+        pk: &str,
+        sk: &str,
+        adds: &[(&str, u64, u64)],
+        expires_at: Option<i64>,
+    ) -> Result<bool, roi_domain::ports::TableError> {
+        self.trips(pk)?;
+        self.inner.add_within(pk, sk, adds, expires_at).await
+    }
+    async fn transact_put(
+        &self,
+        puts: Vec<(roi_domain::ports::Item, roi_domain::ports::Condition)>,
+    ) -> Result<(), roi_domain::ports::TableError> {
+        for (i, _) in &puts {
+            self.trips(&i.pk)?;
+        }
+        self.inner.transact_put(puts).await
+    }
+}

@@ -687,88 +687,6 @@ async fn on_the_first_before_the_clients_midnight_the_export_holds_this_utc_mont
     );
 }
 
-/// A table whose next write to a partition naming `fail_at` fails as a storage error would,
-/// once (then it is disarmed).
-struct FailOnce {
-    inner: roi_adapters::redb_table::RedbTable,
-    fail_at: std::sync::Mutex<Option<String>>,
-}
-
-impl FailOnce {
-    fn trips(&self, pk: &str) -> Result<(), roi_domain::ports::TableError> {
-        let mut armed = self.fail_at.lock().unwrap();
-        if armed.as_deref().is_some_and(|at| pk.contains(at)) {
-            *armed = None;
-            return Err(roi_domain::ports::TableError::Unavailable(
-                "cut short here".into(),
-            ));
-        }
-        Ok(())
-    }
-}
-
-#[async_trait::async_trait]
-impl roi_domain::ports::Table for FailOnce {
-    async fn put(
-        &self,
-        item: roi_domain::ports::Item,
-        condition: roi_domain::ports::Condition,
-    ) -> Result<(), roi_domain::ports::TableError> {
-        self.trips(&item.pk)?;
-        self.inner.put(item, condition).await
-    }
-    async fn get(
-        &self,
-        pk: &str,
-        sk: &str,
-    ) -> Result<Option<roi_domain::ports::Item>, roi_domain::ports::TableError> {
-        self.inner.get(pk, sk).await
-    }
-    async fn query(
-        &self,
-        query: roi_domain::ports::Query,
-    ) -> Result<roi_domain::ports::Page, roi_domain::ports::TableError> {
-        self.inner.query(query).await
-    }
-    async fn batch_get(
-        &self,
-        keys: Vec<roi_domain::ports::Key>,
-    ) -> Result<Vec<roi_domain::ports::Item>, roi_domain::ports::TableError> {
-        self.inner.batch_get(keys).await
-    }
-    async fn batch_put(
-        &self,
-        items: Vec<roi_domain::ports::Item>,
-    ) -> Result<(), roi_domain::ports::TableError> {
-        for i in &items {
-            self.trips(&i.pk)?;
-        }
-        self.inner.batch_put(items).await
-    }
-    async fn delete(&self, pk: &str, sk: &str) -> Result<(), roi_domain::ports::TableError> {
-        self.trips(pk)?;
-        self.inner.delete(pk, sk).await
-    }
-    async fn add_within(
-        &self,
-        pk: &str,
-        sk: &str,
-        adds: &[(&str, u64, u64)],
-        expires_at: Option<i64>,
-    ) -> Result<bool, roi_domain::ports::TableError> {
-        self.inner.add_within(pk, sk, adds, expires_at).await
-    }
-    async fn transact_put(
-        &self,
-        puts: Vec<(roi_domain::ports::Item, roi_domain::ports::Condition)>,
-    ) -> Result<(), roi_domain::ports::TableError> {
-        for (i, _) in &puts {
-            self.trips(&i.pk)?;
-        }
-        self.inner.transact_put(puts).await
-    }
-}
-
 #[tokio::test]
 async fn an_erasure_cut_short_and_run_again_leaves_one_token() {
     // GIVEN ana active on two days, rolled up, on a table that will fail the first write
@@ -777,14 +695,10 @@ async fn an_erasure_cut_short_and_run_again_leaves_one_token() {
     let clock: std::sync::Arc<dyn roi_domain::ports::Clock> = std::sync::Arc::new(
         roi_domain::ports::FixedClock::new("2025-05-02T12:00:00Z".parse().unwrap()),
     );
-    let table = std::sync::Arc::new(FailOnce {
-        inner: roi_adapters::redb_table::RedbTable::open(
-            &dir.path().join("roi.redb"),
-            clock.clone(),
-        )
-        .unwrap(),
-        fail_at: std::sync::Mutex::new(None),
-    });
+    let table = std::sync::Arc::new(crate::Watched::new(std::sync::Arc::new(
+        roi_adapters::redb_table::RedbTable::open(&dir.path().join("roi.redb"), clock.clone())
+            .unwrap(),
+    )));
     let store = roi_app::Store::new(table.clone(), clock);
     let draft = roi_domain::client::ClientDraft {
         company_name: "Delta".into(),
@@ -813,7 +727,7 @@ async fn an_erasure_cut_short_and_run_again_leaves_one_token() {
     );
 
     // WHEN her erasure is cut short on the second day, then run again to its end
-    *table.fail_at.lock().unwrap() = Some(format!("EVENTS#{}#{}", c.id, days[1]));
+    table.fail_next_write_to(&format!("EVENTS#{}#{}", c.id, days[1]));
     let cut = roi_app::privacy::erase_user(&store, &blobs, &c, "ana@delta.example", "test").await;
     assert!(cut.is_err(), "{cut:?}");
     // every erased token named in the items: `"x_` and 16 hex digits

@@ -405,78 +405,12 @@ async fn the_read_endpoints_show_a_client_only_its_own_figures() {
     assert_eq!(roi["projects"], json!([]), "Alpha has no project yet");
 }
 
-/// Counts the table's queries (one per partition page read).
-struct Counting {
-    inner: Arc<dyn roi_domain::ports::Table>,
-    queries: std::sync::atomic::AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl roi_domain::ports::Table for Counting {
-    async fn put(
-        &self,
-        item: roi_domain::ports::Item,
-        condition: roi_domain::ports::Condition,
-    ) -> Result<(), roi_domain::ports::TableError> {
-        self.inner.put(item, condition).await
-    }
-    async fn get(
-        &self,
-        pk: &str,
-        sk: &str,
-    ) -> Result<Option<roi_domain::ports::Item>, roi_domain::ports::TableError> {
-        self.inner.get(pk, sk).await
-    }
-    async fn query(
-        &self,
-        query: roi_domain::ports::Query,
-    ) -> Result<roi_domain::ports::Page, roi_domain::ports::TableError> {
-        self.queries
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.inner.query(query).await
-    }
-    async fn batch_get(
-        &self,
-        keys: Vec<roi_domain::ports::Key>,
-    ) -> Result<Vec<roi_domain::ports::Item>, roi_domain::ports::TableError> {
-        self.inner.batch_get(keys).await
-    }
-    async fn batch_put(
-        &self,
-        items: Vec<roi_domain::ports::Item>,
-    ) -> Result<(), roi_domain::ports::TableError> {
-        self.inner.batch_put(items).await
-    }
-    async fn delete(&self, pk: &str, sk: &str) -> Result<(), roi_domain::ports::TableError> {
-        self.inner.delete(pk, sk).await
-    }
-    async fn add_within(
-        &self,
-        pk: &str,
-        sk: &str,
-        adds: &[(&str, u64, u64)],
-        expires_at: Option<i64>,
-    ) -> Result<bool, roi_domain::ports::TableError> {
-        self.inner.add_within(pk, sk, adds, expires_at).await
-    }
-    async fn transact_put(
-        &self,
-        puts: Vec<(roi_domain::ports::Item, roi_domain::ports::Condition)>,
-    ) -> Result<(), roi_domain::ports::TableError> {
-        self.inner.transact_put(puts).await
-    }
-}
-
 /// A redb table in `dir` that counts its queries, and the clock it reads
 /// (2026-11-21T12:00:00Z).
-fn counting_table(dir: &std::path::Path) -> (Arc<Counting>, Arc<dyn Clock>) {
+fn counting_table(dir: &std::path::Path) -> (Arc<crate::Watched>, Arc<dyn Clock>) {
     let clock: Arc<dyn Clock> = Arc::new(FixedClock::new("2026-11-21T12:00:00Z".parse().unwrap()));
     let redb = RedbTable::open(&dir.join("roi.redb"), Arc::clone(&clock)).unwrap();
-    let counting = Arc::new(Counting {
-        inner: Arc::new(redb),
-        queries: std::sync::atomic::AtomicUsize::new(0),
-    });
-    (counting, clock)
+    (Arc::new(crate::Watched::new(Arc::new(redb))), clock)
 }
 
 /// Adds the client Alpha (UTC); returns its id.
