@@ -148,7 +148,7 @@ impl Store {
         &self,
         client: &ClientId,
         day: NaiveDate,
-        mut each: impl FnMut(&str, &str) -> Result<(), StoreError>,
+        mut each: impl FnMut(&str, &Line<'_>) -> Result<(), StoreError>,
     ) -> Result<Option<u64>, StoreError> {
         let Some((key, bytes)) = self.archived_file(client, day).await? else {
             return Ok(None);
@@ -167,7 +167,13 @@ impl Store {
                 continue;
             }
             count += 1;
-            each(&line, &format!("{key}, line {count}"))?;
+            each(
+                &line,
+                &Line {
+                    key: &key,
+                    n: count,
+                },
+            )?;
         }
     }
 
@@ -207,6 +213,18 @@ impl Store {
             self.archive_day(client, day, &events).await?;
         }
         Ok(changed)
+    }
+}
+
+/// Where a line of an archive is, for its errors: `<key>, line <n>`.
+struct Line<'a> {
+    key: &'a str,
+    n: u64,
+}
+
+impl std::fmt::Display for Line<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}, line {}", self.key, self.n)
     }
 }
 
