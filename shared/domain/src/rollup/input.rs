@@ -420,7 +420,17 @@ mod tests {
         // AND the same with `data` before `type` (read through a buffer)
         let reordered: Vec<String> = stored
             .iter()
-            .map(|e| serde_json::to_value(e).unwrap().to_string())
+            .map(|e| {
+                // `data` inserted first: first whether the map keeps insertion order
+                // (serde_json's `preserve_order`) or sorts its keys
+                let whole = serde_json::to_value(e).unwrap();
+                let mut first = serde_json::Map::new();
+                first.insert("data".into(), whole["data"].clone());
+                for (k, v) in whole.as_object().unwrap() {
+                    first.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+                serde_json::Value::Object(first).to_string()
+            })
             .collect();
         assert!(reordered[0].find("\"data\"") < reordered[0].find("\"type\""));
         assert_eq!(
