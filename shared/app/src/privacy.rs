@@ -259,7 +259,7 @@ pub async fn export_client(
             *done.records.entry(kind.to_owned()).or_default() += 1;
             let line = serde_json::json!({
                 "record": kind, "pk": item.pk, "sk": item.sk,
-                "expires_at": item.expires_at, "attrs": item.attrs,
+                "expires_at": item.expires_at, "attrs": item.fields().map_err(StoreError::from)?,
             });
             let mut bytes = serde_json::to_vec(&line).map_err(std::io::Error::other)?;
             bytes.push(b'\n');

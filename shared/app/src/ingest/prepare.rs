@@ -184,7 +184,7 @@ fn items(
 ) -> Result<(Item, EventClaim, Item), TableError> {
     let expires_at = Some((ctx.now + chrono::Duration::days(EVENT_TTL_DAYS)).timestamp());
     let (raw_pk, raw_sk) = keys::raw_event(&ctx.client, key);
-    let mut item = Item::from_record(raw_pk.clone(), raw_sk.clone(), stored)?;
+    let mut item = Item::packed(raw_pk.clone(), raw_sk.clone(), stored)?;
     item.expires_at = expires_at;
     let claim = EventClaim {
         digest,
@@ -194,7 +194,7 @@ fn items(
         day: stored.day,
     };
     let (claim_pk, claim_sk) = keys::event_claim(&ctx.client, key);
-    let mut claim_item = Item::from_record(claim_pk, claim_sk, &claim)?;
+    let mut claim_item = Item::packed(claim_pk, claim_sk, &claim)?;
     claim_item.expires_at = expires_at;
     Ok((item, claim, claim_item))
 }
@@ -209,7 +209,7 @@ impl PreparedEvent {
         let mut stored = self.stored.clone();
         stored.time = claim.time;
         stored.day = claim.day;
-        let mut item = Item::from_record(claim.raw_pk.clone(), claim.raw_sk.clone(), &stored)?;
+        let mut item = Item::packed(claim.raw_pk.clone(), claim.raw_sk.clone(), &stored)?;
         item.expires_at = self.item.expires_at;
         Ok(item)
     }

@@ -164,7 +164,7 @@ impl Store {
             for item in roi_domain::ports::query_all(self.table.as_ref(), q).await? {
                 let mut event: roi_domain::stored_event::StoredEvent = item.to_record()?;
                 if change(&mut event) {
-                    let mut new = Item::from_record(item.pk.clone(), item.sk.clone(), &event)?;
+                    let mut new = Item::packed(item.pk.clone(), item.sk.clone(), &event)?;
                     new.expires_at = item.expires_at;
                     self.table.put(new, Condition::Always).await?;
                     rewritten += 1;

@@ -238,7 +238,7 @@ async fn all_items(store: &roi_app::Store, c: &roi_domain::Client) -> Vec<String
                 "{} {} {}",
                 i.pk,
                 i.sk,
-                serde_json::Value::Object(i.attrs)
+                serde_json::Value::Object(i.fields().unwrap().into_owned())
             ));
             Ok(())
         })
