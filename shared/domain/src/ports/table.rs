@@ -56,9 +56,14 @@ impl Item {
             }
             Err(e) => return Err(TableError::InvalidItem(e.to_string())),
         };
+        Self::checked(pk.into(), sk.into(), attrs)
+    }
+
+    /// An item without expiry, once [`Item::check`] passes.
+    fn checked(pk: String, sk: String, attrs: Map<String, Value>) -> Result<Self, TableError> {
         let item = Self {
-            pk: pk.into(),
-            sk: sk.into(),
+            pk,
+            sk,
             expires_at: None,
             attrs,
         };
@@ -116,14 +121,7 @@ impl Item {
         }
         let mut attrs = Map::new();
         attrs.insert(PACKED_RECORD.to_owned(), Value::String(text));
-        let item = Self {
-            pk: pk.into(),
-            sk: sk.into(),
-            expires_at: None,
-            attrs,
-        };
-        item.check()?;
-        Ok(item)
+        Self::checked(pk.into(), sk.into(), attrs)
     }
 
     /// The attributes as fields, whichever form the item is in: a packed item's record is
