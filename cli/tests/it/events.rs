@@ -7,7 +7,6 @@ use std::process::{Command, Stdio};
 
 use crate::{last_line, ok, roi, stderr, stdout};
 
-const REPORTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/usage-reports");
 const INFRA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra");
 
 fn client(dir: &Path) {
@@ -28,14 +27,8 @@ fn client(dir: &Path) {
 /// test runs, written into `dir`. Returns its path and the bucket's day in Chicago (the
 /// day before the UTC one).
 fn recent_openai_report(dir: &Path, days_ago: i64) -> (String, String) {
-    let bucket = bucket_start(days_ago);
-    let report = std::fs::read_to_string(format!("{REPORTS}/openai-usage-completions.json"))
-        .unwrap()
-        .replace("1795219200", &bucket.timestamp().to_string())
-        .replace("1795305600", &(bucket.timestamp() + 86_400).to_string());
-    let file = dir.join("openai-usage-completions.json");
-    std::fs::write(&file, report).unwrap();
-    (file.to_str().unwrap().to_owned(), chicago_day(days_ago))
+    let report = crate::samples::recent(dir, "openai-usage-completions.json", days_ago);
+    (report.path, chicago_day(days_ago))
 }
 
 /// 00:00 UTC `days_ago` days before today.

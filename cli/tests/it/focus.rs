@@ -90,33 +90,39 @@ fn the_focus_export_passes_the_focus_validator_and_matches_the_providers_cost_re
     // GIVEN a client whose AI usage came in as the providers' usage reports
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let reports = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/usage-reports");
     ok(d, &["client", "add", "Acme", "--time-zone", "Asia/Tokyo"]);
+    // (the samples' days moved to recent ones, which imports still take: Anthropic's
+    // 2026-11-18 and 19 to ten and nine days ago, OpenAI's 2026-11-21 to seven)
+    let shift = crate::samples::shift_to(10);
+    let mut sample = None;
     for (file, format) in [
         ("anthropic-messages-usage-report.json", "anthropic"),
         ("openai-usage-completions.json", "openai"),
     ] {
-        let path = format!("{reports}/{file}");
+        let moved = crate::samples::moved(d, file, shift);
         ok(
             d,
             &[
-                "import", "usage", &path, "--client", "acme", "--format", format,
+                "import",
+                "usage",
+                &moved.path,
+                "--client",
+                "acme",
+                "--format",
+                format,
             ],
         );
+        sample = Some(moved);
     }
+    let sample = sample.unwrap();
 
-    // WHEN November is exported as FOCUS
+    // WHEN the days around them are exported as FOCUS
     let csv_path = d.join("focus.csv");
     let out = roi(d)
-        .args([
-            "export",
-            "focus",
-            "--client",
-            "acme",
-            "--from",
-            "2026-11-01",
-        ])
-        .args(["--to", "2026-11-30", "--out", csv_path.to_str().unwrap()])
+        .args(["export", "focus", "--client", "acme", "--from"])
+        .arg(sample.day("2026-11-17"))
+        .args(["--to", &sample.day("2026-11-22")])
+        .args(["--out", csv_path.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(

@@ -10,6 +10,7 @@ mod focus;
 mod otlp;
 mod pipeline;
 mod privacy;
+mod samples;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -664,17 +665,25 @@ fn a_projects_status_and_valuation_are_set_from_the_command_line() {
 #[test]
 fn a_cost_report_is_imported_and_reconciled_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let reports = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/usage-reports");
     let run = |args: &[&str]| roi(dir.path(), args);
     ok(run(&["client", "add", "Acme", "--time-zone", "Asia/Tokyo"]));
     let c = ["--client", "acme", "--format", "anthropic"];
-    let usage = format!("{reports}/anthropic-messages-usage-report.json");
-    ok(run(&[&["import", "usage", usage.as_str()][..], &c].concat()));
+    // the samples' two days moved to five and four days ago
+    let shift = samples::shift_to(5);
+    let usage = samples::moved(dir.path(), "anthropic-messages-usage-report.json", shift);
+    ok(run(
+        &[&["import", "usage", usage.path.as_str()][..], &c].concat()
+    ));
     // WHEN the matching cost report is imported
-    let costs = format!("{reports}/anthropic-cost-report.json");
-    let imported = ok(run(&[&["import", "cost", costs.as_str()][..], &c].concat()));
+    let costs = samples::moved(dir.path(), "anthropic-cost-report.json", shift);
+    let imported = ok(run(
+        &[&["import", "cost", costs.path.as_str()][..], &c].concat()
+    ));
+    let (first, second) = (costs.day("2026-11-18"), costs.day("2026-11-19"));
     assert!(
-        stdout(&imported).contains("12 cost lines stored, 8.9296 USD, for 2026-11-18, 2026-11-19"),
+        stdout(&imported).contains(&format!(
+            "12 cost lines stored, 8.9296 USD, for {first}, {second}"
+        )),
         "{}",
         stdout(&imported)
     );
@@ -684,13 +693,15 @@ fn a_cost_report_is_imported_and_reconciled_from_the_command_line() {
         "--client",
         "acme",
         "--from",
-        "2026-11-18",
+        &first,
         "--to",
-        "2026-11-19",
+        &second,
     ];
     let table = stdout(&ok(run(&span)));
     assert!(
-        table.contains("2026-11-18  anthropic          $6.77         $6.77       $0.00"),
+        table.contains(&format!(
+            "{first}  anthropic          $6.77         $6.77       $0.00"
+        )),
         "{table}"
     );
     assert!(
@@ -705,7 +716,7 @@ fn a_cost_report_is_imported_and_reconciled_from_the_command_line() {
     assert_eq!(json[1]["metered_usd"], "2.1594");
     assert_eq!(json[1]["variance_percentage"], "0.00");
     // AND a file of the wrong shape is refused by name
-    let wrong = run(&[&["import", "cost", usage.as_str()][..], &c].concat());
+    let wrong = run(&[&["import", "cost", usage.path.as_str()][..], &c].concat());
     assert!(!wrong.status.success());
     assert!(
         stderr(&wrong).contains("not an Anthropic cost report"),
