@@ -451,7 +451,7 @@ async fn a_day_of_many_names_is_stored_and_shown_within_bounds() {
         );
         // AND every user counts, while the read endpoint shows the 200 costliest users
         assert_eq!(stored.active_users(), 300, "{engine}");
-        let view = roi_app::rollup::RollupView::from(&stored);
+        let view = roi_app::rollup::RollupView::try_from(&stored).unwrap();
         assert_eq!(
             view.by["user"].len(),
             roi_app::rollup::MAX_NAMED_ENTRIES + 1

@@ -38,7 +38,10 @@ pub async fn run(ctx: &Ctx, args: &RollupArgs) -> Result<()> {
     let days = roi_app::rollup::rollup_days(store, client, from, to).await?;
     match args.format {
         Format::Json => {
-            let views: Vec<_> = days.iter().map(roi_app::rollup::RollupView::from).collect();
+            let views = days
+                .iter()
+                .map(roi_app::rollup::RollupView::try_from)
+                .collect::<Result<Vec<_>, _>>()?;
             println!("{}", serde_json::to_string_pretty(&views)?);
         }
         Format::Table => {

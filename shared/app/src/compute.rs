@@ -16,7 +16,7 @@ use roi_domain::{
 };
 use rust_decimal::Decimal;
 
-use crate::rollup::{ProjectTotals, Rollup};
+use crate::rollup::{ProjectTotals, Rollup, SumOverflow};
 use crate::store::{Store, StoreError};
 
 /// Why no ROI was computed.
@@ -42,6 +42,10 @@ pub enum ComputeError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The period's metered figures leave their range when summed (stored roll-ups that no
+    /// events could produce).
+    #[error(transparent)]
+    Overflow(#[from] SumOverflow),
 }
 
 /// What to compute; every field has a default.
@@ -209,6 +213,9 @@ pub fn project_totals(r: &Rollup, project: &ProjectId, only_project: bool) -> Pr
 }
 
 /// Sums the roll-ups of `from..=to` into monthly metered inputs.
+///
+/// # Errors
+/// [`SumOverflow`] naming the figure whose sum, or its monthly value, leaves its range.
 pub fn metered(
     daily: &BTreeMap<NaiveDate, Rollup>,
     project: &ProjectId,
@@ -216,23 +223,50 @@ pub fn metered(
     from: NaiveDate,
     to: NaiveDate,
     hourly_rate_usd: Option<Decimal>,
-) -> Metered {
-    let (mut cost, mut usage_events, mut minutes, mut avoided) =
+) -> Result<Metered, SumOverflow> {
+    fn sum<T>(
+        total: T,
+        n: T,
+        sum: fn(T, T) -> Option<T>,
+        field: &'static str,
+    ) -> Result<T, SumOverflow> {
+        sum(total, n).ok_or(SumOverflow(field))
+    }
+    let (mut cost, mut priced_events, mut minutes, mut avoided) =
         (Decimal::ZERO, 0u64, Decimal::ZERO, Decimal::ZERO);
     for r in daily.range(from..=to).map(|(_, r)| r) {
         let t = project_totals(r, project, only_project);
-        cost += t.usage.cost_usd;
-        usage_events += t.usage.events - t.usage.unpriced_events;
-        minutes += t.outcomes.minutes_saved;
-        avoided += t.outcomes.other_value_usd;
+        let priced = t.usage.events.saturating_sub(t.usage.unpriced_events);
+        cost = sum(cost, t.usage.cost_usd, Decimal::checked_add, "cost_usd")?;
+        priced_events = sum(priced_events, priced, u64::checked_add, "events")?;
+        minutes = sum(
+            minutes,
+            t.outcomes.minutes_saved,
+            Decimal::checked_add,
+            "outcomes.minutes_saved",
+        )?;
+        avoided = sum(
+            avoided,
+            t.outcomes.other_value_usd,
+            Decimal::checked_add,
+            "outcomes.other_value_usd",
+        )?;
     }
     let days = Decimal::from((to - from).num_days() + 1);
-    let monthly = |total: Decimal| total * DAYS_PER_MONTH / days;
+    let monthly = |total: Decimal, field| {
+        total
+            .checked_mul(DAYS_PER_MONTH)
+            .map(|t| t / days)
+            .ok_or(SumOverflow(field))
+    };
     let mut value_lines = Vec::new();
     if let Some(rate) = hourly_rate_usd
         && !minutes.is_zero()
     {
-        let value = monthly(minutes / Decimal::from(60) * rate);
+        let value = (minutes / Decimal::from(60))
+            .checked_mul(rate)
+            .ok_or(SumOverflow("outcomes.minutes_saved"))?;
+        let value = monthly(value, "outcomes.minutes_saved")?;
         value_lines.push(MonthlyLine {
             name: format!(
                 "time saved (metered, {} h at ${rate}/h)",
@@ -244,14 +278,18 @@ pub fn metered(
     if !avoided.is_zero() {
         value_lines.push(MonthlyLine {
             name: "cost avoided (metered outcomes)".into(),
-            monthly_usd: Money::try_from(monthly(avoided).round_dp(2)).unwrap_or(Money::ZERO),
+            monthly_usd: Money::try_from(monthly(avoided, "outcomes.other_value_usd")?.round_dp(2))
+                .unwrap_or(Money::ZERO),
         });
     }
-    Metered {
-        ai_cost_monthly: (usage_events > 0)
-            .then(|| Money::try_from(monthly(cost).round_dp(2)).unwrap_or(Money::ZERO)),
+    let ai_cost_monthly = match priced_events {
+        0 => None,
+        _ => Some(Money::try_from(monthly(cost, "cost_usd")?.round_dp(2)).unwrap_or(Money::ZERO)),
+    };
+    Ok(Metered {
+        ai_cost_monthly,
         value_lines,
-    }
+    })
 }
 
 /// What an ROI at any date is computed from: a project, its snapshots and its client's
@@ -287,7 +325,7 @@ impl RoiContext<'_> {
             period.from,
             as_of,
             self.hourly_rate_usd,
-        );
+        )?;
         let mut options = RoiOptions::as_of(as_of);
         options.months = Some(period.months);
         options.period_label = Some(period.label.clone());
@@ -495,7 +533,8 @@ mod tests {
             d("2026-11-01"),
             d("2026-11-10"),
             Some(dec!(50)),
-        );
+        )
+        .unwrap();
         assert_eq!(m.ai_cost_monthly.map(Money::amount), Some(dec!(91.31)));
         assert_eq!(m.value_lines.len(), 1);
         assert_eq!(m.value_lines[0].monthly_usd.amount(), dec!(304.38));
@@ -509,6 +548,7 @@ mod tests {
                 d("2026-11-10"),
                 None
             )
+            .unwrap()
             .value_lines
             .is_empty()
         );
@@ -522,8 +562,32 @@ mod tests {
                 d("2026-11-10"),
                 None
             )
+            .unwrap()
             .ai_cost_monthly,
             None
         );
+        // AND stored figures that leave their range are named, not wrapped or panicked on
+        let mut corrupt = daily.clone();
+        let t = corrupt
+            .get_mut(&d("2026-11-05"))
+            .unwrap()
+            .projects
+            .get_mut("acme-bot")
+            .unwrap();
+        t.outcomes.minutes_saved = Decimal::MAX;
+        let range = (d("2026-11-01"), d("2026-11-10"));
+        assert_eq!(
+            metered(&corrupt, &project, false, range.0, range.1, Some(dec!(50))).err(),
+            Some(SumOverflow("outcomes.minutes_saved"))
+        );
+        // AND more unpriced events than events count as none priced (no cost), not a panic
+        let mut corrupt = daily.clone();
+        for r in corrupt.values_mut() {
+            for t in r.projects.values_mut() {
+                t.usage.unpriced_events = t.usage.events + 5;
+            }
+        }
+        let m = metered(&corrupt, &project, false, range.0, range.1, None).unwrap();
+        assert_eq!(m.ai_cost_monthly, None);
     }
 }

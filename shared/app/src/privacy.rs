@@ -11,6 +11,7 @@ use roi_domain::{Client, ClientId};
 use serde::Serialize;
 
 use crate::pseudonym::{is_legacy, legacy_hash};
+use crate::rollup::RollupError;
 use crate::store::{AuditBatch, AuditEntry, ClientSpan, ReportRecord, Store, StoreError, keys};
 
 pub use crate::store::MAX_HISTORY_DAYS;
@@ -36,8 +37,10 @@ pub struct Migrated {
 /// WAU and MAU). Keyed pseudonyms are left as they are, so running it again changes nothing.
 ///
 /// # Errors
-/// [`StoreError`]; what was rekeyed before the failure stays rekeyed, and a rerun finishes.
-pub async fn migrate_pseudonyms(store: &Store, client: &Client) -> Result<Migrated, StoreError> {
+/// [`RollupError::Store`]; what was rekeyed before the failure stays rekeyed, and a rerun
+/// finishes. [`RollupError::Overflow`] when a closed month's restated figures leave their
+/// range.
+pub async fn migrate_pseudonyms(store: &Store, client: &Client) -> Result<Migrated, RollupError> {
     let key = store.pseudonym_key().await?;
     let span = client_span(store, client).await?;
     let mut done = Migrated {
@@ -95,7 +98,7 @@ async fn restate_closed_months(
     store: &Store,
     client: &Client,
     days: BTreeSet<chrono::NaiveDate>,
-) -> Result<(), StoreError> {
+) -> Result<(), RollupError> {
     use crate::rollup::{month_end, month_start, restate_month};
     let today = store.client_today(Some(client));
     let months: BTreeSet<chrono::NaiveDate> = days
@@ -327,6 +330,9 @@ pub enum EraseError {
     /// A report's CSV export could not be read.
     #[error("reading a report file: {0}")]
     Blob(#[from] BlobError),
+    /// A closed month's roll-up could not be restated without the user.
+    #[error(transparent)]
+    Rollup(#[from] RollupError),
 }
 
 /// What an erasure changed.

@@ -30,6 +30,26 @@ pub enum RollupError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A figure of the roll-up of `what` (a client's day or period) would leave its range
+    /// when summed: the stored figures are not ones events could produce. Nothing is
+    /// written for it.
+    #[error("the roll-up of {what}: {source}")]
+    Overflow {
+        /// The client and the day or period.
+        what: String,
+        /// The figure.
+        source: SumOverflow,
+    },
+}
+
+impl RollupError {
+    fn overflow(
+        client: &ClientId,
+        span: impl std::fmt::Display,
+    ) -> impl FnOnce(SumOverflow) -> Self {
+        let what = format!("{client} {span}");
+        move |source| Self::Overflow { what, source }
+    }
 }
 
 /// The longest span rolled up or read in one call, days (a year and a bit: the 12-month ROI
@@ -124,8 +144,14 @@ pub async fn rollup_days_deferring_months(
         // day is never held whole (issue 19).
         let mut fold = DayFold::new(client.clone(), day);
         let mut batches: BTreeSet<String> = BTreeSet::new();
+        // The first figure that would leave its range; the day is then not stored.
+        let mut overflow = None;
         let mut take = |e: &FoldEvent<'_>| {
-            fold.add(e);
+            if overflow.is_none()
+                && let Err(o) = fold.add(e)
+            {
+                overflow = Some(o);
+            }
             if let Some(c) = &e.correlation_id
                 && !batches.contains(c.as_str())
             {
@@ -157,6 +183,9 @@ pub async fn rollup_days_deferring_months(
             if let Some(archive) = archive {
                 store.put_day_archive(client, day, archive).await?;
             }
+        }
+        if let Some(o) = overflow {
+            return Err(RollupError::overflow(client, day)(o));
         }
         let mut r = fold.finish();
         users_of.insert(day, r.users.clone());
@@ -217,12 +246,13 @@ pub fn month_end(day: NaiveDate) -> NaiveDate {
 /// Returns whether one was written.
 ///
 /// # Errors
-/// [`StoreError`].
+/// [`RollupError::Store`], or [`RollupError::Overflow`] when the month's figures leave
+/// their range.
 pub async fn restate_month(
     store: &Store,
     client: &ClientId,
     month: NaiveDate,
-) -> Result<bool, StoreError> {
+) -> Result<bool, RollupError> {
     let (first, last) = (month_start(month), month_end(month));
     let mut days = Vec::new();
     for day in first.iter_days().take_while(|d| *d <= last) {
@@ -230,7 +260,9 @@ pub async fn restate_month(
             days.push(r);
         }
     }
-    let Some(merged) = merge_days(&days, first, last) else {
+    let merged = merge_days(&days, first, last)
+        .map_err(RollupError::overflow(client, month.format("%Y-%m")))?;
+    let Some(merged) = merged else {
         return Ok(false);
     };
     store.put_monthly_rollup(&merged).await?;
@@ -270,7 +302,10 @@ pub async fn period(
         let Some(next) = end.succ_opt() else { break };
         day = next;
     }
-    Ok(merge_days(&pieces, from, to))
+    merge_days(&pieces, from, to).map_err(RollupError::overflow(
+        client,
+        format_args!("{from} to {to}"),
+    ))
 }
 
 #[cfg(test)]
@@ -316,7 +351,7 @@ mod tests {
                 (format!("u{i:03}"), t)
             })
             .collect();
-        cap_groups(&mut groups, 10);
+        cap_groups(&mut groups, 10).unwrap();
         assert_eq!(groups.len(), 11);
         assert_eq!(groups[OTHER].events, 290);
         let cost: Decimal = groups.values().map(|t| t.cost_usd).sum();

@@ -727,7 +727,7 @@ async fn last_month(
         }
     };
     let days = crate::compute::stored_rollups(store, &client.id, period.from, period.to).await?;
-    let merged = roi_domain::rollup::merge_days(days.values(), period.from, period.to);
+    let merged = roi_domain::rollup::merge_days(days.values(), period.from, period.to)?;
     let agents: Vec<minijinja::Value> = merged
         .iter()
         .flat_map(|r| r.agents.iter())

@@ -40,8 +40,17 @@ fn bad_date(text: &str, reason: &str) -> Response {
 }
 
 fn rollup_answer(found: Result<Option<Rollup>, RollupError>, what: &str) -> Response {
+    let found = found.and_then(|r| {
+        r.map(|r| {
+            RollupView::try_from(&r).map_err(|source| RollupError::Overflow {
+                what: what.to_owned(),
+                source,
+            })
+        })
+        .transpose()
+    });
     match found {
-        Ok(Some(r)) => axum::Json(RollupView::from(&r)).into_response(),
+        Ok(Some(view)) => axum::Json(view).into_response(),
         Ok(None) => problem(
             StatusCode::NOT_FOUND,
             "/problems/not-found",
@@ -57,6 +66,15 @@ fn rollup_answer(found: Result<Option<Rollup>, RollupError>, what: &str) -> Resp
         Err(RollupError::Store(e)) => {
             tracing::warn!(error = %e, "roll-up read failed");
             unavailable(None)
+        }
+        Err(e @ RollupError::Overflow { .. }) => {
+            tracing::error!(error = %e, "stored roll-ups cannot be summed");
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "/problems/figures-unavailable",
+                "Figures unavailable",
+                &format!("The stored figures of {what} cannot be summed; the operators are told."),
+            )
         }
     }
 }

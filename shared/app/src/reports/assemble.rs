@@ -70,8 +70,11 @@ pub async fn assemble(
         project,
         only_project,
     };
-    let this = usage.merged(period);
-    let before = previous_period.as_ref().and_then(|pp| usage.merged(pp));
+    let this = usage.merged(period)?;
+    let before = match &previous_period {
+        Some(pp) => usage.merged(pp)?,
+        None => None,
+    };
     let costs = usage.daily_costs(period.to);
     let kpis = match crate::project_kpis::evaluate(store, &p, period.to).await {
         Ok(k) => k,
@@ -253,9 +256,17 @@ struct Usage<'a> {
 
 impl Usage<'_> {
     /// The period's days merged into one roll-up.
-    fn merged(&self, period: &ReportPeriod) -> Option<Rollup> {
+    ///
+    /// # Errors
+    /// [`crate::rollup::RollupError::Overflow`] when a figure leaves its range.
+    fn merged(&self, period: &ReportPeriod) -> Result<Option<Rollup>, crate::rollup::RollupError> {
         let days = self.daily.range(period.from..=period.to).map(|(_, r)| r);
-        crate::rollup::merge_days(days, period.from, period.to)
+        crate::rollup::merge_days(days, period.from, period.to).map_err(|source| {
+            crate::rollup::RollupError::Overflow {
+                what: format!("project {} {} to {}", self.project, period.from, period.to),
+                source,
+            }
+        })
     }
 
     /// The daily AI cost of the [`COST_HISTORY_DAYS`] up to `to`, USD.

@@ -265,7 +265,7 @@ async fn every_kind_of_event_lands_in_its_figures() {
     send(&t.store, &client, events).await;
     let day = d("2026-11-20");
     rollup_days(&t.store, &client, day, day).await.unwrap();
-    let view = RollupView::from(&t.store.rollup(&client, day).await.unwrap().unwrap());
+    let view = RollupView::try_from(&t.store.rollup(&client, day).await.unwrap().unwrap()).unwrap();
     assert_eq!(view.active_users, 1);
     assert_eq!(
         view.usage.cost_usd,
@@ -405,6 +405,76 @@ async fn the_read_endpoints_show_a_client_only_its_own_figures() {
     assert_eq!(roi["projects"], json!([]), "Alpha has no project yet");
 }
 
+#[tokio::test]
+async fn stored_figures_that_cannot_be_summed_are_refused_by_name_not_wrapped() {
+    use axum::http::StatusCode;
+    // GIVEN two days of Alpha rolled up, one of them then corrupted in the store: its input
+    // tokens at the top of u64's range (no events within the documented ranges come near)
+    let t = days("2026-11-21T12:00:00Z", &[("Alpha", "UTC")]).await;
+    let alpha: ClientId = "alpha".parse().unwrap();
+    send(
+        &t.store,
+        &alpha,
+        vec![
+            usage("a", "2026-11-17T10:00:00Z", "u1"),
+            usage("b", "2026-11-18T10:00:00Z", "u2"),
+        ],
+    )
+    .await;
+    rollup_days(&t.store, &alpha, d("2026-11-17"), d("2026-11-18"))
+        .await
+        .unwrap();
+    let mut corrupt = t
+        .store
+        .rollup(&alpha, d("2026-11-17"))
+        .await
+        .unwrap()
+        .unwrap();
+    corrupt.usage.input_tokens = u64::MAX;
+    t.store.put_rollup(&corrupt).await.unwrap();
+    // WHEN the week is read through the library THEN the figure and the span are named
+    let err = period(&t.store, &alpha, d("2026-11-16"), d("2026-11-22"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the roll-up of alpha 2026-11-16 to 2026-11-22: the roll-up figure `input_tokens` \
+         leaves its range when summed: the stored roll-ups hold figures no events could produce"
+    );
+    // AND the read endpoint answers 500 with a problem that names no internals, while the
+    // corrupted day alone still reads
+    let key = roi_app::api_keys::create(&t.store, &alpha, "read", "test")
+        .await
+        .unwrap()
+        .key;
+    let app = roi_app::http::events::router(Arc::new(roi_app::http::events::EventsState {
+        store: t.store.clone(),
+        prices: PriceTable::shipped().clone(),
+    }));
+    let (s, problem) = get(&app, "/v1/rollups/weekly/2026-11-19", Some(&key)).await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{problem}");
+    assert_eq!(
+        problem["type"], "/problems/figures-unavailable",
+        "{problem}"
+    );
+    assert!(!problem.to_string().contains("input_tokens"), "{problem}");
+    let (s, day) = get(&app, "/v1/rollups/daily/2026-11-17", Some(&key)).await;
+    assert_eq!(
+        (s, day["usage"]["input_tokens"].as_u64()),
+        (StatusCode::OK, Some(u64::MAX))
+    );
+    // AND the month is not restated from them: the error names it
+    let month = roi_app::rollup::restate_month(&t.store, &alpha, d("2026-11-01"))
+        .await
+        .unwrap_err();
+    assert!(
+        month
+            .to_string()
+            .starts_with("the roll-up of alpha 2026-11: "),
+        "{month}"
+    );
+}
+
 /// A redb table in `dir` that counts its queries, and the clock it reads
 /// (2026-11-21T12:00:00Z).
 fn counting_table(dir: &std::path::Path) -> (Arc<crate::Watched>, Arc<dyn Clock>) {
@@ -477,7 +547,9 @@ async fn a_closed_month_is_read_as_one_monthly_roll_up_equal_to_its_days() {
     for day in from.iter_days().take_while(|day| *day <= to) {
         days.push(store.rollup(&client, day).await.unwrap().unwrap());
     }
-    let expected = roi_domain::rollup::merge_days(&days, from, to).unwrap();
+    let expected = roi_domain::rollup::merge_days(&days, from, to)
+        .unwrap()
+        .unwrap();
     let before = counting.queries.load(std::sync::atomic::Ordering::Relaxed);
     let merged = period(&store, &client, from, to).await.unwrap().unwrap();
     let reads = counting.queries.load(std::sync::atomic::Ordering::Relaxed) - before;
@@ -562,7 +634,7 @@ async fn a_day_of_many_pages_is_folded_page_by_page_to_the_same_roll_up() {
     let rolled = rollup_days(&store, &client, day, day).await.unwrap();
     let mut whole = read.clone();
     whole.reverse();
-    let mut expected = roi_domain::rollup::roll_up(client.clone(), day, &whole);
+    let mut expected = roi_domain::rollup::roll_up(client.clone(), day, &whole).unwrap();
     expected.wau = rolled[0].wau;
     expected.mau = rolled[0].mau;
     assert_eq!(rolled[0], expected);

@@ -13,12 +13,19 @@ use crate::stored_event::StoredEvent;
 
 /// Rolls up one client-day from its stored events (any order): a [`DayFold`] fed every
 /// event.
-pub fn roll_up(client_id: ClientId, day: NaiveDate, events: &[StoredEvent]) -> Rollup {
+///
+/// # Errors
+/// [`SumOverflow`] when a figure of the day would leave its range.
+pub fn roll_up(
+    client_id: ClientId,
+    day: NaiveDate,
+    events: &[StoredEvent],
+) -> Result<Rollup, SumOverflow> {
     let mut fold = DayFold::new(client_id, day);
     for e in events {
-        fold.add(&e.into());
+        fold.add(&e.into())?;
     }
-    fold.finish()
+    Ok(fold.finish())
 }
 
 /// A client-day's roll-up folded one event at a time, so a day is never held whole
@@ -87,25 +94,33 @@ impl DayFold {
     }
 
     /// Folds one event in.
-    pub fn add(&mut self, e: &FoldEvent<'_>) {
-        self.r.events += 1;
+    ///
+    /// # Errors
+    /// [`SumOverflow`] when a figure of the day would leave its range (the fold is then
+    /// partly updated and must be dropped).
+    pub fn add(&mut self, e: &FoldEvent<'_>) -> Result<(), SumOverflow> {
+        add(&mut self.r.events, 1, "events")?;
         if let Some(user) = e.data.attribution().user {
             named(&mut self.users, user);
         }
-        self.add_data(&e.data, e.cost_usd);
+        self.add_data(&e.data, e.cost_usd)
     }
 
     /// Folds in an event's data; `cost_usd` is its priced cost (`ai.usage`).
-    fn add_data(&mut self, data: &FoldData<'_>, cost_usd: Option<Decimal>) {
+    fn add_data(
+        &mut self,
+        data: &FoldData<'_>,
+        cost_usd: Option<Decimal>,
+    ) -> Result<(), SumOverflow> {
         let r = &mut self.r;
         let a = data.attribution();
         match data {
             FoldData::AiUsage(u) => {
-                r.usage.add_event(u, cost_usd);
+                r.usage.add_event(u, cost_usd)?;
                 if let Some(project) = a.project {
                     named(&mut self.projects, project)
                         .usage
-                        .add_event(u, cost_usd);
+                        .add_event(u, cost_usd)?;
                 }
                 let values = [
                     a.user,
@@ -118,19 +133,19 @@ impl DayFold {
                 ];
                 for (groups, value) in self.by.iter_mut().zip(values) {
                     if let Some(v) = value {
-                        named(groups, v).add_event(u, cost_usd);
+                        named(groups, v).add_event(u, cost_usd)?;
                     }
                 }
             }
             FoldData::AgentExecution(x) => {
                 let s = named(&mut self.agents, a.agent.unwrap_or("unknown"));
-                s.executions += 1;
+                add(&mut s.executions, 1, "agents.executions")?;
                 match x.outcome {
-                    Outcome::Success => s.success += 1,
-                    Outcome::Failure => s.failure += 1,
-                    Outcome::Timeout => s.timeout += 1,
+                    Outcome::Success => add(&mut s.success, 1, "agents.success")?,
+                    Outcome::Failure => add(&mut s.failure, 1, "agents.failure")?,
+                    Outcome::Timeout => add(&mut s.timeout, 1, "agents.timeout")?,
                 }
-                s.retries += u64::from(x.retries);
+                add(&mut s.retries, u64::from(x.retries), "agents.retries")?;
                 s.duration_ms.add(x.duration_ms as f64);
                 if x.outcome != Outcome::Success {
                     let category = match (&x.error_category, x.outcome) {
@@ -138,47 +153,57 @@ impl DayFold {
                         (None, Outcome::Timeout) => "timeout",
                         (None, _) => "uncategorised",
                     };
-                    *entry(&mut s.error_categories, category) += 1;
+                    add(
+                        entry(&mut s.error_categories, category),
+                        1,
+                        "agents.error_categories",
+                    )?;
                     if let Some(message) = &x.error_message {
                         add_sample(&mut s.error_samples, category, message.as_str());
                     }
                 }
                 if let Some(q) = x.quality_score {
-                    s.quality_score_sum += q;
-                    s.quality_scored += 1;
+                    add(&mut s.quality_score_sum, q, "agents.quality_score_sum")?;
+                    add(&mut s.quality_scored, 1, "agents.quality_scored")?;
                 }
             }
             FoldData::FeatureUsage(f) => {
                 if let Some(feature) = a.feature {
-                    *named(&mut self.features, feature) += u64::from(f.count);
+                    let count = named(&mut self.features, feature);
+                    add(count, u64::from(f.count), "features")?;
                 }
             }
-            FoldData::Other(whole) => self.add_whole(whole, cost_usd),
+            FoldData::Other(whole) => self.add_whole(whole, cost_usd)?,
         }
+        Ok(())
     }
 
     /// Folds in data read whole: the types without a view, or (built by hand) a type with
     /// one, folded through its view.
-    fn add_whole(&mut self, data: &EventData, cost_usd: Option<Decimal>) {
+    fn add_whole(
+        &mut self,
+        data: &EventData,
+        cost_usd: Option<Decimal>,
+    ) -> Result<(), SumOverflow> {
         let r = &mut self.r;
         let a = data.attribution();
         match data {
             EventData::AiUsage(_) | EventData::AgentExecution(_) | EventData::FeatureUsage(_) => {
-                self.add_data(&FoldData::of(data), cost_usd);
+                self.add_data(&FoldData::of(data), cost_usd)?;
             }
             EventData::Session(s) => match s.phase {
-                SessionPhase::Start => r.sessions.started += 1,
+                SessionPhase::Start => add(&mut r.sessions.started, 1, "sessions.started")?,
                 SessionPhase::End => {
-                    r.sessions.ended += 1;
+                    add(&mut r.sessions.ended, 1, "sessions.ended")?;
                     if let Some(ms) = s.duration_ms {
                         r.sessions.duration_ms.add(ms as f64);
                     }
                 }
             },
             EventData::BusinessOutcome(b) => {
-                r.outcomes.add(b);
+                r.outcomes.add(b)?;
                 if let Some(project) = a.project {
-                    named(&mut self.projects, project).outcomes.add(b);
+                    named(&mut self.projects, project).outcomes.add(b)?;
                 }
             }
             EventData::Audit(x) => {
@@ -190,26 +215,34 @@ impl DayFold {
                     AuditOutcome::Success => "success",
                     AuditOutcome::Failure => "failure",
                 };
-                *r.audit.entry(format!("{action}/{outcome}")).or_default() += 1;
+                add(
+                    r.audit.entry(format!("{action}/{outcome}")).or_default(),
+                    1,
+                    "audit",
+                )?;
             }
             // A KPI value is stored as the project's value when ingested; only its user
             // (if any) counts above.
             EventData::KpiMeasurement(_) => {}
         }
+        Ok(())
     }
 }
 
 /// Daily roll-ups merged into one covering `from..=to`, or `None` when there is none. WAU
 /// and MAU are dropped: they belong to single days.
+///
+/// # Errors
+/// [`SumOverflow`] when a figure of the merged roll-up would leave its range.
 pub fn merge_days<'a>(
     days: impl IntoIterator<Item = &'a Rollup>,
     from: NaiveDate,
     to: NaiveDate,
-) -> Option<Rollup> {
+) -> Result<Option<Rollup>, SumOverflow> {
     let mut merged: Option<Rollup> = None;
     for r in days {
         match merged.as_mut() {
-            Some(m) => m.merge(r),
+            Some(m) => m.merge(r)?,
             None => merged = Some(r.clone()),
         }
     }
@@ -219,5 +252,29 @@ pub fn merge_days<'a>(
         m.wau = None;
         m.mau = None;
     }
-    merged
+    Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const USAGE: &str = r#"{"type":"ai.usage","id":"e1","source":"s","time":"2026-11-20T08:00:00Z","day":"2026-11-20","received_at":"2026-11-20T08:00:01Z","data":{"model":"claude-sonnet-4-5","input_tokens":1200,"output_tokens":300,"user":"u_0000000000000001","team":"ops"},"cost_usd":"0.0123"}"#;
+
+    #[test]
+    fn a_fold_refuses_an_event_whose_sum_leaves_its_range() {
+        // GIVEN a day whose input tokens are 1,000 short of u64's range (no day of events
+        // within the documented ranges comes near: it stands for a corrupted figure)
+        let mut fold = DayFold::new("alpha".parse().unwrap(), "2026-11-20".parse().unwrap());
+        fold.r.usage.input_tokens = u64::MAX - 1_000;
+        let e: FoldEvent = serde_json::from_str(USAGE).unwrap();
+        // WHEN an event of 1,200 input tokens is folded in THEN the figure is named
+        assert_eq!(fold.add(&e), Err(SumOverflow("input_tokens")));
+        // AND an event that fits is folded as before
+        let mut fold = DayFold::new("alpha".parse().unwrap(), "2026-11-20".parse().unwrap());
+        fold.add(&e).unwrap();
+        let r = fold.finish();
+        assert_eq!((r.events, r.usage.input_tokens), (1, 1200));
+        assert_eq!(r.by["team"]["ops"].cost_usd, Decimal::new(123, 4));
+    }
 }

@@ -391,7 +391,7 @@ mod tests {
     fn fold<'a>(events: impl IntoIterator<Item = FoldEvent<'a>>) -> Rollup {
         let mut fold = DayFold::new("alpha".parse().unwrap(), "2026-11-20".parse().unwrap());
         for e in events {
-            fold.add(&e);
+            fold.add(&e).unwrap();
         }
         fold.finish()
     }
@@ -410,7 +410,8 @@ mod tests {
             "alpha".parse().unwrap(),
             "2026-11-20".parse().unwrap(),
             &stored,
-        );
+        )
+        .unwrap();
         assert_eq!((expected.events, expected.users.len()), (12, 6));
         assert_eq!(expected.by["model"].len(), 2, "{:?}", expected.by);
         // WHEN the same lines are read as fold events, in the written order (`type` first)

@@ -12,6 +12,70 @@ use super::sketch::Sketch;
 use crate::ClientId;
 use crate::event::OutcomeKind;
 
+/// A roll-up figure whose sum would leave its type's range (a count past u64's
+/// 1.8 × 10^19, an amount past `Decimal::MAX`), named by the field: the sum is refused,
+/// never wrapped or saturated. Within the documented input ranges (at most 10^12 tokens of a
+/// kind per event, [`crate::event::MAX_TOKENS_PER_EVENT`]) a year of days stays far below, so it
+/// means stored figures that no events could have produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the roll-up figure `{0}` leaves its range when summed: the stored roll-ups hold figures no events could produce"
+)]
+pub struct SumOverflow(pub &'static str);
+
+/// A figure that can be summed without leaving its range.
+pub(super) trait Summable: Copy {
+    /// `self + other`, or `None` past the type's range.
+    fn checked(self, other: Self) -> Option<Self>;
+}
+
+impl Summable for u64 {
+    fn checked(self, other: Self) -> Option<Self> {
+        self.checked_add(other)
+    }
+}
+
+impl Summable for Decimal {
+    fn checked(self, other: Self) -> Option<Self> {
+        self.checked_add(other)
+    }
+}
+
+/// Adds `n` to `total`, the figure `field`.
+///
+/// # Errors
+/// [`SumOverflow`] naming `field` when the sum leaves the type's range; `total` is then
+/// unchanged.
+pub(super) fn add<T: Summable>(
+    total: &mut T,
+    n: T,
+    field: &'static str,
+) -> Result<(), SumOverflow> {
+    *total = total.checked(n).ok_or(SumOverflow(field))?;
+    Ok(())
+}
+
+/// Adds `n` to the count named `key` of `map` (0 when missing).
+fn add_named(
+    map: &mut BTreeMap<String, u64>,
+    key: &str,
+    n: u64,
+    field: &'static str,
+) -> Result<(), SumOverflow> {
+    add(entry(map, key), n, field)
+}
+
+/// Adds every count of `other` to `map`'s count of the same name.
+fn merge_counts(
+    map: &mut BTreeMap<String, u64>,
+    other: &BTreeMap<String, u64>,
+    field: &'static str,
+) -> Result<(), SumOverflow> {
+    other
+        .iter()
+        .try_for_each(|(k, v)| add_named(map, k, *v, field))
+}
+
 /// AI usage and cost of a set of `ai.usage` events (seed 004 FR-016.2).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UsageTotals {
@@ -34,34 +98,78 @@ pub struct UsageTotals {
 }
 
 impl UsageTotals {
-    /// All tokens.
+    /// All tokens (at most u64's 1.8 × 10^19: a sum past it, of figures no events could
+    /// produce, shows as that).
     pub fn total_tokens(&self) -> u64 {
-        self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
+        self.input_tokens
+            .saturating_add(self.output_tokens)
+            .saturating_add(self.cache_read_tokens)
+            .saturating_add(self.cache_write_tokens)
     }
 
     /// Adds one `ai.usage` event: its tokens and calls, and its cost (`None`: unpriced).
-    pub(super) fn add_event(&mut self, u: &UsageView<'_>, cost_usd: Option<Decimal>) {
-        self.events += 1;
-        self.requests += u64::from(u.requests.unwrap_or(0));
-        self.input_tokens += u.input_tokens;
-        self.output_tokens += u.output_tokens;
-        self.cache_read_tokens += u.cache_read_tokens;
-        self.cache_write_tokens += u.cache_write_tokens + u.cache_write_1h_tokens;
+    ///
+    /// # Errors
+    /// [`SumOverflow`] when a total would leave its range (some totals may then hold the
+    /// event and others not: the roll-up is not stored).
+    pub(super) fn add_event(
+        &mut self,
+        u: &UsageView<'_>,
+        cost_usd: Option<Decimal>,
+    ) -> Result<(), SumOverflow> {
+        let cache_write = u
+            .cache_write_tokens
+            .checked(u.cache_write_1h_tokens)
+            .ok_or(SumOverflow("cache_write_tokens"))?;
+        add(&mut self.events, 1, "events")?;
+        add(
+            &mut self.requests,
+            u64::from(u.requests.unwrap_or(0)),
+            "requests",
+        )?;
+        add(&mut self.input_tokens, u.input_tokens, "input_tokens")?;
+        add(&mut self.output_tokens, u.output_tokens, "output_tokens")?;
+        add(
+            &mut self.cache_read_tokens,
+            u.cache_read_tokens,
+            "cache_read_tokens",
+        )?;
+        add(
+            &mut self.cache_write_tokens,
+            cache_write,
+            "cache_write_tokens",
+        )?;
         match cost_usd {
-            Some(c) => self.cost_usd += c,
-            None => self.unpriced_events += 1,
+            Some(c) => add(&mut self.cost_usd, c, "cost_usd"),
+            None => add(&mut self.unpriced_events, 1, "unpriced_events"),
         }
     }
 
-    fn merge(&mut self, o: &Self) {
-        self.events += o.events;
-        self.requests += o.requests;
-        self.input_tokens += o.input_tokens;
-        self.output_tokens += o.output_tokens;
-        self.cache_read_tokens += o.cache_read_tokens;
-        self.cache_write_tokens += o.cache_write_tokens;
-        self.cost_usd += o.cost_usd;
-        self.unpriced_events += o.unpriced_events;
+    /// Adds another set's totals.
+    ///
+    /// # Errors
+    /// [`SumOverflow`] when a total would leave its range.
+    pub fn merge(&mut self, o: &Self) -> Result<(), SumOverflow> {
+        add(&mut self.events, o.events, "events")?;
+        add(&mut self.requests, o.requests, "requests")?;
+        add(&mut self.input_tokens, o.input_tokens, "input_tokens")?;
+        add(&mut self.output_tokens, o.output_tokens, "output_tokens")?;
+        add(
+            &mut self.cache_read_tokens,
+            o.cache_read_tokens,
+            "cache_read_tokens",
+        )?;
+        add(
+            &mut self.cache_write_tokens,
+            o.cache_write_tokens,
+            "cache_write_tokens",
+        )?;
+        add(&mut self.cost_usd, o.cost_usd, "cost_usd")?;
+        add(
+            &mut self.unpriced_events,
+            o.unpriced_events,
+            "unpriced_events",
+        )
     }
 }
 
@@ -115,23 +223,33 @@ pub struct AgentStats {
 }
 
 impl AgentStats {
-    fn merge(&mut self, o: &Self) {
-        self.executions += o.executions;
-        self.success += o.success;
-        self.failure += o.failure;
-        self.timeout += o.timeout;
-        self.retries += o.retries;
+    fn merge(&mut self, o: &Self) -> Result<(), SumOverflow> {
+        add(&mut self.executions, o.executions, "agents.executions")?;
+        add(&mut self.success, o.success, "agents.success")?;
+        add(&mut self.failure, o.failure, "agents.failure")?;
+        add(&mut self.timeout, o.timeout, "agents.timeout")?;
+        add(&mut self.retries, o.retries, "agents.retries")?;
         self.duration_ms.merge(&o.duration_ms);
-        for (k, v) in &o.error_categories {
-            *self.error_categories.entry(k.clone()).or_default() += v;
-        }
+        merge_counts(
+            &mut self.error_categories,
+            &o.error_categories,
+            "agents.error_categories",
+        )?;
         for (category, messages) in &o.error_samples {
             for m in messages {
                 add_sample(&mut self.error_samples, category, m);
             }
         }
-        self.quality_score_sum += o.quality_score_sum;
-        self.quality_scored += o.quality_scored;
+        add(
+            &mut self.quality_score_sum,
+            o.quality_score_sum,
+            "agents.quality_score_sum",
+        )?;
+        add(
+            &mut self.quality_scored,
+            o.quality_scored,
+            "agents.quality_scored",
+        )
     }
 
     /// Share of runs, percent (0–100), rounded to 0.01; `None` without runs.
@@ -182,47 +300,100 @@ pub struct OutcomeStats {
 }
 
 impl OutcomeStats {
-    pub(super) fn add(&mut self, b: &crate::event::BusinessOutcome) {
+    /// Adds one `business.outcome` event.
+    ///
+    /// # Errors
+    /// [`SumOverflow`] when a figure would leave its range.
+    pub(super) fn add(&mut self, b: &crate::event::BusinessOutcome) -> Result<(), SumOverflow> {
         let n = u64::from(b.count);
         let value = b.value_usd.unwrap_or_default();
         match (b.kind, b.ai_assisted) {
             (OutcomeKind::DealWon, true) => {
-                self.ai_assisted_deals += n;
-                self.ai_assisted_deal_value_usd += value;
+                add(&mut self.ai_assisted_deals, n, "outcomes.ai_assisted_deals")?;
+                add(
+                    &mut self.ai_assisted_deal_value_usd,
+                    value,
+                    "outcomes.ai_assisted_deal_value_usd",
+                )?;
             }
             (OutcomeKind::DealWon, false) => {
-                self.other_deals += n;
-                self.other_deal_value_usd += value;
+                add(&mut self.other_deals, n, "outcomes.other_deals")?;
+                add(
+                    &mut self.other_deal_value_usd,
+                    value,
+                    "outcomes.other_deal_value_usd",
+                )?;
             }
-            (OutcomeKind::TaskAutomated, _) => self.tasks_automated += n,
-            (OutcomeKind::TicketResolved, _) => self.tickets_resolved += n,
-            (OutcomeKind::ErrorAvoided, _) => self.errors_avoided += n,
+            (OutcomeKind::TaskAutomated, _) => {
+                add(&mut self.tasks_automated, n, "outcomes.tasks_automated")?
+            }
+            (OutcomeKind::TicketResolved, _) => {
+                add(&mut self.tickets_resolved, n, "outcomes.tickets_resolved")?
+            }
+            (OutcomeKind::ErrorAvoided, _) => {
+                add(&mut self.errors_avoided, n, "outcomes.errors_avoided")?
+            }
             (OutcomeKind::Custom, _) => {
-                let name = b.custom_kind.clone().unwrap_or_default();
-                *self.custom.entry(name).or_default() += n;
+                let name = b.custom_kind.as_deref().unwrap_or_default();
+                add_named(&mut self.custom, name, n, "outcomes.custom")?;
             }
         }
         if b.ai_assisted {
-            self.minutes_saved += b.minutes_saved.unwrap_or_default();
+            add(
+                &mut self.minutes_saved,
+                b.minutes_saved.unwrap_or_default(),
+                "outcomes.minutes_saved",
+            )?;
             if b.kind != OutcomeKind::DealWon {
-                self.other_value_usd += value;
+                add(&mut self.other_value_usd, value, "outcomes.other_value_usd")?;
             }
         }
+        Ok(())
     }
 
-    fn merge(&mut self, o: &Self) {
-        self.ai_assisted_deals += o.ai_assisted_deals;
-        self.ai_assisted_deal_value_usd += o.ai_assisted_deal_value_usd;
-        self.other_deals += o.other_deals;
-        self.other_deal_value_usd += o.other_deal_value_usd;
-        self.tasks_automated += o.tasks_automated;
-        self.tickets_resolved += o.tickets_resolved;
-        self.errors_avoided += o.errors_avoided;
-        for (k, v) in &o.custom {
-            *self.custom.entry(k.clone()).or_default() += v;
-        }
-        self.minutes_saved += o.minutes_saved;
-        self.other_value_usd += o.other_value_usd;
+    fn merge(&mut self, o: &Self) -> Result<(), SumOverflow> {
+        add(
+            &mut self.ai_assisted_deals,
+            o.ai_assisted_deals,
+            "outcomes.ai_assisted_deals",
+        )?;
+        add(
+            &mut self.ai_assisted_deal_value_usd,
+            o.ai_assisted_deal_value_usd,
+            "outcomes.ai_assisted_deal_value_usd",
+        )?;
+        add(&mut self.other_deals, o.other_deals, "outcomes.other_deals")?;
+        add(
+            &mut self.other_deal_value_usd,
+            o.other_deal_value_usd,
+            "outcomes.other_deal_value_usd",
+        )?;
+        add(
+            &mut self.tasks_automated,
+            o.tasks_automated,
+            "outcomes.tasks_automated",
+        )?;
+        add(
+            &mut self.tickets_resolved,
+            o.tickets_resolved,
+            "outcomes.tickets_resolved",
+        )?;
+        add(
+            &mut self.errors_avoided,
+            o.errors_avoided,
+            "outcomes.errors_avoided",
+        )?;
+        merge_counts(&mut self.custom, &o.custom, "outcomes.custom")?;
+        add(
+            &mut self.minutes_saved,
+            o.minutes_saved,
+            "outcomes.minutes_saved",
+        )?;
+        add(
+            &mut self.other_value_usd,
+            o.other_value_usd,
+            "outcomes.other_value_usd",
+        )
     }
 }
 
@@ -299,38 +470,43 @@ impl Rollup {
 
     /// Adds another roll-up of the same client (a later or earlier period): sums, counts,
     /// sketches and user sets merge; WAU/MAU are dropped (they belong to single days).
-    pub fn merge(&mut self, o: &Self) {
+    ///
+    /// # Errors
+    /// [`SumOverflow`] when a figure would leave its range; `self` is then partly merged
+    /// and must be dropped.
+    pub fn merge(&mut self, o: &Self) -> Result<(), SumOverflow> {
         self.from = self.from.min(o.from);
         self.to = self.to.max(o.to);
-        self.events += o.events;
-        self.usage.merge(&o.usage);
+        add(&mut self.events, o.events, "events")?;
+        self.usage.merge(&o.usage)?;
         for (dim, groups) in &o.by {
             let mine = self.by.entry(dim.clone()).or_default();
             for (value, totals) in groups {
-                mine.entry(value.clone()).or_default().merge(totals);
+                mine.entry(value.clone()).or_default().merge(totals)?;
             }
         }
         self.users.extend(o.users.iter().cloned());
         self.wau = None;
         self.mau = None;
-        self.sessions.started += o.sessions.started;
-        self.sessions.ended += o.sessions.ended;
+        add(
+            &mut self.sessions.started,
+            o.sessions.started,
+            "sessions.started",
+        )?;
+        add(&mut self.sessions.ended, o.sessions.ended, "sessions.ended")?;
         self.sessions.duration_ms.merge(&o.sessions.duration_ms);
-        for (k, v) in &o.features {
-            *self.features.entry(k.clone()).or_default() += v;
-        }
+        merge_counts(&mut self.features, &o.features, "features")?;
         for (k, v) in &o.agents {
-            self.agents.entry(k.clone()).or_default().merge(v);
+            self.agents.entry(k.clone()).or_default().merge(v)?;
         }
-        self.outcomes.merge(&o.outcomes);
-        for (k, v) in &o.audit {
-            *self.audit.entry(k.clone()).or_default() += v;
-        }
+        self.outcomes.merge(&o.outcomes)?;
+        merge_counts(&mut self.audit, &o.audit, "audit")?;
         for (k, v) in &o.projects {
             let mine = self.projects.entry(k.clone()).or_default();
-            mine.usage.merge(&v.usage);
-            mine.outcomes.merge(&v.outcomes);
+            mine.usage.merge(&v.usage)?;
+            mine.outcomes.merge(&v.outcomes)?;
         }
+        Ok(())
     }
 }
 
@@ -363,9 +539,12 @@ pub fn cap_counts(map: &mut BTreeMap<String, u64>, n: usize) {
 
 /// Keeps the `n` groups of `map` with the highest cost (then the most events) and merges
 /// the rest into [`OTHER`]; the totals are unchanged.
-pub fn cap_groups(map: &mut BTreeMap<String, UsageTotals>, n: usize) {
+///
+/// # Errors
+/// [`SumOverflow`] when the rest's totals leave their range.
+pub fn cap_groups(map: &mut BTreeMap<String, UsageTotals>, n: usize) -> Result<(), SumOverflow> {
     if map.len() <= n {
-        return;
+        return Ok(());
     }
     let mut entries: Vec<(String, UsageTotals)> = std::mem::take(map).into_iter().collect();
     entries.sort_by(|a, b| {
@@ -375,10 +554,10 @@ pub fn cap_groups(map: &mut BTreeMap<String, UsageTotals>, n: usize) {
     });
     let mut other = UsageTotals::default();
     for (_, t) in entries.drain(n..) {
-        other.merge(&t);
+        other.merge(&t)?;
     }
     map.extend(entries);
-    map.entry(OTHER.to_owned()).or_default().merge(&other);
+    map.entry(OTHER.to_owned()).or_default().merge(&other)
 }
 
 impl Rollup {
@@ -411,4 +590,74 @@ pub(super) fn entry<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str)
     }
     map.get_mut(key)
         .unwrap_or_else(|| unreachable!("inserted above"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(d: &str) -> Rollup {
+        Rollup::empty(
+            "alpha".parse().unwrap(),
+            d.parse().unwrap(),
+            d.parse().unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_sum_past_its_range_is_refused_by_name_never_wrapped() {
+        // GIVEN a stored day whose counts no events could produce
+        let mut a = day("2026-11-20");
+        a.usage.input_tokens = u64::MAX - 5;
+        let mut b = day("2026-11-21");
+        b.usage.input_tokens = 6;
+        // WHEN it is merged with another day THEN the figure is named
+        assert_eq!(
+            a.clone().merge(&b),
+            Err(SumOverflow("input_tokens")),
+            "the sum would wrap to 0"
+        );
+        // AND one token less fits exactly
+        b.usage.input_tokens = 5;
+        let mut m = a.clone();
+        m.merge(&b).unwrap();
+        assert_eq!(m.usage.input_tokens, u64::MAX);
+
+        // the same for amounts (Decimal's `+` would panic) and for the named maps
+        let mut rich = day("2026-11-20");
+        rich.usage.cost_usd = Decimal::MAX;
+        let mut dollar = day("2026-11-21");
+        dollar.usage.cost_usd = Decimal::ONE;
+        assert_eq!(rich.merge(&dollar), Err(SumOverflow("cost_usd")));
+        let (mut f, mut g) = (day("2026-11-20"), day("2026-11-21"));
+        f.features.insert("search".into(), u64::MAX);
+        g.features.insert("search".into(), 1);
+        assert_eq!(f.merge(&g), Err(SumOverflow("features")));
+        let mut agent = AgentStats {
+            quality_score_sum: Decimal::MAX,
+            ..AgentStats::default()
+        };
+        let one = AgentStats {
+            quality_score_sum: Decimal::ONE,
+            ..AgentStats::default()
+        };
+        assert_eq!(
+            agent.merge(&one),
+            Err(SumOverflow("agents.quality_score_sum"))
+        );
+    }
+
+    #[test]
+    fn capped_groups_refuse_a_rest_past_its_range() {
+        let mut groups: BTreeMap<String, UsageTotals> = (0..3)
+            .map(|i| {
+                let t = UsageTotals {
+                    events: u64::MAX / 2 + 1,
+                    ..UsageTotals::default()
+                };
+                (format!("g{i}"), t)
+            })
+            .collect();
+        assert_eq!(cap_groups(&mut groups, 1), Err(SumOverflow("events")));
+    }
 }

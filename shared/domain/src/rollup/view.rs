@@ -84,8 +84,14 @@ pub struct AgentView {
     pub error_examples: BTreeMap<String, Vec<String>>,
 }
 
-impl From<&Rollup> for RollupView {
-    fn from(r: &Rollup) -> Self {
+impl TryFrom<&Rollup> for RollupView {
+    type Error = SumOverflow;
+
+    /// The view of `r`, each dimension's groups capped at [`MAX_NAMED_ENTRIES`].
+    ///
+    /// # Errors
+    /// [`SumOverflow`] when the groups summed under [`OTHER`] leave their range.
+    fn try_from(r: &Rollup) -> Result<Self, SumOverflow> {
         let agents = r
             .agents
             .iter()
@@ -107,7 +113,7 @@ impl From<&Rollup> for RollupView {
             })
             .collect();
         let o = &r.outcomes;
-        Self {
+        Ok(Self {
             from: r.from,
             to: r.to,
             events: r.events,
@@ -120,10 +126,10 @@ impl From<&Rollup> for RollupView {
                 .iter()
                 .map(|(dim, groups)| {
                     let mut groups = groups.clone();
-                    cap_groups(&mut groups, MAX_NAMED_ENTRIES);
-                    (dim.clone(), groups)
+                    cap_groups(&mut groups, MAX_NAMED_ENTRIES)?;
+                    Ok((dim.clone(), groups))
                 })
-                .collect(),
+                .collect::<Result<_, SumOverflow>>()?,
             sessions: SessionView {
                 started: r.sessions.started,
                 ended: r.sessions.ended,
@@ -137,6 +143,6 @@ impl From<&Rollup> for RollupView {
             }),
             audit: r.audit.clone(),
             projects: r.projects.clone(),
-        }
+        })
     }
 }
