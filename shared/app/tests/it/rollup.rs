@@ -200,6 +200,65 @@ async fn a_recompute_is_idempotent_and_a_late_event_changes_the_day() {
 }
 
 #[tokio::test]
+async fn a_day_rolled_up_again_leaves_one_generation_of_its_items() {
+    // GIVEN a day of 1,500 users rolled up: more items than a page of the scan that finds
+    // the superseded generation
+    let dir = tempfile::tempdir().unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new("2026-11-21T12:00:00Z".parse().unwrap()));
+    let table =
+        Arc::new(RedbTable::open(&dir.path().join("roi.redb"), Arc::clone(&clock)).unwrap());
+    let store = Store::new(table.clone(), clock);
+    let client = add_alpha(&store).await;
+    for chunk in (0..1500).collect::<Vec<_>>().chunks(500) {
+        let events = chunk
+            .iter()
+            .map(|i| usage(&format!("e{i}"), "2026-11-20T10:00:00Z", &format!("u{i}")))
+            .collect();
+        send(&store, &client, events).await;
+    }
+    let day = d("2026-11-20");
+    rollup_days(&store, &client, day, day).await.unwrap();
+    let pk = roi_app::store::keys::rollup(&client, day);
+    let sort_keys = || async {
+        let q = roi_domain::ports::Query::partition(pk.clone());
+        roi_domain::ports::query_all(table.as_ref(), q)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.sk)
+            .collect::<std::collections::BTreeSet<String>>()
+    };
+    let first = sort_keys().await;
+    assert!(first.len() > 1500, "{} items", first.len());
+    // WHEN a late event of a new user arrives and the day is rolled up again
+    send(
+        &store,
+        &client,
+        vec![usage("late", "2026-11-20T23:00:00Z", "u1500")],
+    )
+    .await;
+    rollup_days(&store, &client, day, day).await.unwrap();
+    // THEN only the new generation is stored: one user's group more, none of the first's
+    let second = sort_keys().await;
+    assert_eq!(second.len(), first.len() + 1);
+    let shared: Vec<&String> = first.intersection(&second).collect();
+    assert_eq!(
+        shared,
+        [roi_app::store::keys::CURRENT],
+        "only the pointer is kept"
+    );
+    assert_eq!(
+        store
+            .rollup(&client, day)
+            .await
+            .unwrap()
+            .unwrap()
+            .active_users(),
+        1501
+    );
+}
+
+#[tokio::test]
 async fn every_kind_of_event_lands_in_its_figures() {
     let t = days("2026-11-21T12:00:00Z", &[("Alpha", "UTC")]).await;
     let client: ClientId = "alpha".parse().unwrap();
