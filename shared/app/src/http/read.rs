@@ -73,7 +73,9 @@ fn rollup_answer(found: Result<Option<Rollup>, RollupError>, what: &str) -> Resp
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "/problems/figures-unavailable",
                 "Figures unavailable",
-                &format!("The stored figures of {what} cannot be summed; the operators are told."),
+                &format!(
+                    "The stored figures of {what} cannot be summed; the error is logged for the operators."
+                ),
             )
         }
     }
