@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes,
-    PutRequest, ScalarAttributeType, TimeToLiveSpecification, WriteRequest,
+    AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, KeySchemaElement, KeyType,
+    KeysAndAttributes, PutRequest, ScalarAttributeType, TimeToLiveSpecification, WriteRequest,
 };
 use roi_domain::ports::{
     BATCH_GET_MAX, BATCH_WRITE_MAX, Clock, Condition, Cursor, Item, Key, Page, Query, SortKey,
@@ -180,6 +180,79 @@ impl DynamoTable {
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
         self
+    }
+
+    /// Sends `queue`'s puts or deletes through BatchWriteItem, 25 a call, resending what
+    /// DynamoDB leaves unprocessed with backoff.
+    ///
+    /// # Errors
+    /// [`TableError::Incomplete`] with the keys not written when retries ran out or a call
+    /// failed after the SDK's own retries.
+    async fn batch_write(&self, mut queue: VecDeque<WriteRequest>) -> Result<(), TableError> {
+        let total = queue.len();
+        // Each call takes up to 25 requests, the unprocessed ones of the last call first,
+        // so resends share calls with new ones and calls stay full. `attempt` counts calls
+        // in a row that left items over (it sets the wait); `stalled` counts calls in a row
+        // that wrote nothing (it decides when to give up), so a slow but moving batch goes on.
+        let mut attempt = 0;
+        let mut stalled = 0;
+        let mut failed: Vec<WriteRequest> = Vec::new();
+        while !queue.is_empty() {
+            let take = queue.len().min(BATCH_WRITE_MAX);
+            let batch: Vec<WriteRequest> = queue.drain(..take).collect();
+            let sent = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, batch.clone())
+                .send()
+                .await;
+            let unprocessed = match sent {
+                Ok(out) => out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default(),
+                Err(e) => {
+                    // The SDK has retried the call already: this call's items and every
+                    // later one stay unwritten.
+                    tracing::warn!(error = %DisplayErrorContext(&e), "BatchWriteItem failed after retries");
+                    failed = batch;
+                    break;
+                }
+            };
+            if unprocessed.is_empty() {
+                attempt = 0;
+                stalled = 0;
+                continue;
+            }
+            if unprocessed.len() < batch.len() {
+                stalled = 0;
+            } else if stalled >= self.backoff.max_retries {
+                failed = unprocessed;
+                break;
+            } else {
+                stalled += 1;
+            }
+            for request in unprocessed.into_iter().rev() {
+                queue.push_front(request);
+            }
+            tokio::time::sleep(self.backoff.delay(attempt)).await;
+            attempt += 1;
+        }
+        let unwritten: Vec<Key> = failed
+            .iter()
+            .chain(queue.iter())
+            .filter_map(|w| match (w.put_request(), w.delete_request()) {
+                (Some(put), _) => Some(key_of(put.item())),
+                (None, Some(delete)) => Some(key_of(delete.key())),
+                (None, None) => None,
+            })
+            .collect();
+        if unwritten.is_empty() {
+            Ok(())
+        } else {
+            tracing::warn!(unwritten = unwritten.len(), total, "batch write incomplete");
+            Err(TableError::Incomplete { unwritten })
+        }
     }
 
     /// Creates the table as the SAM template declares it (on-demand, `pk`/`sk` strings) and
@@ -553,8 +626,7 @@ impl Table for DynamoTable {
     }
 
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), TableError> {
-        let total = items.len();
-        let mut queue = VecDeque::with_capacity(total);
+        let mut queue = VecDeque::with_capacity(items.len());
         for item in items {
             let put = PutRequest::builder()
                 .set_item(Some(to_attributes(item)?))
@@ -562,66 +634,20 @@ impl Table for DynamoTable {
                 .map_err(|e| TableError::InvalidItem(e.to_string()))?;
             queue.push_back(WriteRequest::builder().put_request(put).build());
         }
-        // Each call takes up to 25 requests, the unprocessed ones of the last call first,
-        // so resends share calls with new items and calls stay full. `attempt` counts calls
-        // in a row that left items over (it sets the wait); `stalled` counts calls in a row
-        // that wrote nothing (it decides when to give up), so a slow but moving batch goes on.
-        let mut attempt = 0;
-        let mut stalled = 0;
-        let mut failed: Vec<WriteRequest> = Vec::new();
-        while !queue.is_empty() {
-            let take = queue.len().min(BATCH_WRITE_MAX);
-            let batch: Vec<WriteRequest> = queue.drain(..take).collect();
-            let sent = self
-                .client
-                .batch_write_item()
-                .request_items(&self.table, batch.clone())
-                .send()
-                .await;
-            let unprocessed = match sent {
-                Ok(out) => out
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(&self.table))
-                    .unwrap_or_default(),
-                Err(e) => {
-                    // The SDK has retried the call already: this call's items and every
-                    // later one stay unwritten.
-                    tracing::warn!(error = %DisplayErrorContext(&e), "BatchWriteItem failed after retries");
-                    failed = batch;
-                    break;
-                }
-            };
-            if unprocessed.is_empty() {
-                attempt = 0;
-                stalled = 0;
-                continue;
-            }
-            if unprocessed.len() < batch.len() {
-                stalled = 0;
-            } else if stalled >= self.backoff.max_retries {
-                failed = unprocessed;
-                break;
-            } else {
-                stalled += 1;
-            }
-            for request in unprocessed.into_iter().rev() {
-                queue.push_front(request);
-            }
-            tokio::time::sleep(self.backoff.delay(attempt)).await;
-            attempt += 1;
+        self.batch_write(queue).await
+    }
+
+    async fn batch_delete(&self, keys: Vec<Key>) -> Result<(), TableError> {
+        let mut queue = VecDeque::with_capacity(keys.len());
+        for key in keys {
+            let delete = DeleteRequest::builder()
+                .key("pk", AttributeValue::S(key.pk))
+                .key("sk", AttributeValue::S(key.sk))
+                .build()
+                .map_err(|e| TableError::InvalidItem(e.to_string()))?;
+            queue.push_back(WriteRequest::builder().delete_request(delete).build());
         }
-        let unwritten: Vec<Key> = failed
-            .iter()
-            .chain(queue.iter())
-            .filter_map(|w| w.put_request())
-            .map(|p| key_of(p.item()))
-            .collect();
-        if unwritten.is_empty() {
-            Ok(())
-        } else {
-            tracing::warn!(unwritten = unwritten.len(), total, "batch write incomplete");
-            Err(TableError::Incomplete { unwritten })
-        }
+        self.batch_write(queue).await
     }
 
     async fn delete(&self, pk: &str, sk: &str) -> Result<(), TableError> {

@@ -513,6 +513,20 @@ impl Table for RedbTable {
         })
         .await
     }
+
+    async fn batch_delete(&self, keys: Vec<Key>) -> Result<(), TableError> {
+        let keys = keys
+            .iter()
+            .map(|k| key_bytes(&k.pk, &k.sk))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.write(move |table| {
+            for key in &keys {
+                table.remove(key.as_slice()).map_err(unavailable)?;
+            }
+            Ok(())
+        })
+        .await
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use roi_domain::{
 };
 use rust_decimal::Decimal;
 
-use crate::rollup::{ProjectTotals, Rollup, SumOverflow};
+use crate::rollup::{ProjectTotals, Rollup, SumOverflow, add_checked};
 use crate::store::{Store, StoreError};
 
 /// Why no ROI was computed.
@@ -224,31 +224,21 @@ pub fn metered(
     to: NaiveDate,
     hourly_rate_usd: Option<Decimal>,
 ) -> Result<Metered, SumOverflow> {
-    fn sum<T>(
-        total: T,
-        n: T,
-        sum: fn(T, T) -> Option<T>,
-        field: &'static str,
-    ) -> Result<T, SumOverflow> {
-        sum(total, n).ok_or(SumOverflow(field))
-    }
     let (mut cost, mut priced_events, mut minutes, mut avoided) =
         (Decimal::ZERO, 0u64, Decimal::ZERO, Decimal::ZERO);
     for r in daily.range(from..=to).map(|(_, r)| r) {
         let t = project_totals(r, project, only_project);
         let priced = t.usage.events.saturating_sub(t.usage.unpriced_events);
-        cost = sum(cost, t.usage.cost_usd, Decimal::checked_add, "cost_usd")?;
-        priced_events = sum(priced_events, priced, u64::checked_add, "events")?;
-        minutes = sum(
-            minutes,
+        add_checked(&mut cost, t.usage.cost_usd, "cost_usd")?;
+        add_checked(&mut priced_events, priced, "events")?;
+        add_checked(
+            &mut minutes,
             t.outcomes.minutes_saved,
-            Decimal::checked_add,
             "outcomes.minutes_saved",
         )?;
-        avoided = sum(
-            avoided,
+        add_checked(
+            &mut avoided,
             t.outcomes.other_value_usd,
-            Decimal::checked_add,
             "outcomes.other_value_usd",
         )?;
     }

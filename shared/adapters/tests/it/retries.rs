@@ -141,6 +141,35 @@ async fn throttled_calls_are_retried_by_the_sdk() {
 }
 
 #[tokio::test]
+async fn unprocessed_deletes_are_resent_and_those_left_at_the_end_are_reported() {
+    // GIVEN DynamoDB leaves the last 10 deletes of the first call unprocessed, then takes
+    // all but the last key forever
+    let (client, sizes) = leaving_unprocessed(|call, requests| match call {
+        1 => requests[15..].to_vec(),
+        _ => requests
+            .into_iter()
+            .filter(|r| {
+                r.delete_request()
+                    .is_some_and(|d| d.key()["sk"] == AttributeValue::S("E#0029".into()))
+            })
+            .collect(),
+    });
+    // WHEN 30 items are deleted with 2 retries
+    let keys = items(30).iter().map(Item::key).collect();
+    let result = table(client, 2).batch_delete(keys).await;
+    // THEN the leftovers travel with the last 5 (25, 15), the one key never taken is
+    // asked 1 + 2 times more, and it alone is reported not deleted
+    let Err(TableError::Incomplete { unwritten }) = result else {
+        panic!("expected Incomplete, got {result:?}")
+    };
+    assert_eq!(
+        unwritten.iter().map(|k| k.sk.as_str()).collect::<Vec<_>>(),
+        ["E#0029"]
+    );
+    assert_eq!(*sizes.lock().unwrap(), [25, 15, 1, 1, 1]);
+}
+
+#[tokio::test]
 async fn when_retries_run_out_exactly_the_unwritten_items_are_reported() {
     // GIVEN DynamoDB keeps 5 items of every call unprocessed
     let rule = mock!(Client::batch_write_item).then_compute_output(|input| {

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use roi_domain::ClientId;
-use roi_domain::ports::{Condition, Item, Query, TableError, query_all};
+use roi_domain::ports::{Condition, Item, Key, Query, Table, TableError, query_all};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -23,9 +23,11 @@ struct Users {
 /// The attribute of a roll-up group item that holds the group's name.
 const GROUP_NAME: &str = "group_name";
 
-/// Items read a page when a roll-up's superseded generation is looked for (a bound on
-/// what is held at once; DynamoDB pages at 1 MB anyway, the embedded store does not).
-const SCAN_PAGE: u32 = 1_000;
+/// Items read a page when a roll-up's superseded generation is looked for and deleted, and
+/// items of a new generation written a call: a bound on what is held at once (a day of
+/// 50,000 users is ~40,000 items a generation; DynamoDB pages at 1 MB anyway, the embedded
+/// store does not).
+const PAGE: usize = 1_000;
 
 /// A roll-up group's name: the one its item carries, else (items written before names were
 /// kept) the one in its sort key.
@@ -50,6 +52,21 @@ fn group_item<T: Serialize>(
     let mut item = Item::from_record(pk, keys::group(prefix, name), record)?;
     item.attrs.insert(GROUP_NAME.into(), Value::from(name));
     Ok(item)
+}
+
+/// Adds `item` to `items`, writing them (one `batch_put`) once they fill a page.
+async fn write_in_pages(
+    table: &dyn Table,
+    items: &mut Vec<Item>,
+    item: Item,
+) -> Result<(), TableError> {
+    items.push(item);
+    if items.len() >= PAGE {
+        table
+            .batch_put(std::mem::replace(items, Vec::with_capacity(PAGE)))
+            .await?;
+    }
+    Ok(())
 }
 
 /// Which generation of a roll-up day is in force: a random id per write, so two runs
@@ -78,7 +95,9 @@ impl Store {
     /// generation (sort keys `G{id}#…`, the id random: a summary item, the user set in chunks of
     /// [`ROLLUP_USERS_PER_ITEM`], one item per usage group, per agent and per project), then
     /// the `CURRENT` item is moved to it with a write conditioned on the generation read
-    /// before, then the items of other generations are deleted. A write cut short leaves the old generation
+    /// before, then the items of other generations are deleted. Items are written, and read
+    /// and deleted, 1,000 at a time, so memory does not grow with a day's groups beyond the
+    /// roll-up itself. A write cut short leaves the old generation
     /// in force (its stray items go with the next write). Its open-ended maps are capped
     /// first (`Rollup::capped`).
     ///
@@ -117,7 +136,9 @@ impl Store {
         let current: Option<Generation> = self.get_record(&pk, keys::CURRENT).await?;
         let next = Generation::new(self.clock.now());
         let prefix = keys::generation(&next.generation);
-        let mut items = Vec::new();
+        // Written a page at a time as they are built: no reader sees them before `CURRENT`
+        // names their generation.
+        let mut items = Vec::with_capacity(PAGE);
         // The figures without the open-ended maps, each stored in items of its own (built
         // field by field: a clone of the whole roll-up first would hold the day's users and
         // groups twice).
@@ -138,45 +159,61 @@ impl Store {
             audit: r.audit.clone(),
             projects: BTreeMap::new(),
         };
-        items.push(Item::from_record(
-            pk.clone(),
-            keys::in_generation(&prefix, keys::prefix::SUMMARY),
-            &summary,
-        )?);
+        write_in_pages(
+            self.table.as_ref(),
+            &mut items,
+            Item::from_record(
+                pk.clone(),
+                keys::in_generation(&prefix, keys::prefix::SUMMARY),
+                &summary,
+            )?,
+        )
+        .await?;
         let users: Vec<&String> = r.users.iter().collect();
         for (n, chunk) in users.chunks(ROLLUP_USERS_PER_ITEM).enumerate() {
             let record = serde_json::json!({ "users": chunk });
-            items.push(Item::from_record(
-                pk.clone(),
-                keys::rollup_users(&prefix, n),
-                &record,
-            )?);
+            write_in_pages(
+                self.table.as_ref(),
+                &mut items,
+                Item::from_record(pk.clone(), keys::rollup_users(&prefix, n), &record)?,
+            )
+            .await?;
         }
         for (dim, groups) in &r.by {
             for (value, totals) in groups {
-                items.push(group_item(
-                    &pk,
-                    &keys::usage_dimension(&prefix, dim),
-                    value,
-                    totals,
-                )?);
+                write_in_pages(
+                    self.table.as_ref(),
+                    &mut items,
+                    group_item(&pk, &keys::usage_dimension(&prefix, dim), value, totals)?,
+                )
+                .await?;
             }
         }
         for (agent, stats) in &r.agents {
-            items.push(group_item(
-                &pk,
-                &keys::in_generation(&prefix, keys::prefix::AGENT),
-                agent,
-                stats,
-            )?);
+            write_in_pages(
+                self.table.as_ref(),
+                &mut items,
+                group_item(
+                    &pk,
+                    &keys::in_generation(&prefix, keys::prefix::AGENT),
+                    agent,
+                    stats,
+                )?,
+            )
+            .await?;
         }
         for (project, totals) in &r.projects {
-            items.push(group_item(
-                &pk,
-                &keys::in_generation(&prefix, keys::prefix::PROJECT_GROUP),
-                project,
-                totals,
-            )?);
+            write_in_pages(
+                self.table.as_ref(),
+                &mut items,
+                group_item(
+                    &pk,
+                    &keys::in_generation(&prefix, keys::prefix::PROJECT_GROUP),
+                    project,
+                    totals,
+                )?,
+            )
+            .await?;
         }
         self.table.batch_put(items).await?;
         let pointer = Item::from_record(pk.clone(), keys::CURRENT, &next)?;
@@ -188,27 +225,32 @@ impl Store {
             },
         };
         let moved = self.table.put(pointer, condition).await;
-        // What no reader is pointed at any more (or, when another write won, ours), found a
-        // page at a time keeping only the sort keys: a day of 50,000 users is ~40,000 items
-        // a generation, and holding both generations whole doubled the job's peak memory
-        // (issue 19's memory benchmark, a day rolled up again).
+        // What no reader is pointed at any more (or, when another write won, ours), found and
+        // deleted a page at a time (one `batch_delete` each): holding both generations whole
+        // doubled the job's peak memory, and deleting one item a call took 98–188 s for a day
+        // of 50,000 users (issue 19's memory benchmark, a day rolled up again). The cursor is
+        // a sort key, so what lies behind it may go before the next page is read.
         let keep = |sk: &str| match &moved {
             Ok(()) => sk == keys::CURRENT || sk.starts_with(&prefix),
             Err(_) => !sk.starts_with(&prefix),
         };
-        let mut gone = Vec::new();
         let mut q = Query::partition(pk.clone());
-        q.limit = Some(SCAN_PAGE);
+        q.limit = Some(PAGE as u32);
         loop {
             let page = self.table.query(q.clone()).await?;
-            gone.extend(page.items.into_iter().map(|i| i.sk).filter(|sk| !keep(sk)));
+            let gone: Vec<Key> = page
+                .items
+                .into_iter()
+                .map(|i| i.key())
+                .filter(|k| !keep(&k.sk))
+                .collect();
+            if !gone.is_empty() {
+                self.table.batch_delete(gone).await?;
+            }
             match page.next {
                 Some(cursor) => q.cursor = Some(cursor),
                 None => break,
             }
-        }
-        for sk in &gone {
-            self.table.delete(&pk, sk).await?;
         }
         match moved {
             Ok(()) => Ok(()),

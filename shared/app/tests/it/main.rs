@@ -529,12 +529,17 @@ async fn roi_alerts_follow_the_projects_plan() {
     ));
 }
 
-/// A table that counts its queries (one per partition page read) and can fail the next
-/// write to a partition, once, as a storage error would (a run cut short).
+/// A table that counts its queries (one per partition page read), keeps the largest batch
+/// written or deleted, and can fail the next write to a partition, once, as a storage error
+/// would (a run cut short).
 pub(crate) struct Watched {
     inner: Arc<dyn roi_domain::ports::Table>,
     /// Queries so far.
     pub(crate) queries: std::sync::atomic::AtomicUsize,
+    /// Items in the largest `batch_put` so far.
+    pub(crate) largest_put: std::sync::atomic::AtomicUsize,
+    /// Keys in the largest `batch_delete` so far.
+    pub(crate) largest_delete: std::sync::atomic::AtomicUsize,
     fail_at: std::sync::Mutex<Option<String>>,
 }
 
@@ -543,6 +548,8 @@ impl Watched {
         Self {
             inner,
             queries: std::sync::atomic::AtomicUsize::new(0),
+            largest_put: std::sync::atomic::AtomicUsize::new(0),
+            largest_delete: std::sync::atomic::AtomicUsize::new(0),
             fail_at: std::sync::Mutex::new(None),
         }
     }
@@ -602,11 +609,24 @@ impl roi_domain::ports::Table for Watched {
         for i in &items {
             self.trips(&i.pk)?;
         }
+        self.largest_put
+            .fetch_max(items.len(), std::sync::atomic::Ordering::Relaxed);
         self.inner.batch_put(items).await
     }
     async fn delete(&self, pk: &str, sk: &str) -> Result<(), roi_domain::ports::TableError> {
         self.trips(pk)?;
         self.inner.delete(pk, sk).await
+    }
+    async fn batch_delete(
+        &self,
+        keys: Vec<roi_domain::ports::Key>,
+    ) -> Result<(), roi_domain::ports::TableError> {
+        for k in &keys {
+            self.trips(&k.pk)?;
+        }
+        self.largest_delete
+            .fetch_max(keys.len(), std::sync::atomic::Ordering::Relaxed);
+        self.inner.batch_delete(keys).await
     }
     async fn add_within(
         &self,

@@ -201,12 +201,10 @@ async fn a_recompute_is_idempotent_and_a_late_event_changes_the_day() {
 
 #[tokio::test]
 async fn a_day_rolled_up_again_leaves_one_generation_of_its_items() {
-    // GIVEN a day of 1,500 users rolled up: more items than a page of the scan that finds
-    // the superseded generation
+    // GIVEN a day of 1,500 users rolled up: more items than a page written, or read and
+    // deleted, at once
     let dir = tempfile::tempdir().unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new("2026-11-21T12:00:00Z".parse().unwrap()));
-    let table =
-        Arc::new(RedbTable::open(&dir.path().join("roi.redb"), Arc::clone(&clock)).unwrap());
+    let (table, clock) = counting_table(dir.path());
     let store = Store::new(table.clone(), clock);
     let client = add_alpha(&store).await;
     for chunk in (0..1500).collect::<Vec<_>>().chunks(500) {
@@ -230,6 +228,9 @@ async fn a_day_rolled_up_again_leaves_one_generation_of_its_items() {
     };
     let first = sort_keys().await;
     assert!(first.len() > 1500, "{} items", first.len());
+    // written a page at a time
+    let page = |n: &std::sync::atomic::AtomicUsize| n.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(page(&table.largest_put), 1000);
     // WHEN a late event of a new user arrives and the day is rolled up again
     send(
         &store,
@@ -241,6 +242,12 @@ async fn a_day_rolled_up_again_leaves_one_generation_of_its_items() {
     // THEN only the new generation is stored: one user's group more, none of the first's
     let second = sort_keys().await;
     assert_eq!(second.len(), first.len() + 1);
+    assert_eq!(page(&table.largest_put), 1000);
+    assert!(
+        (900..=1000).contains(&page(&table.largest_delete)),
+        "deleted {} at once, a page holds 1,000",
+        page(&table.largest_delete)
+    );
     let shared: Vec<&String> = first.intersection(&second).collect();
     assert_eq!(
         shared,

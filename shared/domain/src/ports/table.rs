@@ -311,15 +311,16 @@ pub enum TableError {
 ///   expired one), in no particular order;
 /// - `batch_put` any number of items (chunks of [`BATCH_WRITE_MAX`]), retrying the items the
 ///   engine leaves unprocessed with backoff, so that on `Ok` every item is durably written;
-/// - `delete` the item under a key (no error if absent);
+/// - `delete` the item under a key (no error if absent), and `batch_delete` the items under
+///   any number of distinct keys (chunks of [`BATCH_WRITE_MAX`]), retrying as `batch_put` does;
 /// - `transact_put` up to [`TRANSACT_MAX`] items of distinct keys, each only if its
 ///   [`Condition`] holds, all or none.
 ///
 /// # Errors
 /// - [`TableError::ConditionFailed`] when a `put`'s condition does not hold, or any of a
 ///   `transact_put`'s (then nothing of it is written).
-/// - [`TableError::Incomplete`] when `batch_put` ran out of retries; the listed keys are not
-///   written, the rest are.
+/// - [`TableError::Incomplete`] when `batch_put` (or `batch_delete`) ran out of retries; the
+///   listed keys are not written (not deleted), the rest are.
 /// - [`TableError::InvalidItem`] for empty keys or reserved attribute names, and for a
 ///   `transact_put` that is empty, over [`TRANSACT_MAX`], or names a key twice.
 /// - [`TableError::Unavailable`] when the engine is unreachable after retries.
@@ -337,6 +338,15 @@ pub trait Table: Send + Sync {
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), TableError>;
     /// Deletes the item under `(pk, sk)`.
     async fn delete(&self, pk: &str, sk: &str) -> Result<(), TableError>;
+    /// Deletes the items under `keys` (distinct; absent ones are no error). An engine with
+    /// batches or local transactions does it in a few calls (a roll-up's superseded
+    /// generation is ~40,000 items); the default deletes them one by one.
+    async fn batch_delete(&self, keys: Vec<Key>) -> Result<(), TableError> {
+        for key in keys {
+            self.delete(&key.pk, &key.sk).await?;
+        }
+        Ok(())
+    }
     /// Writes every item, each only if its condition holds, all or none.
     async fn transact_put(&self, puts: Vec<(Item, Condition)>) -> Result<(), TableError>;
     /// Adds to whole-number attributes of the item under `(pk, sk)` atomically, each

@@ -99,7 +99,7 @@ impl DayFold {
     /// [`SumOverflow`] when a figure of the day would leave its range (the fold is then
     /// partly updated and must be dropped).
     pub fn add(&mut self, e: &FoldEvent<'_>) -> Result<(), SumOverflow> {
-        add(&mut self.r.events, 1, "events")?;
+        add_checked(&mut self.r.events, 1, "events")?;
         if let Some(user) = e.data.attribution().user {
             named(&mut self.users, user);
         }
@@ -139,13 +139,13 @@ impl DayFold {
             }
             FoldData::AgentExecution(x) => {
                 let s = named(&mut self.agents, a.agent.unwrap_or("unknown"));
-                add(&mut s.executions, 1, "agents.executions")?;
+                add_checked(&mut s.executions, 1, "agents.executions")?;
                 match x.outcome {
-                    Outcome::Success => add(&mut s.success, 1, "agents.success")?,
-                    Outcome::Failure => add(&mut s.failure, 1, "agents.failure")?,
-                    Outcome::Timeout => add(&mut s.timeout, 1, "agents.timeout")?,
+                    Outcome::Success => add_checked(&mut s.success, 1, "agents.success")?,
+                    Outcome::Failure => add_checked(&mut s.failure, 1, "agents.failure")?,
+                    Outcome::Timeout => add_checked(&mut s.timeout, 1, "agents.timeout")?,
                 }
-                add(&mut s.retries, u64::from(x.retries), "agents.retries")?;
+                add_checked(&mut s.retries, u64::from(x.retries), "agents.retries")?;
                 s.duration_ms.add(x.duration_ms as f64);
                 if x.outcome != Outcome::Success {
                     let category = match (&x.error_category, x.outcome) {
@@ -153,7 +153,7 @@ impl DayFold {
                         (None, Outcome::Timeout) => "timeout",
                         (None, _) => "uncategorised",
                     };
-                    add(
+                    add_checked(
                         entry(&mut s.error_categories, category),
                         1,
                         "agents.error_categories",
@@ -163,14 +163,14 @@ impl DayFold {
                     }
                 }
                 if let Some(q) = x.quality_score {
-                    add(&mut s.quality_score_sum, q, "agents.quality_score_sum")?;
-                    add(&mut s.quality_scored, 1, "agents.quality_scored")?;
+                    add_checked(&mut s.quality_score_sum, q, "agents.quality_score_sum")?;
+                    add_checked(&mut s.quality_scored, 1, "agents.quality_scored")?;
                 }
             }
             FoldData::FeatureUsage(f) => {
                 if let Some(feature) = a.feature {
                     let count = named(&mut self.features, feature);
-                    add(count, u64::from(f.count), "features")?;
+                    add_checked(count, u64::from(f.count), "features")?;
                 }
             }
             FoldData::Other(whole) => self.add_whole(whole, cost_usd)?,
@@ -192,9 +192,9 @@ impl DayFold {
                 self.add_data(&FoldData::of(data), cost_usd)?;
             }
             EventData::Session(s) => match s.phase {
-                SessionPhase::Start => add(&mut r.sessions.started, 1, "sessions.started")?,
+                SessionPhase::Start => add_checked(&mut r.sessions.started, 1, "sessions.started")?,
                 SessionPhase::End => {
-                    add(&mut r.sessions.ended, 1, "sessions.ended")?;
+                    add_checked(&mut r.sessions.ended, 1, "sessions.ended")?;
                     if let Some(ms) = s.duration_ms {
                         r.sessions.duration_ms.add(ms as f64);
                     }
@@ -215,7 +215,7 @@ impl DayFold {
                     AuditOutcome::Success => "success",
                     AuditOutcome::Failure => "failure",
                 };
-                add(
+                add_checked(
                     r.audit.entry(format!("{action}/{outcome}")).or_default(),
                     1,
                     "audit",

@@ -23,8 +23,9 @@ use crate::event::OutcomeKind;
 )]
 pub struct SumOverflow(pub &'static str);
 
-/// A figure that can be summed without leaving its range.
-pub(super) trait Summable: Copy {
+/// A figure that can be summed without leaving its range: a count (`u64`) or an amount
+/// (`Decimal`, USD or minutes).
+pub trait Summable: Copy {
     /// `self + other`, or `None` past the type's range.
     fn checked(self, other: Self) -> Option<Self>;
 }
@@ -46,7 +47,7 @@ impl Summable for Decimal {
 /// # Errors
 /// [`SumOverflow`] naming `field` when the sum leaves the type's range; `total` is then
 /// unchanged.
-pub(super) fn add<T: Summable>(
+pub fn add_checked<T: Summable>(
     total: &mut T,
     n: T,
     field: &'static str,
@@ -62,7 +63,7 @@ fn add_named(
     n: u64,
     field: &'static str,
 ) -> Result<(), SumOverflow> {
-    add(entry(map, key), n, field)
+    add_checked(entry(map, key), n, field)
 }
 
 /// Adds every count of `other` to `map`'s count of the same name.
@@ -121,27 +122,27 @@ impl UsageTotals {
             .cache_write_tokens
             .checked(u.cache_write_1h_tokens)
             .ok_or(SumOverflow("cache_write_tokens"))?;
-        add(&mut self.events, 1, "events")?;
-        add(
+        add_checked(&mut self.events, 1, "events")?;
+        add_checked(
             &mut self.requests,
             u64::from(u.requests.unwrap_or(0)),
             "requests",
         )?;
-        add(&mut self.input_tokens, u.input_tokens, "input_tokens")?;
-        add(&mut self.output_tokens, u.output_tokens, "output_tokens")?;
-        add(
+        add_checked(&mut self.input_tokens, u.input_tokens, "input_tokens")?;
+        add_checked(&mut self.output_tokens, u.output_tokens, "output_tokens")?;
+        add_checked(
             &mut self.cache_read_tokens,
             u.cache_read_tokens,
             "cache_read_tokens",
         )?;
-        add(
+        add_checked(
             &mut self.cache_write_tokens,
             cache_write,
             "cache_write_tokens",
         )?;
         match cost_usd {
-            Some(c) => add(&mut self.cost_usd, c, "cost_usd"),
-            None => add(&mut self.unpriced_events, 1, "unpriced_events"),
+            Some(c) => add_checked(&mut self.cost_usd, c, "cost_usd"),
+            None => add_checked(&mut self.unpriced_events, 1, "unpriced_events"),
         }
     }
 
@@ -150,22 +151,22 @@ impl UsageTotals {
     /// # Errors
     /// [`SumOverflow`] when a total would leave its range.
     pub fn merge(&mut self, o: &Self) -> Result<(), SumOverflow> {
-        add(&mut self.events, o.events, "events")?;
-        add(&mut self.requests, o.requests, "requests")?;
-        add(&mut self.input_tokens, o.input_tokens, "input_tokens")?;
-        add(&mut self.output_tokens, o.output_tokens, "output_tokens")?;
-        add(
+        add_checked(&mut self.events, o.events, "events")?;
+        add_checked(&mut self.requests, o.requests, "requests")?;
+        add_checked(&mut self.input_tokens, o.input_tokens, "input_tokens")?;
+        add_checked(&mut self.output_tokens, o.output_tokens, "output_tokens")?;
+        add_checked(
             &mut self.cache_read_tokens,
             o.cache_read_tokens,
             "cache_read_tokens",
         )?;
-        add(
+        add_checked(
             &mut self.cache_write_tokens,
             o.cache_write_tokens,
             "cache_write_tokens",
         )?;
-        add(&mut self.cost_usd, o.cost_usd, "cost_usd")?;
-        add(
+        add_checked(&mut self.cost_usd, o.cost_usd, "cost_usd")?;
+        add_checked(
             &mut self.unpriced_events,
             o.unpriced_events,
             "unpriced_events",
@@ -224,11 +225,11 @@ pub struct AgentStats {
 
 impl AgentStats {
     fn merge(&mut self, o: &Self) -> Result<(), SumOverflow> {
-        add(&mut self.executions, o.executions, "agents.executions")?;
-        add(&mut self.success, o.success, "agents.success")?;
-        add(&mut self.failure, o.failure, "agents.failure")?;
-        add(&mut self.timeout, o.timeout, "agents.timeout")?;
-        add(&mut self.retries, o.retries, "agents.retries")?;
+        add_checked(&mut self.executions, o.executions, "agents.executions")?;
+        add_checked(&mut self.success, o.success, "agents.success")?;
+        add_checked(&mut self.failure, o.failure, "agents.failure")?;
+        add_checked(&mut self.timeout, o.timeout, "agents.timeout")?;
+        add_checked(&mut self.retries, o.retries, "agents.retries")?;
         self.duration_ms.merge(&o.duration_ms);
         merge_counts(
             &mut self.error_categories,
@@ -240,12 +241,12 @@ impl AgentStats {
                 add_sample(&mut self.error_samples, category, m);
             }
         }
-        add(
+        add_checked(
             &mut self.quality_score_sum,
             o.quality_score_sum,
             "agents.quality_score_sum",
         )?;
-        add(
+        add_checked(
             &mut self.quality_scored,
             o.quality_scored,
             "agents.quality_scored",
@@ -309,29 +310,29 @@ impl OutcomeStats {
         let value = b.value_usd.unwrap_or_default();
         match (b.kind, b.ai_assisted) {
             (OutcomeKind::DealWon, true) => {
-                add(&mut self.ai_assisted_deals, n, "outcomes.ai_assisted_deals")?;
-                add(
+                add_checked(&mut self.ai_assisted_deals, n, "outcomes.ai_assisted_deals")?;
+                add_checked(
                     &mut self.ai_assisted_deal_value_usd,
                     value,
                     "outcomes.ai_assisted_deal_value_usd",
                 )?;
             }
             (OutcomeKind::DealWon, false) => {
-                add(&mut self.other_deals, n, "outcomes.other_deals")?;
-                add(
+                add_checked(&mut self.other_deals, n, "outcomes.other_deals")?;
+                add_checked(
                     &mut self.other_deal_value_usd,
                     value,
                     "outcomes.other_deal_value_usd",
                 )?;
             }
             (OutcomeKind::TaskAutomated, _) => {
-                add(&mut self.tasks_automated, n, "outcomes.tasks_automated")?
+                add_checked(&mut self.tasks_automated, n, "outcomes.tasks_automated")?
             }
             (OutcomeKind::TicketResolved, _) => {
-                add(&mut self.tickets_resolved, n, "outcomes.tickets_resolved")?
+                add_checked(&mut self.tickets_resolved, n, "outcomes.tickets_resolved")?
             }
             (OutcomeKind::ErrorAvoided, _) => {
-                add(&mut self.errors_avoided, n, "outcomes.errors_avoided")?
+                add_checked(&mut self.errors_avoided, n, "outcomes.errors_avoided")?
             }
             (OutcomeKind::Custom, _) => {
                 let name = b.custom_kind.as_deref().unwrap_or_default();
@@ -339,57 +340,57 @@ impl OutcomeStats {
             }
         }
         if b.ai_assisted {
-            add(
+            add_checked(
                 &mut self.minutes_saved,
                 b.minutes_saved.unwrap_or_default(),
                 "outcomes.minutes_saved",
             )?;
             if b.kind != OutcomeKind::DealWon {
-                add(&mut self.other_value_usd, value, "outcomes.other_value_usd")?;
+                add_checked(&mut self.other_value_usd, value, "outcomes.other_value_usd")?;
             }
         }
         Ok(())
     }
 
     fn merge(&mut self, o: &Self) -> Result<(), SumOverflow> {
-        add(
+        add_checked(
             &mut self.ai_assisted_deals,
             o.ai_assisted_deals,
             "outcomes.ai_assisted_deals",
         )?;
-        add(
+        add_checked(
             &mut self.ai_assisted_deal_value_usd,
             o.ai_assisted_deal_value_usd,
             "outcomes.ai_assisted_deal_value_usd",
         )?;
-        add(&mut self.other_deals, o.other_deals, "outcomes.other_deals")?;
-        add(
+        add_checked(&mut self.other_deals, o.other_deals, "outcomes.other_deals")?;
+        add_checked(
             &mut self.other_deal_value_usd,
             o.other_deal_value_usd,
             "outcomes.other_deal_value_usd",
         )?;
-        add(
+        add_checked(
             &mut self.tasks_automated,
             o.tasks_automated,
             "outcomes.tasks_automated",
         )?;
-        add(
+        add_checked(
             &mut self.tickets_resolved,
             o.tickets_resolved,
             "outcomes.tickets_resolved",
         )?;
-        add(
+        add_checked(
             &mut self.errors_avoided,
             o.errors_avoided,
             "outcomes.errors_avoided",
         )?;
         merge_counts(&mut self.custom, &o.custom, "outcomes.custom")?;
-        add(
+        add_checked(
             &mut self.minutes_saved,
             o.minutes_saved,
             "outcomes.minutes_saved",
         )?;
-        add(
+        add_checked(
             &mut self.other_value_usd,
             o.other_value_usd,
             "outcomes.other_value_usd",
@@ -477,7 +478,7 @@ impl Rollup {
     pub fn merge(&mut self, o: &Self) -> Result<(), SumOverflow> {
         self.from = self.from.min(o.from);
         self.to = self.to.max(o.to);
-        add(&mut self.events, o.events, "events")?;
+        add_checked(&mut self.events, o.events, "events")?;
         self.usage.merge(&o.usage)?;
         for (dim, groups) in &o.by {
             let mine = self.by.entry(dim.clone()).or_default();
@@ -488,12 +489,12 @@ impl Rollup {
         self.users.extend(o.users.iter().cloned());
         self.wau = None;
         self.mau = None;
-        add(
+        add_checked(
             &mut self.sessions.started,
             o.sessions.started,
             "sessions.started",
         )?;
-        add(&mut self.sessions.ended, o.sessions.ended, "sessions.ended")?;
+        add_checked(&mut self.sessions.ended, o.sessions.ended, "sessions.ended")?;
         self.sessions.duration_ms.merge(&o.sessions.duration_ms);
         merge_counts(&mut self.features, &o.features, "features")?;
         for (k, v) in &o.agents {

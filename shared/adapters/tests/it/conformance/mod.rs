@@ -38,6 +38,7 @@ macro_rules! table_suite {
                 query_selects_by_prefix_and_range_in_sort_key_order,
                 pages_follow_the_cursor_in_both_directions,
                 batch_put_writes_more_than_25_items,
+                batch_delete_removes_more_than_25_items_and_tolerates_absence,
                 batch_get_reads_found_keys_beyond_100_and_skips_the_rest,
                 expiry_is_kept_and_expired_items_are_never_read,
                 delete_removes_and_tolerates_absence,

@@ -373,6 +373,30 @@ pub async fn batch_put_writes_more_than_25_items(f: &Fixture) {
     );
 }
 
+pub async fn batch_delete_removes_more_than_25_items_and_tolerates_absence(f: &Fixture) {
+    let items: Vec<Item> = (0..61)
+        .map(|i| item(&f.pk, &format!("X#{i:03}"), json!({"n": i})))
+        .collect();
+    f.table.batch_put(items).await.unwrap();
+    // every other item, and three keys never written
+    let keys: Vec<Key> = (0..64)
+        .filter(|i| i % 2 == 0 || *i > 60)
+        .map(|i| Key {
+            pk: f.pk.clone(),
+            sk: format!("X#{i:03}"),
+        })
+        .collect();
+    f.table.batch_delete(keys.clone()).await.unwrap();
+    let left = query_all(f.table.as_ref(), Query::prefix(f.pk.clone(), "X#"))
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 30);
+    assert!(left.iter().all(|i| i.attrs["n"].as_u64().unwrap() % 2 == 1));
+    // deleting them again is no error
+    f.table.batch_delete(keys).await.unwrap();
+    f.table.batch_delete(Vec::new()).await.unwrap();
+}
+
 pub async fn batch_get_reads_found_keys_beyond_100_and_skips_the_rest(f: &Fixture) {
     // GIVEN 130 items, one of them expiring in a minute
     let mut items: Vec<Item> = (0..130)
