@@ -54,19 +54,34 @@ fn group_item<T: Serialize>(
     Ok(item)
 }
 
-/// Adds `item` to `items`, writing them (one `batch_put`) once they fill a page.
-async fn write_in_pages(
-    table: &dyn Table,
-    items: &mut Vec<Item>,
-    item: Item,
-) -> Result<(), TableError> {
-    items.push(item);
-    if items.len() >= PAGE {
-        table
-            .batch_put(std::mem::replace(items, Vec::with_capacity(PAGE)))
-            .await?;
+/// Items written a page at a time as they are added: one `batch_put` per [`PAGE`] items.
+struct Pages<'a> {
+    table: &'a dyn Table,
+    items: Vec<Item>,
+}
+
+impl<'a> Pages<'a> {
+    fn new(table: &'a dyn Table) -> Self {
+        Self {
+            table,
+            items: Vec::with_capacity(PAGE),
+        }
     }
-    Ok(())
+
+    /// Adds `item`, writing the page once it is full.
+    async fn add(&mut self, item: Item) -> Result<(), TableError> {
+        self.items.push(item);
+        if self.items.len() >= PAGE {
+            let page = std::mem::replace(&mut self.items, Vec::with_capacity(PAGE));
+            self.table.batch_put(page).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is left.
+    async fn finish(self) -> Result<(), TableError> {
+        self.table.batch_put(self.items).await
+    }
 }
 
 /// Which generation of a roll-up day is in force: a random id per write, so two runs
@@ -138,7 +153,7 @@ impl Store {
         let prefix = keys::generation(&next.generation);
         // Written a page at a time as they are built: no reader sees them before `CURRENT`
         // names their generation.
-        let mut items = Vec::with_capacity(PAGE);
+        let mut out = Pages::new(self.table.as_ref());
         // The figures without the open-ended maps, each stored in items of its own (built
         // field by field: a clone of the whole roll-up first would hold the day's users and
         // groups twice).
@@ -159,63 +174,39 @@ impl Store {
             audit: r.audit.clone(),
             projects: BTreeMap::new(),
         };
-        write_in_pages(
-            self.table.as_ref(),
-            &mut items,
-            Item::from_record(
-                pk.clone(),
-                keys::in_generation(&prefix, keys::prefix::SUMMARY),
-                &summary,
-            )?,
-        )
+        let at = |kind| keys::in_generation(&prefix, kind);
+        out.add(Item::from_record(
+            pk.clone(),
+            at(keys::prefix::SUMMARY),
+            &summary,
+        )?)
         .await?;
         let users: Vec<&String> = r.users.iter().collect();
         for (n, chunk) in users.chunks(ROLLUP_USERS_PER_ITEM).enumerate() {
             let record = serde_json::json!({ "users": chunk });
-            write_in_pages(
-                self.table.as_ref(),
-                &mut items,
-                Item::from_record(pk.clone(), keys::rollup_users(&prefix, n), &record)?,
-            )
+            out.add(Item::from_record(
+                pk.clone(),
+                keys::rollup_users(&prefix, n),
+                &record,
+            )?)
             .await?;
         }
         for (dim, groups) in &r.by {
+            let dim = keys::usage_dimension(&prefix, dim);
             for (value, totals) in groups {
-                write_in_pages(
-                    self.table.as_ref(),
-                    &mut items,
-                    group_item(&pk, &keys::usage_dimension(&prefix, dim), value, totals)?,
-                )
-                .await?;
+                out.add(group_item(&pk, &dim, value, totals)?).await?;
             }
         }
+        let agents = at(keys::prefix::AGENT);
         for (agent, stats) in &r.agents {
-            write_in_pages(
-                self.table.as_ref(),
-                &mut items,
-                group_item(
-                    &pk,
-                    &keys::in_generation(&prefix, keys::prefix::AGENT),
-                    agent,
-                    stats,
-                )?,
-            )
-            .await?;
+            out.add(group_item(&pk, &agents, agent, stats)?).await?;
         }
+        let projects = at(keys::prefix::PROJECT_GROUP);
         for (project, totals) in &r.projects {
-            write_in_pages(
-                self.table.as_ref(),
-                &mut items,
-                group_item(
-                    &pk,
-                    &keys::in_generation(&prefix, keys::prefix::PROJECT_GROUP),
-                    project,
-                    totals,
-                )?,
-            )
-            .await?;
+            out.add(group_item(&pk, &projects, project, totals)?)
+                .await?;
         }
-        self.table.batch_put(items).await?;
+        out.finish().await?;
         let pointer = Item::from_record(pk.clone(), keys::CURRENT, &next)?;
         let condition = match &current {
             None => Condition::NotExists,
