@@ -10,7 +10,7 @@
 //! the stored roll-up's counts. It asserts only those counts.
 //!
 //! `cargo bench -p roi-bench --bench memory` builds the release `roi` first; sending takes
-//! about 80 s on two cores, and the day's store is kept in `target/bench/memory-{day}/` for
+//! about 2 minutes on two cores, and the day's store is kept in `target/bench/memory-{day}/` for
 //! another run on the same day.
 
 #![allow(clippy::unwrap_used, missing_docs)] // a measuring program, not library code
