@@ -283,11 +283,11 @@ pub enum TableError {
     /// A [`Condition`] did not hold; nothing was written.
     #[error("the condition on the stored item did not hold")]
     ConditionFailed,
-    /// A batch was only partly written after retries; `unwritten` lists what was not.
-    /// Everything else of the batch is durably written.
-    #[error("{} item(s) of the batch were not written after retries", unwritten.len())]
+    /// A batch was only partly written (or deleted) after retries; `unwritten` lists what
+    /// was not. Everything else of the batch is durably written (or deleted).
+    #[error("{} item(s) of the batch were not written or deleted after retries", unwritten.len())]
     Incomplete {
-        /// The keys not written.
+        /// The keys not written (or not deleted).
         unwritten: Vec<Key>,
     },
     /// The item cannot be stored as given.
