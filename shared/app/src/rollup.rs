@@ -188,7 +188,6 @@ pub async fn rollup_days_deferring_months(
             return Err(RollupError::overflow(client, day)(o));
         }
         let mut r = fold.finish();
-        users_of.insert(day, r.users.clone());
         // The stored users of earlier days this run has not computed.
         for back in 1..30 {
             let d = day - chrono::Days::new(back);
@@ -198,13 +197,19 @@ pub async fn rollup_days_deferring_months(
         }
         let distinct = |days: u64| {
             let first = day - chrono::Days::new(days - 1);
-            let users: BTreeSet<&String> =
-                users_of.range(first..=day).flat_map(|(_, u)| u).collect();
+            let users: BTreeSet<&String> = users_of
+                .range(first..day)
+                .flat_map(|(_, u)| u)
+                .chain(&r.users)
+                .collect();
             users.len() as u64
         };
-        r.wau = Some(distinct(7));
-        r.mau = Some(distinct(30));
+        (r.wau, r.mau) = (Some(distinct(7)), Some(distinct(30)));
         store.put_rollup(&r).await?;
+        // Kept for the next days of the range only: the daily job's one day is not copied.
+        if day < to {
+            users_of.insert(day, r.users.clone());
+        }
         if let Some(marker) = changed.get(&day) {
             store.day_rolled_up(client, marker).await?;
         }

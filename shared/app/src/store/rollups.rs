@@ -113,8 +113,8 @@ impl Store {
     /// before, then the items of other generations are deleted. Items are written, and read
     /// and deleted, 1,000 at a time, so memory does not grow with a day's groups beyond the
     /// roll-up itself. A write cut short leaves the old generation
-    /// in force (its stray items go with the next write). Its open-ended maps are capped
-    /// first (`Rollup::capped`).
+    /// in force (its stray items go with the next write). The open-ended maps inside the
+    /// summary, agent and project items are capped first (`Rollup::cap_named_maps`).
     ///
     /// Group names come from event data (up to 256 characters, so up to 1 KiB of UTF-8):
     /// a name longer than [`keys::MAX_NAME_BYTES_IN_KEY`] bytes is replaced in the sort key by its
@@ -147,17 +147,17 @@ impl Store {
         pk: String,
         r: &roi_domain::rollup::Rollup,
     ) -> Result<(), StoreError> {
-        let r = &r.capped();
         let current: Option<Generation> = self.get_record(&pk, keys::CURRENT).await?;
         let next = Generation::new(self.clock.now());
         let prefix = keys::generation(&next.generation);
         // Written a page at a time as they are built: no reader sees them before `CURRENT`
         // names their generation.
         let mut out = Pages::new(self.table.as_ref());
-        // The figures without the open-ended maps, each stored in items of its own (built
-        // field by field: a clone of the whole roll-up first would hold the day's users and
-        // groups twice).
-        let summary = roi_domain::rollup::Rollup {
+        // The figures without the user set and the usage groups, which are stored in items of
+        // their own and written from `r` as borrowed: a copy of the whole roll-up would hold
+        // the day's users and groups twice. The maps copied here are capped, then the agents
+        // and projects taken out to their own items.
+        let mut summary = roi_domain::rollup::Rollup {
             client_id: r.client_id.clone(),
             from: r.from,
             to: r.to,
@@ -169,11 +169,14 @@ impl Store {
             mau: r.mau,
             sessions: r.sessions.clone(),
             features: r.features.clone(),
-            agents: BTreeMap::new(),
+            agents: r.agents.clone(),
             outcomes: r.outcomes.clone(),
             audit: r.audit.clone(),
-            projects: BTreeMap::new(),
+            projects: r.projects.clone(),
         };
+        summary.cap_named_maps();
+        let agent_stats = std::mem::take(&mut summary.agents);
+        let project_totals = std::mem::take(&mut summary.projects);
         let at = |kind| keys::in_generation(&prefix, kind);
         out.add(Item::from_record(
             pk.clone(),
@@ -198,11 +201,11 @@ impl Store {
             }
         }
         let agents = at(keys::prefix::AGENT);
-        for (agent, stats) in &r.agents {
+        for (agent, stats) in &agent_stats {
             out.add(group_item(&pk, &agents, agent, stats)?).await?;
         }
         let projects = at(keys::prefix::PROJECT_GROUP);
-        for (project, totals) in &r.projects {
+        for (project, totals) in &project_totals {
             out.add(group_item(&pk, &projects, project, totals)?)
                 .await?;
         }

@@ -562,16 +562,17 @@ pub fn cap_groups(map: &mut BTreeMap<String, UsageTotals>, n: usize) -> Result<(
 }
 
 impl Rollup {
-    /// The same roll-up with its unbounded maps capped ([`MAX_NAMED_ENTRIES`]): what is
-    /// stored. The usage groups are stored one item each and are not capped here.
-    pub fn capped(&self) -> Self {
-        let mut r = self.clone();
-        cap_counts(&mut r.features, MAX_NAMED_ENTRIES);
-        cap_counts(&mut r.outcomes.custom, MAX_NAMED_ENTRIES);
-        for project in r.projects.values_mut() {
+    /// Caps, in place, the open-ended maps stored inside the summary, agent and project
+    /// items at [`MAX_NAMED_ENTRIES`] (features, custom outcomes, agents' error categories
+    /// and their samples): what is stored. The user set and the usage groups are stored in
+    /// items of their own and are left whole.
+    pub fn cap_named_maps(&mut self) {
+        cap_counts(&mut self.features, MAX_NAMED_ENTRIES);
+        cap_counts(&mut self.outcomes.custom, MAX_NAMED_ENTRIES);
+        for project in self.projects.values_mut() {
             cap_counts(&mut project.outcomes.custom, MAX_NAMED_ENTRIES);
         }
-        for agent in r.agents.values_mut() {
+        for agent in self.agents.values_mut() {
             cap_counts(&mut agent.error_categories, MAX_NAMED_ENTRIES);
             let kept: std::collections::BTreeSet<String> =
                 agent.error_categories.keys().cloned().collect();
@@ -579,7 +580,6 @@ impl Rollup {
                 .error_samples
                 .retain(|category, _| kept.contains(category));
         }
-        r
     }
 }
 
