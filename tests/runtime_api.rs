@@ -225,6 +225,9 @@ pub struct BinaryRun {
     pub stdout: String,
     /// Standard error: the JSON log lines.
     pub stderr: String,
+    /// The binary's peak resident memory (KiB, `VmHWM` of `/proc/{pid}/status`) read after
+    /// the last answer; `None` where `/proc` has no such line.
+    pub peak_rss_kib: Option<u64>,
 }
 
 impl BinaryRun {
@@ -247,6 +250,19 @@ pub async fn run_binary(
     binary: &str,
     env: &[(&str, &str)],
     invocations: Vec<(String, serde_json::Value)>,
+) -> BinaryRun {
+    run_binary_within(binary, env, invocations, Duration::from_secs(60)).await
+}
+
+/// [`run_binary`], waiting at most `limit` for each answer.
+///
+/// # Panics
+/// As [`run_binary`].
+pub async fn run_binary_within(
+    binary: &str,
+    env: &[(&str, &str)],
+    invocations: Vec<(String, serde_json::Value)>,
+    limit: Duration,
 ) -> BinaryRun {
     use tokio::io::AsyncReadExt;
     let api = RuntimeApi::start().await;
@@ -271,15 +287,21 @@ pub async fn run_binary(
     let mut answers = Vec::new();
     for (id, payload) in invocations {
         api.invoke(&id, payload);
-        answers.push(api.answer(&id, Duration::from_secs(60)).await);
+        answers.push(api.answer(&id, limit).await);
     }
     // The EMF document of the last invocation is flushed after its answer is sent.
     tokio::time::sleep(Duration::from_millis(300)).await;
+    let peak_rss_kib = child.id().and_then(|pid| {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    });
     let _ = child.kill().await;
     let (stdout, stderr) = reading.await.expect("the output");
     BinaryRun {
         answers,
         stdout,
         stderr,
+        peak_rss_kib,
     }
 }
