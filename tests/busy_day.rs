@@ -8,6 +8,16 @@ use chrono::{Duration, NaiveDate};
 pub const EVENTS: usize = 1_000_000;
 /// Distinct users among them.
 pub const USERS: usize = 50_000;
+/// Events in a batch as the benchmarks send them.
+pub const BATCH: usize = 100;
+
+/// Batch `n` of `day` (events `n * BATCH..(n + 1) * BATCH`) as a CloudEvents batch body.
+pub fn batch(n: usize, day: NaiveDate) -> String {
+    let events: Vec<String> = (n * BATCH..(n + 1) * BATCH)
+        .map(|i| event(i, day))
+        .collect();
+    format!("[{}]", events.join(","))
+}
 
 /// Event `i` of `day`: every fifth an agent run, the others model calls; spread over the
 /// day in time order.

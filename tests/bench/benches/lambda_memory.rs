@@ -35,11 +35,10 @@ use roi_domain::ClientId;
 use roi_domain::client::ClientDraft;
 use roi_domain::event::BodyFormat;
 use roi_domain::ports::{Clock, SystemClock};
-use roi_e2e::busy_day::{EVENTS, USERS, event};
+use roi_e2e::busy_day::{BATCH, EVENTS, USERS, batch};
 use roi_e2e::release_roi::root;
 use roi_e2e::runtime_api::{Answer, run_binary_within};
 
-const BATCH: usize = 100;
 const SENDERS: usize = 4;
 const TABLE: &str = "roi-lambda-memory";
 
@@ -111,11 +110,8 @@ async fn send(store: &Store, client: &ClientId, day: chrono::NaiveDate) -> u64 {
         let (store, client) = (store.clone(), client.clone());
         senders.spawn(async move {
             let mut accepted = 0;
-            for batch in (sender..EVENTS / BATCH).step_by(SENDERS) {
-                let events: Vec<String> = (batch * BATCH..(batch + 1) * BATCH)
-                    .map(|i| event(i, day))
-                    .collect();
-                let body = format!("[{}]", events.join(","));
+            for n in (sender..EVENTS / BATCH).step_by(SENDERS) {
+                let body = batch(n, day);
                 let report = ingest(
                     &store,
                     PriceTable::shipped(),
@@ -124,10 +120,10 @@ async fn send(store: &Store, client: &ClientId, day: chrono::NaiveDate) -> u64 {
                     BodyFormat::Batch,
                 )
                 .await
-                .unwrap_or_else(|e| panic!("batch {batch}: {e}"));
+                .unwrap_or_else(|e| panic!("batch {n}: {e}"));
                 accepted += report.accepted as u64;
-                if sender == 0 && batch % 1_000 == 0 {
-                    println!("  … {} events", batch * BATCH);
+                if sender == 0 && n % 1_000 == 0 {
+                    println!("  … {} events", n * BATCH);
                 }
             }
             accepted

@@ -23,10 +23,9 @@ use roi_adapters::dynamodb::{item_size_bytes, to_attributes};
 use roi_adapters::redb_table::RedbTable;
 use roi_app::Store;
 use roi_domain::ports::{Clock, Query, SystemClock, query_all};
-use roi_e2e::busy_day::{EVENTS, USERS, event};
+use roi_e2e::busy_day::{BATCH, EVENTS, USERS, batch};
 use roi_e2e::release_roi::{build, client_with_key, roi, serve};
 
-const BATCH: usize = 100;
 const SENDERS: usize = 2;
 
 /// Sends events `first..EVENTS` stepping by `SENDERS` batches; returns how many were
@@ -34,17 +33,14 @@ const SENDERS: usize = 2;
 fn send(base: &str, key: &str, sender: usize, day: NaiveDate) -> u64 {
     let agent = ureq::Agent::new_with_defaults();
     let mut accepted = 0;
-    for batch in (sender..EVENTS / BATCH).step_by(SENDERS) {
-        let events: Vec<String> = (batch * BATCH..(batch + 1) * BATCH)
-            .map(|i| event(i, day))
-            .collect();
-        let body = format!("[{}]", events.join(","));
+    for n in (sender..EVENTS / BATCH).step_by(SENDERS) {
+        let body = batch(n, day);
         let mut answer = agent
             .post(format!("{base}/v1/events"))
             .header("Authorization", format!("Bearer {key}"))
             .header("Content-Type", "application/cloudevents-batch+json")
             .send(body)
-            .unwrap_or_else(|e| panic!("batch {batch}: {e}"));
+            .unwrap_or_else(|e| panic!("batch {n}: {e}"));
         let text = answer.body_mut().read_to_string().expect("a report");
         let report: serde_json::Value = serde_json::from_str(&text).expect("a JSON report");
         accepted += report["accepted"].as_u64().unwrap_or(0);
