@@ -69,11 +69,17 @@ fn wait_until_up(url: &str) {
 
 /// SDK configuration aimed at moto, with dummy credentials.
 pub async fn sdk_config() -> aws_config::SdkConfig {
+    local_sdk_config(endpoint()).await
+}
+
+/// SDK configuration aimed at a local emulator at `endpoint` (moto, dynalite), in
+/// `us-east-1` with dummy credentials.
+pub async fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint())
+        .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "moto",
+            "test", "test", None, None, "local",
         ))
         .load()
         .await

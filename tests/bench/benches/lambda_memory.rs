@@ -36,6 +36,7 @@ use roi_domain::client::ClientDraft;
 use roi_domain::event::BodyFormat;
 use roi_domain::ports::{Clock, SystemClock};
 use roi_e2e::busy_day::{BATCH, EVENTS, USERS, batch};
+use roi_e2e::moto::local_sdk_config;
 use roi_e2e::release_roi::root;
 use roi_e2e::runtime_api::{Answer, run_binary_within};
 
@@ -90,15 +91,9 @@ fn dynalite() -> (Child, String) {
     panic!("dynalite did not start at {url}");
 }
 
-async fn table(url: &str) -> DynamoTable {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "bench",
-        ))
-        .load()
-        .await;
+/// The benchmark's table in dynalite at `url`.
+async fn dynalite_table(url: &str) -> DynamoTable {
+    let config = local_sdk_config(url).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), TABLE, clock)
 }
@@ -179,7 +174,7 @@ async fn main() {
     build();
     let day = Utc::now().date_naive() - chrono::Days::new(1);
     let (mut server, url) = dynalite();
-    let table = Arc::new(table(&url).await);
+    let table = Arc::new(dynalite_table(&url).await);
     let store = Store::new(table.clone(), Arc::new(SystemClock));
     let client: ClientId = "lambda-memory".parse().unwrap();
     // dynalite has no TTL API: the table is made, then found by the second call
