@@ -14,6 +14,12 @@
 //! 2. Sketch p50 / p95 / p99 against exact quantiles over every agent: relative error ≤ 1 %.
 //! 3. The process's peak resident memory (`VmHWM`) after the roll-up: the day is never
 //!    held whole. Aim ≤ 256 MiB.
+//! 4. For comparison, not shipped: the same roll-up with each event read by sonic-rs, a
+//!    SIMD JSON parser, instead of serde_json (the same `FoldEvent`, the same fold; the
+//!    roll-up checked equal). sonic-rs picks its instructions when it is built: SSE2 only
+//!    on a plain x86_64 build, AVX2 and PCLMULQDQ with
+//!    `RUSTFLAGS="-C target-cpu=x86-64-v3"` (NEON on arm64, where the functions run). The
+//!    line says which this build has.
 
 #![allow(clippy::unwrap_used, missing_docs)] // a measuring program, not library code
 
@@ -29,6 +35,15 @@ const AGENTS: usize = 10_000;
 const USERS: usize = 50_000;
 /// Rounds of each side; the median is reported.
 const ROUNDS: usize = 3;
+
+/// Which JSON parser reads each event.
+#[derive(Clone, Copy)]
+enum Parser {
+    /// serde_json, as the roll-up reads a day.
+    SerdeJson,
+    /// sonic-rs, a SIMD parser, for comparison.
+    SonicRs,
+}
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -111,7 +126,7 @@ fn main() {
 
     // Ours: read the file a 1 MiB block at a time (as the roll-up reads pages of items),
     // parse each stored event where it lies in the block, fold it in.
-    let read = |mut each: Box<dyn FnMut(&FoldEvent<'_>) + '_>| {
+    let read = |parser: Parser, mut each: Box<dyn FnMut(&FoldEvent<'_>) + '_>| {
         let mut file = std::fs::File::open(&file).unwrap();
         let mut block = vec![0u8; 1 << 20];
         let mut filled = 0;
@@ -126,7 +141,10 @@ fn main() {
             // One UTF-8 check of the block, then each line read as text (as `read_line` does).
             let text = std::str::from_utf8(&block[..complete]).unwrap();
             for line in text.split_terminator('\n') {
-                each(&serde_json::from_str(line).unwrap());
+                match parser {
+                    Parser::SerdeJson => each(&serde_json::from_str(line).unwrap()),
+                    Parser::SonicRs => each(&sonic_rs::from_str(line).unwrap()),
+                }
             }
             block.copy_within(complete..filled, 0);
             filled -= complete;
@@ -135,29 +153,50 @@ fn main() {
             }
         }
     };
-    // Three rounds of the roll-up and of the parse alone (to split the time), alternated so
-    // both see the same machine state; the medians are reported.
-    let (mut rounds, mut parses, mut rollup, mut peak) = (Vec::new(), Vec::new(), None, 0.0);
-    for _ in 0..ROUNDS {
-        drop(rollup.take()); // one day's roll-up held at a time
+    // Three rounds of the roll-up and of the parse alone (to split the time), with each
+    // parser, alternated so all see the same machine state; the medians are reported.
+    let roll_up = |parser| {
         let start = Instant::now();
         let mut fold = DayFold::new("bench".parse().unwrap(), "2026-11-20".parse().unwrap());
-        read(Box::new(|e| {
-            fold.add(e).expect("the figures stay in range")
-        }));
-        rollup = Some(fold.finish());
-        rounds.push(start.elapsed());
-        peak = peak_mib();
+        read(
+            parser,
+            Box::new(|e| fold.add(e).expect("the figures stay in range")),
+        );
+        let rollup = fold.finish();
+        (start.elapsed(), rollup)
+    };
+    let parse_alone = |parser| {
         let start = Instant::now();
         let mut parsed = 0u64;
-        read(Box::new(|e| {
-            std::hint::black_box(e);
-            parsed += 1;
-        }));
-        parses.push(start.elapsed());
+        read(
+            parser,
+            Box::new(|e| {
+                std::hint::black_box(e);
+                parsed += 1;
+            }),
+        );
         assert_eq!(parsed as usize, EVENTS);
+        start.elapsed()
+    };
+    let (mut rounds, mut parses, mut rollup, mut peak) = (Vec::new(), Vec::new(), None, 0.0);
+    let (mut sonic_rounds, mut sonic_parses) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        drop(rollup.take()); // one day's roll-up held at a time
+        let (took, day) = roll_up(Parser::SerdeJson);
+        rounds.push(took);
+        rollup = Some(day);
+        if peak == 0.0 {
+            peak = peak_mib(); // one roll-up held: before the comparison holds two
+        }
+        parses.push(parse_alone(Parser::SerdeJson));
+        let (took, sonic_day) = roll_up(Parser::SonicRs);
+        assert!(rollup.as_ref() == Some(&sonic_day), "the same roll-up");
+        drop(sonic_day);
+        sonic_rounds.push(took);
+        sonic_parses.push(parse_alone(Parser::SonicRs));
     }
     let (ours, parse) = (median(rounds), median(parses));
+    let (sonic, sonic_parse) = (median(sonic_rounds), median(sonic_parses));
     let rollup = rollup.unwrap();
     assert_eq!(rollup.users.len(), USERS, "distinct users");
 
@@ -228,6 +267,19 @@ fn main() {
     println!(
         "  ratio                                      {:>7.2}    (aim ≤ 1.0)",
         ours.as_secs_f64() / duck_seconds
+    );
+    println!(
+        "  for comparison, read by sonic-rs            {:>7.2} s  (parse alone {:.2} s; ratio {:.2}; SIMD in this build: {})",
+        sonic.as_secs_f64(),
+        sonic_parse.as_secs_f64(),
+        sonic.as_secs_f64() / duck_seconds,
+        if cfg!(target_feature = "avx2") {
+            "AVX2"
+        } else if cfg!(target_feature = "neon") {
+            "NEON"
+        } else {
+            "SSE2 only"
+        }
     );
     println!(
         "  sketch vs exact, worst over all agents: p50 {:.2} %, p95 {:.2} %, p99 {:.2} % (aim ≤ 1 %)",
