@@ -1,5 +1,6 @@
 //! The release `roi` binary for the benchmarks that run it as a user would (`load`,
-//! `memory`): building it, running its commands on a data directory, and serving it.
+//! `memory`): building it, running its commands on a data directory, and serving it; and
+//! the release build of the functions the other benchmarks run ([`build_release`]).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -24,6 +25,24 @@ pub fn build() {
         .args(["build", "--release", "-p", "roi-cli", "--bin", "roi"])
         .status()
         .expect("cargo runs");
+    assert!(status.success(), "the release build failed");
+}
+
+/// Builds the release binaries of `packages` (`cargo build --release --bins -p …`), saying
+/// `what` it builds.
+///
+/// # Panics
+/// When the build fails.
+pub fn build_release(what: &str, packages: &[&str]) {
+    eprintln!("building {what}…");
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .current_dir(root())
+        .args(["build", "--release", "--bins"]);
+    for p in packages {
+        cargo.args(["-p", p]);
+    }
+    let status = cargo.status().expect("cargo runs");
     assert!(status.success(), "the release build failed");
 }
 

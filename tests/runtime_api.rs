@@ -291,11 +291,7 @@ pub async fn run_binary_within(
     }
     // The EMF document of the last invocation is flushed after its answer is sent.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let peak_rss_kib = child.id().and_then(|pid| {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-        line.split_whitespace().nth(1)?.parse().ok()
-    });
+    let peak_rss_kib = child.id().and_then(peak_rss_kib);
     let _ = child.kill().await;
     let (stdout, stderr) = reading.await.expect("the output");
     BinaryRun {
@@ -304,4 +300,12 @@ pub async fn run_binary_within(
         stderr,
         peak_rss_kib,
     }
+}
+
+/// The peak resident memory of process `pid` so far, KiB (`VmHWM` of `/proc/{pid}/status`);
+/// `None` where `/proc` has no such line (or the process is gone).
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

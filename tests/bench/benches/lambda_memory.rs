@@ -37,22 +37,11 @@ use roi_domain::event::BodyFormat;
 use roi_domain::ports::{Clock, SystemClock};
 use roi_e2e::busy_day::{BATCH, EVENTS, USERS, batch};
 use roi_e2e::moto::local_sdk_config;
-use roi_e2e::release_roi::root;
+use roi_e2e::release_roi::{build_release, root};
 use roi_e2e::runtime_api::{Answer, run_binary_within};
 
 const SENDERS: usize = 4;
 const TABLE: &str = "roi-lambda-memory";
-
-/// Builds the release `compute-roi`.
-fn build() {
-    println!("building the release compute-roi…");
-    let status = Command::new(env!("CARGO"))
-        .current_dir(root())
-        .args(["build", "--release", "-p", "compute-roi"])
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "the release build failed");
-}
 
 /// dynalite on a free loopback port, its tables in memory; installs it first if needed.
 fn dynalite() -> (Child, String) {
@@ -171,7 +160,7 @@ fn mib(kib: Option<u64>) -> String {
 
 #[tokio::main]
 async fn main() {
-    build();
+    build_release("the release compute-roi", &["compute-roi"]);
     let day = Utc::now().date_naive() - chrono::Days::new(1);
     let (mut server, url) = dynalite();
     let table = Arc::new(dynalite_table(&url).await);

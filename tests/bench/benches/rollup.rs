@@ -29,6 +29,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use roi_app::rollup::{DayFold, FoldEvent};
+use roi_e2e::runtime_api::peak_rss_kib;
 
 const EVENTS: usize = 1_000_000;
 const AGENTS: usize = 10_000;
@@ -292,10 +293,5 @@ fn main() {
 
 /// This process's peak resident memory so far, MiB (`VmHWM`).
 fn peak_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
+    peak_rss_kib(std::process::id()).map_or(f64::NAN, |kib| kib as f64 / 1024.0)
 }

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use roi_e2e::release_roi::root;
-use roi_e2e::runtime_api::RuntimeApi;
+use roi_e2e::release_roi::{build_release, root};
+use roi_e2e::runtime_api::{RuntimeApi, peak_rss_kib};
 
 const ROUNDS: usize = 60;
 const BINARIES: [&str; 5] = [
@@ -24,33 +24,9 @@ const BINARIES: [&str; 5] = [
     "generate-report",
 ];
 
-fn build() {
-    eprintln!("building the release binaries…");
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo
-        .current_dir(root())
-        .args(["build", "--release", "--bins"]);
-    for p in [
-        "submit-form",
-        "ingest-events",
-        "compute-roi",
-        "generate-report",
-        "roi-bench",
-    ] {
-        cargo.args(["-p", p]);
-    }
-    let status = cargo.status().expect("cargo runs");
-    assert!(status.success(), "the release build failed");
-}
-
 /// Peak resident memory of `pid` so far, in MiB.
 fn peak_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
+    peak_rss_kib(pid).map_or(f64::NAN, |kib| kib as f64 / 1024.0)
 }
 
 async fn start_once(binary: &Path) -> (Duration, f64) {
@@ -104,7 +80,16 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    build();
+    build_release(
+        "the release binaries",
+        &[
+            "submit-form",
+            "ingest-events",
+            "compute-roi",
+            "generate-report",
+            "roi-bench",
+        ],
+    );
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let binaries: Vec<PathBuf> = BINARIES
         .iter()
